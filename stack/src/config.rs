@@ -1,0 +1,259 @@
+//! Stack configuration: addresses, limits, timers and the seed.
+//!
+//! Every bound on memory lives here (invariant 4), and so does the seed from which all
+//! of the engine's randomness is derived (invariant 1).
+
+use std::net::Ipv4Addr;
+
+use crate::time::Duration;
+use crate::wire::EthernetAddress;
+
+/// ARP cache and resolution settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArpConfig {
+    /// How long a resolved entry is trusted (Linux: about 30 s reachable, then stale).
+    pub cache_ttl: Duration,
+    /// Interval between requests while resolving (Linux `retrans_time_ms`: 1 s).
+    pub retry_interval: Duration,
+    /// Requests sent before resolution fails (Linux `mcast_solicit`: 3).
+    pub max_requests: u32,
+    /// Packets queued per unresolved neighbour; the oldest is dropped beyond this.
+    pub pending_per_neighbor: usize,
+    /// Packets queued for resolution across all neighbours.
+    pub pending_total: usize,
+    /// Maximum number of cache entries.
+    pub max_entries: usize,
+}
+
+impl Default for ArpConfig {
+    fn default() -> Self {
+        ArpConfig {
+            cache_ttl: Duration::from_secs(60),
+            retry_interval: Duration::from_secs(1),
+            max_requests: 3,
+            pending_per_neighbor: 64,
+            pending_total: 1024,
+            max_entries: 1024,
+        }
+    }
+}
+
+/// IPv4 settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IpConfig {
+    /// TTL of datagrams we send (never zero: RFC 1122 3.2.1.7).
+    pub default_ttl: u8,
+    /// How long an incomplete datagram may wait for its fragments (RFC 1122 3.3.2: 60 s
+    /// to 120 s recommended; Linux uses 30 s).
+    pub reassembly_timeout: Duration,
+    /// Bytes all incomplete datagrams may hold together; the oldest is evicted beyond.
+    pub reassembly_memory: usize,
+    /// Incomplete datagrams held at once.
+    pub max_reassemblies: usize,
+}
+
+impl Default for IpConfig {
+    fn default() -> Self {
+        IpConfig {
+            default_ttl: 64,
+            reassembly_timeout: Duration::from_secs(30),
+            reassembly_memory: 4 * 1024 * 1024,
+            max_reassemblies: 256,
+        }
+    }
+}
+
+/// ICMP settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IcmpConfig {
+    /// ICMP errors we may send per second (token bucket refill; Linux
+    /// `icmp_msgs_per_sec`: 1000).
+    pub errors_per_sec: u32,
+    /// Token bucket size (Linux `icmp_msgs_burst`: 50).
+    pub error_burst: u32,
+    /// Echo replies held per ping socket.
+    pub ping_queue: usize,
+}
+
+impl Default for IcmpConfig {
+    fn default() -> Self {
+        IcmpConfig {
+            errors_per_sec: 1000,
+            error_burst: 50,
+            ping_queue: 64,
+        }
+    }
+}
+
+/// Port allocation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortConfig {
+    /// First ephemeral port (IANA: 49152).
+    pub ephemeral_first: u16,
+    /// Last ephemeral port (IANA: 65535).
+    pub ephemeral_last: u16,
+    /// Whether binding ports below 1024 is allowed (else `EACCES`).
+    pub privileged: bool,
+}
+
+impl Default for PortConfig {
+    fn default() -> Self {
+        PortConfig {
+            ephemeral_first: 49152,
+            ephemeral_last: 65535,
+            privileged: false,
+        }
+    }
+}
+
+/// UDP settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UdpConfig {
+    /// Default receive buffer in bytes (`SO_RCVBUF`), counted as payload bytes queued.
+    pub recv_buffer: usize,
+    /// Largest receive buffer a socket may ask for.
+    pub max_recv_buffer: usize,
+    /// Default send buffer (`SO_SNDBUF`); UDP sends are immediate, this only bounds
+    /// what a socket reports and accepts.
+    pub send_buffer: usize,
+}
+
+impl Default for UdpConfig {
+    fn default() -> Self {
+        UdpConfig {
+            recv_buffer: 212_992,
+            max_recv_buffer: 4 * 1024 * 1024,
+            send_buffer: 212_992,
+        }
+    }
+}
+
+/// Error from [`StackConfig::validate`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid stack configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Everything a stack needs to know about itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackConfig {
+    /// Our MAC address.
+    pub mac: EthernetAddress,
+    /// Our IPv4 address.
+    pub addr: Ipv4Addr,
+    /// Prefix length of the on-link network.
+    pub prefix_len: u8,
+    /// Default gateway for off-link destinations.
+    pub gateway: Option<Ipv4Addr>,
+    /// IP MTU of the link (1500 on Ethernet).
+    pub mtu: usize,
+    /// Seed of every random choice (ISNs, ports, IP ids).
+    pub seed: u64,
+    /// Maximum number of sockets.
+    pub max_sockets: usize,
+    /// ARP.
+    pub arp: ArpConfig,
+    /// IPv4.
+    pub ip: IpConfig,
+    /// ICMP.
+    pub icmp: IcmpConfig,
+    /// Ports.
+    pub ports: PortConfig,
+    /// UDP.
+    pub udp: UdpConfig,
+}
+
+impl StackConfig {
+    /// A configuration with defaults for everything but the address; the MAC address
+    /// is derived from the address so two stacks on one link differ.
+    pub fn new(addr: Ipv4Addr, prefix_len: u8) -> StackConfig {
+        let seed = u32::from(addr) as u64;
+        StackConfig {
+            mac: EthernetAddress::local_from_seed(seed),
+            addr,
+            prefix_len,
+            gateway: None,
+            mtu: 1500,
+            seed,
+            max_sockets: 65536,
+            arp: ArpConfig::default(),
+            ip: IpConfig::default(),
+            icmp: IcmpConfig::default(),
+            ports: PortConfig::default(),
+            udp: UdpConfig::default(),
+        }
+    }
+
+    /// The network mask.
+    pub fn netmask(&self) -> Ipv4Addr {
+        let bits = self.prefix_len.min(32) as u32;
+        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        Ipv4Addr::from(mask)
+    }
+
+    /// The directed broadcast address of the on-link network.
+    pub fn broadcast(&self) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.addr) | !u32::from(self.netmask()))
+    }
+
+    /// True when `dst` is on the local network.
+    pub fn is_on_link(&self, dst: Ipv4Addr) -> bool {
+        let m = u32::from(self.netmask());
+        u32::from(dst) & m == u32::from(self.addr) & m
+    }
+
+    /// Checks the configuration for values the engine cannot work with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |s: &str| Err(ConfigError(s.to_string()));
+        if self.prefix_len > 32 {
+            return err("prefix length must be 0..=32");
+        }
+        if self.addr.is_unspecified() || self.addr.is_broadcast() || self.addr.is_multicast() {
+            return err("address must be a unicast address");
+        }
+        if !(68..=65535).contains(&self.mtu) {
+            return err("MTU must be 68..=65535 (RFC 791 minimum 68)");
+        }
+        if !self.mac.is_unicast() {
+            return err("MAC address must be unicast");
+        }
+        if let Some(gw) = self.gateway {
+            if !self.is_on_link(gw) {
+                return err("gateway must be on the local network");
+            }
+        }
+        if self.ip.default_ttl == 0 {
+            return err("TTL must not be zero (RFC 1122 3.2.1.7)");
+        }
+        if self.ports.ephemeral_first > self.ports.ephemeral_last || self.ports.ephemeral_first == 0
+        {
+            return err("ephemeral port range must be non-empty and exclude 0");
+        }
+        if self.max_sockets == 0 {
+            return err("max_sockets must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_and_validation() {
+        let mut c = StackConfig::new(Ipv4Addr::new(10, 0, 0, 2), 24);
+        assert_eq!(c.netmask(), Ipv4Addr::new(255, 255, 255, 0));
+        assert_eq!(c.broadcast(), Ipv4Addr::new(10, 0, 0, 255));
+        assert!(c.is_on_link(Ipv4Addr::new(10, 0, 0, 77)));
+        assert!(!c.is_on_link(Ipv4Addr::new(10, 0, 1, 1)));
+        assert!(c.validate().is_ok());
+        c.gateway = Some(Ipv4Addr::new(192, 168, 0, 1));
+        assert!(c.validate().is_err());
+        c.gateway = None;
+        c.mtu = 40;
+        assert!(c.validate().is_err());
+        c.mtu = 1500;
+        c.ip.default_ttl = 0;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,69 @@
+//! Devices: where frames enter and leave the stack.
+//!
+//! A [`Device`] moves whole Ethernet II frames (no preamble, no FCS). It is driven by
+//! one thread (the runtime's driver): `receive` never blocks, `wait` blocks until a
+//! frame may be ready, the timeout passes, or another thread calls the device's
+//! [`Waker`]. This module and `runtime/` are the only places that touch the OS;
+//! `unsafe` is allowed here only, for the TAP ioctls, and each use is commented.
+
+pub mod impaired;
+pub mod memory;
+pub mod pcap;
+pub mod tap;
+
+use std::io;
+use std::sync::Arc;
+
+use crate::time::{Duration, Instant};
+
+/// Wakes a device's [`Device::wait`] from another thread.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// A link-layer device carrying Ethernet II frames.
+pub trait Device: Send {
+    /// Receives one frame into `buf` without blocking. Returns the frame length,
+    /// or `Ok(None)` when no frame is ready. A frame longer than `buf` is truncated
+    /// (callers size `buf` for the MTU plus the Ethernet header).
+    fn receive(&mut self, buf: &mut [u8], now: Instant) -> io::Result<Option<usize>>;
+
+    /// Transmits one frame. A device that cannot take the frame right now drops it
+    /// (as a NIC with a full queue does) and returns `Ok(())`.
+    fn transmit(&mut self, frame: &[u8], now: Instant) -> io::Result<()>;
+
+    /// Blocks until a frame may be ready, `timeout` passes (`None`: no timeout), or
+    /// the [`Waker`] is called. Spurious returns are allowed.
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()>;
+
+    /// A handle that interrupts [`Device::wait`] from any thread.
+    fn waker(&self) -> Waker;
+
+    /// The device's MTU: the largest IP datagram a frame can carry.
+    fn mtu(&self) -> usize;
+
+    /// The next time at which this device has work of its own (a delayed frame to
+    /// release, for example), if any. The driver waits no longer than that.
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
+}
+
+impl<D: Device + ?Sized> Device for Box<D> {
+    fn receive(&mut self, buf: &mut [u8], now: Instant) -> io::Result<Option<usize>> {
+        (**self).receive(buf, now)
+    }
+    fn transmit(&mut self, frame: &[u8], now: Instant) -> io::Result<()> {
+        (**self).transmit(frame, now)
+    }
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).wait(timeout)
+    }
+    fn waker(&self) -> Waker {
+        (**self).waker()
+    }
+    fn mtu(&self) -> usize {
+        (**self).mtu()
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        (**self).poll_at()
+    }
+}

@@ -1,0 +1,362 @@
+//! ICMP (RFC 792, RFC 1122 3.2.2): echo, errors we send, errors we receive.
+//!
+//! We answer echo requests (also reassembled, fragmented ones), send
+//! destination-unreachable and time-exceeded errors under a token bucket (Linux's
+//! `icmp_msgs_per_sec`/`icmp_msgs_burst`), and parse received errors into an
+//! [`IcmpError`] that the transports use (`ECONNREFUSED` for port unreachable, ...).
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::counters::{DropReason, Stat};
+use crate::engine::Engine;
+use crate::error::NetError;
+use crate::ip::{IpSend, Ipv4Repr};
+use crate::time::Instant;
+use crate::wire::{checksum, read_u16, read_u32, HEADROOM, ICMP_HEADER_LEN, PROTO_ICMP};
+
+/// Echo reply.
+pub const ECHO_REPLY: u8 = 0;
+/// Destination unreachable.
+pub const DEST_UNREACHABLE: u8 = 3;
+/// Source quench (deprecated by RFC 6633; ignored).
+pub const SOURCE_QUENCH: u8 = 4;
+/// Echo request.
+pub const ECHO_REQUEST: u8 = 8;
+/// Time exceeded.
+pub const TIME_EXCEEDED: u8 = 11;
+/// Parameter problem.
+pub const PARAMETER_PROBLEM: u8 = 12;
+
+/// Destination unreachable: network.
+pub const NET_UNREACHABLE: u8 = 0;
+/// Destination unreachable: host.
+pub const HOST_UNREACHABLE: u8 = 1;
+/// Destination unreachable: protocol.
+pub const PROTO_UNREACHABLE: u8 = 2;
+/// Destination unreachable: port.
+pub const PORT_UNREACHABLE: u8 = 3;
+/// Destination unreachable: fragmentation needed and DF set.
+pub const FRAG_NEEDED: u8 = 4;
+/// Time exceeded: fragment reassembly time exceeded.
+pub const REASSEMBLY_TIME_EXCEEDED: u8 = 1;
+
+/// Largest ICMP error datagram (RFC 1812 4.3.2.3: no more than 576 bytes).
+const MAX_ERROR_DATAGRAM: usize = 576;
+
+/// What an ICMP error says, in transport terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpErrorKind {
+    /// Destination unreachable with a code.
+    Unreachable(u8),
+    /// Fragmentation needed, with the next-hop MTU (RFC 1191).
+    FragNeeded(u16),
+    /// Time exceeded with a code.
+    TimeExceeded(u8),
+    /// Parameter problem.
+    ParameterProblem,
+}
+
+impl IcmpErrorKind {
+    /// The errno a socket reports for this error (Linux's `icmp_err_convert`).
+    pub fn to_net_error(self) -> NetError {
+        match self {
+            IcmpErrorKind::Unreachable(NET_UNREACHABLE) => NetError::NetUnreachable,
+            IcmpErrorKind::Unreachable(PROTO_UNREACHABLE) => NetError::ProtocolUnreachable,
+            IcmpErrorKind::Unreachable(PORT_UNREACHABLE) => NetError::ConnectionRefused,
+            IcmpErrorKind::Unreachable(9) | IcmpErrorKind::Unreachable(10) | IcmpErrorKind::Unreachable(13) => {
+                NetError::PermissionDenied
+            }
+            IcmpErrorKind::Unreachable(6) => NetError::NetUnreachable,
+            IcmpErrorKind::Unreachable(_) => NetError::HostUnreachable,
+            IcmpErrorKind::FragNeeded(_) => NetError::MessageTooLong,
+            IcmpErrorKind::TimeExceeded(_) => NetError::HostUnreachable,
+            IcmpErrorKind::ParameterProblem => NetError::ProtocolUnreachable,
+        }
+    }
+
+    /// True for errors RFC 1122 4.2.3.9 calls "hard" for TCP (protocol, port,
+    /// fragmentation needed); others are soft and only remembered.
+    pub fn is_hard(self) -> bool {
+        matches!(
+            self,
+            IcmpErrorKind::Unreachable(PROTO_UNREACHABLE)
+                | IcmpErrorKind::Unreachable(PORT_UNREACHABLE)
+                | IcmpErrorKind::FragNeeded(_)
+        )
+    }
+}
+
+/// An ICMP error about a datagram we sent, as the transports see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpError {
+    /// What happened.
+    pub kind: IcmpErrorKind,
+    /// Quoted protocol number.
+    pub protocol: u8,
+    /// Our address and port in the quoted datagram (port 0 if not quoted).
+    pub local: SocketAddrV4,
+    /// The destination address and port of the quoted datagram.
+    pub remote: SocketAddrV4,
+    /// The quoted TCP sequence number, if any.
+    pub seq: Option<u32>,
+    /// For ICMP-echo quotes: the identifier (ping sockets).
+    pub echo_ident: Option<u16>,
+    /// Who sent the error (for generated errors, ourselves).
+    pub reporter: Ipv4Addr,
+}
+
+impl IcmpError {
+    /// Parses the datagram an ICMP error quotes (`quote`: IP header plus at least the
+    /// first 8 payload bytes).
+    pub fn from_quote(kind: IcmpErrorKind, reporter: Ipv4Addr, quote: &[u8]) -> Option<IcmpError> {
+        let &vihl = quote.first()?;
+        if vihl >> 4 != 4 {
+            return None;
+        }
+        let ihl = ((vihl & 0x0f) as usize) * 4;
+        if ihl < 20 || quote.len() < ihl + 4 {
+            return None;
+        }
+        let protocol = *quote.get(9)?;
+        let src = Ipv4Addr::from(read_u32(quote, 12)?);
+        let dst = Ipv4Addr::from(read_u32(quote, 16)?);
+        let t = &quote[ihl..];
+        let (sport, dport, seq, echo_ident) = match protocol {
+            crate::wire::PROTO_TCP | crate::wire::PROTO_UDP => (
+                read_u16(t, 0)?,
+                read_u16(t, 2)?,
+                if protocol == crate::wire::PROTO_TCP { read_u32(t, 4) } else { None },
+                None,
+            ),
+            PROTO_ICMP => (0, 0, None, read_u16(t, 4)),
+            _ => (0, 0, None, None),
+        };
+        Some(IcmpError {
+            kind,
+            protocol,
+            local: SocketAddrV4::new(src, sport),
+            remote: SocketAddrV4::new(dst, dport),
+            seq,
+            echo_ident,
+            reporter,
+        })
+    }
+}
+
+/// A token bucket limiting ICMP errors we send.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenBucket {
+    /// Tokens in millionths.
+    micro_tokens: u64,
+    last: Instant,
+    per_sec: u64,
+    burst: u64,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(per_sec: u32, burst: u32) -> TokenBucket {
+        TokenBucket {
+            micro_tokens: burst as u64 * 1_000_000,
+            last: Instant::ZERO,
+            per_sec: per_sec as u64,
+            burst: burst as u64,
+        }
+    }
+
+    /// Takes a token if one is available at `now`.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_micros() as u64;
+        self.last = self.last.max(now);
+        self.micro_tokens = (self.micro_tokens + elapsed.saturating_mul(self.per_sec)).min(self.burst * 1_000_000);
+        if self.micro_tokens >= 1_000_000 {
+            self.micro_tokens -= 1_000_000;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl Engine {
+    /// Handles an ICMP message addressed to us.
+    pub(crate) fn icmp_input(&mut self, now: Instant, ip: &Ipv4Repr, _header: &[u8], msg: &[u8]) {
+        if msg.len() < ICMP_HEADER_LEN {
+            return self.counters.drop(DropReason::IcmpMalformed);
+        }
+        if checksum::checksum(msg) != 0 {
+            return self.counters.drop(DropReason::IcmpBadChecksum);
+        }
+        let (ty, code) = (msg[0], msg[1]);
+        match ty {
+            ECHO_REQUEST => {
+                // Linux ignores broadcast echo by default (icmp_echo_ignore_broadcasts).
+                if self.is_broadcast_addr(ip.dst) || self.rx_link_broadcast {
+                    return self.counters.drop(DropReason::IcmpBroadcastEcho);
+                }
+                let mut frame = self.alloc_frame(msg.len());
+                frame.extend_from_slice(msg);
+                let m = &mut frame[HEADROOM..];
+                m[0] = ECHO_REPLY;
+                m[2..4].copy_from_slice(&[0, 0]);
+                let c = checksum::checksum(m);
+                m[2..4].copy_from_slice(&c.to_be_bytes());
+                let send = IpSend {
+                    src: ip.dst,
+                    dst: ip.src,
+                    protocol: PROTO_ICMP,
+                    ttl: 0,
+                    tos: ip.tos,
+                    dont_frag: false,
+                };
+                if self.ip_send(now, send, frame).is_ok() {
+                    self.counters.inc(Stat::IcmpEchoReplies);
+                }
+            }
+            ECHO_REPLY => self.ping_input(now, ip, msg),
+            DEST_UNREACHABLE | TIME_EXCEEDED | PARAMETER_PROBLEM => {
+                let kind = match (ty, code) {
+                    (DEST_UNREACHABLE, FRAG_NEEDED) => IcmpErrorKind::FragNeeded(read_u16(msg, 6).unwrap_or(0)),
+                    (DEST_UNREACHABLE, c) => IcmpErrorKind::Unreachable(c),
+                    (TIME_EXCEEDED, c) => IcmpErrorKind::TimeExceeded(c),
+                    _ => IcmpErrorKind::ParameterProblem,
+                };
+                match IcmpError::from_quote(kind, ip.src, &msg[ICMP_HEADER_LEN..]) {
+                    Some(err) if err.local.ip() == &self.config.addr || err.local.ip().is_loopback() => {
+                        self.counters.inc(Stat::IcmpErrorsReceived);
+                        self.transport_error(now, err);
+                    }
+                    _ => self.counters.drop(DropReason::IcmpMalformed),
+                }
+            }
+            _ => self.counters.drop(DropReason::IcmpUnhandledType),
+        }
+    }
+
+    /// Passes an ICMP error (received, or generated locally when ARP fails) to the
+    /// transport that sent the quoted datagram.
+    pub(crate) fn transport_error(&mut self, now: Instant, err: IcmpError) {
+        match err.protocol {
+            crate::wire::PROTO_UDP => self.udp_icmp_error(now, err),
+            crate::wire::PROTO_TCP => self.tcp_icmp_error(now, err),
+            PROTO_ICMP => self.ping_icmp_error(now, err),
+            _ => {}
+        }
+    }
+
+    /// Sends an ICMP error about a datagram we received (`orig_header` and
+    /// `orig_payload`), following RFC 1122 3.2.2's rules on when not to.
+    pub(crate) fn send_icmp_error(
+        &mut self,
+        now: Instant,
+        ty: u8,
+        code: u8,
+        rest: u32,
+        orig_header: &[u8],
+        orig_payload: &[u8],
+    ) {
+        let Ok(orig) = Ipv4Repr::parse_unchecked_quote(orig_header) else {
+            return;
+        };
+        // RFC 1122 3.2.2: "An ICMP error message MUST NOT be sent as the result of
+        // receiving: an ICMP error message, a datagram destined to an IP broadcast or
+        // IP multicast address, a datagram sent as a link-layer broadcast, a non-initial
+        // fragment, a datagram whose source address does not define a single host".
+        if orig.frag_offset != 0
+            || self.rx_link_broadcast
+            || self.is_broadcast_addr(orig.dst)
+            || orig.dst.is_multicast()
+            || orig.src.is_unspecified()
+            || orig.src.is_broadcast()
+            || orig.src.is_multicast()
+            || orig.src == self.config.broadcast()
+        {
+            return;
+        }
+        if orig.protocol == PROTO_ICMP
+            && orig_payload
+                .first()
+                .is_some_and(|&t| !matches!(t, ECHO_REQUEST | ECHO_REPLY | 13..=18))
+        {
+            return;
+        }
+        if !self.icmp_tokens.take(now) {
+            return self.counters.drop(DropReason::IcmpRateLimited);
+        }
+        let quote_len = orig_payload
+            .len()
+            .min(MAX_ERROR_DATAGRAM - 20 - ICMP_HEADER_LEN - orig_header.len());
+        let mut frame = self.alloc_frame(ICMP_HEADER_LEN + orig_header.len() + quote_len);
+        frame.extend_from_slice(&[ty, code, 0, 0]);
+        frame.extend_from_slice(&rest.to_be_bytes());
+        frame.extend_from_slice(orig_header);
+        frame.extend_from_slice(&orig_payload[..quote_len]);
+        let c = checksum::checksum(&frame[HEADROOM..]);
+        frame[HEADROOM + 2..HEADROOM + 4].copy_from_slice(&c.to_be_bytes());
+        let send = IpSend {
+            src: self.config.addr,
+            dst: orig.src,
+            protocol: PROTO_ICMP,
+            ttl: 0,
+            tos: 0xc0, // Linux sends ICMP errors with IPTOS_PREC_INTERNETCONTROL.
+            dont_frag: false,
+        };
+        if self.ip_send(now, send, frame).is_ok() {
+            self.counters.inc(Stat::IcmpErrorsSent);
+        }
+    }
+}
+
+impl Ipv4Repr {
+    /// Reads the fields of a header we already validated (or quote), without
+    /// requiring the payload to be present.
+    pub(crate) fn parse_unchecked_quote(h: &[u8]) -> Result<Ipv4Repr, DropReason> {
+        if h.len() < 20 || h[0] >> 4 != 4 {
+            return Err(DropReason::Ipv4Malformed);
+        }
+        let frag = read_u16(h, 6).ok_or(DropReason::Ipv4Malformed)?;
+        Ok(Ipv4Repr {
+            src: Ipv4Addr::from(read_u32(h, 12).ok_or(DropReason::Ipv4Malformed)?),
+            dst: Ipv4Addr::from(read_u32(h, 16).ok_or(DropReason::Ipv4Malformed)?),
+            protocol: h[9],
+            ttl: h[8],
+            tos: h[1],
+            ident: read_u16(h, 4).ok_or(DropReason::Ipv4Malformed)?,
+            dont_frag: frag & 0x4000 != 0,
+            more_frags: frag & 0x2000 != 0,
+            frag_offset: (frag & 0x1fff) as usize * 8,
+            header_len: ((h[0] & 0x0f) as usize) * 4,
+            total_len: read_u16(h, 2).ok_or(DropReason::Ipv4Malformed)? as usize,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_bucket_limits_and_refills() {
+        let mut b = TokenBucket::new(10, 3);
+        let t = Instant::from_secs(1);
+        assert!(b.take(t) && b.take(t) && b.take(t));
+        assert!(!b.take(t));
+        // 100 ms later one token is back.
+        let t2 = t + crate::time::Duration::from_millis(100);
+        assert!(b.take(t2));
+        assert!(!b.take(t2));
+    }
+
+    #[test]
+    fn quote_parsing() {
+        let mut q = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1];
+        q.extend_from_slice(&[0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0]);
+        let e = IcmpError::from_quote(IcmpErrorKind::Unreachable(PORT_UNREACHABLE), Ipv4Addr::new(10, 0, 0, 1), &q).unwrap();
+        assert_eq!(e.local, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 12345));
+        assert_eq!(e.remote, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 53));
+        assert_eq!(e.kind.to_net_error(), NetError::ConnectionRefused);
+        for n in 0..q.len() {
+            let _ = IcmpError::from_quote(IcmpErrorKind::ParameterProblem, Ipv4Addr::UNSPECIFIED, &q[..n]);
+        }
+        assert!(IcmpError::from_quote(IcmpErrorKind::ParameterProblem, Ipv4Addr::UNSPECIFIED, &q[..23]).is_none());
+    }
+}

@@ -1,0 +1,400 @@
+//! The ARP cache and the queue of packets waiting for resolution (RFC 826,
+//! RFC 1122 2.3.2).
+//!
+//! RFC 1122 2.3.2.2: "The link layer SHOULD save (rather than discard) at least one
+//! (the latest) packet of each set of packets destined to the same unresolved IP
+//! address, and transmit the saved packet when the address has been resolved." We
+//! keep up to `pending_per_neighbor` packets per neighbour (dropping the oldest, as
+//! Linux does) and `pending_total` in all.
+//!
+//! RFC 1122 2.3.2.1 asks that ARP requests to one address be limited to one per second;
+//! the retry interval is configurable and defaults to that.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::Ipv4Addr;
+
+use crate::config::ArpConfig;
+use crate::time::Instant;
+use crate::wire::EthernetAddress;
+
+/// A frame waiting for its next hop to be resolved. The Ethernet destination is
+/// written when the address is known.
+pub type PendingFrame = Vec<u8>;
+
+#[derive(Debug)]
+enum Entry {
+    Resolved {
+        mac: EthernetAddress,
+        expires_at: Instant,
+    },
+    Incomplete {
+        requests_sent: u32,
+        next_request_at: Instant,
+        queue: VecDeque<PendingFrame>,
+    },
+}
+
+/// What the caller must do after [`ArpCache::enqueue`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Enqueued {
+    /// A resolution started: the first request must be sent now.
+    pub send_request: bool,
+    /// Older frames dropped to keep the pending queues within their bounds.
+    pub dropped: usize,
+}
+
+/// Work the cache hands back from [`ArpCache::poll`].
+#[derive(Debug, Default)]
+pub struct ArpPoll {
+    /// Addresses to send a (re)request for.
+    pub requests: Vec<Ipv4Addr>,
+    /// Addresses whose resolution failed, with the frames that were waiting.
+    pub failed: Vec<(Ipv4Addr, VecDeque<PendingFrame>)>,
+}
+
+/// The neighbour cache.
+#[derive(Debug)]
+pub struct ArpCache {
+    config: ArpConfig,
+    entries: HashMap<Ipv4Addr, Entry>,
+    pending_total: usize,
+}
+
+impl ArpCache {
+    /// An empty cache.
+    pub fn new(config: ArpConfig) -> ArpCache {
+        ArpCache {
+            config,
+            entries: HashMap::new(),
+            pending_total: 0,
+        }
+    }
+
+    /// The MAC address of `ip` if resolved and not expired.
+    pub fn lookup(&self, now: Instant, ip: Ipv4Addr) -> Option<EthernetAddress> {
+        match self.entries.get(&ip) {
+            Some(Entry::Resolved { mac, expires_at }) if *expires_at > now => Some(*mac),
+            _ => None,
+        }
+    }
+
+    /// Number of entries (resolved or not).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Frames waiting for resolution, in all.
+    pub fn pending(&self) -> usize {
+        self.pending_total
+    }
+
+    /// Resolved entries, for display (`stats`).
+    pub fn resolved(&self, now: Instant) -> Vec<(Ipv4Addr, EthernetAddress)> {
+        let mut v: Vec<_> = self
+            .entries
+            .iter()
+            .filter_map(|(ip, e)| match e {
+                Entry::Resolved { mac, expires_at } if *expires_at > now => Some((*ip, *mac)),
+                _ => None,
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Records `ip` at `mac`. With `create` false only an existing entry is updated
+    /// (RFC 826's merge rule for packets not addressed to us). Returns the frames that
+    /// were waiting for this address, to be sent now.
+    pub fn learn(
+        &mut self,
+        now: Instant,
+        ip: Ipv4Addr,
+        mac: EthernetAddress,
+        create: bool,
+    ) -> VecDeque<PendingFrame> {
+        let expires_at = now + self.config.cache_ttl;
+        match self.entries.get_mut(&ip) {
+            Some(entry) => {
+                let old = std::mem::replace(entry, Entry::Resolved { mac, expires_at });
+                match old {
+                    Entry::Incomplete { queue, .. } => {
+                        self.pending_total -= queue.len();
+                        queue
+                    }
+                    Entry::Resolved { .. } => VecDeque::new(),
+                }
+            }
+            None => {
+                if create {
+                    self.make_room(now);
+                    self.entries
+                        .insert(ip, Entry::Resolved { mac, expires_at });
+                }
+                VecDeque::new()
+            }
+        }
+    }
+
+    /// Queues `frame` for `ip`, which did not resolve through [`ArpCache::lookup`].
+    pub fn enqueue(&mut self, now: Instant, ip: Ipv4Addr, frame: PendingFrame) -> Enqueued {
+        let fresh = !matches!(self.entries.get(&ip), Some(Entry::Incomplete { .. }));
+        if fresh {
+            self.entries.remove(&ip);
+            self.make_room(now);
+            self.entries.insert(
+                ip,
+                Entry::Incomplete {
+                    requests_sent: 1,
+                    next_request_at: now + self.config.retry_interval,
+                    queue: VecDeque::new(),
+                },
+            );
+        }
+        let mut dropped = 0;
+        // Make room in the global bound by dropping the oldest frame of this
+        // neighbour first, then of any other.
+        let per = self.config.pending_per_neighbor.max(1);
+        let total = self.config.pending_total.max(1);
+        if let Some(Entry::Incomplete { queue, .. }) = self.entries.get_mut(&ip) {
+            while queue.len() >= per {
+                queue.pop_front();
+                self.pending_total -= 1;
+                dropped += 1;
+            }
+        }
+        while self.pending_total >= total {
+            // The neighbour with the longest queue gives up its oldest frame (lowest
+            // address on a tie, so the choice does not depend on hash order).
+            let victim = self
+                .entries
+                .iter()
+                .filter_map(|(vip, e)| match e {
+                    Entry::Incomplete { queue, .. } if !queue.is_empty() => {
+                        Some((queue.len(), std::cmp::Reverse(*vip)))
+                    }
+                    _ => None,
+                })
+                .max()
+                .map(|(_, std::cmp::Reverse(vip))| vip);
+            match victim.and_then(|v| self.entries.get_mut(&v)) {
+                Some(Entry::Incomplete { queue, .. }) => {
+                    queue.pop_front();
+                    self.pending_total -= 1;
+                    dropped += 1;
+                }
+                _ => break,
+            }
+        }
+        if let Some(Entry::Incomplete { queue, .. }) = self.entries.get_mut(&ip) {
+            queue.push_back(frame);
+            self.pending_total += 1;
+        }
+        Enqueued {
+            send_request: fresh,
+            dropped,
+        }
+    }
+
+    /// True when a resolution for `ip` is under way.
+    pub fn is_resolving(&self, ip: Ipv4Addr) -> bool {
+        matches!(self.entries.get(&ip), Some(Entry::Incomplete { .. }))
+    }
+
+    /// Advances timers: retries due requests, fails resolutions that used all their
+    /// requests, and forgets expired entries.
+    pub fn poll(&mut self, now: Instant) -> ArpPoll {
+        let mut out = ArpPoll::default();
+        let max = self.config.max_requests.max(1);
+        let interval = self.config.retry_interval;
+        let mut failed = Vec::new();
+        self.entries.retain(|ip, e| match e {
+            Entry::Resolved { expires_at, .. } => *expires_at > now,
+            Entry::Incomplete {
+                requests_sent,
+                next_request_at,
+                ..
+            } => {
+                if *next_request_at > now {
+                    return true;
+                }
+                if *requests_sent >= max {
+                    failed.push(*ip);
+                    return true; // removed below, so its queue can be handed back
+                }
+                *requests_sent += 1;
+                *next_request_at = now + interval;
+                out.requests.push(*ip);
+                true
+            }
+        });
+        for ip in failed {
+            if let Some(Entry::Incomplete { queue, .. }) = self.entries.remove(&ip) {
+                self.pending_total -= queue.len();
+                out.failed.push((ip, queue));
+            }
+        }
+        out.requests.sort();
+        out.failed.sort_by_key(|(ip, _)| *ip);
+        out
+    }
+
+    /// The next time [`ArpCache::poll`] has work: a retry or a failure.
+    /// Expiry of resolved entries is lazy and does not wake the stack.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.entries
+            .values()
+            .filter_map(|e| match e {
+                Entry::Incomplete {
+                    next_request_at, ..
+                } => Some(*next_request_at),
+                Entry::Resolved { .. } => None,
+            })
+            .min()
+    }
+
+    fn make_room(&mut self, now: Instant) {
+        if self.entries.len() < self.config.max_entries.max(1) {
+            return;
+        }
+        // Prefer an expired entry, then the resolved entry closest to expiry; never
+        // evict a resolution in progress (its frames are waiting).
+        let victim = self
+            .entries
+            .iter()
+            .filter_map(|(ip, e)| match e {
+                Entry::Resolved { expires_at, .. } => Some((*expires_at <= now, *expires_at, *ip)),
+                Entry::Incomplete { .. } => None,
+            })
+            .max_by_key(|(expired, at, _)| (*expired, std::cmp::Reverse(*at)))
+            .map(|(_, _, ip)| ip);
+        if let Some(ip) = victim {
+            self.entries.remove(&ip);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+
+    fn ip(n: u8) -> Ipv4Addr {
+        Ipv4Addr::new(10, 0, 0, n)
+    }
+    const MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 9]);
+
+    fn cache() -> ArpCache {
+        ArpCache::new(ArpConfig {
+            cache_ttl: Duration::from_secs(60),
+            retry_interval: Duration::from_secs(1),
+            max_requests: 3,
+            pending_per_neighbor: 3,
+            pending_total: 5,
+            max_entries: 4,
+        })
+    }
+
+    #[test]
+    fn resolution_flushes_queue() {
+        let mut c = cache();
+        let t = Instant::ZERO;
+        assert_eq!(c.lookup(t, ip(1)), None);
+        assert!(c.enqueue(t, ip(1), vec![1]).send_request);
+        assert_eq!(
+            c.enqueue(t, ip(1), vec![2]),
+            Enqueued {
+                send_request: false,
+                dropped: 0
+            }
+        );
+        assert_eq!(c.pending(), 2);
+        let q = c.learn(t + Duration::from_millis(5), ip(1), MAC, false);
+        assert_eq!(q, VecDeque::from(vec![vec![1], vec![2]]));
+        assert_eq!(c.pending(), 0);
+        assert_eq!(c.lookup(t, ip(1)), Some(MAC));
+    }
+
+    #[test]
+    fn retries_then_fails_after_max_requests() {
+        let mut c = cache();
+        let t = Instant::ZERO;
+        c.enqueue(t, ip(1), vec![1]);
+        assert_eq!(c.next_deadline(), Some(Instant::from_secs(1)));
+        // Nothing due before the interval.
+        let p = c.poll(Instant::from_millis(999));
+        assert!(p.requests.is_empty() && p.failed.is_empty());
+        // Requests 2 and 3 at 1 s and 2 s.
+        assert_eq!(c.poll(Instant::from_secs(1)).requests, vec![ip(1)]);
+        assert_eq!(c.poll(Instant::from_secs(2)).requests, vec![ip(1)]);
+        // At 3 s the third request has gone unanswered for an interval: failure.
+        let p = c.poll(Instant::from_secs(3));
+        assert!(p.requests.is_empty());
+        assert_eq!(p.failed.len(), 1);
+        assert_eq!(p.failed[0].0, ip(1));
+        assert_eq!(p.failed[0].1.len(), 1);
+        assert_eq!(c.pending(), 0);
+        assert!(c.is_empty());
+        assert_eq!(c.next_deadline(), None);
+    }
+
+    #[test]
+    fn entries_expire() {
+        let mut c = cache();
+        c.learn(Instant::ZERO, ip(1), MAC, true);
+        assert_eq!(c.lookup(Instant::from_secs(59), ip(1)), Some(MAC));
+        assert_eq!(c.lookup(Instant::from_secs(60), ip(1)), None);
+        c.poll(Instant::from_secs(61));
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn merge_rule_does_not_create() {
+        let mut c = cache();
+        c.learn(Instant::ZERO, ip(1), MAC, false);
+        assert!(c.is_empty());
+        c.learn(Instant::ZERO, ip(1), MAC, true);
+        let other = EthernetAddress([2, 0, 0, 0, 0, 7]);
+        c.learn(Instant::ZERO, ip(1), other, false);
+        assert_eq!(c.lookup(Instant::ZERO, ip(1)), Some(other));
+    }
+
+    #[test]
+    fn pending_queue_is_bounded_per_neighbour_and_in_total() {
+        let mut c = cache();
+        let t = Instant::ZERO;
+        for i in 0..3 {
+            c.enqueue(t, ip(1), vec![i]);
+        }
+        assert_eq!(c.enqueue(t, ip(1), vec![3]).dropped, 1);
+        assert_eq!(c.pending(), 3);
+        c.enqueue(t, ip(2), vec![10]);
+        c.enqueue(t, ip(2), vec![11]);
+        assert_eq!(c.pending(), 5);
+        // Total bound of 5 reached: a new frame evicts an old one somewhere.
+        let e = c.enqueue(t, ip(3), vec![20]);
+        assert!(e.send_request);
+        assert_eq!(e.dropped, 1);
+        assert_eq!(c.pending(), 5);
+        // The longest queue, ip(1)'s, gave up its oldest frame (frame 0 was already
+        // dropped by the per-neighbour bound, so frame 1 went).
+        let q = c.learn(t, ip(1), MAC, false);
+        assert_eq!(q, VecDeque::from(vec![vec![2], vec![3]]));
+    }
+
+    #[test]
+    fn cache_size_is_bounded() {
+        let mut c = cache();
+        for n in 1..=10 {
+            c.learn(Instant::from_secs(n as u64), ip(n), MAC, true);
+        }
+        assert!(c.len() <= 4);
+        // The newest survives; the oldest was evicted.
+        assert!(c.lookup(Instant::from_secs(10), ip(10)).is_some());
+        assert!(c.lookup(Instant::from_secs(10), ip(1)).is_none());
+    }
+}

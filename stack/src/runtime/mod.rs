@@ -1,0 +1,404 @@
+//! The imperative shell: owns an [`Engine`] and a [`Device`], drives them on a
+//! thread with the real clock, and lets application threads wait on sockets.
+//!
+//! Concurrency (DESIGN.md): the engine sits behind one lock. The driver thread waits
+//! on the device and the engine's next deadline, processes every ready frame in a
+//! batch, runs due timers, transmits outside the lock, and wakes the application
+//! threads whose sockets changed. Application threads take the lock through a
+//! [`StackGuard`], make a non-blocking engine call, and either return or wait on their
+//! socket's condition variable with a deadline. When the guard is dropped, frames the
+//! call queued and earlier deadlines it set wake the driver.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use crate::device::{Device, Waker};
+use crate::engine::{Engine, Event};
+use crate::socket::SocketHandle;
+use crate::time::{Duration, Instant};
+
+/// Frames received per batch before timers and transmits are serviced.
+const RX_BATCH: usize = 64;
+
+/// Direction of a frame shown to a [`FrameObserver`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Received from the device.
+    In,
+    /// Sent to the device.
+    Out,
+}
+
+/// Sees every frame in and out (for transcripts and `--verbose`).
+pub type FrameObserver = Box<dyn FnMut(Direction, &[u8], Instant) + Send>;
+
+/// The real clock, as engine [`Instant`]s since the runtime started.
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    start: std::time::Instant,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn new() -> Clock {
+        Clock {
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// Now, in engine time.
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(self.start.elapsed().as_micros() as u64)
+    }
+
+    /// The real instant of an engine instant.
+    pub fn to_std(&self, t: Instant) -> std::time::Instant {
+        self.start + Duration::from_micros(t.total_micros())
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// What the lock protects.
+pub struct State {
+    engine: Engine,
+    waiters: HashMap<usize, Arc<Condvar>>,
+    /// The deadline the driver sleeps towards; an application call that sets an
+    /// earlier one must wake it.
+    driver_deadline: Option<Instant>,
+    driver_error: Option<String>,
+    stopped: bool,
+}
+
+/// Shared between the driver and application threads.
+pub struct Shared {
+    state: Mutex<State>,
+    any_change: Condvar,
+    clock: Clock,
+    waker: Waker,
+    stop: AtomicBool,
+}
+
+/// A running stack: engine + device + driver thread. Dropping it stops the driver
+/// and releases the device.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    driver: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Starts the driver thread for `engine` on `device`.
+    pub fn start<D: Device + 'static>(engine: Engine, device: D) -> io::Result<Runtime> {
+        Self::start_with_observer(engine, device, None)
+    }
+
+    /// Like [`Runtime::start`], with an observer that sees every frame.
+    pub fn start_with_observer<D: Device + 'static>(
+        engine: Engine,
+        device: D,
+        observer: Option<FrameObserver>,
+    ) -> io::Result<Runtime> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                engine,
+                waiters: HashMap::new(),
+                driver_deadline: None,
+                driver_error: None,
+                stopped: false,
+            }),
+            any_change: Condvar::new(),
+            clock: Clock::new(),
+            waker: device.waker(),
+            stop: AtomicBool::new(false),
+        });
+        let s = shared.clone();
+        let name = format!("netstack-driver-{}", shared.state.lock().engine.config().addr);
+        let driver = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || drive(s, device, observer))?;
+        Ok(Runtime {
+            shared,
+            driver: Some(driver),
+        })
+    }
+
+    /// The shared state, for the socket API's handles.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Locks the engine.
+    pub fn lock(&self) -> StackGuard<'_> {
+        self.shared.lock()
+    }
+
+    /// Stops the driver and waits for it; the device is released. Idempotent.
+    pub fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        (self.shared.waker)();
+        if let Some(t) = self.driver.take() {
+            let _ = t.join();
+        }
+        let mut st = self.shared.state.lock();
+        st.stopped = true;
+        for cv in st.waiters.values() {
+            cv.notify_all();
+        }
+        self.shared.any_change.notify_all();
+    }
+
+    /// Why the driver stopped on its own (a device error), if it did.
+    pub fn driver_error(&self) -> Option<String> {
+        self.shared.state.lock().driver_error.clone()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Shared {
+    /// Locks the engine.
+    pub fn lock(&self) -> StackGuard<'_> {
+        StackGuard {
+            shared: self,
+            guard: self.state.lock(),
+        }
+    }
+
+    /// The runtime's clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// Woken: something may have changed; check again.
+    Woken,
+    /// The deadline passed.
+    TimedOut,
+    /// The runtime is stopped; nothing will change any more.
+    Stopped,
+}
+
+/// Exclusive access to the engine, with the means to wait for socket changes.
+pub struct StackGuard<'a> {
+    shared: &'a Shared,
+    guard: MutexGuard<'a, State>,
+}
+
+impl StackGuard<'_> {
+    /// The engine.
+    pub fn engine(&mut self) -> &mut Engine {
+        &mut self.guard.engine
+    }
+
+    /// The engine, read-only.
+    pub fn engine_ref(&self) -> &Engine {
+        &self.guard.engine
+    }
+
+    /// Now, in engine time.
+    pub fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// True once the runtime stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.guard.stopped
+    }
+
+    /// Converts an engine instant to a real one.
+    pub fn to_std(&self, t: Instant) -> std::time::Instant {
+        self.shared.clock.to_std(t)
+    }
+
+    /// Waits until `h` may have changed, or `deadline` passes. The lock is released
+    /// while waiting and held again on return.
+    pub fn wait(&mut self, h: SocketHandle, deadline: Option<std::time::Instant>) -> WaitOutcome {
+        if self.guard.stopped {
+            return WaitOutcome::Stopped;
+        }
+        self.flush();
+        let cv = self
+            .guard
+            .waiters
+            .entry(h.index())
+            .or_insert_with(|| Arc::new(Condvar::new()))
+            .clone();
+        let timed_out = match deadline {
+            Some(d) => cv.wait_until(&mut self.guard, d).timed_out(),
+            None => {
+                cv.wait(&mut self.guard);
+                false
+            }
+        };
+        if self.guard.stopped {
+            WaitOutcome::Stopped
+        } else if timed_out {
+            WaitOutcome::TimedOut
+        } else {
+            WaitOutcome::Woken
+        }
+    }
+
+    /// Waits until any socket may have changed (for select and poll).
+    pub fn wait_any(&mut self, deadline: Option<std::time::Instant>) -> WaitOutcome {
+        if self.guard.stopped {
+            return WaitOutcome::Stopped;
+        }
+        self.flush();
+        let timed_out = match deadline {
+            Some(d) => self.shared.any_change.wait_until(&mut self.guard, d).timed_out(),
+            None => {
+                self.shared.any_change.wait(&mut self.guard);
+                false
+            }
+        };
+        if self.guard.stopped {
+            WaitOutcome::Stopped
+        } else if timed_out {
+            WaitOutcome::TimedOut
+        } else {
+            WaitOutcome::Woken
+        }
+    }
+
+    /// Wakes the waiters of `h` (e.g. after `close` from another thread).
+    pub fn notify(&mut self, h: SocketHandle) {
+        if let Some(cv) = self.guard.waiters.get(&h.index()) {
+            cv.notify_all();
+        }
+        self.shared.any_change.notify_all();
+    }
+
+    /// Wakes waiters of changed sockets, and the driver if the engine has frames to
+    /// send or an earlier deadline than the driver knows.
+    fn flush(&mut self) {
+        notify_events(&mut self.guard, &self.shared.any_change);
+        let st = &*self.guard;
+        let earlier = match (st.engine.poll_timeout(), st.driver_deadline) {
+            (Some(t), Some(d)) => t < d,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if st.engine.pending_transmits() > 0 || earlier {
+            (self.shared.waker)();
+        }
+    }
+}
+
+impl Drop for StackGuard<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+fn notify_events(st: &mut State, any: &Condvar) {
+    let mut any_event = false;
+    while let Some(Event::Socket(h)) = st.engine.poll_event() {
+        any_event = true;
+        if let Some(cv) = st.waiters.get(&h.index()) {
+            cv.notify_all();
+        }
+    }
+    if any_event {
+        any.notify_all();
+    }
+}
+
+fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<FrameObserver>) {
+    let mtu = device.mtu();
+    let mut buf = vec![0u8; mtu.max(1500) + 14 + 4];
+    let mut outgoing: Vec<Vec<u8>> = Vec::new();
+    let mut spent: Vec<Vec<u8>> = Vec::new();
+    while !shared.stop.load(Ordering::SeqCst) {
+        let now = shared.clock.now();
+        let mut received = 0;
+        let deadline;
+        {
+            let mut st = shared.state.lock();
+            for b in spent.drain(..) {
+                st.engine.recycle(b);
+            }
+            while received < RX_BATCH {
+                match device.receive(&mut buf, now) {
+                    Ok(Some(n)) => {
+                        received += 1;
+                        if let Some(obs) = observer.as_mut() {
+                            obs(Direction::In, &buf[..n], now);
+                        }
+                        st.engine.handle_frame(now, &buf[..n]);
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        st.driver_error = Some(format!("device receive failed: {e}"));
+                        tracing::error!("device receive failed: {e}");
+                        shared.stop.store(true, Ordering::SeqCst);
+                        break;
+                    }
+                }
+            }
+            if st.engine.poll_timeout().is_some_and(|t| t <= now) {
+                st.engine.handle_timeout(now);
+            }
+            while let Some(f) = st.engine.poll_transmit() {
+                outgoing.push(f);
+            }
+            notify_events(&mut st, &shared.any_change);
+            deadline = st.engine.poll_timeout();
+            st.driver_deadline = deadline;
+        }
+        for f in outgoing.drain(..) {
+            if let Some(obs) = observer.as_mut() {
+                obs(Direction::Out, &f, now);
+            }
+            if let Err(e) = device.transmit(&f, now) {
+                tracing::warn!("device transmit failed: {e}");
+            }
+            spent.push(f);
+        }
+        if received == RX_BATCH {
+            continue; // more frames are probably waiting
+        }
+        let wake_at = [deadline, device.poll_at()].into_iter().flatten().min();
+        let timeout = wake_at.map(|t| t.saturating_duration_since(shared.clock.now()));
+        if timeout == Some(Duration::ZERO) {
+            continue;
+        }
+        if let Err(e) = device.wait(timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                tracing::warn!("device wait failed: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
+    let mut st = shared.state.lock();
+    st.stopped = true;
+    for cv in st.waiters.values() {
+        cv.notify_all();
+    }
+    shared.any_change.notify_all();
+    drop(st);
+    drop(device);
+}

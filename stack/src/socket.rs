@@ -1,0 +1,241 @@
+//! The engine's socket table: generational handles into a slab, readiness, and the
+//! set of sockets whose readiness changed since the runtime last looked.
+
+use crate::error::NetError;
+use crate::ping::PingSocket;
+use crate::udp::UdpSocket;
+
+/// Names one socket of one engine. Handles are never reused while the socket is
+/// open; a stale handle (socket closed) is [`NetError::BadHandle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketHandle {
+    index: u32,
+    generation: u32,
+}
+
+impl SocketHandle {
+    /// The slot index (small, dense): useful as a key in per-socket side tables.
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+/// What a socket can do now, for select/poll and for waking blocked callers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// A read (or accept) would not block.
+    pub readable: bool,
+    /// A write would not block.
+    pub writable: bool,
+    /// Urgent data is pending (select's except set, POLLPRI).
+    pub urgent: bool,
+    /// An error is pending (`SO_ERROR` non-zero).
+    pub error: bool,
+    /// The connection is closed in both directions, or reset.
+    pub hangup: bool,
+}
+
+/// Per-socket options (`setsockopt` level `SOL_SOCKET`, `IPPROTO_IP`, `IPPROTO_TCP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// `SO_REUSEADDR`.
+    pub reuse_addr: bool,
+    /// `SO_BROADCAST`.
+    pub broadcast: bool,
+    /// `SO_KEEPALIVE`.
+    pub keepalive: bool,
+    /// `SO_OOBINLINE`.
+    pub oob_inline: bool,
+    /// `SO_LINGER`: `None` off, `Some(d)` on with that time.
+    pub linger: Option<crate::time::Duration>,
+    /// `SO_RCVBUF` in bytes.
+    pub recv_buffer: usize,
+    /// `SO_SNDBUF` in bytes.
+    pub send_buffer: usize,
+    /// `IP_TTL` (0: the stack's default).
+    pub ttl: u8,
+    /// `IP_TOS`.
+    pub tos: u8,
+    /// `TCP_NODELAY`.
+    pub nodelay: bool,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            reuse_addr: false,
+            broadcast: false,
+            keepalive: false,
+            oob_inline: false,
+            linger: None,
+            recv_buffer: 212_992,
+            send_buffer: 212_992,
+            ttl: 0,
+            tos: 0,
+            nodelay: false,
+        }
+    }
+}
+
+/// The protocol state behind a handle.
+#[derive(Debug)]
+pub(crate) enum Socket {
+    Ping(PingSocket),
+    Udp(UdpSocket),
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    socket: Option<Socket>,
+    dirty: bool,
+}
+
+/// All sockets of an engine.
+#[derive(Debug, Default)]
+pub(crate) struct SocketSet {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    open: usize,
+    max: usize,
+    dirty: Vec<SocketHandle>,
+}
+
+impl SocketSet {
+    pub(crate) fn new(max: usize) -> SocketSet {
+        SocketSet {
+            max,
+            ..SocketSet::default()
+        }
+    }
+
+    pub(crate) fn insert(&mut self, socket: Socket) -> Result<SocketHandle, NetError> {
+        if self.open >= self.max {
+            return Err(NetError::TooManySockets);
+        }
+        self.open += 1;
+        if let Some(index) = self.free.pop() {
+            let slot = &mut self.slots[index as usize];
+            slot.socket = Some(socket);
+            slot.dirty = false;
+            return Ok(SocketHandle {
+                index,
+                generation: slot.generation,
+            });
+        }
+        let index = u32::try_from(self.slots.len()).map_err(|_| NetError::TooManySockets)?;
+        self.slots.push(Slot {
+            generation: 0,
+            socket: Some(socket),
+            dirty: false,
+        });
+        Ok(SocketHandle {
+            index,
+            generation: 0,
+        })
+    }
+
+    pub(crate) fn get(&self, h: SocketHandle) -> Result<&Socket, NetError> {
+        match self.slots.get(h.index as usize) {
+            Some(Slot {
+                generation,
+                socket: Some(s),
+                ..
+            }) if *generation == h.generation => Ok(s),
+            _ => Err(NetError::BadHandle),
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, h: SocketHandle) -> Result<&mut Socket, NetError> {
+        match self.slots.get_mut(h.index as usize) {
+            Some(Slot {
+                generation,
+                socket: Some(s),
+                ..
+            }) if *generation == h.generation => Ok(s),
+            _ => Err(NetError::BadHandle),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, h: SocketHandle) -> Result<Socket, NetError> {
+        let slot = self
+            .slots
+            .get_mut(h.index as usize)
+            .filter(|s| s.generation == h.generation && s.socket.is_some())
+            .ok_or(NetError::BadHandle)?;
+        let socket = slot.socket.take().ok_or(NetError::BadHandle)?;
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.dirty = false;
+        self.free.push(h.index);
+        self.open -= 1;
+        Ok(socket)
+    }
+
+    /// Marks a socket's readiness as possibly changed.
+    pub(crate) fn mark(&mut self, h: SocketHandle) {
+        if let Some(slot) = self.slots.get_mut(h.index as usize) {
+            if slot.generation == h.generation && slot.socket.is_some() && !slot.dirty {
+                slot.dirty = true;
+                self.dirty.push(h);
+            }
+        }
+    }
+
+    /// Takes the next socket marked since the last call.
+    pub(crate) fn pop_dirty(&mut self) -> Option<SocketHandle> {
+        while let Some(h) = self.dirty.pop() {
+            if let Some(slot) = self.slots.get_mut(h.index as usize) {
+                if slot.generation == h.generation && slot.dirty {
+                    slot.dirty = false;
+                    return Some(h);
+                }
+            }
+        }
+        None
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.open
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (SocketHandle, &Socket)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            s.socket.as_ref().map(|sock| {
+                (
+                    SocketHandle {
+                        index: i as u32,
+                        generation: s.generation,
+                    },
+                    sock,
+                )
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_handles_are_rejected_and_bound_holds() {
+        let mut s = SocketSet::new(2);
+        let a = s.insert(Socket::Ping(PingSocket::new(1, 4))).unwrap();
+        let b = s.insert(Socket::Ping(PingSocket::new(2, 4))).unwrap();
+        assert_eq!(
+            s.insert(Socket::Ping(PingSocket::new(3, 4))).unwrap_err(),
+            NetError::TooManySockets
+        );
+        s.remove(a).unwrap();
+        assert_eq!(s.get(a).unwrap_err(), NetError::BadHandle);
+        let c = s.insert(Socket::Ping(PingSocket::new(3, 4))).unwrap();
+        assert_eq!(c.index(), a.index());
+        assert_ne!(c, a);
+        assert!(s.get(a).is_err());
+        s.mark(b);
+        s.mark(b);
+        assert_eq!(s.pop_dirty(), Some(b));
+        assert_eq!(s.pop_dirty(), None);
+        assert_eq!(s.len(), 2);
+    }
+}

@@ -1,0 +1,42 @@
+//! Wire formats: addresses, checksums, and the headers we parse and build.
+//!
+//! Parsing of received frames goes through etherparse's checked slices (or our own
+//! checked accessors) so that no accessor can panic once a view is validated. Headers
+//! we send are written straight into the outgoing frame buffer at fixed offsets.
+
+pub mod checksum;
+pub mod ethernet;
+pub mod pretty;
+
+pub use ethernet::{EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
+
+/// Length of an IPv4 header without options.
+pub const IPV4_HEADER_LEN: usize = 20;
+/// Length of a UDP header.
+pub const UDP_HEADER_LEN: usize = 8;
+/// Length of an ICMP header (type, code, checksum, rest-of-header).
+pub const ICMP_HEADER_LEN: usize = 8;
+/// Length of a TCP header without options.
+pub const TCP_HEADER_LEN: usize = 20;
+/// Room reserved at the front of an outgoing frame for Ethernet and IPv4 headers.
+pub const HEADROOM: usize = ETHERNET_HEADER_LEN + IPV4_HEADER_LEN;
+
+/// IP protocol number of ICMP.
+pub const PROTO_ICMP: u8 = 1;
+/// IP protocol number of TCP.
+pub const PROTO_TCP: u8 = 6;
+/// IP protocol number of UDP.
+pub const PROTO_UDP: u8 = 17;
+
+/// Reads a big-endian u16 at `at`, if in bounds.
+#[inline]
+pub fn read_u16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+/// Reads a big-endian u32 at `at`, if in bounds.
+#[inline]
+pub fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
