@@ -1,7 +1,7 @@
 //! The syntax tree of a packet script.
 //!
 //! Everything here is plain data produced by [`crate::parse`] and printed back
-//! by the [`Display`](std::fmt::Display) impls in [`crate::print`]. Numbers keep
+//! by the [`Display`](std::fmt::Display) impls in [`crate::print`](mod@crate::print). Numbers keep
 //! the width of the wire field they describe (`win` is a `u16`, sequence numbers
 //! are `u32`) so the parser can report out-of-range values with a position.
 

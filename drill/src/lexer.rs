@@ -69,6 +69,9 @@ struct Lexer<'a> {
     i: usize,
     line: usize,
     col: usize,
+    /// Line of the last token and whether it was an option: `--` starts an
+    /// option only at the start of a line or after another option.
+    last: Option<(usize, bool)>,
 }
 
 /// Splits `src` into tokens. The last token is always [`TokenKind::Eof`] or
@@ -80,10 +83,12 @@ pub fn tokenize(src: &str) -> Vec<Token> {
         i: 0,
         line: 1,
         col: 1,
+        last: None,
     };
     let mut out = Vec::new();
     loop {
         let tok = lx.next_token();
+        lx.last = Some((tok.line, matches!(tok.kind, TokenKind::OptionLine { .. })));
         let done = matches!(tok.kind, TokenKind::Eof | TokenKind::Error(_));
         out.push(tok);
         if done {
@@ -200,10 +205,14 @@ impl Lexer<'_> {
                 Ok(s) => TokenKind::Str(s),
                 Err(e) => return e,
             },
-            '-' if self.peek(1) == Some('-') => match self.option_line(line, col) {
-                Ok(k) => k,
-                Err(e) => return e,
-            },
+            '-' if self.peek(1) == Some('-')
+                && self.last.is_none_or(|(l, opt)| l != line || opt) =>
+            {
+                match self.option_line(line, col) {
+                    Ok(k) => k,
+                    Err(e) => return e,
+                }
+            }
             '.' if self.peek(1) == Some('.') && self.peek(2) == Some('.') => {
                 self.bump();
                 self.bump();
@@ -428,6 +437,29 @@ mod tests {
                     value: "a b".into()
                 },
                 TokenKind::Str("x\n\"yA".into()),
+                TokenKind::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn double_dash_is_an_option_only_at_line_start() {
+        assert_eq!(
+            kinds("--a=1 --b\n0 x -- y"),
+            vec![
+                TokenKind::OptionLine {
+                    name: "a".into(),
+                    value: "1".into()
+                },
+                TokenKind::OptionLine {
+                    name: "b".into(),
+                    value: String::new()
+                },
+                num("0"),
+                TokenKind::Ident("x".into()),
+                TokenKind::Punct('-'),
+                TokenKind::Punct('-'),
+                TokenKind::Ident("y".into()),
                 TokenKind::Eof
             ]
         );

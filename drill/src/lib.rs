@@ -1,7 +1,7 @@
 //! Packet-level protocol tests in packetdrill's script syntax.
 //!
 //! This crate holds the script language: [`parse`] turns a script into a
-//! [`Script`] syntax tree ([`ast`]), and the `Display` impls in [`print`] turn
+//! [`Script`] syntax tree ([`ast`]), and the `Display` impls in [`print`](mod@print) turn
 //! packets and calls back into script text (used to show expected vs. actual
 //! packets). It does not depend on the stack; the interpreter runs the tree.
 //!

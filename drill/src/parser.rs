@@ -370,6 +370,16 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// "expected WHAT, found X", placed at X even on a later line (for the
+    /// start of an event, which is expected on a new line).
+    fn expected_here(&self, what: &str) -> ParseError {
+        let t = self.peek();
+        match &t.kind {
+            TokenKind::Error(e) => e.clone(),
+            _ => self.err_at(t, format!("expected {what}, found {}", describe(t))),
+        }
+    }
+
     fn expect_punct(&mut self, c: char, what: &str) -> PResult<Token> {
         if self.is_punct(c) {
             Ok(self.advance())
@@ -556,7 +566,7 @@ impl<'a> Parser<'a> {
                 }
                 Ok(EventTime::AbsoluteRange { start, end })
             }
-            _ => Err(self.expected(what)),
+            _ => Err(self.expected_here(what)),
         }
     }
 

@@ -279,6 +279,16 @@ fn packet_errors() {
 }
 
 #[test]
+fn missing_event_time() {
+    assert_error(
+        "0 < S 0:0(0) win 100\n> S. 0:0(0) ack 1\n",
+        2,
+        1,
+        "expected an event time such as 0, 0.100, +0.1 or *, found '>'",
+    );
+}
+
+#[test]
 fn one_event_per_line() {
     assert_error(
         &format!("{HEADER}+0 close(3) = 0 +0 close(4) = 0\n"),

@@ -186,7 +186,11 @@ impl StackConfig {
     /// The network mask.
     pub fn netmask(&self) -> Ipv4Addr {
         let bits = self.prefix_len.min(32) as u32;
-        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
         Ipv4Addr::from(mask)
     }
 

@@ -106,7 +106,10 @@ impl Engine {
     }
 
     /// Resolved ARP entries (for `stats`).
-    pub fn arp_entries(&self, now: Instant) -> Vec<(std::net::Ipv4Addr, crate::wire::EthernetAddress)> {
+    pub fn arp_entries(
+        &self,
+        now: Instant,
+    ) -> Vec<(std::net::Ipv4Addr, crate::wire::EthernetAddress)> {
         self.arp.resolved(now)
     }
 
@@ -126,7 +129,8 @@ impl Engine {
             self.counters.drop(crate::counters::DropReason::FragTimeout);
             // RFC 792: time exceeded, code 1, if the first fragment was received.
             if let Some(first) = expired.first_fragment {
-                let hlen = ((first.first().copied().unwrap_or(0x45) & 0x0f) as usize * 4).min(first.len());
+                let hlen =
+                    ((first.first().copied().unwrap_or(0x45) & 0x0f) as usize * 4).min(first.len());
                 let (h, p) = first.split_at(hlen);
                 self.send_icmp_error(now, TIME_EXCEEDED, REASSEMBLY_TIME_EXCEEDED, 0, h, p);
             }
@@ -198,7 +202,11 @@ impl Engine {
 
     /// Replaces the options of a socket. Buffer sizes are clamped to the configured
     /// bounds (at least 256 bytes), as Linux clamps `SO_RCVBUF`/`SO_SNDBUF`.
-    pub fn set_socket_options(&mut self, h: SocketHandle, mut opts: SocketOptions) -> Result<(), NetError> {
+    pub fn set_socket_options(
+        &mut self,
+        h: SocketHandle,
+        mut opts: SocketOptions,
+    ) -> Result<(), NetError> {
         let max = self.config.udp.max_recv_buffer;
         opts.recv_buffer = opts.recv_buffer.clamp(256, max);
         opts.send_buffer = opts.send_buffer.clamp(256, max);
@@ -240,7 +248,13 @@ impl Engine {
         }
     }
 
-    pub(crate) fn tcp_input(&mut self, _now: Instant, _ip: &crate::ip::Ipv4Repr, _header: &[u8], _seg: &[u8]) {
+    pub(crate) fn tcp_input(
+        &mut self,
+        _now: Instant,
+        _ip: &crate::ip::Ipv4Repr,
+        _header: &[u8],
+        _seg: &[u8],
+    ) {
         self.counters.drop(crate::counters::DropReason::TcpNoSocket);
     }
 

@@ -19,7 +19,11 @@ const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const NOBODY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 99);
 
 fn pair() -> SimPair {
-    SimPair::new(StackConfig::new(A, 24), StackConfig::new(B, 24), Duration::from_micros(50))
+    SimPair::new(
+        StackConfig::new(A, 24),
+        StackConfig::new(B, 24),
+        Duration::from_micros(50),
+    )
 }
 
 fn ping_once(p: &mut SimPair, payload: &[u8]) -> crate::ping::EchoReply {
@@ -96,7 +100,12 @@ fn ipv4_frame(e_dst: &Engine, src: Ipv4Addr, proto: u8, ttl: u8, payload: &[u8])
         dont_frag: false,
     };
     write_header(&mut f[14..], &send, 77, 20 + payload.len(), 0, false);
-    ethernet::write_header(&mut f, e_dst.config().mac, EthernetAddress([2, 0, 0, 0, 0, 0x42]), ETHERTYPE_IPV4);
+    ethernet::write_header(
+        &mut f,
+        e_dst.config().mac,
+        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
+        ETHERTYPE_IPV4,
+    );
     f
 }
 
@@ -111,7 +120,12 @@ fn echo_request(payload: &[u8]) -> Vec<u8> {
 fn engine() -> Engine {
     let mut e = Engine::new(StackConfig::new(B, 24)).unwrap();
     // Teach it the injector's MAC so replies go out without ARP.
-    e.arp.learn(Instant::ZERO, A, EthernetAddress([2, 0, 0, 0, 0, 0x42]), true);
+    e.arp.learn(
+        Instant::ZERO,
+        A,
+        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
+        true,
+    );
     e
 }
 
@@ -130,7 +144,10 @@ fn low_ttl_datagrams_are_accepted_and_replies_use_the_configured_ttl() {
     // RFC 1122 3.2.1.7: a host must not discard a datagram for TTL < 2.
     for ttl in [0u8, 1] {
         let mut e = engine();
-        e.handle_frame(Instant::ZERO, &ipv4_frame(&e, A, 1, ttl, &echo_request(b"ttl")));
+        e.handle_frame(
+            Instant::ZERO,
+            &ipv4_frame(&e, A, 1, ttl, &echo_request(b"ttl")),
+        );
         let reply = e.poll_transmit().expect("echo reply");
         assert_eq!(reply[14 + 8], 64, "reply TTL is the default");
         assert_eq!(e.counters().stat(Stat::IcmpEchoReplies), 1);
@@ -138,8 +155,16 @@ fn low_ttl_datagrams_are_accepted_and_replies_use_the_configured_ttl() {
     let mut c = StackConfig::new(B, 24);
     c.ip.default_ttl = 5;
     let mut e = Engine::new(c).unwrap();
-    e.arp.learn(Instant::ZERO, A, EthernetAddress([2, 0, 0, 0, 0, 0x42]), true);
-    e.handle_frame(Instant::ZERO, &ipv4_frame(&e, A, 1, 64, &echo_request(b"ttl")));
+    e.arp.learn(
+        Instant::ZERO,
+        A,
+        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
+        true,
+    );
+    e.handle_frame(
+        Instant::ZERO,
+        &ipv4_frame(&e, A, 1, 64, &echo_request(b"ttl")),
+    );
     assert_eq!(e.poll_transmit().unwrap()[14 + 8], 5);
 }
 
@@ -149,7 +174,12 @@ fn unknown_protocol_gets_protocol_unreachable_rate_limited() {
     c.icmp.error_burst = 2;
     c.icmp.errors_per_sec = 1;
     let mut e = Engine::new(c).unwrap();
-    e.arp.learn(Instant::ZERO, A, EthernetAddress([2, 0, 0, 0, 0, 0x42]), true);
+    e.arp.learn(
+        Instant::ZERO,
+        A,
+        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
+        true,
+    );
     for _ in 0..5 {
         e.handle_frame(Instant::ZERO, &ipv4_frame(&e, A, 200, 64, b"whatever"));
     }
@@ -205,8 +235,15 @@ fn valid_frames() -> Vec<Vec<u8>> {
     let e = engine();
     let mut frames = Vec::new();
     let mut arp = vec![0u8; 14];
-    ethernet::write_header(&mut arp, EthernetAddress::BROADCAST, EthernetAddress([2, 0, 0, 0, 0, 0x42]), 0x0806);
-    arp.extend_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 0x42, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2]);
+    ethernet::write_header(
+        &mut arp,
+        EthernetAddress::BROADCAST,
+        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
+        0x0806,
+    );
+    arp.extend_from_slice(&[
+        0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 0x42, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2,
+    ]);
     frames.push(arp);
     frames.push(ipv4_frame(&e, A, 1, 64, &echo_request(&[7u8; 100])));
     let mut udp = vec![0x30, 0x39, 0x00, 0x07, 0, 12, 0, 0, 1, 2, 3, 4];
@@ -233,8 +270,11 @@ fn every_truncation_of_valid_frames_is_counted_not_panicking() {
             let mut e = engine();
             e.handle_frame(Instant::ZERO, &f[..n]);
             let c = e.counters();
-            assert!(c.total_drops() >= 1 || e.pending_transmits() > 0,
-                "truncation to {n} of {} bytes neither dropped nor answered: {c:?}", f.len());
+            assert!(
+                c.total_drops() >= 1 || e.pending_transmits() > 0,
+                "truncation to {n} of {} bytes neither dropped nor answered: {c:?}",
+                f.len()
+            );
         }
     }
 }
@@ -275,13 +315,21 @@ fn udp_exchange_keeps_boundaries_and_truncates() {
     let mut p = pair();
     let now = p.now();
     let server = p.b.udp_open().unwrap();
-    p.b.udp_bind(server, sa(Ipv4Addr::UNSPECIFIED, 7000)).unwrap();
+    p.b.udp_bind(server, sa(Ipv4Addr::UNSPECIFIED, 7000))
+        .unwrap();
     let client = p.a.udp_open().unwrap();
-    p.a.udp_send_to(now, client, b"first", Some(sa(B, 7000))).unwrap();
-    p.a.udp_send_to(now, client, b"second datagram", Some(sa(B, 7000))).unwrap();
+    p.a.udp_send_to(now, client, b"first", Some(sa(B, 7000)))
+        .unwrap();
+    p.a.udp_send_to(now, client, b"second datagram", Some(sa(B, 7000)))
+        .unwrap();
     let local = p.a.udp_local_addr(client).unwrap().unwrap();
     assert!(local.port() >= 49152, "implicit ephemeral bind: {local}");
-    assert!(p.run_until(Duration::from_secs(1), |p| p.b.udp_next_len(server).unwrap() > 0 && p.b.counters().stat(Stat::UdpDelivered) == 2));
+    assert!(p.run_until(Duration::from_secs(1), |p| p
+        .b
+        .udp_next_len(server)
+        .unwrap()
+        > 0
+        && p.b.counters().stat(Stat::UdpDelivered) == 2));
     let mut buf = [0u8; 64];
     let r = p.b.udp_recv_from(server, &mut buf, true).unwrap();
     assert_eq!((r.copied, r.len, r.from), (5, 5, sa(A, local.port())));
@@ -291,7 +339,10 @@ fn udp_exchange_keeps_boundaries_and_truncates() {
     let r = p.b.udp_recv_from(server, &mut small, false).unwrap();
     assert_eq!((r.copied, r.len), (6, 15));
     assert_eq!(&small, b"second");
-    assert_eq!(p.b.udp_recv_from(server, &mut buf, false), Err(NetError::WouldBlock));
+    assert_eq!(
+        p.b.udp_recv_from(server, &mut buf, false),
+        Err(NetError::WouldBlock)
+    );
 }
 
 #[test]
@@ -303,13 +354,17 @@ fn udp_large_datagrams_fragment_and_limits_hold() {
     let client = p.a.udp_open().unwrap();
     for len in [1usize, 1472, 1473, 8000, 65507] {
         let data: Vec<u8> = (0..len).map(|i| (i * 31 % 256) as u8).collect();
-        p.a.udp_send_to(p.now(), client, &data, Some(sa(B, 7001))).unwrap();
+        p.a.udp_send_to(p.now(), client, &data, Some(sa(B, 7001)))
+            .unwrap();
         let mut buf = vec![0u8; 70000];
         let mut got = None;
-        assert!(p.run_until(Duration::from_secs(1), |p| {
-            got = p.b.udp_recv_from(server, &mut buf, false).ok();
-            got.is_some()
-        }), "len {len}");
+        assert!(
+            p.run_until(Duration::from_secs(1), |p| {
+                got = p.b.udp_recv_from(server, &mut buf, false).ok();
+                got.is_some()
+            }),
+            "len {len}"
+        );
         assert_eq!(&buf[..got.unwrap().copied], &data[..], "len {len}");
     }
     assert_eq!(
@@ -329,9 +384,15 @@ fn udp_port_unreachable_refuses_connected_socket() {
     assert_eq!(p.b.counters().stat(Stat::IcmpErrorsSent), 1);
     assert!(p.a.readiness(c).unwrap().error);
     let mut buf = [0u8; 8];
-    assert_eq!(p.a.udp_recv_from(c, &mut buf, false), Err(NetError::ConnectionRefused));
+    assert_eq!(
+        p.a.udp_recv_from(c, &mut buf, false),
+        Err(NetError::ConnectionRefused)
+    );
     // Reported once.
-    assert_eq!(p.a.udp_recv_from(c, &mut buf, false), Err(NetError::WouldBlock));
+    assert_eq!(
+        p.a.udp_recv_from(c, &mut buf, false),
+        Err(NetError::WouldBlock)
+    );
 }
 
 #[test]
@@ -345,13 +406,18 @@ fn udp_connected_socket_only_hears_its_peer() {
     let a1 = p.a.udp_open().unwrap();
     p.a.udp_bind(a1, sa(A, 1111)).unwrap();
     let a2 = p.a.udp_open().unwrap();
-    p.a.udp_send_to(now, a2, b"stranger", Some(sa(B, 8000))).unwrap();
-    p.a.udp_send_to(now, a1, b"peer", Some(sa(B, 8000))).unwrap();
+    p.a.udp_send_to(now, a2, b"stranger", Some(sa(B, 8000)))
+        .unwrap();
+    p.a.udp_send_to(now, a1, b"peer", Some(sa(B, 8000)))
+        .unwrap();
     p.run_for(Duration::from_millis(10));
     let mut buf = [0u8; 16];
     let r = p.b.udp_recv_from(b1, &mut buf, false).unwrap();
     assert_eq!(&buf[..r.copied], b"peer");
-    assert_eq!(p.b.udp_recv_from(b1, &mut buf, false), Err(NetError::WouldBlock));
+    assert_eq!(
+        p.b.udp_recv_from(b1, &mut buf, false),
+        Err(NetError::WouldBlock)
+    );
     assert_eq!(p.b.counters().drops(DropReason::UdpNoSocket), 1);
 }
 
@@ -373,8 +439,15 @@ fn udp_broadcast_needs_so_broadcast_and_reaches_wildcard_sockets() {
     let mut o = p.a.socket_options(tx).unwrap();
     o.broadcast = true;
     p.a.set_socket_options(tx, o).unwrap();
-    p.a.udp_send_to(now, tx, b"hi all", Some(sa(Ipv4Addr::BROADCAST, 5353))).unwrap();
-    p.a.udp_send_to(now, tx, b"hi net", Some(sa(Ipv4Addr::new(10, 0, 0, 255), 5353))).unwrap();
+    p.a.udp_send_to(now, tx, b"hi all", Some(sa(Ipv4Addr::BROADCAST, 5353)))
+        .unwrap();
+    p.a.udp_send_to(
+        now,
+        tx,
+        b"hi net",
+        Some(sa(Ipv4Addr::new(10, 0, 0, 255), 5353)),
+    )
+    .unwrap();
     p.run_for(Duration::from_millis(10));
     let mut buf = [0u8; 16];
     let r = p.b.udp_recv_from(rx, &mut buf, false).unwrap();
@@ -396,7 +469,8 @@ fn udp_receive_queue_is_bounded() {
     p.b.set_socket_options(rx, o).unwrap();
     let tx = p.a.udp_open().unwrap();
     for _ in 0..10 {
-        p.a.udp_send_to(p.now(), tx, &[0u8; 300], Some(sa(B, 6000))).unwrap();
+        p.a.udp_send_to(p.now(), tx, &[0u8; 300], Some(sa(B, 6000)))
+            .unwrap();
     }
     p.run_for(Duration::from_millis(10));
     // 300 + 64 bytes charged each: two fit in 1000 bytes, a third does not.
@@ -412,11 +486,15 @@ fn udp_to_our_own_address_loops_back() {
     e.udp_bind(rx, sa(Ipv4Addr::UNSPECIFIED, 4000)).unwrap();
     let tx = e.udp_open().unwrap();
     e.udp_send_to(now, tx, b"self", Some(sa(B, 4000))).unwrap();
-    e.udp_send_to(now, tx, b"lo", Some(sa(Ipv4Addr::LOCALHOST, 4000))).unwrap();
+    e.udp_send_to(now, tx, b"lo", Some(sa(Ipv4Addr::LOCALHOST, 4000)))
+        .unwrap();
     assert!(e.poll_transmit().is_none(), "nothing leaves the host");
     let mut buf = [0u8; 8];
     let r = e.udp_recv_from(rx, &mut buf, false).unwrap();
     assert_eq!((&buf[..r.copied], *r.from.ip()), (&b"self"[..], B));
     let r = e.udp_recv_from(rx, &mut buf, false).unwrap();
-    assert_eq!((&buf[..r.copied], *r.from.ip()), (&b"lo"[..], Ipv4Addr::LOCALHOST));
+    assert_eq!(
+        (&buf[..r.copied], *r.from.ip()),
+        (&b"lo"[..], Ipv4Addr::LOCALHOST)
+    );
 }

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod runtime;
 pub mod sim;
 pub mod socket;
+pub mod tcp;
 pub mod time;
 pub mod udp;
 pub mod wire;

@@ -79,7 +79,8 @@ impl Engine {
             }
         };
         let cap = self.config.icmp.ping_queue;
-        self.sockets.insert(Socket::Ping(PingSocket::new(ident, cap)))
+        self.sockets
+            .insert(Socket::Ping(PingSocket::new(ident, cap)))
     }
 
     /// Sends an echo request with sequence number `seq` and `payload`.

@@ -148,7 +148,11 @@ impl PortTable {
                 .iter()
                 .all(|b| !overlaps(b.addr, binding.addr));
             if free && self.available(port, binding, rules) {
-                self.next_hint = Some(if port == self.last { self.first } else { port + 1 });
+                self.next_hint = Some(if port == self.last {
+                    self.first
+                } else {
+                    port + 1
+                });
                 return Ok(port);
             }
         }
@@ -175,7 +179,10 @@ mod tests {
     fn handles(n: usize) -> Vec<SocketHandle> {
         let mut set = SocketSet::new(1000);
         (0..n)
-            .map(|i| set.insert(Socket::Ping(PingSocket::new(i as u16, 1))).unwrap())
+            .map(|i| {
+                set.insert(Socket::Ping(PingSocket::new(i as u16, 1)))
+                    .unwrap()
+            })
             .collect()
     }
 
@@ -201,13 +208,22 @@ mod tests {
         let mut t = table();
         let r = ReuseAddrRules;
         assert_eq!(t.bind(5000, b(ANY, h[0], false), &r, 0), Ok(5000));
-        assert_eq!(t.bind(5000, b(A, h[1], false), &r, 0), Err(NetError::AddrInUse));
-        assert_eq!(t.bind(5000, b(ANY, h[1], false), &r, 0), Err(NetError::AddrInUse));
+        assert_eq!(
+            t.bind(5000, b(A, h[1], false), &r, 0),
+            Err(NetError::AddrInUse)
+        );
+        assert_eq!(
+            t.bind(5000, b(ANY, h[1], false), &r, 0),
+            Err(NetError::AddrInUse)
+        );
         // Different specific addresses do not overlap.
         let mut t = table();
         assert_eq!(t.bind(5000, b(A, h[0], false), &r, 0), Ok(5000));
         assert_eq!(t.bind(5000, b(LO, h[1], false), &r, 0), Ok(5000));
-        assert_eq!(t.bind(5000, b(ANY, h[2], false), &r, 0), Err(NetError::AddrInUse));
+        assert_eq!(
+            t.bind(5000, b(ANY, h[2], false), &r, 0),
+            Err(NetError::AddrInUse)
+        );
     }
 
     #[test]
@@ -216,7 +232,10 @@ mod tests {
         let mut t = table();
         let r = ReuseAddrRules;
         t.bind(6000, b(ANY, h[0], true), &r, 0).unwrap();
-        assert_eq!(t.bind(6000, b(A, h[1], false), &r, 0), Err(NetError::AddrInUse));
+        assert_eq!(
+            t.bind(6000, b(A, h[1], false), &r, 0),
+            Err(NetError::AddrInUse)
+        );
         assert_eq!(t.bind(6000, b(A, h[1], true), &r, 0), Ok(6000));
         assert_eq!(t.bindings(6000).len(), 2);
         t.unbind(6000, h[0]);
@@ -261,7 +280,13 @@ mod tests {
             t.bind(0, b(ANY, h[10], false), &r, 7),
             Err(NetError::PortsExhausted)
         );
-        t.unbind(got[3], h.iter().copied().find(|&x| t.bindings(got[3]).iter().any(|b| b.handle == x)).unwrap());
+        t.unbind(
+            got[3],
+            h.iter()
+                .copied()
+                .find(|&x| t.bindings(got[3]).iter().any(|b| b.handle == x))
+                .unwrap(),
+        );
         assert_eq!(t.bind(0, b(ANY, h[10], false), &r, 7), Ok(got[3]));
     }
 

@@ -185,7 +185,11 @@ impl SimPair {
 
     /// Steps until `done` holds, at most `limit` of virtual time from now. Returns
     /// whether `done` held.
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut SimPair) -> bool) -> bool {
+    pub fn run_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&mut SimPair) -> bool,
+    ) -> bool {
         let end = self.now + limit;
         loop {
             if done(self) {

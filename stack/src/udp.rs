@@ -15,7 +15,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use crate::counters::{DropReason, Stat};
 use crate::engine::Engine;
 use crate::error::NetError;
-use crate::ip::icmp::{IcmpError, IcmpErrorKind, DEST_UNREACHABLE, HOST_UNREACHABLE, PORT_UNREACHABLE};
+use crate::ip::icmp::{
+    IcmpError, IcmpErrorKind, DEST_UNREACHABLE, HOST_UNREACHABLE, PORT_UNREACHABLE,
+};
 use crate::ip::{IpSend, Ipv4Repr};
 use crate::ports::{Binding, ReuseAddrRules};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions};
@@ -101,7 +103,11 @@ impl Engine {
     }
 
     /// Checks that `addr` may be a local address of ours (`EADDRNOTAVAIL` if not).
-    pub(crate) fn check_local_addr(&self, addr: Ipv4Addr, allow_broadcast: bool) -> Result<(), NetError> {
+    pub(crate) fn check_local_addr(
+        &self,
+        addr: Ipv4Addr,
+        allow_broadcast: bool,
+    ) -> Result<(), NetError> {
         if addr.is_unspecified() || addr == self.config.addr || addr.is_loopback() {
             return Ok(());
         }
@@ -112,7 +118,11 @@ impl Engine {
     }
 
     /// Binds to `addr` (port 0: an ephemeral port). `EINVAL` if already bound.
-    pub fn udp_bind(&mut self, h: SocketHandle, addr: SocketAddrV4) -> Result<SocketAddrV4, NetError> {
+    pub fn udp_bind(
+        &mut self,
+        h: SocketHandle,
+        addr: SocketAddrV4,
+    ) -> Result<SocketAddrV4, NetError> {
         let u = self.udp(h)?;
         if u.local.is_some() {
             return Err(NetError::InvalidInput);
@@ -127,7 +137,13 @@ impl Engine {
         let port = self
             .udp_ports
             .bind(addr.port(), binding, &ReuseAddrRules, random)
-            .map_err(|e| if e == NetError::PortsExhausted { NetError::AddrInUse } else { e })?;
+            .map_err(|e| {
+                if e == NetError::PortsExhausted {
+                    NetError::AddrInUse
+                } else {
+                    e
+                }
+            })?;
         let local = SocketAddrV4::new(*addr.ip(), port);
         self.udp_mut(h)?.local = Some(local);
         Ok(local)
@@ -138,7 +154,13 @@ impl Engine {
             Some(l) => Ok(l),
             None => self
                 .udp_bind(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
-                .map_err(|e| if e == NetError::AddrInUse { NetError::PortsExhausted } else { e }),
+                .map_err(|e| {
+                    if e == NetError::AddrInUse {
+                        NetError::PortsExhausted
+                    } else {
+                        e
+                    }
+                }),
         }
     }
 
@@ -156,7 +178,12 @@ impl Engine {
 
     /// Sets the default destination and the only peer datagrams are accepted from.
     /// Binds an ephemeral port first if needed.
-    pub fn udp_connect(&mut self, now: Instant, h: SocketHandle, remote: SocketAddrV4) -> Result<(), NetError> {
+    pub fn udp_connect(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        remote: SocketAddrV4,
+    ) -> Result<(), NetError> {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(NetError::InvalidInput);
         }
@@ -178,7 +205,9 @@ impl Engine {
             };
             // Re-adding ourselves with a narrower address cannot create a conflict
             // that did not exist: push directly, as Linux rehashes without a check.
-            let _ = self.udp_ports.bind(local.port(), b, &crate::ports::AnyShare, 0);
+            let _ = self
+                .udp_ports
+                .bind(local.port(), b, &crate::ports::AnyShare, 0);
         }
         let u = self.udp_mut(h)?;
         u.local = Some(SocketAddrV4::new(src, local.port()));
@@ -253,7 +282,12 @@ impl Engine {
 
     /// Receives one datagram into `buf` (truncating it if `buf` is short). With `peek`
     /// the datagram stays queued.
-    pub fn udp_recv_from(&mut self, h: SocketHandle, buf: &mut [u8], peek: bool) -> Result<UdpRecv, NetError> {
+    pub fn udp_recv_from(
+        &mut self,
+        h: SocketHandle,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<UdpRecv, NetError> {
         let u = self.udp_mut(h)?;
         if let Some(e) = u.error.take() {
             return Err(e);
@@ -305,9 +339,12 @@ impl Engine {
 
     /// UDP input: validate, find the socket(s), queue.
     pub(crate) fn udp_input(&mut self, now: Instant, ip: &Ipv4Repr, header: &[u8], seg: &[u8]) {
-        let (Some(sport), Some(dport), Some(len), Some(csum)) =
-            (read_u16(seg, 0), read_u16(seg, 2), read_u16(seg, 4), read_u16(seg, 6))
-        else {
+        let (Some(sport), Some(dport), Some(len), Some(csum)) = (
+            read_u16(seg, 0),
+            read_u16(seg, 2),
+            read_u16(seg, 4),
+            read_u16(seg, 6),
+        ) else {
             return self.counters.drop(DropReason::UdpMalformed);
         };
         let len = len as usize;
@@ -345,7 +382,11 @@ impl Engine {
         if !broadcast {
             // Unicast goes to one socket: the most specific match, the most recently
             // bound on a tie.
-            let best = targets.iter().rev().max_by_key(|(s, _)| *s).map(|&(_, h)| h);
+            let best = targets
+                .iter()
+                .rev()
+                .max_by_key(|(s, _)| *s)
+                .map(|&(_, h)| h);
             targets.retain(|&(_, h)| Some(h) == best);
         }
         for (_, h) in targets {
@@ -370,7 +411,8 @@ impl Engine {
 
     /// An ICMP error about a datagram one of our sockets sent.
     pub(crate) fn udp_icmp_error(&mut self, _now: Instant, err: IcmpError) {
-        let local_generated = err.kind == IcmpErrorKind::Unreachable(HOST_UNREACHABLE) && err.reporter == self.config.addr;
+        let local_generated = err.kind == IcmpErrorKind::Unreachable(HOST_UNREACHABLE)
+            && err.reporter == self.config.addr;
         let handles: Vec<SocketHandle> = self
             .udp_ports
             .bindings(err.local.port())

@@ -1,1 +1,9 @@
-//! tests
+//! Shared fixtures for netstack's integration tests.
+//!
+//! - [`netns`]: a private network namespace per test (TAP tests never touch the root
+//!   namespace), with helpers to run kernel-side peers inside it.
+//! - [`tap`]: our stack on a TAP inside such a namespace, with the Linux kernel as
+//!   the peer on the other side.
+
+pub mod netns;
+pub mod tap;

@@ -1,1 +1,42 @@
-fn main(){}
+//! `netstack`: bring a userspace TCP/IP stack up on a TAP or an in-memory link, run
+//! the classic services and the seed documents' examples over it.
+
+mod cmd;
+mod iface;
+
+use clap::{Parser, Subcommand};
+
+/// A userspace TCP/UDP/IPv4 stack for learning and testing.
+#[derive(Parser, Debug)]
+#[command(name = "netstack", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Bring the stack up on a TAP: answer ARP and ping, print counters on exit.
+    Up(cmd::up::UpOpts),
+    /// Ping a host from our stack over a TAP.
+    Ping(cmd::ping::PingOpts),
+    /// Two stacks on an in-memory link running the seeds' examples (no root needed).
+    Demo(cmd::demo::DemoOpts),
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Up(o) => cmd::up::run(o),
+        Command::Ping(o) => cmd::ping::run(o),
+        Command::Demo(o) => cmd::demo::run(o),
+    };
+    if let Err(e) = result {
+        eprintln!("netstack: {e}");
+        std::process::exit(1);
+    }
+}

@@ -63,9 +63,9 @@ impl IcmpErrorKind {
             IcmpErrorKind::Unreachable(NET_UNREACHABLE) => NetError::NetUnreachable,
             IcmpErrorKind::Unreachable(PROTO_UNREACHABLE) => NetError::ProtocolUnreachable,
             IcmpErrorKind::Unreachable(PORT_UNREACHABLE) => NetError::ConnectionRefused,
-            IcmpErrorKind::Unreachable(9) | IcmpErrorKind::Unreachable(10) | IcmpErrorKind::Unreachable(13) => {
-                NetError::PermissionDenied
-            }
+            IcmpErrorKind::Unreachable(9)
+            | IcmpErrorKind::Unreachable(10)
+            | IcmpErrorKind::Unreachable(13) => NetError::PermissionDenied,
             IcmpErrorKind::Unreachable(6) => NetError::NetUnreachable,
             IcmpErrorKind::Unreachable(_) => NetError::HostUnreachable,
             IcmpErrorKind::FragNeeded(_) => NetError::MessageTooLong,
@@ -125,7 +125,11 @@ impl IcmpError {
             crate::wire::PROTO_TCP | crate::wire::PROTO_UDP => (
                 read_u16(t, 0)?,
                 read_u16(t, 2)?,
-                if protocol == crate::wire::PROTO_TCP { read_u32(t, 4) } else { None },
+                if protocol == crate::wire::PROTO_TCP {
+                    read_u32(t, 4)
+                } else {
+                    None
+                },
                 None,
             ),
             PROTO_ICMP => (0, 0, None, read_u16(t, 4)),
@@ -167,7 +171,8 @@ impl TokenBucket {
     pub(crate) fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_micros() as u64;
         self.last = self.last.max(now);
-        self.micro_tokens = (self.micro_tokens + elapsed.saturating_mul(self.per_sec)).min(self.burst * 1_000_000);
+        self.micro_tokens =
+            (self.micro_tokens + elapsed.saturating_mul(self.per_sec)).min(self.burst * 1_000_000);
         if self.micro_tokens >= 1_000_000 {
             self.micro_tokens -= 1_000_000;
             true
@@ -215,13 +220,17 @@ impl Engine {
             ECHO_REPLY => self.ping_input(now, ip, msg),
             DEST_UNREACHABLE | TIME_EXCEEDED | PARAMETER_PROBLEM => {
                 let kind = match (ty, code) {
-                    (DEST_UNREACHABLE, FRAG_NEEDED) => IcmpErrorKind::FragNeeded(read_u16(msg, 6).unwrap_or(0)),
+                    (DEST_UNREACHABLE, FRAG_NEEDED) => {
+                        IcmpErrorKind::FragNeeded(read_u16(msg, 6).unwrap_or(0))
+                    }
                     (DEST_UNREACHABLE, c) => IcmpErrorKind::Unreachable(c),
                     (TIME_EXCEEDED, c) => IcmpErrorKind::TimeExceeded(c),
                     _ => IcmpErrorKind::ParameterProblem,
                 };
                 match IcmpError::from_quote(kind, ip.src, &msg[ICMP_HEADER_LEN..]) {
-                    Some(err) if err.local.ip() == &self.config.addr || err.local.ip().is_loopback() => {
+                    Some(err)
+                        if err.local.ip() == &self.config.addr || err.local.ip().is_loopback() =>
+                    {
                         self.counters.inc(Stat::IcmpErrorsReceived);
                         self.transport_error(now, err);
                     }
@@ -348,15 +357,34 @@ mod tests {
 
     #[test]
     fn quote_parsing() {
-        let mut q = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1];
+        let mut q = vec![
+            0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1,
+        ];
         q.extend_from_slice(&[0x30, 0x39, 0x00, 0x35, 0, 8, 0, 0]);
-        let e = IcmpError::from_quote(IcmpErrorKind::Unreachable(PORT_UNREACHABLE), Ipv4Addr::new(10, 0, 0, 1), &q).unwrap();
-        assert_eq!(e.local, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 12345));
+        let e = IcmpError::from_quote(
+            IcmpErrorKind::Unreachable(PORT_UNREACHABLE),
+            Ipv4Addr::new(10, 0, 0, 1),
+            &q,
+        )
+        .unwrap();
+        assert_eq!(
+            e.local,
+            SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 12345)
+        );
         assert_eq!(e.remote, SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 53));
         assert_eq!(e.kind.to_net_error(), NetError::ConnectionRefused);
         for n in 0..q.len() {
-            let _ = IcmpError::from_quote(IcmpErrorKind::ParameterProblem, Ipv4Addr::UNSPECIFIED, &q[..n]);
+            let _ = IcmpError::from_quote(
+                IcmpErrorKind::ParameterProblem,
+                Ipv4Addr::UNSPECIFIED,
+                &q[..n],
+            );
         }
-        assert!(IcmpError::from_quote(IcmpErrorKind::ParameterProblem, Ipv4Addr::UNSPECIFIED, &q[..23]).is_none());
+        assert!(IcmpError::from_quote(
+            IcmpErrorKind::ParameterProblem,
+            Ipv4Addr::UNSPECIFIED,
+            &q[..23]
+        )
+        .is_none());
     }
 }

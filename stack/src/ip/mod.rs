@@ -51,8 +51,8 @@ impl Ipv4Repr {
     /// Parses and validates an IPv4 header at the start of `data` (link padding after
     /// `total_len` is allowed). The checksum is verified.
     pub fn parse(data: &[u8]) -> Result<Ipv4Repr, DropReason> {
-        let slice = etherparse::Ipv4HeaderSlice::from_slice(data)
-            .map_err(|_| DropReason::Ipv4Malformed)?;
+        let slice =
+            etherparse::Ipv4HeaderSlice::from_slice(data).map_err(|_| DropReason::Ipv4Malformed)?;
         let header_len = slice.slice().len();
         let total_len = slice.total_len() as usize;
         if total_len < header_len || total_len > data.len() {
@@ -167,7 +167,9 @@ impl Engine {
     /// True when `dst` is an address this stack accepts datagrams for.
     pub(crate) fn accepts_destination(&self, dst: Ipv4Addr) -> bool {
         let c = &self.config;
-        dst == c.addr || dst.is_broadcast() || (dst == c.broadcast() && c.prefix_len < 31)
+        dst == c.addr
+            || dst.is_broadcast()
+            || (dst == c.broadcast() && c.prefix_len < 31)
             || dst.is_loopback()
     }
 
@@ -185,7 +187,10 @@ impl Engine {
         if !self.accepts_destination(repr.dst) {
             return self.counters.drop(DropReason::Ipv4NotForUs);
         }
-        if repr.src.is_broadcast() || repr.src.is_multicast() || repr.src == self.config.broadcast() && self.config.prefix_len < 31 {
+        if repr.src.is_broadcast()
+            || repr.src.is_multicast()
+            || repr.src == self.config.broadcast() && self.config.prefix_len < 31
+        {
             return self.counters.drop(DropReason::Ipv4BadSource);
         }
         // RFC 1122 3.2.1.7: "A host MUST NOT discard a datagram just because it was
@@ -243,7 +248,14 @@ impl Engine {
                 self.counters.drop(DropReason::Ipv4UnknownProtocol);
                 // RFC 1122 3.2.2.1: a host SHOULD generate Protocol Unreachable.
                 if !self.is_broadcast_addr(repr.dst) {
-                    self.send_icmp_error(now, icmp::DEST_UNREACHABLE, icmp::PROTO_UNREACHABLE, 0, header, payload);
+                    self.send_icmp_error(
+                        now,
+                        icmp::DEST_UNREACHABLE,
+                        icmp::PROTO_UNREACHABLE,
+                        0,
+                        header,
+                        payload,
+                    );
                 }
             }
         }
@@ -261,7 +273,12 @@ impl Engine {
 
     /// Sends the datagram whose payload is `frame[HEADROOM..]`: routes it, writes the
     /// IPv4 header, fragments it if needed and hands it to the link layer.
-    pub(crate) fn ip_send(&mut self, now: Instant, mut send: IpSend, mut frame: Vec<u8>) -> Result<(), NetError> {
+    pub(crate) fn ip_send(
+        &mut self,
+        now: Instant,
+        mut send: IpSend,
+        mut frame: Vec<u8>,
+    ) -> Result<(), NetError> {
         let payload_len = frame.len().saturating_sub(HEADROOM);
         if payload_len > reassembly::MAX_PAYLOAD {
             return Err(NetError::MessageTooLong);
@@ -281,7 +298,14 @@ impl Engine {
         self.counters.inc(Stat::Ipv4Sent);
         let mtu = self.config.mtu;
         if route == Route::Loopback || IPV4_HEADER_LEN + payload_len <= mtu {
-            write_header(&mut frame[ETHERNET_HEADER_LEN..], &send, ident, IPV4_HEADER_LEN + payload_len, 0, false);
+            write_header(
+                &mut frame[ETHERNET_HEADER_LEN..],
+                &send,
+                ident,
+                IPV4_HEADER_LEN + payload_len,
+                0,
+                false,
+            );
             if route == Route::Loopback {
                 self.counters.inc(Stat::Loopback);
                 frame.drain(..ETHERNET_HEADER_LEN);
@@ -303,7 +327,14 @@ impl Engine {
             let more = offset + len < payload_len;
             let mut f = self.alloc_frame(len);
             f.extend_from_slice(&frame[HEADROOM + offset..HEADROOM + offset + len]);
-            write_header(&mut f[ETHERNET_HEADER_LEN..], &send, ident, IPV4_HEADER_LEN + len, offset, more);
+            write_header(
+                &mut f[ETHERNET_HEADER_LEN..],
+                &send,
+                ident,
+                IPV4_HEADER_LEN + len,
+                offset,
+                more,
+            );
             self.counters.inc(Stat::FragsSent);
             self.link_send(now, route, f);
             offset += len;

@@ -218,7 +218,10 @@ impl Reassembler {
     }
 
     fn insert(&mut self, frag: Fragment<'_>, start: usize, end: usize) -> Result<(), DropReason> {
-        let p = self.partials.get_mut(&frag.key).ok_or(DropReason::FragMalformed)?;
+        let p = self
+            .partials
+            .get_mut(&frag.key)
+            .ok_or(DropReason::FragMalformed)?;
         let before = p.footprint();
         if !frag.more {
             // The last fragment fixes the length; a second, different end is bogus.
@@ -351,7 +354,11 @@ mod tests {
 
     /// Splits `d` into 8-aligned pieces of `size` and feeds them in `order`.
     fn feed(r: &mut Reassembler, d: &[u8], size: usize, order: &[usize]) -> Option<Reassembled> {
-        let pieces: Vec<(usize, &[u8])> = d.chunks(size).enumerate().map(|(i, c)| (i * size, c)).collect();
+        let pieces: Vec<(usize, &[u8])> = d
+            .chunks(size)
+            .enumerate()
+            .map(|(i, c)| (i * size, c))
+            .collect();
         let mut out = None;
         let mut ev = Vec::new();
         for &i in order {
@@ -394,7 +401,8 @@ mod tests {
         let d = data(2400);
         let mut r = table();
         let mut ev = Vec::new();
-        r.add(Instant::ZERO, frag(0, true, &d[..800]), &mut ev).unwrap();
+        r.add(Instant::ZERO, frag(0, true, &d[..800]), &mut ev)
+            .unwrap();
         assert_eq!(
             r.add(Instant::ZERO, frag(0, true, &d[..800]), &mut ev),
             Err(DropReason::FragDuplicate)
@@ -428,7 +436,8 @@ mod tests {
         r.add(Instant::ZERO, frag(0, false, &d[..16]), &mut ev)
             .map(|x| assert!(x.is_some()))
             .unwrap();
-        r.add(Instant::ZERO, frag(16, false, &d[..16]), &mut ev).unwrap();
+        r.add(Instant::ZERO, frag(16, false, &d[..16]), &mut ev)
+            .unwrap();
         assert_eq!(
             r.add(Instant::ZERO, frag(32, true, &d[..16]), &mut ev),
             Err(DropReason::FragMalformed)
@@ -440,7 +449,8 @@ mod tests {
         let mut r = table();
         let mut ev = Vec::new();
         let d = data(16);
-        r.add(Instant::from_secs(1), frag(0, true, &d[..8]), &mut ev).unwrap();
+        r.add(Instant::from_secs(1), frag(0, true, &d[..8]), &mut ev)
+            .unwrap();
         assert_eq!(r.next_deadline(), Some(Instant::from_secs(31)));
         assert!(r.expire(Instant::from_secs(30)).is_empty());
         let ex = r.expire(Instant::from_secs(31));
@@ -482,7 +492,10 @@ mod tests {
             header: &HDR,
             payload: &big,
         };
-        assert_eq!(r.add(Instant::ZERO, f, &mut ev), Err(DropReason::FragMemory));
+        assert_eq!(
+            r.add(Instant::ZERO, f, &mut ev),
+            Err(DropReason::FragMemory)
+        );
         assert!(r.memory_used() <= 10_000);
     }
 
@@ -500,7 +513,8 @@ mod tests {
                 header: &HDR,
                 payload: &d,
             };
-            r.add(Instant::from_millis(ident as u64), f, &mut ev).unwrap();
+            r.add(Instant::from_millis(ident as u64), f, &mut ev)
+                .unwrap();
         }
         assert_eq!(r.len(), 3);
         assert_eq!(ev.len(), 7);

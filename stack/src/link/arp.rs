@@ -132,8 +132,7 @@ impl ArpCache {
             None => {
                 if create {
                     self.make_room(now);
-                    self.entries
-                        .insert(ip, Entry::Resolved { mac, expires_at });
+                    self.entries.insert(ip, Entry::Resolved { mac, expires_at });
                 }
                 VecDeque::new()
             }

@@ -83,7 +83,14 @@ impl Engine {
             let mut f = self.alloc_frame(ARP_LEN);
             f.truncate(ETHERNET_HEADER_LEN);
             write_header(&mut f, sha, self.config.mac, ETHERTYPE_ARP);
-            push_arp(&mut f, ARP_REPLY, self.config.mac, self.config.addr, sha, spa);
+            push_arp(
+                &mut f,
+                ARP_REPLY,
+                self.config.mac,
+                self.config.addr,
+                sha,
+                spa,
+            );
             self.counters.inc(Stat::ArpRepliesSent);
             self.push_frame(f);
         }
@@ -93,8 +100,20 @@ impl Engine {
     pub(crate) fn send_arp_request(&mut self, ip: Ipv4Addr) {
         let mut f = self.alloc_frame(ARP_LEN);
         f.truncate(ETHERNET_HEADER_LEN);
-        write_header(&mut f, EthernetAddress::BROADCAST, self.config.mac, ETHERTYPE_ARP);
-        push_arp(&mut f, ARP_REQUEST, self.config.mac, self.config.addr, EthernetAddress([0; 6]), ip);
+        write_header(
+            &mut f,
+            EthernetAddress::BROADCAST,
+            self.config.mac,
+            ETHERTYPE_ARP,
+        );
+        push_arp(
+            &mut f,
+            ARP_REQUEST,
+            self.config.mac,
+            self.config.addr,
+            EthernetAddress([0; 6]),
+            ip,
+        );
         self.counters.inc(Stat::ArpRequestsSent);
         self.push_frame(f);
     }
@@ -104,7 +123,12 @@ impl Engine {
     pub(crate) fn link_send(&mut self, now: Instant, route: Route, mut frame: Vec<u8>) {
         let next_hop = match route {
             Route::Broadcast => {
-                write_header(&mut frame, EthernetAddress::BROADCAST, self.config.mac, ETHERTYPE_IPV4);
+                write_header(
+                    &mut frame,
+                    EthernetAddress::BROADCAST,
+                    self.config.mac,
+                    ETHERTYPE_IPV4,
+                );
                 return self.push_frame(frame);
             }
             Route::Loopback => {

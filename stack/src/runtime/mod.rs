@@ -127,7 +127,10 @@ impl Runtime {
             stop: AtomicBool::new(false),
         });
         let s = shared.clone();
-        let name = format!("netstack-driver-{}", shared.state.lock().engine.config().addr);
+        let name = format!(
+            "netstack-driver-{}",
+            shared.state.lock().engine.config().addr
+        );
         let driver = std::thread::Builder::new()
             .name(name)
             .spawn(move || drive(s, device, observer))?;
@@ -268,7 +271,11 @@ impl StackGuard<'_> {
         }
         self.flush();
         let timed_out = match deadline {
-            Some(d) => self.shared.any_change.wait_until(&mut self.guard, d).timed_out(),
+            Some(d) => self
+                .shared
+                .any_change
+                .wait_until(&mut self.guard, d)
+                .timed_out(),
             None => {
                 self.shared.any_change.wait(&mut self.guard);
                 false

@@ -86,12 +86,7 @@ impl FromStr for EthernetAddress {
 /// Callers reserve the room (see [`super::HEADROOM`]); a too-short buffer is a bug in
 /// our own code, not input, so it is checked with a debug assertion only.
 #[inline]
-pub fn write_header(
-    frame: &mut [u8],
-    dst: EthernetAddress,
-    src: EthernetAddress,
-    ethertype: u16,
-) {
+pub fn write_header(frame: &mut [u8], dst: EthernetAddress, src: EthernetAddress, ethertype: u16) {
     debug_assert!(frame.len() >= ETHERNET_HEADER_LEN);
     frame[0..6].copy_from_slice(&dst.0);
     frame[6..12].copy_from_slice(&src.0);

@@ -106,8 +106,16 @@ fn icmp(out: &mut String, p: &[u8]) {
     let id = read_u16(p, 4).unwrap_or(0);
     let seq = read_u16(p, 6).unwrap_or(0);
     let _ = match ty {
-        0 => write!(out, "ICMP echo reply, id {id}, seq {seq}, length {}", p.len()),
-        8 => write!(out, "ICMP echo request, id {id}, seq {seq}, length {}", p.len()),
+        0 => write!(
+            out,
+            "ICMP echo reply, id {id}, seq {seq}, length {}",
+            p.len()
+        ),
+        8 => write!(
+            out,
+            "ICMP echo request, id {id}, seq {seq}, length {}",
+            p.len()
+        ),
         3 => write!(out, "ICMP unreachable code {code}"),
         11 => write!(out, "ICMP time exceeded code {code}"),
         _ => write!(out, "ICMP type {ty} code {code}"),
@@ -162,8 +170,8 @@ mod tests {
         let mut f = vec![0xffu8; 6];
         f.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x00]);
         f.extend_from_slice(&[
-            0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 8, 0, 0, 0, 0, 1,
-            0, 2,
+            0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 8, 0, 0, 0, 0, 1, 0,
+            2,
         ]);
         for n in 0..=f.len() {
             let _ = frame(&f[..n]);

@@ -1,0 +1,430 @@
+//! [`Stack`]: one network stack seen through the BSD calls, with its own descriptor
+//! table. This file has the construction and the calls that create, name, connect
+//! and close sockets; `io.rs` has the data transfer, `options.rs` the options,
+//! `fcntl` and `ioctl`, `select.rs` the multiplexing.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use stack::device::memory::MemoryLink;
+use stack::device::Device;
+use stack::runtime::{Runtime, StackGuard, WaitOutcome};
+use stack::{Engine, SocketHandle, StackConfig};
+
+use crate::addr::{SockAddrIn, SOCKADDR_IN_LEN};
+use crate::consts::{
+    AF_INET, AF_UNSPEC, INADDR_ANY, IPPROTO_IP, IPPROTO_UDP, SHUT_RD, SHUT_RDWR, SOCK_CLOEXEC,
+    SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM,
+};
+use crate::errno::{track, Errno};
+use crate::fdtable::{FdTable, OpenFile, SocketKind, Timeout};
+
+/// Highest address family number Linux knows (`AF_MAX`); beyond it `socket` says
+/// `EAFNOSUPPORT` without looking further.
+const AF_MAX: i32 = 46;
+/// Socket types are below this (`SOCK_MAX`); the type's other bits are flags.
+const SOCK_MAX: i32 = 10;
+/// Bits of `socket`'s type argument that hold the type.
+const SOCK_TYPE_MASK: i32 = 0xf;
+/// Protocol numbers are below this (`IPPROTO_MAX`).
+const IPPROTO_MAX: i32 = 263;
+
+/// One network stack with the BSD socket calls as methods, and its own descriptor
+/// table.
+///
+/// Cheap to clone (an `Arc` inside): clones share the stack and its descriptors, so
+/// a descriptor made on one thread can be used from another. The stack's runtime
+/// (driver thread and device) stops when the last clone is dropped. Several stacks
+/// can live in one process; each has its own descriptors, starting at 3.
+///
+/// Every call returns `Result<_, Errno>` where C returns -1 and sets `errno`; the
+/// error is also recorded in this thread's [`errno()`](crate::errno()).
+#[derive(Clone)]
+pub struct Stack {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    fds: Mutex<FdTable>,
+    /// Dropped last: stopping the runtime joins the driver thread.
+    runtime: Runtime,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("addr", &self.addr())
+            .field("descriptors", &self.inner.fds.lock().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stack {
+    /// Wraps a running stack. The `Stack` owns the runtime from now on: it stops
+    /// when the last clone of the `Stack` is dropped.
+    pub fn new(runtime: Runtime) -> Stack {
+        Stack {
+            inner: Arc::new(Inner {
+                fds: Mutex::new(FdTable::default()),
+                runtime,
+            }),
+        }
+    }
+
+    /// Builds an engine for `config` and runs it on `device`.
+    pub fn start<D: Device + 'static>(config: StackConfig, device: D) -> io::Result<Stack> {
+        let engine =
+            Engine::new(config).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        Ok(Stack::new(Runtime::start(engine, device)?))
+    }
+
+    /// Two stacks joined by an in-memory Ethernet link: the embedded default of the
+    /// demo and the tests (no privileges, nothing leaves the process).
+    ///
+    /// # Panics
+    ///
+    /// If a configuration is invalid or a driver thread cannot be spawned; see
+    /// [`Stack::try_memory_pair`] for the fallible form.
+    pub fn memory_pair(a: StackConfig, b: StackConfig) -> (Stack, Stack) {
+        match Stack::try_memory_pair(a, b) {
+            Ok(pair) => pair,
+            Err(e) => panic!("cannot start a memory pair: {e}"),
+        }
+    }
+
+    /// [`Stack::memory_pair`], reporting bad configurations and spawn failures as
+    /// errors.
+    pub fn try_memory_pair(a: StackConfig, b: StackConfig) -> io::Result<(Stack, Stack)> {
+        let (link_a, link_b) = MemoryLink::pair(a.mtu.max(b.mtu));
+        Ok((Stack::start(a, link_a)?, Stack::start(b, link_b)?))
+    }
+
+    /// The runtime (driver thread, clock, engine lock).
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
+    /// Locks the engine, for what the BSD calls do not cover (counters, the socket
+    /// table for `stats`). Do not hold it across a blocking call of this `Stack`.
+    pub fn lock(&self) -> StackGuard<'_> {
+        self.inner.runtime.lock()
+    }
+
+    /// The stack's IPv4 address.
+    pub fn addr(&self) -> Ipv4Addr {
+        self.lock().engine_ref().config().addr
+    }
+
+    /// The engine's handle of the socket behind `fd` (to find it in engine-level
+    /// views such as `stats`).
+    pub fn socket_handle(&self, fd: i32) -> Result<SocketHandle, Errno> {
+        track(self.file(fd).map(|f| f.handle))
+    }
+
+    /// Number of open descriptors.
+    pub fn open_descriptors(&self) -> usize {
+        self.inner.fds.lock().len()
+    }
+
+    /// Every open descriptor with the engine handle of its socket, in increasing
+    /// order (for `stats`-like views).
+    pub fn descriptors(&self) -> Vec<(i32, SocketHandle)> {
+        self.inner.fds.lock().iter().map(|(fd, f)| (fd, f.handle)).collect()
+    }
+
+    /// Descriptors must be below this limit (default 1024, like `ulimit -n`);
+    /// `socket` and `dup` give `EMFILE` beyond it.
+    pub fn fd_limit(&self) -> usize {
+        self.inner.fds.lock().limit()
+    }
+
+    /// Sets the descriptor limit (like `setrlimit(RLIMIT_NOFILE)`); open
+    /// descriptors above it stay open.
+    pub fn set_fd_limit(&self, limit: usize) {
+        self.inner.fds.lock().set_limit(limit);
+    }
+
+    // ------------------------------------------------------------ internals
+
+    /// The open file `fd` names.
+    pub(crate) fn file(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        self.inner.fds.lock().get(fd)
+    }
+
+    /// The descriptor table, locked (take the engine lock first if both are needed).
+    pub(crate) fn fds(&self) -> parking_lot::MutexGuard<'_, FdTable> {
+        self.inner.fds.lock()
+    }
+
+    /// Runs `attempt` until it gives a result, waiting on the socket's wake-up in
+    /// between (never spinning). `attempt` returns `Ok(None)` for "would block".
+    /// Gives `EWOULDBLOCK` at once when `nonblocking`, or when `timeout` expires;
+    /// `EBADF` if `fd` is closed while waiting; `ENETDOWN` if the runtime stopped.
+    pub(crate) fn block_on<T>(
+        &self,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        nonblocking: bool,
+        timeout: Timeout,
+        mut attempt: impl FnMut(&mut StackGuard<'_>) -> Result<Option<T>, Errno>,
+    ) -> Result<T, Errno> {
+        let mut g = self.lock();
+        let mut deadline: Option<std::time::Instant> = None;
+        let mut timed_out = false;
+        loop {
+            if let Some(v) = attempt(&mut g)? {
+                return Ok(v);
+            }
+            if nonblocking || timed_out || timeout == Some(Duration::ZERO) {
+                return Err(Errno::EWOULDBLOCK);
+            }
+            // Checked under the engine lock, which `close` holds while it frees the
+            // descriptor and wakes waiters: no wake-up can be missed.
+            if !self.fds().names(fd, file) {
+                return Err(Errno::EBADF);
+            }
+            if deadline.is_none() {
+                deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+            }
+            match g.wait(file.handle, deadline) {
+                WaitOutcome::Woken => {}
+                WaitOutcome::TimedOut => timed_out = true,
+                WaitOutcome::Stopped => return Err(Errno::ENETDOWN),
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ socket calls
+
+    /// `socket(domain, type, protocol)`: a new socket's descriptor (the lowest free
+    /// one, from 3 up).
+    ///
+    /// `AF_INET` + `SOCK_DGRAM` with protocol 0 or `IPPROTO_UDP` gives a UDP socket.
+    /// `type` may carry `SOCK_NONBLOCK` (start non-blocking) and `SOCK_CLOEXEC`
+    /// (accepted, no effect). Errors, as Linux: another family `EAFNOSUPPORT`; an
+    /// unknown flag or a type beyond the known ones `EINVAL`; `SOCK_RAW` `EPERM`
+    /// (as for an unprivileged process); other types `ESOCKTNOSUPPORT`; a protocol
+    /// that does not fit the type `EPROTONOSUPPORT`; no free descriptor `EMFILE`.
+    /// `SOCK_STREAM` gives `EPROTONOSUPPORT` until TCP exists.
+    pub fn socket(&self, domain: i32, ty: i32, protocol: i32) -> Result<i32, Errno> {
+        track(self.socket_inner(domain, ty, protocol))
+    }
+
+    fn socket_inner(&self, domain: i32, ty: i32, protocol: i32) -> Result<i32, Errno> {
+        let flags = ty & !SOCK_TYPE_MASK;
+        if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let ty = ty & SOCK_TYPE_MASK;
+        if !(0..AF_MAX).contains(&domain) {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        if ty >= SOCK_MAX {
+            return Err(Errno::EINVAL);
+        }
+        if domain != AF_INET {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        if !(0..IPPROTO_MAX).contains(&protocol) {
+            return Err(Errno::EINVAL);
+        }
+        let kind = match (ty, protocol) {
+            (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => SocketKind::Udp,
+            // TCP is not implemented yet: its socket kind slots in here.
+            (SOCK_STREAM, _) | (SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
+            (SOCK_RAW, _) => return Err(Errno::EPERM),
+            _ => return Err(Errno::ESOCKTNOSUPPORT),
+        };
+        let mut g = self.lock();
+        if !self.fds().has_room() {
+            return Err(Errno::EMFILE);
+        }
+        let handle = match kind {
+            SocketKind::Udp => g.engine().udp_open()?,
+        };
+        let file = Arc::new(OpenFile::new(kind, handle, flags & SOCK_NONBLOCK != 0));
+        let fd = self.fds().insert(file);
+        if fd.is_err() {
+            let now = g.now();
+            let _ = g.engine().close(now, handle);
+        }
+        fd
+    }
+
+    /// `close(fd)`: frees the descriptor; the socket closes with its last
+    /// descriptor. Threads blocked on `fd` (in `recvfrom`, `select`, ...) wake up and
+    /// get `EBADF` (Linux leaves them blocked; waking them is the useful choice for
+    /// an in-process stack).
+    pub fn close(&self, fd: i32) -> Result<(), Errno> {
+        track(self.close_inner(fd))
+    }
+
+    fn close_inner(&self, fd: i32) -> Result<(), Errno> {
+        let mut g = self.lock();
+        let (file, last) = self.fds().remove(fd)?;
+        if last {
+            let now = g.now();
+            // The handle cannot be stale: only this path closes it.
+            let _ = g.engine().close(now, file.handle);
+        }
+        g.notify(file.handle);
+        Ok(())
+    }
+
+    /// `dup(fd)`: a second descriptor for the same socket (the lowest free one). The
+    /// socket stays open until both are closed; `O_NONBLOCK` and the timeouts are
+    /// shared, as in Unix.
+    pub fn dup(&self, fd: i32) -> Result<i32, Errno> {
+        track(self.dup_inner(fd))
+    }
+
+    fn dup_inner(&self, fd: i32) -> Result<i32, Errno> {
+        let _g = self.lock();
+        let mut fds = self.fds();
+        let file = fds.get(fd)?;
+        fds.insert(file)
+    }
+
+    /// `bind(fd, &addr, sizeof addr)`: gives the socket a local address.
+    ///
+    /// `INADDR_ANY` is the wildcard; port 0 picks an ephemeral port (read it back
+    /// with [`Stack::getsockname`]). Errors: family not `AF_INET` `EAFNOSUPPORT`
+    /// (Linux accepts `AF_UNSPEC` with `INADDR_ANY`); already bound `EINVAL`; in use
+    /// `EADDRINUSE` (also when no ephemeral port is free); a port below 1024 without
+    /// privilege `EACCES`; an address not of this stack `EADDRNOTAVAIL`.
+    pub fn bind(&self, fd: i32, addr: &SockAddrIn) -> Result<(), Errno> {
+        track(self.bind_inner(fd, addr))
+    }
+
+    /// `bind` with the address as C bytes and length (`addr.len()` is `addrlen`):
+    /// `EINVAL` when shorter than a `sockaddr_in`, then as [`Stack::bind`].
+    pub fn bind_raw(&self, fd: i32, addr: &[u8]) -> Result<(), Errno> {
+        track(
+            self.file(fd)
+                .and_then(|_| SockAddrIn::from_bytes(addr))
+                .and_then(|a| self.bind_inner(fd, &a)),
+        )
+    }
+
+    fn bind_inner(&self, fd: i32, addr: &SockAddrIn) -> Result<(), Errno> {
+        let file = self.file(fd)?;
+        if i32::from(addr.sin_family) != AF_INET
+            && !(addr.is_unspec() && addr.sin_addr.s_addr == INADDR_ANY.to_be())
+        {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let local = SocketAddrV4::from(*addr);
+        let mut g = self.lock();
+        match file.kind {
+            SocketKind::Udp => g.engine().udp_bind(file.handle, local)?,
+        };
+        Ok(())
+    }
+
+    /// `connect(fd, &addr, sizeof addr)`. For a datagram socket: sets the default
+    /// destination (so `send`/`write` work) and receives only from that peer
+    /// (binding an ephemeral port first if needed); may be called again to change
+    /// the peer, and with `sin_family = AF_UNSPEC` dissolves the association.
+    /// Errors: family `EAFNOSUPPORT`; broadcast without `SO_BROADCAST` `EACCES`;
+    /// no route `ENETUNREACH`; port 0 or address 0.0.0.0 `EINVAL`.
+    pub fn connect(&self, fd: i32, addr: &SockAddrIn) -> Result<(), Errno> {
+        track(self.connect_inner(fd, addr))
+    }
+
+    /// `connect` with the address as C bytes and length: `EINVAL` when shorter than
+    /// the family field; `AF_UNSPEC` needs only the family (as Linux); else
+    /// `EINVAL` when shorter than a `sockaddr_in`, then as [`Stack::connect`].
+    pub fn connect_raw(&self, fd: i32, addr: &[u8]) -> Result<(), Errno> {
+        track(self.file(fd).and_then(|_| {
+            let family = match addr {
+                [a, b, ..] => u16::from_ne_bytes([*a, *b]),
+                _ => return Err(Errno::EINVAL),
+            };
+            if i32::from(family) == AF_UNSPEC && addr.len() < SOCKADDR_IN_LEN {
+                let unspec = SockAddrIn::default();
+                return self.connect_inner(fd, &unspec);
+            }
+            self.connect_inner(fd, &SockAddrIn::from_bytes(addr)?)
+        }))
+    }
+
+    fn connect_inner(&self, fd: i32, addr: &SockAddrIn) -> Result<(), Errno> {
+        let file = self.file(fd)?;
+        let mut g = self.lock();
+        match file.kind {
+            SocketKind::Udp => {
+                if addr.is_unspec() {
+                    g.engine().udp_disconnect(file.handle)?;
+                    return Ok(());
+                }
+                let remote = addr.to_socket_addr()?;
+                let now = g.now();
+                g.engine().udp_connect(now, file.handle, remote)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `getsockname(fd, &name, &len)`: the local address (0.0.0.0:0 while unbound;
+    /// after an implicit bind, the ephemeral port).
+    pub fn getsockname(&self, fd: i32) -> Result<SockAddrIn, Errno> {
+        track(self.getsockname_inner(fd))
+    }
+
+    fn getsockname_inner(&self, fd: i32) -> Result<SockAddrIn, Errno> {
+        let file = self.file(fd)?;
+        let g = self.lock();
+        let local = match file.kind {
+            SocketKind::Udp => g.engine_ref().udp_local_addr(file.handle)?,
+        };
+        Ok(SockAddrIn::from(
+            local.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+        ))
+    }
+
+    /// `getpeername(fd, &name, &len)`: the connected peer (`ENOTCONN` if none).
+    pub fn getpeername(&self, fd: i32) -> Result<SockAddrIn, Errno> {
+        track(self.getpeername_inner(fd))
+    }
+
+    fn getpeername_inner(&self, fd: i32) -> Result<SockAddrIn, Errno> {
+        let file = self.file(fd)?;
+        let g = self.lock();
+        let peer = match file.kind {
+            SocketKind::Udp => g.engine_ref().udp_peer_addr(file.handle)?,
+        };
+        peer.map(SockAddrIn::from).ok_or(Errno::ENOTCONN)
+    }
+
+    /// `shutdown(fd, how)` with `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR` (else `EINVAL`).
+    ///
+    /// Datagram sockets follow Linux: after `SHUT_RD`, queued datagrams can still be
+    /// read, then reads return 0 at once (a blocked reader wakes up with 0); after
+    /// `SHUT_WR`, sends fail with `EPIPE`. On an unconnected socket the shutdown
+    /// still takes effect (waking blocked readers) but the call reports `ENOTCONN`.
+    pub fn shutdown(&self, fd: i32, how: i32) -> Result<(), Errno> {
+        track(self.shutdown_inner(fd, how))
+    }
+
+    fn shutdown_inner(&self, fd: i32, how: i32) -> Result<(), Errno> {
+        let file = self.file(fd)?;
+        if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
+            return Err(Errno::EINVAL);
+        }
+        let mut g = self.lock();
+        // SHUT_RD = 0 -> RCV_SHUTDOWN (1), SHUT_WR = 1 -> SEND_SHUTDOWN (2), both -> 3.
+        file.add_shutdown((how + 1) as u8);
+        g.notify(file.handle);
+        let connected = match file.kind {
+            SocketKind::Udp => g.engine_ref().udp_peer_addr(file.handle)?.is_some(),
+        };
+        if connected {
+            Ok(())
+        } else {
+            Err(Errno::ENOTCONN)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The BSD constants, with their C names and Linux's values and C types (as in the
+//! `libc` crate: `c_int` is `i32`, `in_addr_t` is `u32`, `short` is `i16`), so a C
+//! program's constants carry over unchanged.
+
+/// Address family: unspecified (`connect` with it dissolves a datagram association).
+pub const AF_UNSPEC: i32 = 0;
+/// Address family: UNIX domain (not supported: `EAFNOSUPPORT`).
+pub const AF_UNIX: i32 = 1;
+/// Address family: Internet (IPv4).
+pub const AF_INET: i32 = 2;
+/// Address family: IPv6 (not supported: `EAFNOSUPPORT`).
+pub const AF_INET6: i32 = 10;
+/// Protocol family: unspecified (same value as [`AF_UNSPEC`]).
+pub const PF_UNSPEC: i32 = AF_UNSPEC;
+/// Protocol family: UNIX domain (same value as [`AF_UNIX`]).
+pub const PF_UNIX: i32 = AF_UNIX;
+/// Protocol family: Internet (same value as [`AF_INET`]).
+pub const PF_INET: i32 = AF_INET;
+
+/// Socket type: reliable byte stream (TCP). Not available yet: `EPROTONOSUPPORT`.
+pub const SOCK_STREAM: i32 = 1;
+/// Socket type: datagrams (UDP).
+pub const SOCK_DGRAM: i32 = 2;
+/// Socket type: raw (not supported: `EPERM`, as for an unprivileged Linux process).
+pub const SOCK_RAW: i32 = 3;
+/// Socket type: reliably-delivered messages (not supported).
+pub const SOCK_RDM: i32 = 4;
+/// Socket type: sequenced packets (not supported).
+pub const SOCK_SEQPACKET: i32 = 5;
+/// Flag or'ed into the type given to `socket`: start in non-blocking mode.
+pub const SOCK_NONBLOCK: i32 = 0o4000;
+/// Flag or'ed into the type given to `socket`: close on exec (accepted, no effect).
+pub const SOCK_CLOEXEC: i32 = 0o2000000;
+
+/// Protocol: IP itself (`0`: "the default protocol for the type"); also the
+/// `setsockopt` level of `IP_*` options.
+pub const IPPROTO_IP: i32 = 0;
+/// Protocol: ICMP.
+pub const IPPROTO_ICMP: i32 = 1;
+/// Protocol: TCP; also the `setsockopt` level of `TCP_*` options.
+pub const IPPROTO_TCP: i32 = 6;
+/// Protocol: UDP.
+pub const IPPROTO_UDP: i32 = 17;
+/// Protocol: raw IP.
+pub const IPPROTO_RAW: i32 = 255;
+
+/// The wildcard address, in host byte order (as in C: it is 0, so `htonl` does not
+/// matter, but write it anyway).
+pub const INADDR_ANY: u32 = 0x0000_0000;
+/// The limited broadcast address 255.255.255.255, in host byte order.
+pub const INADDR_BROADCAST: u32 = 0xffff_ffff;
+/// The loopback address 127.0.0.1, in **host** byte order: use `htonl(INADDR_LOOPBACK)`.
+pub const INADDR_LOOPBACK: u32 = 0x7f00_0001;
+/// What `inet_addr` returns for a malformed address (the same bits as 255.255.255.255).
+pub const INADDR_NONE: u32 = 0xffff_ffff;
+
+/// `send`/`recv` flag: out-of-band data (TCP only; `EOPNOTSUPP` on datagram sockets).
+pub const MSG_OOB: i32 = 0x01;
+/// `recv` flag: look at the next datagram without removing it.
+pub const MSG_PEEK: i32 = 0x02;
+/// `send` flag: bypass routing (accepted, no effect: every destination is on-link or
+/// via the gateway anyway).
+pub const MSG_DONTROUTE: i32 = 0x04;
+/// `recv` flag: return the real length of the datagram even when it was truncated
+/// (Linux).
+pub const MSG_TRUNC: i32 = 0x20;
+/// `send`/`recv` flag: do not block for this call (`EWOULDBLOCK` instead).
+pub const MSG_DONTWAIT: i32 = 0x40;
+/// `recv` flag: wait for the full amount (streams; a datagram is always whole).
+pub const MSG_WAITALL: i32 = 0x100;
+/// `send` flag: no `SIGPIPE` (there are no signals here; accepted, no effect).
+pub const MSG_NOSIGNAL: i32 = 0x4000;
+
+/// `setsockopt` level of the socket itself.
+pub const SOL_SOCKET: i32 = 1;
+/// Allow a local address already in use, if every socket using it sets this too.
+pub const SO_REUSEADDR: i32 = 2;
+/// (get only) The socket type: `SOCK_DGRAM`, `SOCK_STREAM`.
+pub const SO_TYPE: i32 = 3;
+/// (get only) Take the pending asynchronous error (e.g. `ECONNREFUSED`), or 0.
+pub const SO_ERROR: i32 = 4;
+/// Allow sending to broadcast addresses.
+pub const SO_BROADCAST: i32 = 6;
+/// Send buffer size (Linux doubles the value given; `getsockopt` shows the double).
+pub const SO_SNDBUF: i32 = 7;
+/// Receive buffer size (Linux doubles the value given; `getsockopt` shows the double).
+pub const SO_RCVBUF: i32 = 8;
+/// Send keep-alive probes on an idle connection (TCP).
+pub const SO_KEEPALIVE: i32 = 9;
+/// Deliver urgent data in line (TCP).
+pub const SO_OOBINLINE: i32 = 10;
+/// Linger on `close` while unsent data remains (a [`Linger`](crate::Linger) value).
+pub const SO_LINGER: i32 = 13;
+/// Receive timeout (a [`TimeVal`](crate::TimeVal); zero: wait forever).
+pub const SO_RCVTIMEO: i32 = 20;
+/// Send timeout (a [`TimeVal`](crate::TimeVal); zero: wait forever).
+pub const SO_SNDTIMEO: i32 = 21;
+/// (get only) Whether the socket is listening.
+pub const SO_ACCEPTCONN: i32 = 30;
+/// (get only) The protocol: `IPPROTO_UDP`, `IPPROTO_TCP`.
+pub const SO_PROTOCOL: i32 = 38;
+/// (get only) The domain: `AF_INET`.
+pub const SO_DOMAIN: i32 = 39;
+
+/// `IPPROTO_IP` option: type of service byte.
+pub const IP_TOS: i32 = 1;
+/// `IPPROTO_IP` option: time to live of outgoing datagrams (1..=255; -1: default).
+pub const IP_TTL: i32 = 2;
+
+/// `IPPROTO_TCP` option: disable Nagle's algorithm (TCP sockets only).
+pub const TCP_NODELAY: i32 = 1;
+/// `IPPROTO_TCP` option: maximum segment size (TCP sockets only).
+pub const TCP_MAXSEG: i32 = 2;
+
+/// `fcntl` command: get the descriptor flags (`FD_CLOEXEC`).
+pub const F_GETFD: i32 = 1;
+/// `fcntl` command: set the descriptor flags (`FD_CLOEXEC`; accepted, no effect).
+pub const F_SETFD: i32 = 2;
+/// `fcntl` command: get the file status flags (`O_RDWR`, `O_NONBLOCK`).
+pub const F_GETFL: i32 = 3;
+/// `fcntl` command: set the file status flags (only `O_NONBLOCK` changes anything).
+pub const F_SETFL: i32 = 4;
+/// Descriptor flag: close on exec.
+pub const FD_CLOEXEC: i32 = 1;
+/// File status flag: open for reading and writing (sockets always are).
+pub const O_RDWR: i32 = 0o2;
+/// File status flag: non-blocking mode.
+pub const O_NONBLOCK: i32 = 0o4000;
+
+/// `ioctl` request: bytes of the next datagram (or of data queued, on a stream).
+pub const FIONREAD: u64 = 0x541b;
+/// `ioctl` request: set (non-zero argument) or clear non-blocking mode.
+pub const FIONBIO: u64 = 0x5421;
+/// `ioctl` request: whether the read pointer is at the urgent mark (TCP).
+pub const SIOCATMARK: u64 = 0x8905;
+
+/// `poll` event: data to read.
+pub const POLLIN: i16 = 0x001;
+/// `poll` event: urgent data to read.
+pub const POLLPRI: i16 = 0x002;
+/// `poll` event: writing will not block.
+pub const POLLOUT: i16 = 0x004;
+/// `poll` event (always reported): an error is pending.
+pub const POLLERR: i16 = 0x008;
+/// `poll` event (always reported): hung up.
+pub const POLLHUP: i16 = 0x010;
+/// `poll` event (always reported): the descriptor is not open.
+pub const POLLNVAL: i16 = 0x020;
+/// `poll` event: normal data to read (reported with `POLLIN`).
+pub const POLLRDNORM: i16 = 0x040;
+/// `poll` event: priority data to read.
+pub const POLLRDBAND: i16 = 0x080;
+/// `poll` event: normal data may be written (reported with `POLLOUT`).
+pub const POLLWRNORM: i16 = 0x100;
+/// `poll` event: priority data may be written.
+pub const POLLWRBAND: i16 = 0x200;
+/// `poll` event: the peer shut down writing, or we shut down reading (Linux).
+pub const POLLRDHUP: i16 = 0x2000;
+
+/// `shutdown`: no more receptions.
+pub const SHUT_RD: i32 = 0;
+/// `shutdown`: no more transmissions.
+pub const SHUT_WR: i32 = 1;
+/// `shutdown`: neither.
+pub const SHUT_RDWR: i32 = 2;
+
+/// Descriptors an [`FdSet`](crate::FdSet) can hold (and the default descriptor limit,
+/// like `ulimit -n`).
+pub const FD_SETSIZE: usize = 1024;

@@ -1,0 +1,223 @@
+//! The per-stack descriptor table: small integers naming open sockets.
+//!
+//! As in a Unix process, a descriptor names an *open file* ([`OpenFile`]); `dup`
+//! makes a second descriptor for the same open file, and the socket is closed when
+//! the last descriptor naming it is. The open file holds the state C keeps per open
+//! file description: the socket kind, the engine handle, `O_NONBLOCK`, the
+//! `SO_RCVTIMEO`/`SO_SNDTIMEO` timeouts and the shutdown state. Protocol options live
+//! in the engine (`SocketOptions`).
+//!
+//! Locking: the table has its own short-lived lock. A call that needs both takes the
+//! engine lock first, then the table lock (never the other way round), and never
+//! waits while holding the table lock. Closing a descriptor happens under the engine
+//! lock, so a caller that checks "is my descriptor still open" under the engine lock
+//! and then waits on its socket cannot miss the wake-up `close` sends.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use stack::SocketHandle;
+
+use crate::consts::{FD_SETSIZE, IPPROTO_UDP, SOCK_DGRAM};
+use crate::errno::Errno;
+
+/// The first descriptor handed out: 0, 1 and 2 are stdin, stdout and stderr in a C
+/// process, so the first socket is 3, as students expect.
+pub const FIRST_FD: i32 = 3;
+
+/// What protocol an open file speaks. Every BSD call matches on this, so a new kind
+/// (TCP stream, TCP listener) makes the compiler point at each call to extend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SocketKind {
+    /// `SOCK_DGRAM` over UDP.
+    Udp,
+}
+
+impl SocketKind {
+    /// `SO_TYPE`.
+    pub(crate) fn sock_type(self) -> i32 {
+        match self {
+            SocketKind::Udp => SOCK_DGRAM,
+        }
+    }
+
+    /// `SO_PROTOCOL`.
+    pub(crate) fn protocol(self) -> i32 {
+        match self {
+            SocketKind::Udp => IPPROTO_UDP,
+        }
+    }
+}
+
+/// Shutdown bits, as Linux's `sk_shutdown`.
+pub(crate) const RCV_SHUTDOWN: u8 = 1;
+/// Shutdown bits, as Linux's `sk_shutdown`.
+pub(crate) const SEND_SHUTDOWN: u8 = 2;
+
+/// A blocking timeout: `None` waits forever; `Some(Duration::ZERO)` does not wait at
+/// all (Linux's result of a negative `tv_sec`).
+pub(crate) type Timeout = Option<Duration>;
+
+/// One open socket, shared by every descriptor that names it.
+#[derive(Debug)]
+pub(crate) struct OpenFile {
+    pub(crate) kind: SocketKind,
+    pub(crate) handle: SocketHandle,
+    nonblocking: AtomicBool,
+    shutdown: AtomicU8,
+    timeouts: Mutex<(Timeout, Timeout)>,
+    /// Descriptors naming this file; changed only under the table lock.
+    descriptors: AtomicUsize,
+}
+
+impl OpenFile {
+    pub(crate) fn new(kind: SocketKind, handle: SocketHandle, nonblocking: bool) -> OpenFile {
+        OpenFile {
+            kind,
+            handle,
+            nonblocking: AtomicBool::new(nonblocking),
+            shutdown: AtomicU8::new(0),
+            timeouts: Mutex::new((None, None)),
+            descriptors: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn nonblocking(&self) -> bool {
+        self.nonblocking.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_nonblocking(&self, on: bool) {
+        self.nonblocking.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn shutdown_bits(&self) -> u8 {
+        self.shutdown.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_shutdown(&self, bits: u8) {
+        self.shutdown.fetch_or(bits, Ordering::Relaxed);
+    }
+
+    pub(crate) fn recv_timeout(&self) -> Timeout {
+        self.timeouts.lock().0
+    }
+
+    pub(crate) fn send_timeout(&self) -> Timeout {
+        self.timeouts.lock().1
+    }
+
+    pub(crate) fn set_recv_timeout(&self, t: Timeout) {
+        self.timeouts.lock().0 = t;
+    }
+
+    pub(crate) fn set_send_timeout(&self, t: Timeout) {
+        self.timeouts.lock().1 = t;
+    }
+}
+
+/// The descriptor table of one stack.
+#[derive(Debug)]
+pub(crate) struct FdTable {
+    /// `slots[i]` is descriptor `FIRST_FD + i`.
+    slots: Vec<Option<Arc<OpenFile>>>,
+    /// Descriptors must be below this (like `RLIMIT_NOFILE`).
+    limit: usize,
+    open: usize,
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable {
+            slots: Vec::new(),
+            limit: FD_SETSIZE,
+            open: 0,
+        }
+    }
+}
+
+impl FdTable {
+    fn index(fd: i32) -> Option<usize> {
+        usize::try_from(fd.checked_sub(FIRST_FD)?).ok()
+    }
+
+    /// The open file `fd` names (`EBADF` if none).
+    pub(crate) fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        Self::index(fd)
+            .and_then(|i| self.slots.get(i))
+            .and_then(|s| s.clone())
+            .ok_or(Errno::EBADF)
+    }
+
+    /// True when `fd` still names `file`.
+    pub(crate) fn names(&self, fd: i32, file: &Arc<OpenFile>) -> bool {
+        Self::index(fd)
+            .and_then(|i| self.slots.get(i))
+            .and_then(|s| s.as_ref())
+            .is_some_and(|f| Arc::ptr_eq(f, file))
+    }
+
+    /// True when a new descriptor could be allocated.
+    pub(crate) fn has_room(&self) -> bool {
+        self.lowest_free().is_some()
+    }
+
+    fn lowest_free(&self) -> Option<usize> {
+        let i = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.slots.len());
+        (FIRST_FD as usize + i < self.limit).then_some(i)
+    }
+
+    /// Gives `file` the lowest free descriptor (`EMFILE` if the table is full).
+    pub(crate) fn insert(&mut self, file: Arc<OpenFile>) -> Result<i32, Errno> {
+        let i = self.lowest_free().ok_or(Errno::EMFILE)?;
+        file.descriptors.fetch_add(1, Ordering::Relaxed);
+        if i == self.slots.len() {
+            self.slots.push(Some(file));
+        } else {
+            self.slots[i] = Some(file);
+        }
+        self.open += 1;
+        Ok(FIRST_FD + i as i32)
+    }
+
+    /// Frees `fd`. Returns its open file and whether that was the last descriptor
+    /// naming it (then the socket itself must be closed).
+    pub(crate) fn remove(&mut self, fd: i32) -> Result<(Arc<OpenFile>, bool), Errno> {
+        let slot = Self::index(fd)
+            .and_then(|i| self.slots.get_mut(i))
+            .ok_or(Errno::EBADF)?;
+        let file = slot.take().ok_or(Errno::EBADF)?;
+        self.open -= 1;
+        while self.slots.last().is_some_and(Option::is_none) {
+            self.slots.pop();
+        }
+        let last = file.descriptors.fetch_sub(1, Ordering::Relaxed) == 1;
+        Ok((file, last))
+    }
+
+    /// Every open descriptor and its file.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (i32, &Arc<OpenFile>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|f| (FIRST_FD + i as i32, f)))
+    }
+
+    /// Number of open descriptors.
+    pub(crate) fn len(&self) -> usize {
+        self.open
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+}

@@ -1,0 +1,5 @@
+//! Subcommands of `netstack`.
+
+pub mod demo;
+pub mod ping;
+pub mod up;

@@ -1,0 +1,173 @@
+//! The interface options every subcommand shares, and building a device from them.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use clap::Args;
+use stack::device::impaired::{ImpairedDevice, ImpairmentConfig};
+use stack::device::pcap::PcapDevice;
+use stack::device::tap::{describe_open_error, TapDevice};
+use stack::device::Device;
+use stack::runtime::{Direction, FrameObserver};
+use stack::{EthernetAddress, StackConfig};
+
+/// `--tap NAME --addr A.B.C.D/P [--gw ADDR] [--mac MAC] [--mtu N] [--pcap FILE] [--loss P --seed N]`.
+#[derive(Args, Debug, Clone)]
+pub struct IfaceOpts {
+    /// TAP device to attach to (created if it does not exist and we may create it).
+    #[arg(long, default_value = "tap0")]
+    pub tap: String,
+    /// Our address and prefix length, e.g. 10.0.0.2/24.
+    #[arg(long, default_value = "10.0.0.2/24", value_parser = parse_cidr)]
+    pub addr: (Ipv4Addr, u8),
+    /// Default gateway for off-link destinations.
+    #[arg(long)]
+    pub gw: Option<Ipv4Addr>,
+    /// Our MAC address (default: derived from the address, locally administered).
+    #[arg(long)]
+    pub mac: Option<EthernetAddress>,
+    /// IP MTU of the link.
+    #[arg(long, default_value_t = 1500)]
+    pub mtu: usize,
+    /// Write every frame in and out to this pcap file (opens in tcpdump and Wireshark).
+    #[arg(long)]
+    pub pcap: Option<PathBuf>,
+    /// Drop this fraction of frames in each direction (0.0 to 1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub loss: f64,
+    /// Seed of the stack's random choices and of the impairment.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Allow binding ports below 1024.
+    #[arg(long)]
+    pub privileged: bool,
+    /// Print every frame in and out.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Run on a TAP in the root network namespace (normally refused: use
+    /// scripts/netns-run.sh, which makes a private namespace for the TAP).
+    #[arg(long)]
+    pub allow_root_netns: bool,
+}
+
+/// True when this process shares the network namespace of PID 1 (the root namespace
+/// of this machine or container).
+pub fn in_root_netns() -> bool {
+    let ours = std::fs::read_link("/proc/self/ns/net");
+    let init = std::fs::read_link("/proc/1/ns/net");
+    match (ours, init) {
+        (Ok(a), Ok(b)) => a == b,
+        // Cannot tell (no /proc, or PID 1 not readable): assume private.
+        _ => false,
+    }
+}
+
+/// Parses `A.B.C.D/P`.
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (a, p) = s.split_once('/').unwrap_or((s, "24"));
+    let addr: Ipv4Addr = a.parse().map_err(|_| format!("bad IPv4 address '{a}'"))?;
+    let prefix: u8 = p.parse().map_err(|_| format!("bad prefix length '{p}'"))?;
+    if prefix > 32 {
+        return Err(format!("prefix length {prefix} is over 32"));
+    }
+    Ok((addr, prefix))
+}
+
+impl IfaceOpts {
+    /// The stack configuration these options describe.
+    pub fn config(&self) -> Result<StackConfig, String> {
+        let mut c = StackConfig::new(self.addr.0, self.addr.1);
+        if let Some(mac) = self.mac {
+            c.mac = mac;
+        }
+        c.gateway = self.gw;
+        c.mtu = self.mtu;
+        c.seed = self.seed;
+        c.ports.privileged = self.privileged;
+        c.validate().map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+
+    /// Opens the TAP and wraps it as the options say.
+    pub fn device(&self) -> Result<Box<dyn Device>, String> {
+        if in_root_netns() && !self.allow_root_netns {
+            return Err(format!(
+                "refusing to use TAP '{}' in the root network namespace; run inside a private \
+                 one, e.g. scripts/netns-run.sh -- netstack ... (or pass --allow-root-netns)",
+                self.tap
+            ));
+        }
+        let tap =
+            TapDevice::open(&self.tap, self.mtu).map_err(|e| describe_open_error(&e, &self.tap))?;
+        wrap(Box::new(tap), self)
+    }
+
+    /// The frame printer for `--verbose`, if asked.
+    pub fn observer(&self, label: &'static str) -> Option<FrameObserver> {
+        self.verbose.then(|| printer(label, true))
+    }
+}
+
+/// Wraps a device with the impairment and pcap layers the options ask for.
+pub fn wrap(mut dev: Box<dyn Device>, o: &IfaceOpts) -> Result<Box<dyn Device>, String> {
+    if o.loss > 0.0 {
+        let cfg = ImpairmentConfig {
+            loss: o.loss,
+            ..ImpairmentConfig::default()
+        };
+        cfg.validate()?;
+        dev = Box::new(ImpairedDevice::new(dev, cfg, o.seed));
+    }
+    if let Some(path) = &o.pcap {
+        dev = Box::new(
+            PcapDevice::create(dev, path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        );
+    }
+    Ok(dev)
+}
+
+/// An observer printing each frame in one line, tcpdump style, with the time since
+/// the observer was made.
+pub fn printer(label: &'static str, both_directions: bool) -> FrameObserver {
+    printer_since(label, both_directions, std::time::Instant::now())
+}
+
+/// Like [`printer`], with times measured from `epoch` (so that several stacks'
+/// transcripts share one time line).
+pub fn printer_since(
+    label: &'static str,
+    both_directions: bool,
+    epoch: std::time::Instant,
+) -> FrameObserver {
+    Box::new(move |dir, frame, _now| {
+        if dir == Direction::In && !both_directions {
+            return;
+        }
+        let arrow = match dir {
+            Direction::In => "<",
+            Direction::Out => ">",
+        };
+        println!(
+            "{:>10.6} {label} {arrow} {}",
+            epoch.elapsed().as_secs_f64(),
+            stack::wire::pretty::frame(frame)
+        );
+    })
+}
+
+/// Blocks until SIGINT or SIGTERM, or until `limit` passes.
+pub fn wait_for_signal(limit: Option<std::time::Duration>) {
+    let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+    let _ = ctrlc::set_handler(move || {
+        let _ = tx.try_send(());
+    });
+    match limit {
+        Some(d) => {
+            let _ = rx.recv_timeout(d);
+        }
+        None => {
+            let _ = rx.recv();
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The `netstack` binary end to end: the demo (no root), and `netstack up` on a TAP in
+//! a private namespace with the kernel pinging it.
+
+use std::process::{Command, Stdio};
+
+use netstack_tests::netns::Netns;
+use netstack_tests::skip_unless_tap;
+
+const BIN: &str = env!("CARGO_BIN_EXE_netstack");
+
+#[test]
+fn demo_runs_without_privileges_and_every_ping_is_answered() {
+    let out = Command::new(BIN).args(["demo"]).output().expect("run demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("every request was answered"), "{stdout}");
+    // The transcript shows the frames.
+    assert!(
+        stdout.contains("ARP, Request who-has 10.0.0.2 tell 10.0.0.1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ICMP echo reply"), "{stdout}");
+    assert!(stdout.contains("frag id"), "{stdout}");
+}
+
+#[test]
+fn up_answers_kernel_pings_and_prints_counters_when_time_is_up() {
+    skip_unless_tap!();
+    let ns = Netns::create("nscli").unwrap();
+    ns.exec_ok(&["ip", "tuntap", "add", "mode", "tap", "name", "tap0"])
+        .unwrap();
+    ns.configure_tap("tap0", "10.0.0.1/24", 1500).unwrap();
+    let child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            BIN,
+            "up",
+            "--tap",
+            "tap0",
+            "--addr",
+            "10.0.0.2/24",
+            "--for",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn netstack up");
+    let ping = ns.exec_ok(&[
+        "ping", "-c", "2", "-i", "0.3", "-W", "2", "-w", "2", "10.0.0.2",
+    ]);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let ping = ping.expect("kernel ping answered");
+    assert!(ping.contains("2 received"), "{ping}");
+    let replies: u64 = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("icmp_echo_replies")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("counters printed");
+    assert_eq!(replies, 2, "{stdout}");
+}
+
+#[test]
+fn up_on_a_busy_tap_is_a_one_line_error() {
+    skip_unless_tap!();
+    let ns = Netns::create("nscli").unwrap();
+    let held = ns
+        .run(|| stack::device::tap::TapDevice::open("tap0", 1500))
+        .unwrap();
+    let out = ns
+        .exec(&[
+            BIN,
+            "up",
+            "--tap",
+            "tap0",
+            "--addr",
+            "10.0.0.2/24",
+            "--for",
+            "0",
+        ])
+        .unwrap();
+    drop(held);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("busy"), "{stderr}");
+}
+
+#[test]
+fn up_refuses_the_root_namespace() {
+    // Checked before any TAP is opened: nothing is created or sent.
+    let out = Command::new(BIN)
+        .args(["up", "--tap", "nstestnever0", "--for", "0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if std::fs::read_link("/proc/self/ns/net").ok() == std::fs::read_link("/proc/1/ns/net").ok() {
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("root network namespace"), "{stderr}");
+    }
+}
