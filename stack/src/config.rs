@@ -128,6 +128,88 @@ impl Default for UdpConfig {
     }
 }
 
+/// TCP settings. Defaults follow Linux where it has a knob of the same meaning.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TcpConfig {
+    /// Default send buffer (`SO_SNDBUF`).
+    pub send_buffer: usize,
+    /// Default receive buffer (`SO_RCVBUF`); the advertised window is at most this.
+    pub recv_buffer: usize,
+    /// Largest buffer a socket may ask for.
+    pub max_buffer: usize,
+    /// Maximum segment lifetime; TIME-WAIT lasts twice this (Linux: 60 s in all).
+    pub msl: Duration,
+    /// SYN retransmissions before `connect` fails with `ETIMEDOUT` (`tcp_syn_retries`).
+    pub syn_retries: u32,
+    /// SYN-ACK retransmissions before a half-open connection is dropped.
+    pub synack_retries: u32,
+    /// Data retransmissions before the connection fails with `ETIMEDOUT`
+    /// (`tcp_retries2`).
+    pub retries: u32,
+    /// Initial retransmission timeout (RFC 6298: 1 s).
+    pub initial_rto: Duration,
+    /// Lower bound of the RTO (Linux: 200 ms).
+    pub min_rto: Duration,
+    /// Upper bound of the RTO (Linux: 120 s).
+    pub max_rto: Duration,
+    /// Delayed ACK timeout (Linux: 40 ms minimum; RFC 1122 allows up to 500 ms).
+    pub delayed_ack: Duration,
+    /// Idle time before keep-alive probes (`tcp_keepalive_time`: 2 h).
+    pub keepalive_time: Duration,
+    /// Interval between keep-alive probes (`tcp_keepalive_intvl`: 75 s).
+    pub keepalive_interval: Duration,
+    /// Unanswered probes before the connection is dropped (`tcp_keepalive_probes`: 9).
+    pub keepalive_probes: u32,
+    /// How long an orphaned connection may stay in FIN-WAIT-2 (`tcp_fin_timeout`).
+    pub fin_timeout: Duration,
+    /// Upper bound of `listen`'s backlog (`somaxconn`; the issue asks for 128).
+    pub somaxconn: u32,
+    /// Half-open connections a listener may hold (`tcp_max_syn_backlog`).
+    pub max_syn_backlog: usize,
+    /// Out-of-order ranges held per connection.
+    pub max_ooo_ranges: usize,
+    /// Offer window scaling (RFC 7323).
+    pub window_scaling: bool,
+    /// Offer timestamps (RFC 7323).
+    pub timestamps: bool,
+    /// Offer SACK (RFC 2018).
+    pub sack: bool,
+    /// Initial congestion window in segments (RFC 6928: 10, as Linux).
+    pub initial_window: u32,
+    /// Challenge ACKs per second (RFC 5961 section 7; Linux 1000).
+    pub challenge_acks_per_sec: u32,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            max_buffer: 16 * 1024 * 1024,
+            msl: Duration::from_secs(30),
+            syn_retries: 6,
+            synack_retries: 5,
+            retries: 15,
+            initial_rto: Duration::from_secs(1),
+            min_rto: Duration::from_millis(200),
+            max_rto: Duration::from_secs(120),
+            delayed_ack: Duration::from_millis(40),
+            keepalive_time: Duration::from_secs(7200),
+            keepalive_interval: Duration::from_secs(75),
+            keepalive_probes: 9,
+            fin_timeout: Duration::from_secs(60),
+            somaxconn: 128,
+            max_syn_backlog: 256,
+            max_ooo_ranges: 64,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            initial_window: 10,
+            challenge_acks_per_sec: 1000,
+        }
+    }
+}
+
 /// Error from [`StackConfig::validate`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid stack configuration: {0}")]
@@ -160,6 +242,8 @@ pub struct StackConfig {
     pub ports: PortConfig,
     /// UDP.
     pub udp: UdpConfig,
+    /// TCP.
+    pub tcp: TcpConfig,
 }
 
 impl StackConfig {
@@ -180,6 +264,7 @@ impl StackConfig {
             icmp: IcmpConfig::default(),
             ports: PortConfig::default(),
             udp: UdpConfig::default(),
+            tcp: TcpConfig::default(),
         }
     }
 
@@ -231,6 +316,12 @@ impl StackConfig {
         if self.ports.ephemeral_first > self.ports.ephemeral_last || self.ports.ephemeral_first == 0
         {
             return err("ephemeral port range must be non-empty and exclude 0");
+        }
+        if self.tcp.send_buffer == 0 || self.tcp.recv_buffer == 0 || self.tcp.max_ooo_ranges == 0 {
+            return err("TCP buffers and out-of-order ranges must be non-zero");
+        }
+        if self.tcp.min_rto.is_zero() || self.tcp.min_rto > self.tcp.max_rto {
+            return err("TCP RTO bounds must satisfy 0 < min <= max");
         }
         if self.max_sockets == 0 {
             return err("max_sockets must be at least 1");

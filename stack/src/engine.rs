@@ -10,7 +10,9 @@
 //! every `now` is a parameter and every random choice comes from the seeded
 //! generator, so two runs with the same inputs produce the same frames.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddrV4;
 
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
@@ -20,8 +22,10 @@ use crate::counters::{Counters, Stat};
 use crate::error::NetError;
 use crate::ip::icmp::{TokenBucket, REASSEMBLY_TIME_EXCEEDED, TIME_EXCEEDED};
 use crate::ip::reassembly::Reassembler;
+use crate::ip::IpSend;
 use crate::link::arp::ArpCache;
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
+use crate::tcp::isn::IsnGenerator;
 use crate::time::Instant;
 use crate::udp::PortTable;
 
@@ -30,6 +34,8 @@ use crate::udp::PortTable;
 pub enum Event {
     /// The readiness of this socket may have changed: wake its waiters.
     Socket(SocketHandle),
+    /// New urgent data was announced on this TCP socket (the in-process SIGURG).
+    Urgent(SocketHandle),
 }
 
 /// Most frames processed from the loopback queue in one call, so that two sockets
@@ -48,12 +54,22 @@ pub struct Engine {
     pub(crate) ip_ident: u16,
     pub(crate) sockets: SocketSet,
     pub(crate) udp_ports: PortTable,
+    pub(crate) tcp_ports: PortTable,
+    /// Connections by (local, remote): O(1) demultiplexing.
+    pub(crate) tcp_conns: HashMap<(SocketAddrV4, SocketAddrV4), SocketHandle>,
+    /// Connection deadlines (lazily cleaned: stale entries are skipped).
+    pub(crate) tcp_timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    pub(crate) isn: IsnGenerator,
+    pub(crate) tcp_out: Vec<(IpSend, Vec<u8>)>,
+    pub(crate) urgent_events: VecDeque<SocketHandle>,
     tx_queue: VecDeque<Vec<u8>>,
     pub(crate) spare_frames: Vec<Vec<u8>>,
     pub(crate) loopback: VecDeque<Vec<u8>>,
     /// Whether the frame being processed was a link-layer broadcast (RFC 1122 3.2.2:
     /// no ICMP errors about those).
     pub(crate) rx_link_broadcast: bool,
+    /// The latest `now` seen (for calls that take none, such as option changes).
+    pub(crate) last_now: Instant,
 }
 
 impl std::fmt::Debug for Engine {
@@ -74,6 +90,9 @@ impl Engine {
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let ip_ident = rng.next_u32() as u16;
         let udp_ports = PortTable::new(&config.ports);
+        let tcp_ports = PortTable::new(&config.ports);
+        let mut key = [0u8; 16];
+        rng.fill_bytes(&mut key);
         Ok(Engine {
             arp: ArpCache::new(config.arp.clone()),
             reassembler: Reassembler::new(
@@ -87,10 +106,17 @@ impl Engine {
             rng,
             ip_ident,
             udp_ports,
+            tcp_ports,
+            tcp_conns: HashMap::new(),
+            tcp_timers: BinaryHeap::new(),
+            isn: IsnGenerator::new(key),
+            tcp_out: Vec::new(),
+            urgent_events: VecDeque::new(),
             tx_queue: VecDeque::new(),
             spare_frames: Vec::new(),
             loopback: VecDeque::new(),
             rx_link_broadcast: false,
+            last_now: Instant::ZERO,
             config,
         })
     }
@@ -125,6 +151,7 @@ impl Engine {
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.arp_poll(now);
+        self.tcp_poll(now);
         for expired in self.reassembler.expire(now) {
             self.counters.drop(crate::counters::DropReason::FragTimeout);
             // RFC 792: time exceeded, code 1, if the first fragment was received.
@@ -144,10 +171,14 @@ impl Engine {
             // Looped-back datagrams left over from a full batch: work is due now.
             return Some(Instant::ZERO);
         }
-        [self.arp.next_deadline(), self.reassembler.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.arp.next_deadline(),
+            self.reassembler.next_deadline(),
+            self.tcp_poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next frame to hand to the device.
@@ -171,6 +202,9 @@ impl Engine {
 
     /// The next application-side event.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(h) = self.urgent_events.pop_front() {
+            return Some(Event::Urgent(h));
+        }
         self.sockets.pop_dirty().map(Event::Socket)
     }
 
@@ -179,14 +213,18 @@ impl Engine {
         Ok(match self.sockets.get(h)? {
             Socket::Ping(p) => p.readiness(),
             Socket::Udp(u) => u.readiness(),
+            Socket::Tcp(t) => t.readiness(),
         })
     }
 
     /// Closes a socket of any kind.
     pub fn close(&mut self, now: Instant, h: SocketHandle) -> Result<(), NetError> {
+        if let Socket::Tcp(_) = self.sockets.get(h)? {
+            return self.tcp_close(now, h);
+        }
         match self.sockets.remove(h)? {
             Socket::Udp(u) => self.udp_release(h, &u),
-            Socket::Ping(_) => {}
+            Socket::Ping(_) | Socket::Tcp(_) => {}
         }
         self.after_socket_call(now);
         Ok(())
@@ -196,6 +234,7 @@ impl Engine {
     pub fn socket_options(&self, h: SocketHandle) -> Result<SocketOptions, NetError> {
         Ok(match self.sockets.get(h)? {
             Socket::Udp(u) => u.opts,
+            Socket::Tcp(t) => t.opts,
             Socket::Ping(_) => SocketOptions::default(),
         })
     }
@@ -207,11 +246,20 @@ impl Engine {
         h: SocketHandle,
         mut opts: SocketOptions,
     ) -> Result<(), NetError> {
-        let max = self.config.udp.max_recv_buffer;
+        let max = match self.sockets.get(h)? {
+            Socket::Tcp(_) => self.config.tcp.max_buffer,
+            _ => self.config.udp.max_recv_buffer,
+        };
         opts.recv_buffer = opts.recv_buffer.clamp(256, max);
         opts.send_buffer = opts.send_buffer.clamp(256, max);
         match self.sockets.get_mut(h)? {
             Socket::Udp(u) => u.opts = opts,
+            Socket::Tcp(_) => {
+                // Options apply to the live connection (keep-alive timers, Nagle);
+                // buffer sizes only to connections made after.
+                let now = self.last_now;
+                self.tcp_options_changed(now, h, opts)?;
+            }
             Socket::Ping(_) => return Err(NetError::NotSupported),
         }
         self.sockets.mark(h);
@@ -237,6 +285,7 @@ impl Engine {
 
     /// Work every entry point finishes with: datagrams we sent to ourselves.
     pub(crate) fn after_socket_call(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
         let mut budget = LOOPBACK_BATCH;
         while budget > 0 {
             let Some(datagram) = self.loopback.pop_front() else {
@@ -247,16 +296,4 @@ impl Engine {
             self.recycle(datagram);
         }
     }
-
-    pub(crate) fn tcp_input(
-        &mut self,
-        _now: Instant,
-        _ip: &crate::ip::Ipv4Repr,
-        _header: &[u8],
-        _seg: &[u8],
-    ) {
-        self.counters.drop(crate::counters::DropReason::TcpNoSocket);
-    }
-
-    pub(crate) fn tcp_icmp_error(&mut self, _now: Instant, _err: crate::ip::icmp::IcmpError) {}
 }

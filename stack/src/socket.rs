@@ -82,6 +82,7 @@ impl Default for SocketOptions {
 pub(crate) enum Socket {
     Ping(PingSocket),
     Udp(UdpSocket),
+    Tcp(Box<crate::tcp::TcpSocket>),
 }
 
 #[derive(Debug)]

@@ -27,6 +27,18 @@ pub fn accumulate(mut sum: u64, data: &[u8]) -> u64 {
     sum
 }
 
+/// Adds `data` to a running sum as if it started at byte `offset` of the summed
+/// message: an odd offset swaps the bytes of each 16-bit word (RFC 1071's byte-order
+/// independence), so a payload can be summed apart from its header.
+#[inline]
+pub fn accumulate_at(sum: u64, data: &[u8], offset: usize) -> u64 {
+    if offset % 2 == 0 {
+        return accumulate(sum, data);
+    }
+    let part = fold(accumulate(0, data));
+    sum + part.swap_bytes() as u64
+}
+
 /// Folds a running sum to 16 bits (not complemented).
 #[inline]
 pub fn fold(mut sum: u64) -> u16 {

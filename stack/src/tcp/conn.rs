@@ -1,0 +1,1817 @@
+//! One TCP connection: the transmission control block and its state machine.
+//!
+//! Read RFC 9293 section 3.10 ("Event Processing") before touching this: the input
+//! path below follows its "SEGMENT ARRIVES" steps in order (sequence check, RST, SYN,
+//! ACK, URG, text, FIN), with RFC 5961's stricter RST, SYN and ACK rules. Output
+//! follows RFC 9293 3.8.6 (Nagle, silly window avoidance), RFC 6298 (RTO), RFC 5681
+//! and RFC 6582 (congestion control and NewReno fast recovery), RFC 7323 (window
+//! scale and timestamps) and RFC 2018 (SACK blocks we send).
+//!
+//! A [`Tcb`] knows nothing of the engine: segments it sends are written into an
+//! [`Out`], and what the owner must do (wake the user, notify a listener, free the
+//! socket) comes back as [`Notice`]s. That keeps it testable one connection at a time.
+
+use std::net::SocketAddrV4;
+
+use crate::config::TcpConfig;
+use crate::counters::{Counters, DropReason, Stat};
+use crate::error::NetError;
+use crate::ip::IpSend;
+use crate::socket::SocketOptions;
+use crate::tcp::assembler::Assembler;
+use crate::tcp::buffer::RingBuffer;
+use crate::tcp::congestion::{AckAction, CongestionControl, InitialWindow, LossRecovery, NewReno};
+use crate::tcp::options::{SackBlock, TcpOptions, Timestamps};
+use crate::tcp::rtt::RttEstimator;
+use crate::tcp::segment::{Flags, TcpRepr};
+use crate::tcp::seq::SeqNumber;
+use crate::tcp::timer::{TimerKind, Timers};
+use crate::tcp::urgent::{UrgentRx, UrgentTx};
+use crate::time::{Duration, Instant};
+use crate::wire::{HEADROOM, IPV4_HEADER_LEN, PROTO_TCP, TCP_HEADER_LEN};
+
+/// The eleven states of RFC 9293 section 3.3.2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Waiting for a connection request.
+    Listen,
+    /// SYN sent, waiting for the matching SYN.
+    SynSent,
+    /// SYN received and SYN sent, waiting for the ACK of our SYN.
+    SynReceived,
+    /// Open: data flows both ways.
+    Established,
+    /// We closed; our FIN is not yet acknowledged.
+    FinWait1,
+    /// We closed and our FIN is acknowledged; waiting for the peer's FIN.
+    FinWait2,
+    /// The peer closed; waiting for our user to close.
+    CloseWait,
+    /// Both closed at once; waiting for the ACK of our FIN.
+    Closing,
+    /// The peer closed, then we did; waiting for the ACK of our FIN.
+    LastAck,
+    /// Waiting 2*MSL so that the peer surely got our ACK of its FIN.
+    TimeWait,
+}
+
+impl State {
+    /// The name Linux's `ss` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECV",
+            State::Established => "ESTAB",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        }
+    }
+
+    /// True once the handshake completed (RFC 9293's "synchronized" states).
+    pub fn synchronized(self) -> bool {
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
+    }
+}
+
+/// Where a [`Tcb`] puts the segments it sends.
+pub(crate) struct Out<'a> {
+    /// Datagrams to send: IP parameters and a frame whose TCP segment starts at
+    /// [`HEADROOM`].
+    pub frames: &'a mut Vec<(IpSend, Vec<u8>)>,
+    /// Spare buffers to build frames in.
+    pub spare: &'a mut Vec<Vec<u8>>,
+    /// The engine's counters.
+    pub counters: &'a mut Counters,
+}
+
+impl Out<'_> {
+    fn frame(&mut self, capacity: usize) -> Vec<u8> {
+        let mut f = self.spare.pop().unwrap_or_default();
+        f.clear();
+        f.reserve(HEADROOM + capacity);
+        f.resize(HEADROOM, 0);
+        f
+    }
+}
+
+/// What the owner of a [`Tcb`] must do after a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Notice {
+    /// Readiness may have changed: wake the user's waiters.
+    pub wake: bool,
+    /// The handshake completed (a listener's child moves to the accept queue).
+    pub established: bool,
+    /// The connection is gone (CLOSED): an orphan can be freed.
+    pub closed: bool,
+    /// New urgent data was announced (the SIGURG notification).
+    pub urgent: bool,
+}
+
+impl Notice {
+    fn merge(&mut self, o: Notice) {
+        self.wake |= o.wake;
+        self.established |= o.established;
+        self.closed |= o.closed;
+        self.urgent |= o.urgent;
+    }
+}
+
+/// Per-connection parameters fixed at creation.
+#[derive(Clone, Debug)]
+pub(crate) struct TcbParams {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub iss: SeqNumber,
+    /// Largest segment the link carries: MTU - 40.
+    pub link_mss: usize,
+    /// Random offset of our timestamp clock (RFC 7323 5.4).
+    pub ts_offset: u32,
+    pub opts: SocketOptions,
+    /// User-set `TCP_MAXSEG`, if any.
+    pub user_mss: Option<u16>,
+}
+
+/// The transmission control block.
+#[derive(Debug)]
+pub(crate) struct Tcb {
+    pub state: State,
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    cfg: TcpConfig,
+    pub opts: SocketOptions,
+
+    // Send sequence space (RFC 9293 3.3.1).
+    iss: SeqNumber,
+    snd_una: SeqNumber,
+    snd_nxt: SeqNumber,
+    /// Highest sequence number sent (snd_nxt goes back on a retransmission timeout).
+    snd_max: SeqNumber,
+    snd_wnd: usize,
+    max_snd_wnd: usize,
+    snd_wl1: SeqNumber,
+    snd_wl2: SeqNumber,
+    /// Shift applied to windows the peer sends (its window scale).
+    snd_shift: u8,
+    send_buf: RingBuffer,
+    /// The user asked for a FIN after the buffered data.
+    fin_queued: bool,
+    /// Its sequence number (fixed when queued: no data may follow it).
+    fin_at: SeqNumber,
+
+    // Receive sequence space.
+    irs: SeqNumber,
+    rcv_nxt: SeqNumber,
+    /// Right edge of the window we advertised.
+    rcv_adv: SeqNumber,
+    /// Shift applied to windows we send (our window scale).
+    rcv_shift: u8,
+    recv_buf: RingBuffer,
+    assembler: Assembler,
+    /// Sequence number of a FIN that arrived ahead of missing data.
+    ooo_fin: Option<SeqNumber>,
+    /// The peer's FIN was received in order.
+    pub fin_received: bool,
+
+    // Options.
+    mss: usize,
+    adv_mss: u16,
+    ts_enabled: bool,
+    ts_recent: u32,
+    ts_offset: u32,
+    sack_enabled: bool,
+    /// We offered window scaling in our SYN.
+    offered_wscale: bool,
+    /// Both SYNs carried window scale.
+    wscale_agreed: bool,
+    /// The peer acknowledged our SYN's options (the SYN-SENT side knows them).
+    user_mss: Option<u16>,
+
+    // Timers and retransmission.
+    timers: Timers,
+    rtt: RttEstimator,
+    rtt_probe: Option<(SeqNumber, Instant)>,
+    /// Consecutive retransmission timeouts without progress.
+    retries: u32,
+    cc: Box<dyn CongestionControl>,
+    recovery: LossRecovery,
+    persist_backoff: u32,
+    keepalive_sent: u32,
+    /// SACKed ranges above SND.UNA (RFC 6675 scoreboard), sorted, disjoint.
+    scoreboard: Vec<(SeqNumber, SeqNumber)>,
+    /// Highest sequence number retransmitted in this recovery (RFC 6675 HighRxt).
+    high_rxt: SeqNumber,
+    /// Bytes RFC 3042 limited transmit may send beyond the congestion window.
+    limited_transmit: usize,
+    last_recv: Instant,
+
+    // Acknowledgments we owe.
+    ack_now: bool,
+    /// Bytes received in order and not yet acknowledged.
+    unacked_bytes: usize,
+
+    /// Error to report (`SO_ERROR`, or on the next call).
+    pub error: Option<NetError>,
+    /// Soft error (an ICMP error on a synchronized connection): not reported by
+    /// calls, but the reason given if the connection later times out (Linux's
+    /// `sk_err_soft`).
+    soft_error: Option<NetError>,
+    /// The connection was reset or timed out: reads give the error, then EOF.
+    pub reset: bool,
+    /// `shutdown(SHUT_RD)`.
+    pub rd_shut: bool,
+    /// The user closed its descriptor; the connection lives on alone.
+    pub orphan: bool,
+    /// Urgent data we send (issue 5 module).
+    pub urg_tx: UrgentTx,
+    /// Urgent data we receive.
+    pub urg_rx: UrgentRx,
+}
+
+/// Linux's choice of window scale: the smallest shift that lets a 16-bit window
+/// cover the receive buffer (RFC 7323 2.3: at most 14).
+fn window_shift(buffer: usize) -> u8 {
+    let mut shift = 0u8;
+    while shift < 14 && (65535usize << shift) < buffer {
+        shift += 1;
+    }
+    shift
+}
+
+impl Tcb {
+    /// A connection in `state` (SYN-SENT for an active open, SYN-RECEIVED for a
+    /// passive one; the caller then feeds the SYN or sends ours).
+    pub(crate) fn new(p: TcbParams, cfg: &TcpConfig, now: Instant) -> Tcb {
+        let recv_cap = p.opts.recv_buffer.clamp(1024, cfg.max_buffer);
+        let send_cap = p.opts.send_buffer.clamp(1024, cfg.max_buffer);
+        let link_mss = p.link_mss.max(64);
+        let adv_mss = match p.user_mss {
+            Some(m) => (m as usize).clamp(88, link_mss),
+            None => link_mss,
+        }
+        .min(65535) as u16;
+        let rcv_shift = if cfg.window_scaling {
+            window_shift(recv_cap)
+        } else {
+            0
+        };
+        let mss = 536.min(adv_mss as usize);
+        let iw = InitialWindow::Segments(cfg.initial_window.max(1));
+        Tcb {
+            state: State::Closed,
+            local: p.local,
+            remote: p.remote,
+            opts: p.opts,
+            iss: p.iss,
+            snd_una: p.iss,
+            snd_nxt: p.iss,
+            snd_max: p.iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: SeqNumber(0),
+            snd_shift: 0,
+            send_buf: RingBuffer::new(send_cap),
+            fin_queued: false,
+            fin_at: SeqNumber(0),
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_adv: SeqNumber(0),
+            rcv_shift,
+            recv_buf: RingBuffer::new(recv_cap),
+            assembler: Assembler::new(cfg.max_ooo_ranges),
+            ooo_fin: None,
+            fin_received: false,
+            mss,
+            adv_mss,
+            ts_enabled: false,
+            ts_recent: 0,
+            ts_offset: p.ts_offset,
+            sack_enabled: false,
+            offered_wscale: cfg.window_scaling,
+            wscale_agreed: false,
+            user_mss: p.user_mss,
+            timers: Timers::new(),
+            rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
+            rtt_probe: None,
+            retries: 0,
+            cc: Box::new(NewReno::new(mss, iw)),
+            recovery: LossRecovery::new(p.iss),
+            persist_backoff: 0,
+            keepalive_sent: 0,
+            scoreboard: Vec::new(),
+            high_rxt: p.iss,
+            limited_transmit: 0,
+            last_recv: now,
+            ack_now: false,
+            unacked_bytes: 0,
+            error: None,
+            soft_error: None,
+            reset: false,
+            rd_shut: false,
+            orphan: false,
+            urg_tx: UrgentTx::default(),
+            urg_rx: UrgentRx::default(),
+            cfg: cfg.clone(),
+        }
+    }
+
+    // ------------------------------------------------------------ accessors
+
+    /// Sequence number of `send_buf[0]`: the SYN occupies `iss` while unacknowledged.
+    fn buf_seq(&self) -> SeqNumber {
+        if self.snd_una == self.iss && !self.syn_acked() {
+            self.iss + 1u32
+        } else {
+            self.snd_una
+        }
+    }
+
+    fn syn_acked(&self) -> bool {
+        self.state.synchronized() || (self.state == State::SynReceived && self.snd_una.gt(self.iss))
+    }
+
+    /// Sequence number of our FIN, if the user asked for one.
+    fn fin_seq(&self) -> Option<SeqNumber> {
+        self.fin_queued.then_some(self.fin_at)
+    }
+
+    fn fin_sent(&self) -> bool {
+        self.fin_seq().is_some_and(|f| self.snd_max.gt(f))
+    }
+
+    fn fin_acked(&self) -> bool {
+        self.fin_seq().is_some_and(|f| self.snd_una.gt(f))
+    }
+
+    /// The window we may still receive into: the advertised right edge.
+    fn rcv_wnd(&self) -> usize {
+        self.rcv_adv.saturating_distance(self.rcv_nxt)
+    }
+
+    /// Bytes readable now (up to the urgent mark when one is pending).
+    pub(crate) fn readable_len(&self) -> usize {
+        self.recv_buf.len()
+    }
+
+    /// Bytes queued to send and not yet acknowledged.
+    pub(crate) fn send_queue_len(&self) -> usize {
+        self.send_buf.len()
+    }
+
+    /// Free room in the send buffer.
+    pub(crate) fn send_space(&self) -> usize {
+        self.send_buf.window()
+    }
+
+    /// Capacity of the send buffer.
+    pub(crate) fn send_capacity(&self) -> usize {
+        self.send_buf.capacity()
+    }
+
+    /// Snapshot for `stats` and `TCP_INFO`-like queries.
+    pub(crate) fn info(&self) -> TcpInfo {
+        TcpInfo {
+            state: self.state,
+            rto: self.rtt.rto(),
+            srtt: self.rtt.srtt(),
+            cwnd: self.cc.cwnd(),
+            ssthresh: self.cc.ssthresh(),
+            mss: self.mss,
+            snd_wnd: self.snd_wnd,
+            rcv_wnd: self.rcv_wnd(),
+            unacked: self.snd_max.saturating_distance(self.snd_una),
+            retransmits: self.retries,
+            send_queue: self.send_buf.len(),
+            recv_queue: self.recv_buf.len(),
+        }
+    }
+
+    /// The next timer deadline.
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    fn ts_now(&self, now: Instant) -> u32 {
+        (now.total_millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    // ------------------------------------------------------------ segment output
+
+    /// The window field and the right edge it advertises (RFC 9293 3.8.6.2.2:
+    /// the receiver avoids silly windows by opening in steps of min(buffer/2, MSS)).
+    fn advertise(&mut self) -> u16 {
+        let free = self.recv_buf.window();
+        let current = self.rcv_wnd();
+        let step = (self.recv_buf.capacity() / 2)
+            .min(self.adv_mss as usize)
+            .max(1);
+        let wnd = if free >= current + step || free == self.recv_buf.capacity() {
+            free
+        } else {
+            // Never shrink the window we already offered (RFC 9293 3.8.6.2.2).
+            current.min(free.max(current))
+        };
+        let max = if self.state == State::SynSent || self.state == State::SynReceived {
+            65535 // RFC 7323 2.2: the window in a SYN is never scaled.
+        } else {
+            65535usize << self.rcv_shift
+        };
+        let wnd = wnd.min(max);
+        let field = if self.state == State::SynSent || self.state == State::SynReceived {
+            wnd
+        } else {
+            wnd >> self.rcv_shift
+        };
+        let edge = self.rcv_nxt
+            + (field
+                << if self.state.synchronized() {
+                    self.rcv_shift
+                } else {
+                    0
+                });
+        if edge.gt(self.rcv_adv) {
+            self.rcv_adv = edge;
+        }
+        field.min(65535) as u16
+    }
+
+    fn options_for(&self, now: Instant, syn: bool) -> TcpOptions {
+        let mut o = TcpOptions::default();
+        if syn {
+            o.mss = Some(self.adv_mss);
+            if self.offered_wscale && (self.state == State::SynSent || self.snd_shift_known()) {
+                o.window_scale = Some(self.rcv_shift);
+            }
+            if self.cfg.sack && (self.state == State::SynSent || self.sack_enabled) {
+                o.sack_permitted = true;
+            }
+            if self.cfg.timestamps && (self.state == State::SynSent || self.ts_enabled) {
+                o.timestamps = Some(Timestamps {
+                    value: self.ts_now(now),
+                    echo_reply: if self.state == State::SynSent {
+                        0
+                    } else {
+                        self.ts_recent
+                    },
+                });
+            }
+            return o;
+        }
+        if self.ts_enabled {
+            o.timestamps = Some(Timestamps {
+                value: self.ts_now(now),
+                echo_reply: self.ts_recent,
+            });
+        }
+        if self.sack_enabled && !self.assembler.is_empty() {
+            let max = if self.ts_enabled { 3 } else { 4 };
+            for (slot, (start, end)) in o
+                .sack_blocks
+                .iter_mut()
+                .zip(self.assembler.sack_blocks().take(max))
+            {
+                *slot = Some(SackBlock {
+                    left: self.rcv_nxt + start,
+                    right: self.rcv_nxt + end,
+                });
+            }
+        }
+        o
+    }
+
+    /// Whether the peer's SYN carried window scale (known after its SYN arrived).
+    fn snd_shift_known(&self) -> bool {
+        self.wscale_agreed
+    }
+
+    /// Builds and queues one segment: `data_len` bytes from `send_buf` at `seq`.
+    fn emit(
+        &mut self,
+        now: Instant,
+        out: &mut Out<'_>,
+        mut flags: Flags,
+        seq: SeqNumber,
+        data_len: usize,
+    ) {
+        flags.ack = flags.ack || self.state != State::SynSent;
+        let window = self.advertise();
+        let mut repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            options: self.options_for(now, flags.syn),
+        };
+        self.urg_tx.decorate(&mut repr, seq, data_len);
+        let hlen = repr.header_len();
+        let mut frame = out.frame(hlen + data_len);
+        frame.resize(HEADROOM + hlen + data_len, 0);
+        if data_len > 0 {
+            let offset = seq.saturating_distance(self.buf_seq());
+            let (a, b) = self.send_buf.get_allocated(offset, data_len);
+            let payload = &mut frame[HEADROOM + hlen..];
+            payload[..a.len()].copy_from_slice(a);
+            payload[a.len()..a.len() + b.len()].copy_from_slice(b);
+        }
+        let (head, payload) = frame[HEADROOM..].split_at_mut(hlen);
+        repr.emit(head, *self.local.ip(), *self.remote.ip(), payload);
+        out.counters.inc(Stat::TcpSegmentsOut);
+        if flags.rst {
+            out.counters.inc(Stat::TcpRstSent);
+        }
+        let send = IpSend {
+            src: *self.local.ip(),
+            dst: *self.remote.ip(),
+            protocol: PROTO_TCP,
+            ttl: self.opts.ttl,
+            tos: self.opts.tos,
+            // Linux sets DF on TCP (path MTU discovery).
+            dont_frag: true,
+        };
+        out.frames.push((send, frame));
+        // Any segment we send carries our latest ACK.
+        if flags.ack {
+            self.ack_now = false;
+            self.unacked_bytes = 0;
+            self.timers.cancel(TimerKind::DelayedAck);
+        }
+    }
+
+    /// A RST for this connection (abort): <SEQ=SND.NXT><CTL=RST,ACK>.
+    fn emit_rst(&mut self, now: Instant, out: &mut Out<'_>) {
+        let seq = self.snd_nxt;
+        self.emit(
+            now,
+            out,
+            Flags {
+                rst: true,
+                ack: true,
+                ..Flags::default()
+            },
+            seq,
+            0,
+        );
+    }
+
+    /// A bare ACK (also the challenge ACK of RFC 5961).
+    fn emit_ack(&mut self, now: Instant, out: &mut Out<'_>) {
+        let seq = self.snd_nxt;
+        self.emit(now, out, Flags::default(), seq, 0);
+    }
+
+    fn mss_for_data(&self) -> usize {
+        self.mss.max(1)
+    }
+
+    // ------------------------------------------------------------ SACK scoreboard
+
+    /// Records the peer's SACK blocks (RFC 2018) that lie above SND.UNA.
+    fn update_scoreboard(&mut self, seg: &TcpRepr) {
+        let una = self.snd_una;
+        self.scoreboard.retain(|&(_, e)| e.gt(una));
+        for r in self.scoreboard.iter_mut() {
+            if r.0.lt(una) {
+                r.0 = una;
+            }
+        }
+        if !self.sack_enabled {
+            return;
+        }
+        for b in seg.options.sack_blocks.iter().flatten() {
+            let (l, r) = (b.left.max(una), b.right.min(self.snd_max));
+            if !l.lt(r) {
+                continue;
+            }
+            self.scoreboard.push((l, r));
+        }
+        self.scoreboard.sort_by(|a, b| a.0.compare(b.0));
+        let mut merged: Vec<(SeqNumber, SeqNumber)> = Vec::with_capacity(self.scoreboard.len());
+        for &(l, r) in &self.scoreboard {
+            match merged.last_mut() {
+                Some(last) if !l.gt(last.1) => last.1 = last.1.max(r),
+                _ => merged.push((l, r)),
+            }
+        }
+        merged.truncate(32);
+        self.scoreboard = merged;
+    }
+
+    fn sacked(&self, seq: SeqNumber) -> Option<SeqNumber> {
+        self.scoreboard
+            .iter()
+            .find(|&&(l, r)| !seq.lt(l) && seq.lt(r))
+            .map(|&(_, r)| r)
+    }
+
+    fn high_sacked(&self) -> Option<SeqNumber> {
+        self.scoreboard.last().map(|&(_, r)| r)
+    }
+
+    /// RFC 6675's "pipe", simplified: data sent beyond the highest SACKed byte, plus
+    /// retransmitted hole bytes not yet SACKed.
+    fn pipe(&self) -> usize {
+        let Some(high) = self.high_sacked() else {
+            return self.snd_nxt.saturating_distance(self.snd_una);
+        };
+        let beyond = self.snd_max.saturating_distance(high);
+        let rxt_end = self.high_rxt.min(high);
+        let mut retrans = rxt_end.saturating_distance(self.snd_una);
+        for &(l, r) in &self.scoreboard {
+            if l.lt(rxt_end) {
+                retrans = retrans.saturating_sub(r.min(rxt_end).saturating_distance(l));
+            }
+        }
+        beyond + retrans
+    }
+
+    /// In SACK recovery: retransmits the holes below the highest SACKed byte while
+    /// the pipe is below the congestion window (RFC 6675 5, steps (C) and NextSeg).
+    fn sack_retransmit(&mut self, now: Instant, out: &mut Out<'_>) {
+        let Some(high) = self.high_sacked() else {
+            return;
+        };
+        let mss = self.mss_for_data();
+        let limit = self.cc.ssthresh().max(mss);
+        let mut seq = self.high_rxt.max(self.snd_una);
+        for _ in 0..64 {
+            if self.pipe() + mss > limit + mss / 2 {
+                break;
+            }
+            while let Some(end) = self.sacked(seq) {
+                seq = end;
+            }
+            if !seq.lt(high) {
+                break;
+            }
+            let next_sacked = self
+                .scoreboard
+                .iter()
+                .map(|&(l, _)| l)
+                .find(|l| l.gt(seq))
+                .unwrap_or(high);
+            let buf_seq = self.buf_seq();
+            let avail = self
+                .send_buf
+                .len()
+                .saturating_sub(seq.saturating_distance(buf_seq));
+            let len = mss.min(next_sacked.saturating_distance(seq)).min(avail);
+            if len == 0 {
+                break;
+            }
+            self.emit(
+                now,
+                out,
+                Flags {
+                    psh: true,
+                    ..Flags::default()
+                },
+                seq,
+                len,
+            );
+            out.counters.inc(Stat::TcpRetransmits);
+            seq += len;
+            self.high_rxt = seq;
+            self.timers
+                .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
+        }
+    }
+
+    /// Sends whatever the state, the windows, Nagle and the user allow.
+    pub(crate) fn output(&mut self, now: Instant, out: &mut Out<'_>) {
+        match self.state {
+            State::Closed | State::Listen => return,
+            State::SynSent | State::SynReceived => {
+                if self.snd_nxt == self.iss {
+                    let syn = Flags {
+                        syn: true,
+                        ack: self.state == State::SynReceived,
+                        ..Flags::default()
+                    };
+                    let iss = self.iss;
+                    self.emit(now, out, syn, iss, 0);
+                    self.snd_nxt = self.iss + 1u32;
+                    self.snd_max = self.snd_max.max(self.snd_nxt);
+                    self.timers
+                        .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
+                } else if self.ack_now && self.state == State::SynReceived {
+                    self.emit_ack(now, out);
+                }
+                return;
+            }
+            State::TimeWait => {
+                if self.ack_now {
+                    self.emit_ack(now, out);
+                }
+                return;
+            }
+            _ => {}
+        }
+        // Restart after idle (RFC 5681 4.1).
+        if self.snd_una == self.snd_max && !self.send_buf.is_empty() {
+            self.cc.on_idle_restart(now, self.rtt.rto());
+        }
+        let mut sent_any = false;
+        let sack_recovery =
+            self.sack_enabled && self.recovery.in_fast_recovery() && !self.scoreboard.is_empty();
+        if sack_recovery {
+            self.sack_retransmit(now, out);
+        }
+        loop {
+            let buf_seq = self.buf_seq();
+            let offset = self.snd_nxt.saturating_distance(buf_seq);
+            let avail = self.send_buf.len().saturating_sub(offset);
+            let in_flight = self.snd_nxt.saturating_distance(self.snd_una);
+            let mss = self.mss_for_data();
+            let wnd_room = self.snd_wnd.saturating_sub(in_flight);
+            let mut cwnd_room = if sack_recovery {
+                self.cc.ssthresh().max(mss).saturating_sub(self.pipe())
+            } else {
+                (self.cc.cwnd() + self.limited_transmit).saturating_sub(in_flight)
+            };
+            if in_flight == 0 {
+                cwnd_room = cwnd_room.max(mss); // never stall with nothing in flight
+            }
+            let len = avail.min(mss).min(wnd_room).min(cwnd_room);
+            let fin_here = self
+                .fin_seq()
+                .is_some_and(|f| self.snd_nxt + len == f && !self.snd_nxt.gt(f) && len == avail);
+            if len == 0 && !fin_here {
+                break;
+            }
+            if len < mss && !fin_here && !self.urg_tx.forces_send(self.snd_nxt, len) {
+                // Nagle (RFC 9293 3.7.4): hold a small segment while data is unacked.
+                let nothing_in_flight = self.snd_nxt == self.snd_una;
+                if !(self.opts.nodelay || nothing_in_flight) {
+                    break;
+                }
+                // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited small
+                // segment waits unless it is at least half the largest window seen;
+                // a congestion-window-limited one waits for whole segments.
+                if len < avail && (len == cwnd_room || len < self.max_snd_wnd / 2) {
+                    break;
+                }
+            }
+            let flags = Flags {
+                psh: len > 0 && len == avail,
+                fin: fin_here,
+                ..Flags::default()
+            };
+            let seq = self.snd_nxt;
+            let is_new = !seq.lt(self.snd_max);
+            self.emit(now, out, flags, seq, len);
+            if !is_new {
+                out.counters.inc(Stat::TcpRetransmits);
+            }
+            self.snd_nxt += len + fin_here as usize;
+            self.limited_transmit = self.limited_transmit.saturating_sub(len);
+            if self.snd_nxt.gt(self.snd_max) {
+                self.snd_max = self.snd_nxt;
+            }
+            if is_new && self.rtt_probe.is_none() && !self.ts_enabled {
+                self.rtt_probe = Some((seq, now));
+            }
+            self.cc.on_data_sent(now);
+            self.timers
+                .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
+            self.timers.cancel(TimerKind::Persist);
+            sent_any = true;
+            if fin_here {
+                break;
+            }
+        }
+        // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).
+        let buf_end = self.buf_seq() + self.send_buf.len();
+        if self.snd_wnd == 0
+            && self.snd_nxt == self.snd_una
+            && (buf_end.gt(self.snd_nxt) || self.fin_queued && !self.fin_sent())
+            && !self.timers.is_armed(TimerKind::Persist)
+        {
+            self.timers.cancel(TimerKind::Retransmit);
+            let backoff = self.rtt.rto() * (1u32 << self.persist_backoff.min(10));
+            self.timers.set(
+                TimerKind::Persist,
+                now + backoff.min(self.cfg.max_rto).max(self.cfg.min_rto),
+            );
+        }
+        if self.ack_now && !sent_any {
+            self.emit_ack(now, out);
+        }
+    }
+
+    // ------------------------------------------------------------ user calls
+
+    /// Starts an active open: the SYN goes out on the next `output`.
+    pub(crate) fn connect(&mut self, now: Instant, out: &mut Out<'_>) {
+        self.state = State::SynSent;
+        self.snd_nxt = self.iss;
+        self.output(now, out);
+    }
+
+    /// Queues data; returns how much fit.
+    pub(crate) fn send(&mut self, now: Instant, data: &[u8], out: &mut Out<'_>) -> usize {
+        let n = self.send_buf.enqueue_slice(data);
+        if n > 0 && self.state.synchronized() {
+            self.output(now, out);
+        }
+        n
+    }
+
+    /// Copies received data into `buf` (up to the urgent mark), consuming it unless
+    /// `peek`. Sends a window update when reading opened the window enough.
+    pub(crate) fn recv(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        peek: bool,
+        out: &mut Out<'_>,
+    ) -> usize {
+        // At the mark with the urgent byte held out of band: the stream skips it.
+        let skip = self.urg_rx.skip_at_head() as usize;
+        if skip == 1 && !peek && !buf.is_empty() && !self.recv_buf.is_empty() {
+            self.recv_buf.dequeue_allocated(1);
+            self.urg_rx.skipped();
+        }
+        let skip = if peek { skip } else { 0 };
+        let available = self.recv_buf.len().saturating_sub(skip);
+        let limit = if skip == 1 {
+            available
+        } else {
+            self.urg_rx.read_limit(available)
+        };
+        let want = buf.len().min(limit);
+        let n = self.recv_buf.read_allocated(skip, &mut buf[..want]);
+        if !peek && n > 0 {
+            self.recv_buf.dequeue_allocated(n);
+            self.urg_rx.consumed(n);
+        }
+        if !peek {
+            // Window update (RFC 9293 3.8.6.2.2): when the window we could offer
+            // grew by two segments or half the buffer, tell the peer.
+            let could = self.recv_buf.window();
+            let offered = self.rcv_wnd();
+            let step = (2 * self.adv_mss as usize).min(self.recv_buf.capacity() / 2);
+            if self.state.synchronized() && could >= offered + step {
+                self.ack_now = true;
+                self.output(now, out);
+            }
+        }
+        n
+    }
+
+    /// Readable bytes before the mark (what a read would return, for `FIONREAD`
+    /// Linux reports all queued bytes; this is for readiness).
+    pub(crate) fn has_readable(&self) -> bool {
+        let skip = self.urg_rx.skip_at_head() as usize;
+        self.recv_buf.len() > skip
+    }
+
+    /// Queues `MSG_OOB` data: the last byte becomes urgent.
+    pub(crate) fn send_oob(&mut self, now: Instant, data: &[u8], out: &mut Out<'_>) -> usize {
+        let n = self.send_buf.enqueue_slice(data);
+        if n > 0 {
+            let end = self.buf_seq() + self.send_buf.len();
+            self.urg_tx.mark(end);
+            if self.state.synchronized() {
+                self.output(now, out);
+                // With a zero window the pointer still goes out ahead of the data
+                // (BSD sends the urgent notification even when data cannot go).
+                if self.snd_wnd == 0 {
+                    self.ack_now = true;
+                    self.output(now, out);
+                }
+            }
+        }
+        n
+    }
+
+    /// Asks for a FIN after the queued data (close or `shutdown(SHUT_WR)`).
+    pub(crate) fn shutdown_write(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
+        let mut n = Notice::default();
+        match self.state {
+            State::SynSent | State::Closed | State::Listen => {
+                self.state = State::Closed;
+                n.closed = true;
+                n.wake = true;
+                self.timers.cancel_all();
+                return n;
+            }
+            State::SynReceived | State::Established => self.state = State::FinWait1,
+            State::CloseWait => self.state = State::LastAck,
+            _ => return n,
+        }
+        if !self.fin_queued {
+            self.fin_queued = true;
+            self.fin_at = self.buf_seq() + self.send_buf.len();
+            self.output(now, out);
+        }
+        n.wake = true;
+        n
+    }
+
+    /// Aborts: sends RST if synchronized and goes to CLOSED (RFC 9293 3.10.5 ABORT).
+    pub(crate) fn abort(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
+        if matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        ) {
+            self.emit_rst(now, out);
+        }
+        self.enter_closed();
+        Notice {
+            wake: true,
+            closed: true,
+            ..Notice::default()
+        }
+    }
+
+    fn enter_closed(&mut self) {
+        self.state = State::Closed;
+        self.timers.cancel_all();
+    }
+
+    fn enter_time_wait(&mut self, now: Instant) {
+        self.state = State::TimeWait;
+        self.timers.cancel_all();
+        self.timers.set(TimerKind::TimeWait, now + self.cfg.msl * 2);
+    }
+
+    /// Fails the connection with `err` (timeout, reset, ICMP hard error).
+    fn fail(&mut self, err: NetError) -> Notice {
+        self.error = Some(err);
+        self.reset = true;
+        self.enter_closed();
+        Notice {
+            wake: true,
+            closed: true,
+            ..Notice::default()
+        }
+    }
+
+    /// A hard ICMP error (RFC 1122 4.2.3.9): fatal during the handshake, otherwise
+    /// recorded as a soft error.
+    pub(crate) fn icmp_error(&mut self, err: NetError, hard: bool) -> Notice {
+        // Linux (tcp_v4_err): during the handshake an unreachable kills the attempt;
+        // on a synchronized connection it is only remembered as a soft error.
+        if matches!(self.state, State::SynSent | State::SynReceived) && hard {
+            return self.fail(err);
+        }
+        self.soft_error = Some(err);
+        Notice::default()
+    }
+
+    // ------------------------------------------------------------ timers
+
+    /// Runs the timers due at `now`.
+    pub(crate) fn on_timer(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
+        let mut notice = Notice::default();
+        while let Some(kind) = self.timers.pop_expired(now) {
+            match kind {
+                TimerKind::Retransmit => notice.merge(self.on_retransmit_timeout(now, out)),
+                TimerKind::DelayedAck => {
+                    if self.state.synchronized() || self.state == State::SynReceived {
+                        self.ack_now = true;
+                        self.output(now, out);
+                    }
+                }
+                TimerKind::Persist => {
+                    // RFC 9293 3.8.6.1: probe the zero window with one byte.
+                    self.persist_backoff = self.persist_backoff.saturating_add(1);
+                    let buf_seq = self.buf_seq();
+                    let offset = self.snd_nxt.saturating_distance(buf_seq);
+                    if self.snd_wnd == 0 && self.send_buf.len() > offset {
+                        let seq = self.snd_nxt;
+                        self.emit(now, out, Flags::default(), seq, 1);
+                        self.snd_nxt += 1u32;
+                        if self.snd_nxt.gt(self.snd_max) {
+                            self.snd_max = self.snd_nxt;
+                        }
+                    }
+                    let backoff = self.rtt.rto() * (1u32 << self.persist_backoff.min(10));
+                    let at = now + backoff.min(self.cfg.max_rto).max(self.cfg.min_rto);
+                    if self.snd_wnd == 0 {
+                        self.timers.set(TimerKind::Persist, at);
+                    }
+                }
+                TimerKind::KeepAlive => notice.merge(self.on_keepalive(now, out)),
+                TimerKind::TimeWait | TimerKind::FinWait2 => {
+                    self.enter_closed();
+                    notice.closed = true;
+                    notice.wake = true;
+                }
+            }
+        }
+        self.arm_keepalive(now);
+        notice
+    }
+
+    fn on_retransmit_timeout(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
+        if self.snd_una == self.snd_max && self.state.synchronized() {
+            return Notice::default();
+        }
+        self.retries += 1;
+        let limit = match self.state {
+            State::SynSent => self.cfg.syn_retries,
+            State::SynReceived => self.cfg.synack_retries,
+            _ => self.cfg.retries,
+        };
+        if self.retries > limit {
+            // RFC 9293 3.8.3 / RFC 1122 4.2.3.5: R2 exceeded: the connection is dead.
+            // The reason is the last soft error if any (Linux `tcp_write_err`).
+            let err = self.soft_error.unwrap_or(NetError::TimedOut);
+            return self.fail(err);
+        }
+        self.rtt.backoff();
+        self.rtt_probe = None; // Karn's rule.
+        if self.state.synchronized() {
+            let flight = self.snd_max.saturating_distance(self.snd_una);
+            let first = self.retries == 1;
+            self.recovery
+                .on_retransmit_timeout(self.cc.as_mut(), self.snd_max, flight, first);
+        }
+        // Go back: resend from the oldest unacknowledged byte. SACK information may
+        // be reneged (RFC 2018 section 8): forget it.
+        self.snd_nxt = self.snd_una;
+        self.scoreboard.clear();
+        self.high_rxt = self.snd_una;
+        self.limited_transmit = 0;
+        self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+        if matches!(self.state, State::SynSent | State::SynReceived) {
+            self.snd_nxt = self.iss;
+            out.counters.inc(Stat::TcpRetransmits);
+        }
+        self.output(now, out);
+        Notice::default()
+    }
+
+    fn arm_keepalive(&mut self, now: Instant) {
+        if self.opts.keepalive && self.state.synchronized() && self.state != State::TimeWait {
+            if !self.timers.is_armed(TimerKind::KeepAlive) {
+                let at = self.last_recv + self.cfg.keepalive_time;
+                self.timers.set(TimerKind::KeepAlive, at.max(now));
+            }
+        } else {
+            self.timers.cancel(TimerKind::KeepAlive);
+        }
+    }
+
+    fn on_keepalive(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
+        let idle = now.saturating_duration_since(self.last_recv);
+        if idle < self.cfg.keepalive_time {
+            self.keepalive_sent = 0;
+            self.timers.set(
+                TimerKind::KeepAlive,
+                self.last_recv + self.cfg.keepalive_time,
+            );
+            return Notice::default();
+        }
+        if self.keepalive_sent >= self.cfg.keepalive_probes {
+            return self.fail(NetError::TimedOut);
+        }
+        // RFC 1122 4.2.3.6: a probe is a segment with SEG.SEQ = SND.NXT-1 and no data.
+        self.keepalive_sent += 1;
+        let seq = self.snd_una - 1u32;
+        self.emit(now, out, Flags::default(), seq, 0);
+        self.timers
+            .set(TimerKind::KeepAlive, now + self.cfg.keepalive_interval);
+        Notice::default()
+    }
+
+    /// Keep-alive turned on or off by the user.
+    pub(crate) fn options_changed(&mut self, now: Instant) {
+        self.timers.cancel(TimerKind::KeepAlive);
+        self.arm_keepalive(now);
+    }
+
+    // ------------------------------------------------------------ segment input
+
+    /// Processes a segment for a connection past LISTEN (RFC 9293 3.10.7.3 and 3.10.7.4).
+    pub(crate) fn on_segment(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data: &[u8],
+        out: &mut Out<'_>,
+    ) -> Notice {
+        out.counters.inc(Stat::TcpSegmentsIn);
+        let notice = match self.state {
+            State::Closed | State::Listen => Notice::default(),
+            State::SynSent => self.on_segment_syn_sent(now, seg, out),
+            _ => self.on_segment_synchronized(now, seg, data, out),
+        };
+        if self.state != State::Closed {
+            self.output(now, out);
+            self.arm_keepalive(now);
+        }
+        notice
+    }
+
+    /// Starts congestion control once the MSS is known (RFC 5681 3.1: after a lost
+    /// SYN or SYN-ACK the initial window is one segment).
+    fn init_congestion(&mut self) {
+        let segments = if self.retries > 0 {
+            1
+        } else {
+            self.cfg.initial_window.max(1)
+        };
+        self.cc = Box::new(NewReno::new(self.mss, InitialWindow::Segments(segments)));
+        self.recovery = LossRecovery::new(self.iss);
+    }
+
+    /// Accepts the options of the peer's SYN.
+    fn take_syn_options(&mut self, seg: &TcpRepr) {
+        // Our window's right edge starts at what the SYN-ACK/ACK will offer.
+        self.rcv_adv = self.rcv_nxt + self.recv_buf.window().min(65535);
+        let o = &seg.options;
+        // RFC 9293 3.7.1: without the option, the send MSS is 536.
+        let peer_mss = o.mss.map(|m| m as usize).filter(|&m| m > 0).unwrap_or(536);
+        self.wscale_agreed = self.offered_wscale && o.window_scale.is_some();
+        if self.wscale_agreed {
+            self.snd_shift = o.window_scale.unwrap_or(0).min(14);
+        } else {
+            self.snd_shift = 0;
+            self.rcv_shift = 0;
+        }
+        self.ts_enabled = self.cfg.timestamps && o.timestamps.is_some();
+        if let Some(ts) = o.timestamps {
+            self.ts_recent = ts.value;
+        }
+        self.sack_enabled = self.cfg.sack && o.sack_permitted;
+        let mut mss = peer_mss.min(self.adv_mss as usize);
+        if let Some(user) = self.user_mss {
+            mss = mss.min(user as usize);
+        }
+        if self.ts_enabled {
+            mss = mss.saturating_sub(12); // TCPOLEN_TSTAMP_ALIGNED, as Linux's mss_cache
+        }
+        self.mss = mss.max(64);
+        self.cc.set_mss(self.mss);
+    }
+
+    /// A passive open: the listener hands us the peer's SYN.
+    pub(crate) fn on_syn(&mut self, now: Instant, seg: &TcpRepr, out: &mut Out<'_>) {
+        self.state = State::SynReceived;
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1u32;
+        self.take_syn_options(seg);
+        // The SYN's window is never scaled (RFC 7323 2.2).
+        self.snd_wnd = seg.window as usize;
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = self.iss;
+        self.last_recv = now;
+        out.counters.inc(Stat::TcpSegmentsIn);
+        self.output(now, out);
+    }
+
+    fn on_segment_syn_sent(&mut self, now: Instant, seg: &TcpRepr, out: &mut Out<'_>) -> Notice {
+        // First: check the ACK bit.
+        let ack_ok = seg.flags.ack && seg.ack.gt(self.iss) && seg.ack.le(self.snd_max);
+        if seg.flags.ack && !ack_ok {
+            // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit
+            // is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
+            if !seg.flags.rst {
+                self.reply_rst_to(now, seg, 0, out);
+            }
+            out.counters.drop(DropReason::TcpBadSegment);
+            return Notice::default();
+        }
+        // Second: the RST bit.
+        if seg.flags.rst {
+            if ack_ok {
+                // "the user should be signaled 'error: connection reset'" — for a
+                // connect, that is ECONNREFUSED.
+                return self.fail(NetError::ConnectionRefused);
+            }
+            out.counters.drop(DropReason::TcpBadSegment);
+            return Notice::default();
+        }
+        if !seg.flags.syn {
+            out.counters.drop(DropReason::TcpBadSegment);
+            return Notice::default();
+        }
+        // Fourth: the SYN bit.
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1u32;
+        self.take_syn_options(seg);
+        self.last_recv = now;
+        if ack_ok {
+            self.snd_una = seg.ack;
+            self.state = State::Established;
+            self.snd_wnd = (seg.window as usize) << self.snd_shift;
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+            self.on_new_ack_rtt(now, seg);
+            self.init_congestion();
+            self.retries = 0;
+            self.timers.cancel(TimerKind::Retransmit);
+            self.ack_now = true;
+            out.counters.inc(Stat::TcpEstablished);
+            return Notice {
+                wake: true,
+                established: true,
+                ..Notice::default()
+            };
+        }
+        // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
+        self.state = State::SynReceived;
+        self.snd_wnd = seg.window as usize;
+        self.snd_wl1 = seg.seq;
+        self.snd_nxt = self.iss;
+        self.timers.cancel(TimerKind::Retransmit);
+        Notice::default()
+    }
+
+    /// Sends <SEQ=SEG.ACK><CTL=RST> (or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>)
+    /// in reply to an unacceptable segment.
+    fn reply_rst_to(&mut self, now: Instant, seg: &TcpRepr, data_len: usize, out: &mut Out<'_>) {
+        let _ = now;
+        if let Some((send, frame)) = rst_for(self.local, self.remote, seg, data_len, out) {
+            out.frames.push((send, frame));
+        }
+    }
+
+    fn on_segment_synchronized(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data: &[u8],
+        out: &mut Out<'_>,
+    ) -> Notice {
+        let mut notice = Notice::default();
+        let seg_len = seg.seq_len(data.len());
+
+        // Simultaneous open (RFC 9293 figure 8, step 6): the peer's SYN-ACK repeats
+        // the SYN we already took and acknowledges ours. Linux's
+        // tcp_validate_incoming lets exactly this segment through.
+        if self.state == State::SynReceived
+            && seg.flags.syn
+            && seg.flags.ack
+            && !seg.flags.rst
+            && seg.seq + 1u32 == self.rcv_nxt
+            && seg.ack == self.snd_nxt
+        {
+            let mut pure = seg.clone();
+            pure.flags.syn = false;
+            pure.seq = self.rcv_nxt;
+            return self.on_segment_synchronized(now, &pure, &[], out);
+        }
+
+        // First: check the sequence number (RFC 9293 3.10.7.4, the four cases).
+        let wnd = self.rcv_wnd().max(if self.state == State::SynReceived {
+            1
+        } else {
+            0
+        });
+        let acceptable = if seg_len == 0 {
+            if wnd == 0 {
+                seg.seq == self.rcv_nxt
+            } else {
+                seg.seq.in_window(self.rcv_nxt, wnd)
+            }
+        } else if wnd == 0 {
+            false
+        } else {
+            seg.seq.in_window(self.rcv_nxt, wnd)
+                || (seg.seq + (seg_len - 1)).in_window(self.rcv_nxt, wnd)
+        };
+        // A retransmitted FIN in TIME-WAIT: acknowledge it and restart the 2 MSL
+        // timeout (RFC 9293 3.10.7.4, TIME-WAIT under "eighth").
+        if self.state == State::TimeWait
+            && seg.flags.fin
+            && !seg.flags.rst
+            && seg.seq + seg_len == self.rcv_nxt
+        {
+            self.ack_now = true;
+            self.timers.set(TimerKind::TimeWait, now + self.cfg.msl * 2);
+            return notice;
+        }
+        if !acceptable {
+            // "If an incoming segment is not acceptable, an acknowledgment should be
+            // sent in reply (unless the RST bit is set, if so drop the segment)".
+            out.counters.drop(DropReason::TcpOutOfWindow);
+            if !seg.flags.rst {
+                // A retransmitted SYN of the handshake we are in: repeat the SYN-ACK
+                // (echoing the new timestamp, as Linux does).
+                if self.state == State::SynReceived && seg.flags.syn && seg.seq == self.irs {
+                    self.snd_nxt = self.iss;
+                    if let Some(ts) = seg.options.timestamps {
+                        self.ts_recent = ts.value;
+                    }
+                }
+                self.ack_now = true;
+            }
+            return notice;
+        }
+        // PAWS-lite (RFC 7323 5): remember the newest timestamp of in-window segments.
+        if self.ts_enabled {
+            if let Some(ts) = seg.options.timestamps {
+                if seg.seq.le(self.rcv_nxt) && (ts.value.wrapping_sub(self.ts_recent) as i32) >= 0 {
+                    self.ts_recent = ts.value;
+                }
+            }
+        }
+        self.last_recv = now;
+        self.keepalive_sent = 0;
+
+        // Second: the RST bit (RFC 5961 3.2).
+        if seg.flags.rst {
+            if seg.seq != self.rcv_nxt {
+                // In the window but not exact: challenge ACK.
+                self.ack_now = true;
+                out.counters.drop(DropReason::TcpBadSegment);
+                return notice;
+            }
+            return match self.state {
+                State::SynReceived => {
+                    // From a passive open: back to LISTEN, i.e. this child disappears.
+                    self.enter_closed();
+                    Notice {
+                        closed: true,
+                        ..Notice::default()
+                    }
+                }
+                State::Closing | State::LastAck | State::TimeWait => {
+                    self.enter_closed();
+                    Notice {
+                        closed: true,
+                        wake: true,
+                        ..Notice::default()
+                    }
+                }
+                _ => self.fail(NetError::ConnectionReset),
+            };
+        }
+
+        // Fourth: the SYN bit (RFC 5961 4.2: challenge ACK in synchronized states).
+        if seg.flags.syn {
+            if self.state == State::SynReceived && seg.seq == self.irs {
+                self.snd_nxt = self.iss; // repeat our SYN-ACK
+                return notice;
+            }
+            self.ack_now = true;
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+
+        // Fifth: the ACK field.
+        if !seg.flags.ack {
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+        if self.state == State::SynReceived {
+            if seg.ack.gt(self.snd_una) && seg.ack.le(self.snd_max) {
+                self.state = State::Established;
+                self.snd_wnd = (seg.window as usize) << self.snd_shift;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                self.init_congestion();
+                self.retries = 0;
+                notice.established = true;
+                notice.wake = true;
+                out.counters.inc(Stat::TcpEstablished);
+                // The ACK also acknowledges our SYN: fall through to the common code.
+            } else {
+                // "<SEQ=SEG.ACK><CTL=RST>".
+                self.reply_rst_to(now, seg, data.len(), out);
+                out.counters.drop(DropReason::TcpBadSegment);
+                return notice;
+            }
+        }
+        // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
+        if seg.ack.gt(self.snd_max) {
+            self.ack_now = true;
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+        let oldest_ok = self.snd_una - (self.max_snd_wnd.max(1) as u32);
+        if seg.ack.lt(oldest_ok) {
+            self.ack_now = true;
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+        notice.merge(self.process_ack(now, seg, data.len(), out));
+        if self.state == State::Closed {
+            return notice;
+        }
+
+        // Sixth: the URG bit.
+        if seg.flags.urg
+            && matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            )
+        {
+            let urg_end = seg.seq + (seg.urgent as usize);
+            if self
+                .urg_rx
+                .announce(urg_end, self.rcv_nxt, self.opts.oob_inline)
+            {
+                notice.urgent = true;
+                notice.wake = true;
+            }
+        }
+
+        // Seventh: the segment text.
+        if !data.is_empty() {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    if self.orphan {
+                        // Data for a descriptor that was closed: Linux answers RST.
+                        self.emit_rst(now, out);
+                        let n = self.fail(NetError::ConnectionReset);
+                        return n;
+                    }
+                    notice.merge(self.accept_data(now, seg.seq, data, out));
+                }
+                _ => {}
+            }
+        }
+
+        // Eighth: the FIN bit.
+        if seg.flags.fin {
+            let fin_seq = seg.seq + data.len();
+            if fin_seq == self.rcv_nxt {
+                notice.merge(self.accept_fin(now));
+            } else if fin_seq.gt(self.rcv_nxt) {
+                self.ooo_fin = Some(fin_seq);
+            }
+        }
+        notice
+    }
+
+    /// Processes an acceptable ACK (RFC 9293 3.10.7.4 "fifth", RFC 5681, RFC 6582).
+    fn process_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data_len: usize,
+        out: &mut Out<'_>,
+    ) -> Notice {
+        let mut notice = Notice::default();
+        let ack = seg.ack;
+        let wnd = (seg.window as usize) << self.snd_shift;
+        let was_una = self.snd_una;
+        if ack.gt(self.snd_una) {
+            self.snd_una = ack;
+            self.update_scoreboard(seg);
+            self.snd_una = was_una;
+        } else {
+            self.update_scoreboard(seg);
+        }
+        if ack.gt(self.snd_una) {
+            let acked = ack.saturating_distance(self.snd_una);
+            // Data bytes acknowledged (the SYN and FIN occupy sequence space too).
+            let buf_seq = self.buf_seq();
+            let data_acked = ack.saturating_distance(buf_seq).min(self.send_buf.len());
+            self.send_buf.dequeue_allocated(data_acked);
+            self.snd_una = ack;
+            if self.snd_nxt.lt(ack) {
+                self.snd_nxt = ack;
+            }
+            self.urg_tx.acked(ack);
+            let rtt = self.on_new_ack_rtt(now, seg);
+            let flight = self.snd_max.saturating_distance(self.snd_una);
+            let action = self
+                .recovery
+                .on_new_ack(self.cc.as_mut(), ack, acked, flight, now, rtt);
+            self.retries = 0;
+            self.persist_backoff = 0;
+            if self.snd_una == self.snd_max {
+                self.timers.cancel(TimerKind::Retransmit);
+            } else {
+                self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+            }
+            if let AckAction::RetransmitPartial { .. } = action {
+                if self.scoreboard.is_empty() || !self.sack_enabled {
+                    self.retransmit_first(now, out);
+                }
+            }
+            if !self.recovery.in_fast_recovery() {
+                self.high_rxt = self.snd_una;
+            }
+            self.limited_transmit = 0;
+            notice.wake = true;
+        } else if ack == self.snd_una
+            && data_len == 0
+            && !seg.flags.syn
+            && !seg.flags.fin
+            && wnd == self.snd_wnd
+            && self.snd_max.gt(self.snd_una)
+        {
+            // A duplicate ACK (RFC 5681 section 2).
+            let flight = self.snd_max.saturating_distance(self.snd_una);
+            match self
+                .recovery
+                .on_duplicate_ack(self.cc.as_mut(), ack, self.snd_max, flight)
+            {
+                AckAction::FastRetransmit => {
+                    self.rtt_probe = None;
+                    self.high_rxt = self.snd_una;
+                    self.retransmit_first(now, out);
+                    self.high_rxt = self.snd_una + self.mss_for_data();
+                }
+                // RFC 3042: each of the first two duplicate ACKs lets one new segment
+                // go beyond the congestion window.
+                AckAction::LimitedTransmit => self.limited_transmit += self.mss_for_data(),
+                AckAction::None | AckAction::RetransmitPartial { .. } => {}
+            }
+        }
+        // Window update (RFC 9293 3.10.7.4: SND.WL1/SND.WL2 rule).
+        if self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)) {
+            let opened = wnd > self.snd_wnd;
+            self.snd_wnd = wnd;
+            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = ack;
+            if opened {
+                self.timers.cancel(TimerKind::Persist);
+                if self.snd_nxt.gt(self.snd_una)
+                    && self.snd_wnd > 0
+                    && !self.timers.is_armed(TimerKind::Retransmit)
+                {
+                    self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+                }
+                notice.wake = true;
+            }
+        }
+        // State changes that the ACK of our FIN brings.
+        if self.fin_acked() {
+            match self.state {
+                State::FinWait1 => {
+                    self.state = State::FinWait2;
+                    if self.orphan {
+                        self.timers
+                            .set(TimerKind::FinWait2, now + self.cfg.fin_timeout);
+                    }
+                    notice.wake = true;
+                }
+                State::Closing => {
+                    self.enter_time_wait(now);
+                    notice.wake = true;
+                }
+                State::LastAck => {
+                    self.enter_closed();
+                    notice.closed = true;
+                    notice.wake = true;
+                }
+                _ => {}
+            }
+        }
+        notice
+    }
+
+    /// RTT sample from the timestamp echo, or from the timed segment (Karn's rule:
+    /// never from a retransmitted one).
+    fn on_new_ack_rtt(&mut self, now: Instant, seg: &TcpRepr) -> Option<Duration> {
+        let sample = if self.ts_enabled {
+            seg.options.timestamps.and_then(|ts| {
+                let ms = self.ts_now(now).wrapping_sub(ts.echo_reply);
+                (ts.echo_reply != 0 && ms < 60_000).then(|| Duration::from_millis(ms as u64))
+            })
+        } else {
+            match self.rtt_probe {
+                Some((seq, at)) if seg.ack.gt(seq) => {
+                    self.rtt_probe = None;
+                    Some(now.saturating_duration_since(at))
+                }
+                _ => None,
+            }
+        };
+        if let Some(r) = sample {
+            self.rtt.on_sample(r);
+        }
+        sample
+    }
+
+    /// Retransmits one segment from SND.UNA (fast retransmit, partial ACK).
+    fn retransmit_first(&mut self, now: Instant, out: &mut Out<'_>) {
+        let una = self.snd_una;
+        let buf_seq = self.buf_seq();
+        let offset = una.saturating_distance(buf_seq);
+        let avail = self.send_buf.len().saturating_sub(offset);
+        let outstanding = self.snd_max.saturating_distance(una);
+        let len = avail.min(self.mss_for_data()).min(outstanding);
+        let fin = self
+            .fin_seq()
+            .is_some_and(|f| una + len == f && self.snd_max.gt(f));
+        if len == 0 && !fin {
+            return;
+        }
+        let flags = Flags {
+            fin,
+            psh: len > 0,
+            ..Flags::default()
+        };
+        self.emit(now, out, flags, una, len);
+        out.counters.inc(Stat::TcpRetransmits);
+        self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+    }
+
+    /// Stores in-window data; advances RCV.NXT over what became contiguous.
+    fn accept_data(
+        &mut self,
+        now: Instant,
+        seq: SeqNumber,
+        data: &[u8],
+        out: &mut Out<'_>,
+    ) -> Notice {
+        let mut notice = Notice::default();
+        // Trim what we already have.
+        let (seq, data) = if seq.lt(self.rcv_nxt) {
+            let skip = self.rcv_nxt.saturating_distance(seq);
+            if skip >= data.len() {
+                self.ack_now = true;
+                return notice;
+            }
+            (self.rcv_nxt, &data[skip..])
+        } else {
+            (seq, data)
+        };
+        if self.rd_shut {
+            // Read side shut: acknowledge and discard (the user will never read it).
+            self.rcv_nxt = seq + data.len();
+            self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+            self.ack_now = true;
+            return notice;
+        }
+        let offset = seq.saturating_distance(self.rcv_nxt);
+        let room = self.recv_buf.window();
+        if offset >= room {
+            out.counters.drop(DropReason::TcpOutOfWindow);
+            self.ack_now = true;
+            return notice;
+        }
+        let data = &data[..data.len().min(room - offset)];
+        if offset == 0 {
+            let n = self.recv_buf.enqueue_slice(data);
+            let _ = self.assembler.add(0, n);
+            let advanced = self.assembler.remove_front();
+            let extra = advanced.saturating_sub(n);
+            if extra > 0 {
+                self.recv_buf.enqueue_unallocated(extra);
+            }
+            self.rcv_nxt += advanced;
+            self.urg_rx
+                .on_data(&mut self.recv_buf, self.rcv_nxt, advanced);
+            notice.wake = true;
+            self.unacked_bytes += advanced;
+            if !self.assembler.is_empty() || extra > 0 {
+                // Filling a hole: acknowledge at once (RFC 5681 4.2).
+                self.ack_now = true;
+            } else if self.unacked_bytes >= 2 * self.mss.max(536) {
+                // "an ACK SHOULD be generated for at least every second full-sized
+                // segment" (RFC 5681 4.2).
+                self.ack_now = true;
+            } else {
+                self.timers
+                    .set_if_disarmed(TimerKind::DelayedAck, now + self.cfg.delayed_ack);
+            }
+            if let Some(f) = self.ooo_fin {
+                if f == self.rcv_nxt {
+                    self.ooo_fin = None;
+                    notice.merge(self.accept_fin(now));
+                }
+            }
+        } else {
+            let written = self.recv_buf.write_unallocated(offset, data);
+            if self.assembler.add(offset, written).is_err() {
+                out.counters.drop(DropReason::TcpOutOfOrderFull);
+            }
+            // Out-of-order: a duplicate ACK at once (RFC 5681 4.2), with SACK blocks.
+            self.ack_now = true;
+        }
+        notice
+    }
+
+    fn accept_fin(&mut self, now: Instant) -> Notice {
+        self.rcv_nxt += 1u32;
+        self.fin_received = true;
+        self.ack_now = true;
+        match self.state {
+            State::SynReceived | State::Established => self.state = State::CloseWait,
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.enter_time_wait(now);
+                } else {
+                    self.state = State::Closing;
+                }
+            }
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+        Notice {
+            wake: true,
+            ..Notice::default()
+        }
+    }
+}
+
+/// A snapshot of a connection, like Linux's `tcp_info`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// State.
+    pub state: State,
+    /// Retransmission timeout.
+    pub rto: Duration,
+    /// Smoothed RTT, once measured.
+    pub srtt: Option<Duration>,
+    /// Congestion window in bytes.
+    pub cwnd: usize,
+    /// Slow-start threshold in bytes.
+    pub ssthresh: usize,
+    /// Send MSS.
+    pub mss: usize,
+    /// Peer's window in bytes.
+    pub snd_wnd: usize,
+    /// Our advertised window in bytes.
+    pub rcv_wnd: usize,
+    /// Bytes in flight.
+    pub unacked: usize,
+    /// Consecutive retransmission timeouts.
+    pub retransmits: u32,
+    /// Bytes in the send buffer.
+    pub send_queue: usize,
+    /// Bytes in the receive buffer.
+    pub recv_queue: usize,
+}
+
+/// The RST that answers `seg` when no connection (or an unacceptable one) exists
+/// (RFC 9293 3.10.7.1): `<SEQ=SEG.ACK><CTL=RST>` if it had an ACK, else
+/// `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`. `None` for a RST.
+pub(crate) fn rst_for(
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+    seg: &TcpRepr,
+    data_len: usize,
+    out: &mut Out<'_>,
+) -> Option<(IpSend, Vec<u8>)> {
+    if seg.flags.rst {
+        return None;
+    }
+    let repr = if seg.flags.ack {
+        TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq: seg.ack,
+            flags: Flags {
+                rst: true,
+                ..Flags::default()
+            },
+            ..TcpRepr::default()
+        }
+    } else {
+        TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq: SeqNumber(0),
+            ack: seg.seq + seg.seq_len(data_len),
+            flags: Flags {
+                rst: true,
+                ack: true,
+                ..Flags::default()
+            },
+            ..TcpRepr::default()
+        }
+    };
+    let mut frame = out.frame(TCP_HEADER_LEN);
+    frame.resize(HEADROOM + TCP_HEADER_LEN, 0);
+    repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
+    out.counters.inc(Stat::TcpRstSent);
+    out.counters.inc(Stat::TcpSegmentsOut);
+    Some((
+        IpSend {
+            src: *local.ip(),
+            dst: *remote.ip(),
+            protocol: PROTO_TCP,
+            ttl: 0,
+            tos: 0,
+            dont_frag: true,
+        },
+        frame,
+    ))
+}
+
+/// The MSS a link of `mtu` carries (IPv4 and TCP headers without options).
+pub(crate) fn link_mss(mtu: usize) -> usize {
+    mtu.saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN)
+}

@@ -1,0 +1,410 @@
+//! TCP on virtual time: two engines on the simulated wire.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::config::StackConfig;
+use crate::counters::{DropReason, Stat};
+use crate::device::impaired::ImpairmentConfig;
+use crate::error::NetError;
+use crate::sim::SimPair;
+use crate::socket::SocketHandle;
+use crate::tcp::{RecvFlags, SendFlags, Shutdown, State};
+use crate::time::Duration;
+
+const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+
+fn pair() -> SimPair {
+    SimPair::new(
+        StackConfig::new(A, 24),
+        StackConfig::new(B, 24),
+        Duration::from_micros(100),
+    )
+}
+
+fn sa(ip: Ipv4Addr, port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(ip, port)
+}
+
+/// A listening on B:80, A connected to it; returns (client on A, server child on B).
+fn connected(p: &mut SimPair) -> (SocketHandle, SocketHandle) {
+    let l = p.b.tcp_open().unwrap();
+    p.b.tcp_bind(l, sa(Ipv4Addr::UNSPECIFIED, 8080)).unwrap();
+    p.b.tcp_listen(l, 5).unwrap();
+    let c = p.a.tcp_open().unwrap();
+    assert_eq!(
+        p.a.tcp_connect(p.now(), c, sa(B, 8080)),
+        Err(NetError::InProgress)
+    );
+    let mut child = None;
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        if child.is_none() {
+            child = p.b.tcp_accept(p.now(), l).ok().map(|(h, _)| h);
+        }
+        child.is_some() && p.a.tcp_state(c).unwrap() == State::Established
+    }));
+    (c, child.unwrap())
+}
+
+/// Moves `data` from `tx` on `from` to `rx` on the other side; returns what arrived.
+fn transfer(
+    p: &mut SimPair,
+    a_to_b: bool,
+    tx: SocketHandle,
+    rx: SocketHandle,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    let ok = p.run_until(Duration::from_secs(600), |p| {
+        let now = p.now();
+        let (s, r) = if a_to_b {
+            (&mut p.a, &mut p.b)
+        } else {
+            (&mut p.b, &mut p.a)
+        };
+        while sent < data.len() {
+            match s.tcp_send(now, tx, &data[sent..], SendFlags::default()) {
+                Ok(n) => sent += n,
+                Err(NetError::WouldBlock) => break,
+                Err(e) => panic!("send: {e}"),
+            }
+        }
+        loop {
+            match r.tcp_recv(now, rx, &mut buf, RecvFlags::default()) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(NetError::WouldBlock) => break,
+                Err(e) => panic!("recv: {e}"),
+            }
+        }
+        got.len() == data.len()
+    });
+    assert!(
+        ok,
+        "transfer stalled at {} of {} bytes at {}: tx {:?} rx {:?}",
+        got.len(),
+        data.len(),
+        p.now(),
+        if a_to_b {
+            p.a.tcp_info(tx)
+        } else {
+            p.b.tcp_info(tx)
+        },
+        if a_to_b {
+            p.b.tcp_info(rx)
+        } else {
+            p.a.tcp_info(rx)
+        }
+    );
+    got
+}
+
+fn pattern(n: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2654435761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn handshake_transfer_and_graceful_close() {
+    let mut p = pair();
+    let (c, s) = connected(&mut p);
+    assert_eq!(p.b.tcp_peer_addr(s).unwrap().map(|a| *a.ip()), Some(A));
+    let data = pattern(300_000, 1);
+    assert_eq!(transfer(&mut p, true, c, s, &data), data);
+    let back = pattern(200_000, 2);
+    assert_eq!(transfer(&mut p, false, s, c, &back), back);
+    // Client closes first: FIN-WAIT-1/2, server reads EOF, closes, client TIME-WAIT.
+    p.a.close(p.now(), c).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(p.run_until(Duration::from_secs(5), |p| p.b.tcp_recv(
+        p.now(),
+        s,
+        &mut buf,
+        RecvFlags::default()
+    ) == Ok(0)));
+    assert_eq!(p.b.tcp_state(s).unwrap(), State::CloseWait);
+    p.b.close(p.now(), s).unwrap();
+    p.run_for(Duration::from_secs(1));
+    assert_eq!(
+        p.b.socket_count(),
+        1,
+        "server child freed after LAST-ACK; listener remains"
+    );
+    // The client's orphan sits in TIME-WAIT for 2 MSL, then goes.
+    assert_eq!(p.a.socket_count(), 1);
+    p.run_for(Duration::from_secs(61));
+    assert_eq!(p.a.socket_count(), 0);
+    assert_eq!(p.a.counters().stat(Stat::TcpRetransmits), 0);
+}
+
+#[test]
+fn connection_to_a_closed_port_is_refused() {
+    let mut p = pair();
+    let c = p.a.tcp_open().unwrap();
+    let _ = p.a.tcp_connect(p.now(), c, sa(B, 9));
+    p.run_for(Duration::from_millis(10));
+    assert_eq!(p.a.tcp_state(c).unwrap(), State::Closed);
+    assert_eq!(
+        p.a.tcp_take_error(c).unwrap(),
+        Some(NetError::ConnectionRefused)
+    );
+    assert_eq!(p.b.counters().drops(DropReason::TcpNoSocket), 1);
+    assert_eq!(p.b.counters().stat(Stat::TcpRstSent), 1);
+}
+
+#[test]
+fn transfer_survives_loss_reordering_duplication_and_corruption() {
+    for seed in 0..3u64 {
+        let mut p = pair();
+        p.impair(
+            ImpairmentConfig {
+                loss: 0.05,
+                duplicate: 0.01,
+                reorder: 0.02,
+                corrupt: 0.01,
+                ..ImpairmentConfig::default()
+            },
+            seed,
+        );
+        let (c, s) = connected(&mut p);
+        let data = pattern(200_000, seed as u32);
+        assert_eq!(transfer(&mut p, true, c, s, &data), data, "seed {seed}");
+        assert_eq!(transfer(&mut p, false, s, c, &data), data, "seed {seed}");
+        p.b.tcp_shutdown(p.now(), s, Shutdown::Write).unwrap();
+        p.a.close(p.now(), c).unwrap();
+        p.b.close(p.now(), s).unwrap();
+        p.run_for(Duration::from_secs(200));
+        assert_eq!(p.a.socket_count(), 0, "seed {seed}");
+        assert_eq!(p.b.socket_count(), 1, "seed {seed}");
+    }
+}
+
+/// DESIGN.md testing layer 2: 50 seeds, 10 % loss plus reordering, duplication and
+/// corruption, 10 MB each way, byte-identical; closes in both orders.
+#[test]
+fn fifty_seeds_ten_megabytes_each_way_at_ten_percent_loss() {
+    for seed in 0..50u64 {
+        let mut p = pair();
+        p.impair(
+            ImpairmentConfig {
+                loss: 0.10,
+                duplicate: 0.01,
+                reorder: 0.02,
+                corrupt: 0.01,
+                ..ImpairmentConfig::default()
+            },
+            seed,
+        );
+        let (c, s) = connected(&mut p);
+        let up = pattern(10_000_000, seed as u32);
+        let down = pattern(10_000_000, !(seed as u32));
+        assert!(
+            transfer(&mut p, true, c, s, &up) == up,
+            "seed {seed}: A to B differs"
+        );
+        assert!(
+            transfer(&mut p, false, s, c, &down) == down,
+            "seed {seed}: B to A differs"
+        );
+        // Odd seeds: the client closes first; even seeds: the server does.
+        let (first, second) = if seed % 2 == 1 {
+            (true, false)
+        } else {
+            (false, true)
+        };
+        for a_side in [first, second] {
+            let now = p.now();
+            if a_side {
+                p.a.close(now, c).unwrap();
+            } else {
+                p.b.close(now, s).unwrap();
+            }
+            p.run_for(Duration::from_millis(50));
+        }
+        assert!(
+            p.run_until(Duration::from_secs(600), |p| p.a.socket_count() == 0
+                && p.b.socket_count() == 1),
+            "seed {seed}: connection did not finish closing: A {} B {}",
+            p.a.socket_count(),
+            p.b.socket_count()
+        );
+    }
+}
+
+#[test]
+fn simultaneous_open() {
+    let mut p = pair();
+    let a = p.a.tcp_open().unwrap();
+    p.a.tcp_bind(a, sa(A, 5000)).unwrap();
+    let b = p.b.tcp_open().unwrap();
+    p.b.tcp_bind(b, sa(B, 6000)).unwrap();
+    // Both SYNs cross on the wire (the ARP exchange first: B learns A's MAC from
+    // A's request, so both SYNs leave at once).
+    let _ = p.a.tcp_connect(p.now(), a, sa(B, 6000));
+    let _ = p.b.tcp_connect(p.now(), b, sa(A, 5000));
+    assert!(
+        p.run_until(Duration::from_secs(10), |p| p.a.tcp_state(a).unwrap()
+            == State::Established
+            && p.b.tcp_state(b).unwrap() == State::Established)
+    );
+    let data = pattern(10_000, 3);
+    assert_eq!(transfer(&mut p, true, a, b, &data), data);
+}
+
+#[test]
+fn simultaneous_close_goes_through_closing() {
+    let mut p = pair();
+    let (c, s) = connected(&mut p);
+    let now = p.now();
+    p.a.tcp_shutdown(now, c, Shutdown::Write).unwrap();
+    p.b.tcp_shutdown(now, s, Shutdown::Write).unwrap();
+    assert_eq!(p.a.tcp_state(c).unwrap(), State::FinWait1);
+    let mut seen_closing = false;
+    p.run_until(Duration::from_secs(1), |p| {
+        seen_closing |= p.a.tcp_state(c).unwrap() == State::Closing;
+        p.a.tcp_state(c).unwrap() == State::TimeWait
+    });
+    assert!(seen_closing);
+    assert_eq!(p.b.tcp_state(s).unwrap(), State::TimeWait);
+}
+
+#[test]
+fn backlog_full_ignores_syns_until_accept_makes_room() {
+    let mut p = pair();
+    let l = p.b.tcp_open().unwrap();
+    p.b.tcp_bind(l, sa(Ipv4Addr::UNSPECIFIED, 80)).unwrap_err(); // reserved port
+    p.b.tcp_bind(l, sa(Ipv4Addr::UNSPECIFIED, 8000)).unwrap();
+    p.b.tcp_listen(l, 2).unwrap();
+    let clients: Vec<_> = (0..5)
+        .map(|_| {
+            let c = p.a.tcp_open().unwrap();
+            let _ = p.a.tcp_connect(p.now(), c, sa(B, 8000));
+            c
+        })
+        .collect();
+    p.run_for(Duration::from_millis(500));
+    let established = |p: &mut SimPair| {
+        clients
+            .iter()
+            .filter(|&&c| p.a.tcp_state(c).unwrap() == State::Established)
+            .count()
+    };
+    assert_eq!(established(&mut p), 2);
+    assert_eq!(
+        p.b.counters().stat(Stat::TcpRstSent),
+        0,
+        "ignored, not refused"
+    );
+    assert!(p.b.counters().drops(DropReason::TcpAcceptQueueFull) >= 3);
+    // Accept everything, as fast as connections arrive: the retransmitted SYNs
+    // (1 s, 3 s, ...) get through.
+    let mut accepted = Vec::new();
+    assert!(p.run_until(Duration::from_secs(30), |p| {
+        while let Ok((h, _)) = p.b.tcp_accept(p.now(), l) {
+            accepted.push(h);
+        }
+        accepted.len() == 5
+    }));
+    assert_eq!(established(&mut p), 5);
+    // Close everything; nothing leaks.
+    for c in clients {
+        p.a.close(p.now(), c).unwrap();
+    }
+    for h in accepted {
+        let mut buf = [0u8; 4];
+        p.run_until(Duration::from_secs(1), |p| {
+            p.b.tcp_recv(p.now(), h, &mut buf, RecvFlags::default()) == Ok(0)
+        });
+        p.b.close(p.now(), h).unwrap();
+    }
+    p.b.close(p.now(), l).unwrap();
+    p.run_for(Duration::from_secs(120));
+    assert_eq!(p.a.socket_count(), 0);
+    assert_eq!(p.b.socket_count(), 0);
+    assert!(p.a.tcp_conns.is_empty() && p.b.tcp_conns.is_empty());
+    assert!(p.a.tcp_ports.is_empty() && p.b.tcp_ports.is_empty());
+}
+
+#[test]
+fn close_with_unread_data_sends_rst_and_peer_sees_reset() {
+    let mut p = pair();
+    let (c, s) = connected(&mut p);
+    p.a.tcp_send(p.now(), c, b"unread", SendFlags::default())
+        .unwrap();
+    p.run_for(Duration::from_millis(10));
+    p.b.close(p.now(), s).unwrap();
+    p.run_for(Duration::from_millis(10));
+    assert_eq!(p.b.counters().stat(Stat::TcpRstSent), 1);
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        p.a.tcp_recv(p.now(), c, &mut buf, RecvFlags::default()),
+        Err(NetError::ConnectionReset)
+    );
+    assert_eq!(
+        p.a.tcp_send(p.now(), c, b"x", SendFlags::default()),
+        Err(NetError::BrokenPipe)
+    );
+}
+
+#[test]
+fn half_close_lets_data_flow_the_other_way() {
+    let mut p = pair();
+    let (c, s) = connected(&mut p);
+    p.a.tcp_shutdown(p.now(), c, Shutdown::Write).unwrap();
+    let mut buf = [0u8; 8];
+    assert!(p.run_until(Duration::from_secs(1), |p| p.b.tcp_recv(
+        p.now(),
+        s,
+        &mut buf,
+        RecvFlags::default()
+    ) == Ok(0)));
+    assert_eq!(
+        p.a.tcp_send(p.now(), c, b"x", SendFlags::default()),
+        Err(NetError::BrokenPipe)
+    );
+    let data = pattern(100_000, 9);
+    assert_eq!(transfer(&mut p, false, s, c, &data), data);
+    assert_eq!(p.a.tcp_state(c).unwrap(), State::FinWait2);
+}
+
+#[test]
+fn connect_times_out_after_syn_retries_with_exponential_backoff() {
+    let mut cfg = StackConfig::new(A, 24);
+    cfg.tcp.syn_retries = 3;
+    let mut p = SimPair::new(cfg, StackConfig::new(B, 24), Duration::from_micros(100));
+    p.impair(
+        ImpairmentConfig {
+            loss: 1.0,
+            ..ImpairmentConfig::default()
+        },
+        1,
+    );
+    // Loss is total: even ARP fails; use a resolved neighbour so the SYNs go out.
+    p.a.arp.learn(p.now(), B, p.b.config().mac, true);
+    p.record();
+    let c = p.a.tcp_open().unwrap();
+    let _ = p.a.tcp_connect(p.now(), c, sa(B, 8080));
+    p.run_until(Duration::from_secs(60), |p| {
+        p.a.tcp_state(c).unwrap() == State::Closed
+    });
+    assert_eq!(p.a.tcp_take_error(c).unwrap(), Some(NetError::TimedOut));
+    let syn_times: Vec<u64> = p
+        .trace
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|(t, _, _)| t.total_millis())
+        .collect();
+    // Initial SYN and three retries: 0, 1, 3, 7 s; failure at 15 s.
+    assert_eq!(syn_times, vec![0, 1000, 3000, 7000]);
+    assert_eq!(p.now().total_millis(), 15000);
+}
