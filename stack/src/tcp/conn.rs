@@ -213,6 +213,8 @@ pub(crate) struct Tcb {
     high_rxt: SeqNumber,
     /// Bytes RFC 3042 limited transmit may send beyond the congestion window.
     limited_transmit: usize,
+    /// Zero-window probes (bytes beyond the window) are outstanding.
+    probing: bool,
     last_recv: Instant,
 
     // Acknowledgments we owe.
@@ -312,6 +314,7 @@ impl Tcb {
             scoreboard: Vec::new(),
             high_rxt: p.iss,
             limited_transmit: 0,
+            probing: false,
             last_recv: now,
             ack_now: false,
             unacked_bytes: 0,
@@ -998,6 +1001,7 @@ impl Tcb {
                     let offset = self.snd_nxt.saturating_distance(buf_seq);
                     if self.snd_wnd == 0 && self.send_buf.len() > offset {
                         let seq = self.snd_nxt;
+                        self.probing = true;
                         self.emit(now, out, Flags::default(), seq, 1);
                         self.snd_nxt += 1u32;
                         if self.snd_nxt.gt(self.snd_max) {
@@ -1118,7 +1122,13 @@ impl Tcb {
         };
         if self.state != State::Closed {
             self.output(now, out);
-            self.arm_keepalive(now);
+            // Any segment restarts the keep-alive idle time (RFC 1122 4.2.3.6).
+            if self.opts.keepalive && self.state.synchronized() && self.state != State::TimeWait {
+                self.timers.set(
+                    TimerKind::KeepAlive,
+                    self.last_recv + self.cfg.keepalive_time,
+                );
+            }
         }
         notice
     }
@@ -1545,6 +1555,12 @@ impl Tcb {
             self.snd_wl2 = ack;
             if opened {
                 self.timers.cancel(TimerKind::Persist);
+                if self.probing {
+                    // Probe bytes sent into the zero window were dropped by the peer
+                    // unless acknowledged: send them again as ordinary data.
+                    self.probing = false;
+                    self.snd_nxt = self.snd_una;
+                }
                 if self.snd_nxt.gt(self.snd_una)
                     && self.snd_wnd > 0
                     && !self.timers.is_armed(TimerKind::Retransmit)

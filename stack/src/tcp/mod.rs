@@ -26,6 +26,8 @@ pub mod timer;
 pub mod urgent;
 
 #[cfg(test)]
+mod conn_tests;
+#[cfg(test)]
 mod tests;
 
 use std::cmp::Reverse;

@@ -1,0 +1,843 @@
+//! Per-state tests of one connection, smoltcp style: a [`Tcb`] driven alone on
+//! virtual time, segments in, segments out, timers. Grouped by state and mechanism.
+//!
+//! Local ISS is 1000, the remote's is 5000; options are off unless a test turns them
+//! on, so segments are easy to read.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use super::conn::{Notice, Out, State, Tcb, TcbParams};
+use super::options::{TcpOptions, Timestamps};
+use super::segment::{Flags, TcpRepr};
+use super::seq::SeqNumber;
+use crate::config::TcpConfig;
+use crate::counters::{Counters, Stat};
+use crate::error::NetError;
+use crate::ip::IpSend;
+use crate::socket::SocketOptions;
+use crate::time::{Duration, Instant};
+use crate::wire::HEADROOM;
+
+const LOCAL: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 49500);
+const REMOTE: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80);
+const ISS: u32 = 1000;
+const IRS: u32 = 5000;
+const MSS: usize = 1460;
+
+struct Harness {
+    tcb: Tcb,
+    frames: Vec<(IpSend, Vec<u8>)>,
+    spare: Vec<Vec<u8>>,
+    counters: Counters,
+    now: Instant,
+}
+
+fn plain_config() -> TcpConfig {
+    TcpConfig {
+        window_scaling: false,
+        timestamps: false,
+        sack: false,
+        ..TcpConfig::default()
+    }
+}
+
+fn opts() -> SocketOptions {
+    SocketOptions {
+        recv_buffer: 64 * 1024,
+        send_buffer: 64 * 1024,
+        ..SocketOptions::default()
+    }
+}
+
+impl Harness {
+    fn new(cfg: TcpConfig, opts: SocketOptions) -> Harness {
+        let p = TcbParams {
+            local: LOCAL,
+            remote: REMOTE,
+            iss: SeqNumber(ISS),
+            link_mss: MSS,
+            ts_offset: 0,
+            opts,
+            user_mss: None,
+        };
+        Harness {
+            tcb: Tcb::new(p, &cfg, Instant::ZERO),
+            frames: Vec::new(),
+            spare: Vec::new(),
+            counters: Counters::default(),
+            now: Instant::ZERO,
+        }
+    }
+
+    fn with<R>(&mut self, f: impl FnOnce(&mut Tcb, &mut Out<'_>, Instant) -> R) -> R {
+        let mut out = Out {
+            frames: &mut self.frames,
+            spare: &mut self.spare,
+            counters: &mut self.counters,
+        };
+        f(&mut self.tcb, &mut out, self.now)
+    }
+
+    /// Feeds a segment from the remote.
+    fn send(&mut self, seg: TcpRepr, data: &[u8]) -> Notice {
+        self.with(|t, out, now| t.on_segment(now, &seg, data, out))
+    }
+
+    fn advance(&mut self, d: Duration) -> Notice {
+        self.now += d;
+        self.with(|t, out, now| t.on_timer(now, out))
+    }
+
+    /// Runs timers until `at`.
+    fn advance_to_deadline(&mut self) -> Notice {
+        let at = self.tcb.poll_at().expect("a timer is armed");
+        self.now = self.now.max(at);
+        self.with(|t, out, now| t.on_timer(now, out))
+    }
+
+    /// Segments the connection sent since the last call, parsed.
+    fn recv(&mut self) -> Vec<(TcpRepr, Vec<u8>)> {
+        self.frames
+            .drain(..)
+            .map(|(send, f)| {
+                assert_eq!((send.src, send.dst), (*LOCAL.ip(), *REMOTE.ip()));
+                let (r, d) =
+                    TcpRepr::parse(send.src, send.dst, &f[HEADROOM..]).expect("valid segment");
+                (r, d.to_vec())
+            })
+            .collect()
+    }
+
+    fn recv_one(&mut self) -> (TcpRepr, Vec<u8>) {
+        let mut v = self.recv();
+        assert_eq!(
+            v.len(),
+            1,
+            "expected one segment, got {:?}",
+            v.iter()
+                .map(|(r, d)| (r.flags, r.seq, d.len()))
+                .collect::<Vec<_>>()
+        );
+        v.remove(0)
+    }
+
+    fn recv_nothing(&mut self) {
+        let v = self.recv();
+        assert!(
+            v.is_empty(),
+            "expected nothing, got {:?}",
+            v.iter()
+                .map(|(r, d)| (r.flags, r.seq, r.ack, d.len()))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    fn app_send(&mut self, data: &[u8]) -> usize {
+        self.with(|t, out, now| t.send(now, data, out))
+    }
+
+    fn app_recv(&mut self, n: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; n];
+        let got = self.with(|t, out, now| t.recv(now, &mut buf, false, out));
+        buf.truncate(got);
+        buf
+    }
+
+    fn close(&mut self) -> Notice {
+        self.with(|t, out, now| t.shutdown_write(now, out))
+    }
+}
+
+/// A segment from the remote: seq relative to IRS, ack relative to ISS.
+fn seg(flags: &str, seq: u32, ack: Option<u32>) -> TcpRepr {
+    let mut f = Flags::default();
+    for c in flags.chars() {
+        match c {
+            'S' => f.syn = true,
+            'F' => f.fin = true,
+            'R' => f.rst = true,
+            'P' => f.psh = true,
+            'U' => f.urg = true,
+            _ => panic!("flag {c}"),
+        }
+    }
+    f.ack = ack.is_some();
+    TcpRepr {
+        src_port: REMOTE.port(),
+        dst_port: LOCAL.port(),
+        seq: SeqNumber(IRS.wrapping_add(seq)),
+        ack: SeqNumber(ISS.wrapping_add(ack.unwrap_or(0))),
+        flags: f,
+        window: 65535,
+        urgent: 0,
+        options: TcpOptions::default(),
+    }
+}
+
+fn rel_seq(r: &TcpRepr) -> u32 {
+    r.seq.0.wrapping_sub(ISS)
+}
+
+fn rel_ack(r: &TcpRepr) -> u32 {
+    r.ack.0.wrapping_sub(IRS)
+}
+
+// ---------------------------------------------------------------- constructors
+
+fn syn_sent() -> Harness {
+    let mut h = Harness::new(plain_config(), opts());
+    h.with(|t, out, now| t.connect(now, out));
+    let (syn, _) = h.recv_one();
+    assert!(syn.flags.syn && !syn.flags.ack);
+    assert_eq!(rel_seq(&syn), 0);
+    assert_eq!(syn.options.mss, Some(MSS as u16));
+    h
+}
+
+fn established() -> Harness {
+    let mut h = syn_sent();
+    let mut synack = seg("S", 0, Some(1));
+    synack.options.mss = Some(MSS as u16);
+    h.send(synack, b"");
+    let (ack, _) = h.recv_one();
+    assert_eq!((rel_seq(&ack), rel_ack(&ack)), (1, 1));
+    assert_eq!(h.tcb.state, State::Established);
+    h
+}
+
+fn syn_received() -> Harness {
+    let mut h = Harness::new(plain_config(), opts());
+    let mut syn = seg("S", 0, None);
+    syn.options.mss = Some(1000);
+    h.with(|t, out, now| t.on_syn(now, &syn, out));
+    let (sa, _) = h.recv_one();
+    assert!(sa.flags.syn && sa.flags.ack);
+    assert_eq!((rel_seq(&sa), rel_ack(&sa)), (0, 1));
+    assert_eq!(h.tcb.state, State::SynReceived);
+    h
+}
+
+fn fin_wait_1() -> Harness {
+    let mut h = established();
+    h.close();
+    let (fin, _) = h.recv_one();
+    assert!(fin.flags.fin);
+    assert_eq!(h.tcb.state, State::FinWait1);
+    h
+}
+
+fn fin_wait_2() -> Harness {
+    let mut h = fin_wait_1();
+    h.send(seg("", 1, Some(2)), b"");
+    h.recv_nothing();
+    assert_eq!(h.tcb.state, State::FinWait2);
+    h
+}
+
+fn close_wait() -> Harness {
+    let mut h = established();
+    h.send(seg("F", 1, Some(1)), b"");
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 2);
+    assert_eq!(h.tcb.state, State::CloseWait);
+    h
+}
+
+fn time_wait() -> Harness {
+    let mut h = fin_wait_2();
+    h.send(seg("F", 1, Some(2)), b"");
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 2);
+    assert_eq!(h.tcb.state, State::TimeWait);
+    h
+}
+
+// ---------------------------------------------------------------- SYN-SENT
+
+#[test]
+fn syn_sent_syn_ack_establishes_and_acks() {
+    let h = established();
+    assert_eq!(h.tcb.info().mss, MSS);
+}
+
+#[test]
+fn syn_sent_rst_with_acceptable_ack_is_connection_refused() {
+    let mut h = syn_sent();
+    let n = h.send(seg("R", 0, Some(1)), b"");
+    assert!(n.closed);
+    assert_eq!(h.tcb.state, State::Closed);
+    assert_eq!(h.tcb.error, Some(NetError::ConnectionRefused));
+    h.recv_nothing();
+}
+
+#[test]
+fn syn_sent_rst_with_bad_ack_is_ignored() {
+    let mut h = syn_sent();
+    h.send(seg("R", 0, Some(5)), b"");
+    assert_eq!(h.tcb.state, State::SynSent);
+    h.recv_nothing();
+}
+
+#[test]
+fn syn_sent_bad_ack_gets_rst_with_its_ack_as_seq() {
+    let mut h = syn_sent();
+    h.send(seg("S", 0, Some(77)), b"");
+    let (rst, _) = h.recv_one();
+    assert!(rst.flags.rst && !rst.flags.ack);
+    assert_eq!(rel_seq(&rst), 77);
+    assert_eq!(h.tcb.state, State::SynSent);
+}
+
+#[test]
+fn syn_sent_bare_syn_is_simultaneous_open() {
+    let mut h = syn_sent();
+    h.send(seg("S", 0, None), b"");
+    let (sa, _) = h.recv_one();
+    assert!(sa.flags.syn && sa.flags.ack);
+    assert_eq!((rel_seq(&sa), rel_ack(&sa)), (0, 1));
+    assert_eq!(h.tcb.state, State::SynReceived);
+    // The peer's SYN-ACK completes it.
+    h.send(seg("S", 0, Some(1)), b"");
+    assert_eq!(h.tcb.state, State::Established);
+}
+
+#[test]
+fn syn_sent_rto_schedule_is_exponential_then_times_out() {
+    let mut h = syn_sent();
+    let mut at = Vec::new();
+    loop {
+        let n = h.advance_to_deadline();
+        if n.closed {
+            break;
+        }
+        let (syn, _) = h.recv_one();
+        assert!(syn.flags.syn);
+        at.push(h.now.total_millis());
+    }
+    // RFC 6298: 1 s initial, doubling; Linux's six retries.
+    assert_eq!(at, vec![1000, 3000, 7000, 15000, 31000, 63000]);
+    assert_eq!(h.now.total_millis(), 127_000);
+    assert_eq!(h.tcb.error, Some(NetError::TimedOut));
+}
+
+// ---------------------------------------------------------------- SYN-RECEIVED
+
+#[test]
+fn syn_received_ack_establishes() {
+    let mut h = syn_received();
+    let n = h.send(seg("", 1, Some(1)), b"");
+    assert!(n.established);
+    assert_eq!(h.tcb.state, State::Established);
+    // Our send MSS is the peer's.
+    assert_eq!(h.tcb.info().mss, 1000);
+}
+
+#[test]
+fn syn_received_bad_ack_gets_rst() {
+    let mut h = syn_received();
+    h.send(seg("", 1, Some(9)), b"");
+    let (rst, _) = h.recv_one();
+    assert!(rst.flags.rst);
+    assert_eq!(rel_seq(&rst), 9);
+    assert_eq!(h.tcb.state, State::SynReceived);
+}
+
+#[test]
+fn syn_received_retransmitted_syn_repeats_syn_ack() {
+    let mut h = syn_received();
+    h.send(seg("S", 0, None), b"");
+    let (sa, _) = h.recv_one();
+    assert!(sa.flags.syn && sa.flags.ack);
+    assert_eq!(rel_seq(&sa), 0);
+}
+
+#[test]
+fn syn_received_rst_in_order_closes_quietly() {
+    let mut h = syn_received();
+    let n = h.send(seg("R", 1, None), b"");
+    assert!(n.closed);
+    assert_eq!(h.tcb.error, None, "back to LISTEN: no user to tell");
+}
+
+#[test]
+fn syn_received_syn_ack_retransmits_then_gives_up() {
+    let mut h = syn_received();
+    let mut count = 0;
+    loop {
+        let n = h.advance_to_deadline();
+        if n.closed {
+            break;
+        }
+        let (sa, _) = h.recv_one();
+        assert!(sa.flags.syn && sa.flags.ack);
+        count += 1;
+    }
+    assert_eq!(count, 5, "tcp_synack_retries");
+}
+
+// ---------------------------------------------------------------- ESTABLISHED: data
+
+#[test]
+fn established_data_is_delivered_and_acked_on_second_segment() {
+    let mut h = established();
+    let d = vec![7u8; MSS];
+    h.send(seg("", 1, Some(1)), &d);
+    h.recv_nothing(); // delayed
+    h.send(seg("", 1 + MSS as u32, Some(1)), &d);
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 1 + 2 * MSS as u32);
+    assert_eq!(h.app_recv(4 * MSS).len(), 2 * MSS);
+}
+
+#[test]
+fn delayed_ack_fires_after_timeout() {
+    let mut h = established();
+    h.send(seg("", 1, Some(1)), b"hello");
+    h.recv_nothing();
+    h.advance(Duration::from_millis(39));
+    h.recv_nothing();
+    h.advance(Duration::from_millis(1));
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 6);
+}
+
+#[test]
+fn out_of_order_data_gets_immediate_duplicate_ack_then_fills() {
+    let mut h = established();
+    h.send(seg("", 11, Some(1)), b"world");
+    let (dup, _) = h.recv_one();
+    assert_eq!(rel_ack(&dup), 1);
+    h.send(seg("", 1, Some(1)), b"hello abcd");
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 16);
+    assert_eq!(h.app_recv(100), b"hello abcdworld");
+}
+
+#[test]
+fn overlapping_retransmission_is_trimmed() {
+    let mut h = established();
+    h.send(seg("", 1, Some(1)), b"abcdef");
+    h.send(seg("", 4, Some(1)), b"defghi");
+    assert_eq!(h.app_recv(100), b"abcdefghi");
+}
+
+#[test]
+fn out_of_window_data_is_dropped_with_an_ack() {
+    let mut h = established();
+    h.send(seg("", 1 + 1_000_000, Some(1)), b"far away");
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 1);
+    assert_eq!(h.app_recv(100), b"");
+    assert_eq!(
+        h.counters
+            .drops(crate::counters::DropReason::TcpOutOfWindow),
+        1
+    );
+}
+
+#[test]
+fn old_duplicate_data_is_acked_not_delivered_twice() {
+    let mut h = established();
+    h.send(seg("", 1, Some(1)), b"abc");
+    h.advance(Duration::from_millis(40));
+    h.recv();
+    h.send(seg("", 1, Some(1)), b"abc");
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 4);
+    assert_eq!(h.app_recv(100), b"abc");
+}
+
+#[test]
+fn sequence_numbers_wrap_around() {
+    let mut h = Harness::new(plain_config(), opts());
+    let mut syn = seg("S", 0, None);
+    syn.seq = SeqNumber(u32::MAX - 2);
+    h.with(|t, out, now| t.on_syn(now, &syn, out));
+    h.recv();
+    let mut ack = seg("", 0, Some(1));
+    ack.seq = SeqNumber(u32::MAX - 1);
+    h.send(ack.clone(), b"");
+    let mut data = ack;
+    data.seq = SeqNumber(u32::MAX - 1);
+    h.send(data, b"across the wrap");
+    h.advance(Duration::from_millis(40));
+    let (a, _) = h.recv_one();
+    assert_eq!(a.ack, SeqNumber((u32::MAX - 1).wrapping_add(15)));
+    assert_eq!(h.app_recv(100), b"across the wrap");
+}
+
+// ---------------------------------------------------------------- RST and RFC 5961
+
+#[test]
+fn rst_exactly_at_rcv_nxt_resets() {
+    let mut h = established();
+    let n = h.send(seg("R", 1, None), b"");
+    assert!(n.closed);
+    assert_eq!(h.tcb.error, Some(NetError::ConnectionReset));
+    h.recv_nothing();
+}
+
+#[test]
+fn rst_in_window_but_not_exact_gets_challenge_ack() {
+    let mut h = established();
+    h.send(seg("R", 100, None), b"");
+    assert_eq!(h.tcb.state, State::Established);
+    let (ack, _) = h.recv_one();
+    assert!(ack.flags.ack && !ack.flags.rst);
+    assert_eq!(rel_ack(&ack), 1);
+}
+
+#[test]
+fn rst_out_of_window_is_dropped_silently() {
+    let mut h = established();
+    h.send(seg("R", 2_000_000, None), b"");
+    assert_eq!(h.tcb.state, State::Established);
+    h.recv_nothing();
+}
+
+#[test]
+fn syn_in_established_gets_challenge_ack() {
+    let mut h = established();
+    h.send(seg("S", 1, None), b"");
+    assert_eq!(h.tcb.state, State::Established);
+    let (ack, _) = h.recv_one();
+    assert!(!ack.flags.syn && !ack.flags.rst);
+    assert_eq!(rel_ack(&ack), 1);
+}
+
+#[test]
+fn ack_of_unsent_data_is_answered_and_dropped() {
+    let mut h = established();
+    h.send(seg("", 1, Some(500)), b"data");
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 1, "the data was not taken");
+    assert_eq!(h.app_recv(10), b"");
+}
+
+// ---------------------------------------------------------------- retransmission
+
+#[test]
+fn rto_backs_off_and_resets_after_ack() {
+    let mut h = established();
+    h.app_send(b"x");
+    let (d, _) = h.recv_one();
+    assert_eq!(rel_seq(&d), 1);
+    let t0 = h.now;
+    h.advance_to_deadline();
+    assert_eq!(h.recv_one().0.seq, d.seq);
+    assert_eq!((h.now - t0).as_millis(), 1000, "initial RTO");
+    h.advance_to_deadline();
+    h.recv_one();
+    assert_eq!((h.now - t0).as_millis(), 3000, "doubled");
+    // The ACK cancels the timer; the next segment uses the (backed-off, then
+    // reset by a new sample) RTO.
+    h.send(seg("", 1, Some(2)), b"");
+    assert_eq!(h.tcb.poll_at(), None);
+    assert_eq!(h.tcb.info().retransmits, 0);
+}
+
+#[test]
+fn fast_retransmit_on_third_duplicate_ack() {
+    let mut h = established();
+    let data = vec![1u8; 6 * MSS];
+    h.app_send(&data);
+    let sent = h.recv();
+    assert!(sent.len() >= 5);
+    for i in 0..2 {
+        h.send(seg("", 1, Some(1)), b"");
+        // Limited transmit may send new data; no retransmission yet.
+        assert!(h.recv().iter().all(|(r, _)| rel_seq(r) != 1), "dup {i}");
+    }
+    h.send(seg("", 1, Some(1)), b"");
+    let out = h.recv();
+    assert!(
+        out.iter().any(|(r, d)| rel_seq(r) == 1 && d.len() == MSS),
+        "third dup ACK retransmits the first segment"
+    );
+    assert!(h.counters.stat(Stat::TcpRetransmits) >= 1);
+}
+
+#[test]
+fn retransmissions_give_up_with_timed_out() {
+    let mut cfg = plain_config();
+    cfg.retries = 3;
+    let mut h = Harness::new(cfg, opts());
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv();
+    h.send(seg("S", 0, Some(1)), b"");
+    h.recv();
+    h.app_send(b"lost");
+    h.recv();
+    let mut n = Notice::default();
+    for _ in 0..4 {
+        n = h.advance_to_deadline();
+    }
+    assert!(n.closed);
+    assert_eq!(h.tcb.error, Some(NetError::TimedOut));
+}
+
+// ---------------------------------------------------------------- windows
+
+#[test]
+fn zero_window_probe_with_persist_backoff() {
+    let mut h = established();
+    let mut w = seg("", 1, Some(1));
+    w.window = 0;
+    h.send(w.clone(), b"");
+    h.app_send(b"blocked");
+    h.recv_nothing();
+    let t0 = h.now;
+    h.advance_to_deadline();
+    let (probe, d) = h.recv_one();
+    assert_eq!((rel_seq(&probe), d.len()), (1, 1), "one byte of new data");
+    let first = h.now - t0;
+    // The peer still has no room: it acks nothing new.
+    h.send(w, b"");
+    h.recv();
+    let t1 = h.now;
+    h.advance_to_deadline();
+    let second = h.now - t1;
+    assert!(second > first, "backoff: {first:?} then {second:?}");
+    let (probe2, d2) = h.recv_one();
+    assert_eq!((rel_seq(&probe2), d2.len()), (2, 1));
+    // The window opens: the rest goes.
+    let mut open = seg("", 1, Some(2));
+    open.window = 1000;
+    h.send(open, b"");
+    let out = h.recv();
+    let total: usize = out.iter().map(|(_, d)| d.len()).sum();
+    assert_eq!(total, 6, "the unacknowledged probe byte and the rest");
+    assert_eq!(rel_seq(&out[0].0), 2);
+}
+
+#[test]
+fn nagle_holds_small_segments_while_data_is_unacked() {
+    let mut h = established();
+    h.app_send(b"a");
+    assert_eq!(h.recv().len(), 1);
+    h.app_send(b"b");
+    h.app_send(b"c");
+    h.recv_nothing();
+    h.send(seg("", 1, Some(2)), b"");
+    let (r, d) = h.recv_one();
+    assert_eq!((rel_seq(&r), d), (2, b"bc".to_vec()));
+}
+
+#[test]
+fn nodelay_sends_small_segments_at_once() {
+    let mut o = opts();
+    o.nodelay = true;
+    let mut h = Harness::new(plain_config(), o);
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv();
+    h.send(seg("S", 0, Some(1)), b"");
+    h.recv();
+    h.app_send(b"a");
+    h.app_send(b"b");
+    assert_eq!(h.recv().len(), 2);
+}
+
+#[test]
+fn window_update_after_reading_a_full_buffer() {
+    let mut o = opts();
+    o.recv_buffer = 8 * MSS;
+    let mut h = Harness::new(plain_config(), o);
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv();
+    h.send(seg("S", 0, Some(1)), b"");
+    h.recv();
+    for i in 0..8u32 {
+        h.send(seg("", 1 + i * MSS as u32, Some(1)), &vec![0u8; MSS]);
+    }
+    let last = h.recv().pop().unwrap().0;
+    assert_eq!(last.window, 0, "buffer full: zero window");
+    h.app_recv(8 * MSS);
+    let (upd, _) = h.recv_one();
+    assert_eq!(upd.window as usize, 8 * MSS);
+}
+
+// ---------------------------------------------------------------- closing
+
+#[test]
+fn fin_wait_1_to_fin_wait_2_to_time_wait_then_closed_after_2msl() {
+    let mut h = time_wait();
+    h.advance(Duration::from_secs(59));
+    assert_eq!(h.tcb.state, State::TimeWait);
+    let n = h.advance(Duration::from_secs(1));
+    assert!(n.closed);
+    assert_eq!(h.tcb.state, State::Closed);
+}
+
+#[test]
+fn time_wait_reacks_retransmitted_fin_and_restarts_timer() {
+    let mut h = time_wait();
+    h.advance(Duration::from_secs(30));
+    h.send(seg("F", 1, Some(2)), b"");
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 2);
+    h.advance(Duration::from_secs(59));
+    assert_eq!(h.tcb.state, State::TimeWait, "2 MSL restarted");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.tcb.state, State::Closed);
+}
+
+#[test]
+fn fin_wait_1_fin_before_ack_is_closing() {
+    let mut h = fin_wait_1();
+    h.send(seg("F", 1, Some(1)), b"");
+    assert_eq!(h.tcb.state, State::Closing);
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 2);
+    h.send(seg("", 2, Some(2)), b"");
+    assert_eq!(h.tcb.state, State::TimeWait);
+}
+
+#[test]
+fn fin_wait_1_fin_with_ack_goes_straight_to_time_wait() {
+    let mut h = fin_wait_1();
+    h.send(seg("F", 1, Some(2)), b"");
+    assert_eq!(h.tcb.state, State::TimeWait);
+}
+
+#[test]
+fn close_wait_close_is_last_ack_then_closed() {
+    let mut h = close_wait();
+    h.close();
+    let (fin, _) = h.recv_one();
+    assert!(fin.flags.fin);
+    assert_eq!(h.tcb.state, State::LastAck);
+    let n = h.send(seg("", 2, Some(2)), b"");
+    assert!(n.closed);
+    assert_eq!(h.tcb.state, State::Closed);
+}
+
+#[test]
+fn fin_is_retransmitted() {
+    let mut h = fin_wait_1();
+    h.advance_to_deadline();
+    let (fin, _) = h.recv_one();
+    assert!(fin.flags.fin);
+    assert_eq!(rel_seq(&fin), 1);
+}
+
+#[test]
+fn close_in_syn_sent_closes_at_once() {
+    let mut h = syn_sent();
+    let n = h.close();
+    assert!(n.closed);
+    assert_eq!(h.tcb.state, State::Closed);
+    h.recv_nothing();
+}
+
+#[test]
+fn fin_queued_after_data_goes_last() {
+    let mut h = established();
+    h.app_send(b"bye");
+    h.recv();
+    h.close();
+    let (fin, d) = h.recv_one();
+    assert!(fin.flags.fin && d.is_empty());
+    assert_eq!(rel_seq(&fin), 4);
+}
+
+// ---------------------------------------------------------------- keep-alive
+
+#[test]
+fn keepalive_probes_then_times_out() {
+    let mut cfg = plain_config();
+    cfg.keepalive_time = Duration::from_secs(10);
+    cfg.keepalive_interval = Duration::from_secs(2);
+    cfg.keepalive_probes = 3;
+    let mut o = opts();
+    o.keepalive = true;
+    let mut h = Harness::new(cfg, o);
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv();
+    h.send(seg("S", 0, Some(1)), b"");
+    h.recv();
+    let mut probes = Vec::new();
+    loop {
+        let n = h.advance_to_deadline();
+        if n.closed {
+            break;
+        }
+        for (r, d) in h.recv() {
+            assert!(d.is_empty());
+            assert_eq!(rel_seq(&r), 0, "SND.NXT - 1");
+            probes.push(h.now.total_millis());
+        }
+    }
+    assert_eq!(probes, vec![10_000, 12_000, 14_000]);
+    assert_eq!(h.tcb.error, Some(NetError::TimedOut));
+}
+
+#[test]
+fn keepalive_answer_keeps_connection() {
+    let mut cfg = plain_config();
+    cfg.keepalive_time = Duration::from_secs(10);
+    let mut o = opts();
+    o.keepalive = true;
+    let mut h = Harness::new(cfg, o);
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv();
+    h.send(seg("S", 0, Some(1)), b"");
+    h.recv();
+    h.advance_to_deadline();
+    assert_eq!(h.recv().len(), 1);
+    h.send(seg("", 1, Some(1)), b"");
+    assert_eq!(h.tcb.poll_at(), Some(h.now + Duration::from_secs(10)));
+}
+
+// ---------------------------------------------------------------- options
+
+#[test]
+fn options_negotiated_from_syn_ack() {
+    let cfg = TcpConfig::default();
+    let mut o = opts();
+    o.recv_buffer = 1 << 20;
+    let mut h = Harness::new(cfg, o);
+    h.with(|t, out, now| t.connect(now, out));
+    let (syn, _) = h.recv_one();
+    assert_eq!(
+        syn.options.window_scale,
+        Some(5),
+        "1 MiB needs a shift of 5"
+    );
+    assert!(syn.options.sack_permitted);
+    assert!(syn.options.timestamps.is_some());
+    let mut sa = seg("S", 0, Some(1));
+    sa.options.mss = Some(1400);
+    sa.options.window_scale = Some(7);
+    sa.options.sack_permitted = true;
+    sa.options.timestamps = Some(Timestamps {
+        value: 42,
+        echo_reply: syn.options.timestamps.unwrap().value,
+    });
+    h.send(sa, b"");
+    let (ack, _) = h.recv_one();
+    assert_eq!(ack.options.timestamps.map(|t| t.echo_reply), Some(42));
+    // MSS less the 12 bytes of the timestamp option.
+    assert_eq!(h.tcb.info().mss, 1388);
+    // The peer's window is scaled by its shift.
+    let mut w = seg("", 1, Some(1));
+    w.window = 100;
+    w.options.timestamps = Some(Timestamps {
+        value: 43,
+        echo_reply: 0,
+    });
+    h.send(w, b"");
+    assert_eq!(h.tcb.info().snd_wnd, 100 << 7);
+}
+
+#[test]
+fn no_window_scale_without_the_peers_option() {
+    let mut o = opts();
+    o.recv_buffer = 1 << 20;
+    let mut h = Harness::new(TcpConfig::default(), o);
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv();
+    h.send(seg("S", 0, Some(1)), b"");
+    let (ack, _) = h.recv_one();
+    assert_eq!(ack.window, 65535, "unscaled, capped");
+    assert_eq!(ack.options, TcpOptions::default());
+}
