@@ -3,7 +3,10 @@
 //! This crate holds the script language: [`parse`] turns a script into a
 //! [`Script`] syntax tree ([`ast`]), and the `Display` impls in [`print`](mod@print) turn
 //! packets and calls back into script text (used to show expected vs. actual
-//! packets). It does not depend on the stack; the interpreter runs the tree.
+//! packets). The [`interp`] module runs a script against a [`stack::Engine`]
+//! on virtual time, playing the remote host; [`run_script`] and
+//! [`run_source`] are the entry points (see `GUIDE.md` for the language as the
+//! interpreter understands it, the defaults and examples).
 //!
 //! # Supported syntax
 //!
@@ -40,7 +43,8 @@
 //!   none) `start:end(len)` then `ack N`, `win N`, `urg N` in any order, then an
 //!   optional option list (`mss`, `wscale`, `sackOK`, `sack a:b ...`,
 //!   `TS val N ecr N`, `nop`, `eol`). No list means no options; `<...>` means
-//!   don't check (outbound only); no `win` means the window is not checked.
+//!   don't check (outbound only); no `win` means the window is not checked
+//!   (outbound) or the default window (inbound, see `GUIDE.md`).
 //! * **UDP**: `udp (len)`; ports may also follow `udp` (`udp 5000 > 8080 (10)`).
 //! * **ICMP**: `icmp type [code] [mtu N] [[start:end(len)] | [udp (len)]]`.
 //! * Shell (`` `...` ``) and python (`%{ ... }%`) lines are rejected with an
@@ -56,10 +60,14 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod interp;
 pub mod lexer;
 pub mod parser;
 pub mod print;
+pub mod run;
 
 pub use ast::*;
+pub use interp::{Failure, Settings};
 pub use parser::{is_known_errno, parse, parse_named, ParseError};
 pub use print::format_micros;
+pub use run::{collect_scripts, run_script, run_script_with, run_source, RunOptions, ScriptResult};

@@ -57,8 +57,10 @@ impl From<InAddr> for Ipv4Addr {
 /// Size in bytes of a `struct sockaddr_in` (what C's `sizeof(name)` gives).
 pub const SOCKADDR_IN_LEN: usize = 16;
 
-/// `struct sockaddr_in`: an IPv4 socket address, laid out as in C.
+/// `struct sockaddr_in`: an IPv4 socket address.
 ///
+/// The fields are C's, without the `sin_zero` padding (its bytes are zeros in
+/// [`SockAddrIn::to_bytes`] and ignored by [`SockAddrIn::from_bytes`]).
 /// `sin_family` is in host byte order (`AF_INET as u16`); `sin_port` and `sin_addr`
 /// are in network byte order. Build one field by field as in C, or with
 /// [`SockAddrIn::new`], or from a [`SocketAddrV4`].
@@ -70,8 +72,6 @@ pub struct SockAddrIn {
     pub sin_port: u16,
     /// Address, network byte order.
     pub sin_addr: InAddr,
-    /// Padding to the size of `struct sockaddr`; ignored.
-    pub sin_zero: [u8; 8],
 }
 
 impl SockAddrIn {
@@ -82,7 +82,6 @@ impl SockAddrIn {
             sin_family: AF_INET as u16,
             sin_port: htons(port),
             sin_addr: InAddr::from(ip),
-            sin_zero: [0; 8],
         }
     }
 
@@ -97,13 +96,12 @@ impl SockAddrIn {
     }
 
     /// The 16 bytes of the C structure (family in host order, then port and address
-    /// in network order, then zeros).
+    /// in network order, then 8 zero bytes of `sin_zero`).
     pub fn to_bytes(&self) -> [u8; SOCKADDR_IN_LEN] {
         let mut b = [0u8; SOCKADDR_IN_LEN];
         b[0..2].copy_from_slice(&self.sin_family.to_ne_bytes());
         b[2..4].copy_from_slice(&self.sin_port.to_ne_bytes());
         b[4..8].copy_from_slice(&self.sin_addr.s_addr.to_ne_bytes());
-        b[8..16].copy_from_slice(&self.sin_zero);
         b
     }
 
@@ -115,15 +113,12 @@ impl SockAddrIn {
             .get(..SOCKADDR_IN_LEN)
             .and_then(|s| s.try_into().ok())
             .ok_or(Errno::EINVAL)?;
-        let mut sin_zero = [0u8; 8];
-        sin_zero.copy_from_slice(&b[8..16]);
         Ok(SockAddrIn {
             sin_family: u16::from_ne_bytes([b[0], b[1]]),
             sin_port: u16::from_ne_bytes([b[2], b[3]]),
             sin_addr: InAddr {
                 s_addr: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
             },
-            sin_zero,
         })
     }
 

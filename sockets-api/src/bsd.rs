@@ -37,7 +37,9 @@ const IPPROTO_MAX: i32 = 263;
 ///
 /// Cheap to clone (an `Arc` inside): clones share the stack and its descriptors, so
 /// a descriptor made on one thread can be used from another. The stack's runtime
-/// (driver thread and device) stops when the last clone is dropped. Several stacks
+/// (driver thread and device) stops when the last clone is dropped, like a host
+/// powered off: frames not yet sent (a datagram waiting for ARP) are lost, so keep
+/// a clone alive until the conversation is over. Several stacks
 /// can live in one process; each has its own descriptors, starting at 3.
 ///
 /// Every call returns `Result<_, Errno>` where C returns -1 and sets `errno`; the
@@ -132,7 +134,12 @@ impl Stack {
     /// Every open descriptor with the engine handle of its socket, in increasing
     /// order (for `stats`-like views).
     pub fn descriptors(&self) -> Vec<(i32, SocketHandle)> {
-        self.inner.fds.lock().iter().map(|(fd, f)| (fd, f.handle)).collect()
+        self.inner
+            .fds
+            .lock()
+            .iter()
+            .map(|(fd, f)| (fd, f.handle))
+            .collect()
     }
 
     /// Descriptors must be below this limit (default 1024, like `ulimit -n`);

@@ -20,7 +20,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use stack::SocketHandle;
 
-use crate::consts::{FD_SETSIZE, IPPROTO_UDP, SOCK_DGRAM};
+use crate::bsd::Stack;
+use crate::consts::{FD_SETSIZE, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_STREAM};
 use crate::errno::Errno;
 
 /// The first descriptor handed out: 0, 1 and 2 are stdin, stdout and stderr in a C
@@ -28,11 +29,14 @@ use crate::errno::Errno;
 pub const FIRST_FD: i32 = 3;
 
 /// What protocol an open file speaks. Every BSD call matches on this, so a new kind
-/// (TCP stream, TCP listener) makes the compiler point at each call to extend.
+/// makes the compiler point at each call to extend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SocketKind {
     /// `SOCK_DGRAM` over UDP.
     Udp,
+    /// `SOCK_STREAM` over TCP: fresh, listening or connected (the engine knows
+    /// which; a listener is a TCP socket in state LISTEN, as in Linux).
+    Tcp,
 }
 
 impl SocketKind {
@@ -40,6 +44,7 @@ impl SocketKind {
     pub(crate) fn sock_type(self) -> i32 {
         match self {
             SocketKind::Udp => SOCK_DGRAM,
+            SocketKind::Tcp => SOCK_STREAM,
         }
     }
 
@@ -47,8 +52,27 @@ impl SocketKind {
     pub(crate) fn protocol(self) -> i32 {
         match self {
             SocketKind::Udp => IPPROTO_UDP,
+            SocketKind::Tcp => IPPROTO_TCP,
         }
     }
+}
+
+/// A function called with the stack and a descriptor, in place of a signal handler
+/// (`SIGURG`, `SIGPIPE`): see [`Stack::set_urgent_handler`] and
+/// [`Stack::set_sigpipe_handler`].
+pub type SignalHandler = Arc<dyn Fn(&Stack, i32) + Send + Sync>;
+
+/// Linux's `sock->state` for a stream socket: what `connect` answers depends on it
+/// (a second `connect` after a non-blocking one that completed gives 0 once, then
+/// `EISCONN`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ConnectState {
+    /// `SS_UNCONNECTED`: no `connect` yet (or it failed and was reported).
+    Unconnected = 0,
+    /// `SS_CONNECTING`: `connect` started; its outcome was not reported yet.
+    Connecting = 1,
+    /// `SS_CONNECTED`: `connect` (or `accept`) reported success.
+    Connected = 2,
 }
 
 /// Shutdown bits, as Linux's `sk_shutdown`.
@@ -61,15 +85,29 @@ pub(crate) const SEND_SHUTDOWN: u8 = 2;
 pub(crate) type Timeout = Option<Duration>;
 
 /// One open socket, shared by every descriptor that names it.
-#[derive(Debug)]
 pub(crate) struct OpenFile {
     pub(crate) kind: SocketKind,
     pub(crate) handle: SocketHandle,
     nonblocking: AtomicBool,
     shutdown: AtomicU8,
     timeouts: Mutex<(Timeout, Timeout)>,
+    /// A [`ConnectState`] (stream sockets).
+    connect_state: AtomicU8,
+    /// The `SIGURG` handler of this socket (`fcntl(F_SETOWN)` + `signal(SIGURG)`).
+    urgent_handler: Mutex<Option<SignalHandler>>,
     /// Descriptors naming this file; changed only under the table lock.
     descriptors: AtomicUsize,
+}
+
+impl std::fmt::Debug for OpenFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenFile")
+            .field("kind", &self.kind)
+            .field("handle", &self.handle)
+            .field("nonblocking", &self.nonblocking())
+            .field("shutdown", &self.shutdown_bits())
+            .finish_non_exhaustive()
+    }
 }
 
 impl OpenFile {
@@ -80,8 +118,30 @@ impl OpenFile {
             nonblocking: AtomicBool::new(nonblocking),
             shutdown: AtomicU8::new(0),
             timeouts: Mutex::new((None, None)),
+            connect_state: AtomicU8::new(ConnectState::Unconnected as u8),
+            urgent_handler: Mutex::new(None),
             descriptors: AtomicUsize::new(0),
         }
+    }
+
+    pub(crate) fn connect_state(&self) -> ConnectState {
+        match self.connect_state.load(Ordering::Relaxed) {
+            1 => ConnectState::Connecting,
+            2 => ConnectState::Connected,
+            _ => ConnectState::Unconnected,
+        }
+    }
+
+    pub(crate) fn set_connect_state(&self, s: ConnectState) {
+        self.connect_state.store(s as u8, Ordering::Relaxed);
+    }
+
+    pub(crate) fn urgent_handler(&self) -> Option<SignalHandler> {
+        self.urgent_handler.lock().clone()
+    }
+
+    pub(crate) fn set_urgent_handler(&self, h: Option<SignalHandler>) {
+        *self.urgent_handler.lock() = h;
     }
 
     pub(crate) fn nonblocking(&self) -> bool {

@@ -76,7 +76,9 @@
 //! };
 //! println!("Socket has port #{}", ntohs(name.sin_port));
 //! # let port = ntohs(name.sin_port);
+//! # let host_a2 = host_a.clone(); // host A must outlive the thread (ARP)
 //! # let sender = std::thread::spawn(move || {
+//! #     let host_a = host_a2;
 //! #     const DATA: &[u8] = b"The sea is calm tonight, the tide is full . . .\0";
 //! #     let sock = host_a.socket(AF_INET, SOCK_DGRAM, 0).unwrap();
 //! #     let mut name = SockAddrIn::default();

@@ -131,7 +131,9 @@ impl UdpSocket {
     /// Sets the peer: `send`/`recv` then talk to it only. Each resolved address is
     /// tried in turn.
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        each_addr(&v4_addrs(addr)?, |a| self.stack.connect(self.fd, &SockAddrIn::from(a)))
+        each_addr(&v4_addrs(addr)?, |a| {
+            self.stack.connect(self.fd, &SockAddrIn::from(a))
+        })
     }
 
     /// Sends to the connected peer (`EDESTADDRREQ` if there is none).

@@ -39,11 +39,15 @@ fn blocking_recvfrom_waits_for_a_datagram_from_another_thread() {
     let b2 = b.clone();
     let got = spawn(move || {
         let mut buf = [0u8; 32];
-        b2.recvfrom(rx, &mut buf, 0).map(|(n, from)| (buf[..n].to_vec(), from.ip()))
+        b2.recvfrom(rx, &mut buf, 0)
+            .map(|(n, from)| (buf[..n].to_vec(), from.ip()))
     });
     let_it_block();
     send_once(&a, b"wake up", SockAddrIn::new(B, 7000));
-    assert_eq!(got.recv_timeout(HANG).expect("recvfrom never returned"), Ok((b"wake up".to_vec(), A)));
+    assert_eq!(
+        got.recv_timeout(HANG).expect("recvfrom never returned"),
+        Ok((b"wake up".to_vec(), A))
+    );
 }
 
 #[test]
@@ -57,7 +61,10 @@ fn close_from_another_thread_wakes_a_blocked_recvfrom_with_ebadf() {
     });
     let_it_block();
     b.close(rx).unwrap();
-    assert_eq!(got.recv_timeout(HANG).expect("close did not wake recvfrom"), Err(Errno::EBADF));
+    assert_eq!(
+        got.recv_timeout(HANG).expect("close did not wake recvfrom"),
+        Err(Errno::EBADF)
+    );
     // The port was released and the stack still works.
     bound(&b, ANY, 7001);
     assert_exchange_works(&a, &b);
@@ -77,11 +84,17 @@ fn closing_one_of_two_descriptors_wakes_only_its_own_waiter() {
     });
     let_it_block();
     b.close(rx).unwrap();
-    assert_eq!(on_closed.recv_timeout(HANG).expect("not woken"), Err(Errno::EBADF));
+    assert_eq!(
+        on_closed.recv_timeout(HANG).expect("not woken"),
+        Err(Errno::EBADF)
+    );
     // The socket is still open through the other descriptor, whose reader still
     // waits and gets the next datagram.
     send_once(&a, b"for dup", SockAddrIn::new(B, 7002));
-    assert_eq!(on_other.recv_timeout(HANG).expect("not woken"), Ok(b"for dup".to_vec()));
+    assert_eq!(
+        on_other.recv_timeout(HANG).expect("not woken"),
+        Ok(b"for dup".to_vec())
+    );
 }
 
 #[test]
@@ -95,7 +108,10 @@ fn a_reused_descriptor_number_does_not_confuse_a_woken_waiter() {
     b.close(rx).unwrap();
     let again = bound(&b, ANY, 7004);
     assert_eq!(again, rx);
-    assert_eq!(got.recv_timeout(HANG).expect("not woken"), Err(Errno::EBADF));
+    assert_eq!(
+        got.recv_timeout(HANG).expect("not woken"),
+        Err(Errno::EBADF)
+    );
     assert_exchange_works(&a, &b);
 }
 
@@ -106,20 +122,31 @@ fn shutdown_rd_from_another_thread_wakes_a_blocked_reader_with_eof() {
     let b2 = b.clone();
     let got = spawn(move || b2.recv(rx, &mut [0u8; 8], 0));
     let_it_block();
-    assert_eq!(b.shutdown(rx, SHUT_RD), Err(Errno::ENOTCONN), "Linux reports it, and does it");
-    assert_eq!(got.recv_timeout(HANG).expect("shutdown did not wake recv"), Ok(0));
+    assert_eq!(
+        b.shutdown(rx, SHUT_RD),
+        Err(Errno::ENOTCONN),
+        "Linux reports it, and does it"
+    );
+    assert_eq!(
+        got.recv_timeout(HANG).expect("shutdown did not wake recv"),
+        Ok(0)
+    );
 }
 
 #[test]
 fn so_rcvtimeo_expires_on_a_blocking_socket_and_data_beats_it() {
     let (a, b) = pair();
     let rx = bound(&b, ANY, 7006);
-    let tv = TimeVal { tv_sec: 0, tv_usec: 50_000 };
+    let tv = TimeVal {
+        tv_sec: 0,
+        tv_usec: 50_000,
+    };
     b.setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv).unwrap();
     let mut buf = [0u8; 8];
     assert_eq!(b.recv(rx, &mut buf, 0), Err(Errno::EWOULDBLOCK));
     // With a long timeout, a datagram from another thread arrives first.
-    b.setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &TimeVal::from_duration(HANG)).unwrap();
+    b.setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &TimeVal::from_duration(HANG))
+        .unwrap();
     let a2 = a.clone();
     let sender = spawn(move || {
         let_it_block();
@@ -135,7 +162,11 @@ fn msg_dontwait_never_waits_even_on_a_blocking_socket() {
     let rx = bound(&b, ANY, 7007);
     let mut buf = [0u8; 8];
     assert_eq!(b.recv(rx, &mut buf, MSG_DONTWAIT), Err(Errno::EWOULDBLOCK));
-    assert_eq!(b.fcntl(rx, F_GETFL, 0), Ok(O_RDWR), "the socket itself stays blocking");
+    assert_eq!(
+        b.fcntl(rx, F_GETFL, 0),
+        Ok(O_RDWR),
+        "the socket itself stays blocking"
+    );
     send_once(&a, b"now", SockAddrIn::new(B, 7007));
     safety_timeout(&b, rx);
     assert_eq!(b.recv(rx, &mut buf, MSG_PEEK), Ok(3));
@@ -150,21 +181,41 @@ fn select_times_out_with_zero_and_empties_the_sets() {
     let rx = bound(&b, ANY, 7100);
     let mut r = FdSet::new();
     FD_SET(rx, &mut r);
-    assert_eq!(b.select(rx + 1, Some(&mut r), None, None, Some(Duration::from_millis(50))), Ok(0));
+    assert_eq!(
+        b.select(
+            rx + 1,
+            Some(&mut r),
+            None,
+            None,
+            Some(Duration::from_millis(50))
+        ),
+        Ok(0)
+    );
     assert!(!FD_ISSET(rx, &r), "select rewrote the set");
     FD_SET(rx, &mut r);
-    assert_eq!(b.select(rx + 1, Some(&mut r), None, None, Some(Duration::ZERO)), Ok(0), "zero timeout polls");
+    assert_eq!(
+        b.select(rx + 1, Some(&mut r), None, None, Some(Duration::ZERO)),
+        Ok(0),
+        "zero timeout polls"
+    );
     // nfds limits what is looked at: rx is writable, but beyond nfds.
     FD_SET(rx, &mut r);
     let mut w = r;
-    assert_eq!(b.select(rx, Some(&mut r), Some(&mut w), None, Some(Duration::ZERO)), Ok(0));
+    assert_eq!(
+        b.select(rx, Some(&mut r), Some(&mut w), None, Some(Duration::ZERO)),
+        Ok(0)
+    );
     assert!(r.is_empty() && w.is_empty());
 }
 
 #[test]
 fn select_returns_the_socket_that_became_readable() {
     let (a, b) = pair();
-    let socks = [bound(&b, ANY, 7101), bound(&b, ANY, 7102), bound(&b, ANY, 7103)];
+    let socks = [
+        bound(&b, ANY, 7101),
+        bound(&b, ANY, 7102),
+        bound(&b, ANY, 7103),
+    ];
     let nfds = socks.iter().max().unwrap() + 1;
     let a2 = a.clone();
     let sender = spawn(move || {
@@ -178,7 +229,10 @@ fn select_returns_the_socket_that_became_readable() {
         FD_SET(s, &mut e);
     }
     // No timeout: blocks until the datagram arrives.
-    assert_eq!(b.select(nfds, Some(&mut r), None, Some(&mut e), None), Ok(1));
+    assert_eq!(
+        b.select(nfds, Some(&mut r), None, Some(&mut e), None),
+        Ok(1)
+    );
     assert_eq!(r.iter().collect::<Vec<_>>(), vec![socks[1]]);
     assert!(e.is_empty(), "no urgent data on UDP");
     sender.recv().unwrap();
@@ -189,14 +243,22 @@ fn select_returns_the_socket_that_became_readable() {
     // descriptor counts once per set.
     send_once(&a, b"first", SockAddrIn::new(B, 7101));
     safety_timeout(&b, socks[0]);
-    assert_eq!(b.recv(socks[0], &mut buf, MSG_PEEK), Ok(5), "wait for it to arrive");
+    assert_eq!(
+        b.recv(socks[0], &mut buf, MSG_PEEK),
+        Ok(5),
+        "wait for it to arrive"
+    );
     let mut r = FdSet::new();
     let mut w = FdSet::new();
     for &s in &socks {
         FD_SET(s, &mut r);
         FD_SET(s, &mut w);
     }
-    assert_eq!(b.select(nfds, Some(&mut r), Some(&mut w), None, Some(Duration::ZERO)), Ok(4), "one readable + three writable");
+    assert_eq!(
+        b.select(nfds, Some(&mut r), Some(&mut w), None, Some(Duration::ZERO)),
+        Ok(4),
+        "one readable + three writable"
+    );
     assert_eq!(r.iter().collect::<Vec<_>>(), vec![socks[0]]);
     assert_eq!(w.iter().collect::<Vec<_>>(), socks.to_vec());
 }
@@ -213,7 +275,10 @@ fn select_on_a_descriptor_closed_by_another_thread_gives_ebadf() {
     });
     let_it_block();
     b.close(rx).unwrap();
-    assert_eq!(got.recv_timeout(HANG).expect("close did not wake select"), Err(Errno::EBADF));
+    assert_eq!(
+        got.recv_timeout(HANG).expect("close did not wake select"),
+        Err(Errno::EBADF)
+    );
 }
 
 // ---------------------------------------------------------------- poll
@@ -223,7 +288,11 @@ fn poll_times_out_reports_writable_and_wakes_on_data() {
     let (a, b) = pair();
     let s1 = bound(&b, ANY, 7200);
     let s2 = bound(&b, ANY, 7201);
-    let mut p = [PollFd::new(s1, POLLIN), PollFd::new(s2, POLLIN), PollFd::new(-1, POLLIN)];
+    let mut p = [
+        PollFd::new(s1, POLLIN),
+        PollFd::new(s2, POLLIN),
+        PollFd::new(-1, POLLIN),
+    ];
     assert_eq!(b.poll(&mut p, 50), Ok(0));
     assert!(p.iter().all(|p| p.revents == 0));
     assert_eq!(b.poll(&mut p, 0), Ok(0));
@@ -255,7 +324,10 @@ fn poll_reports_pollerr_for_a_refused_connected_socket() {
     a.send(c, b"x", 0).unwrap();
     let mut p = [PollFd::new(c, 0)];
     assert_eq!(a.poll(&mut p, HANG.as_millis() as i32), Ok(1));
-    assert_eq!(p[0].revents, POLLERR, "POLLERR is reported even when not asked for");
+    assert_eq!(
+        p[0].revents, POLLERR,
+        "POLLERR is reported even when not asked for"
+    );
     let mut err = 0;
     a.getsockopt(c, SOL_SOCKET, SO_ERROR, &mut err).unwrap();
     assert_eq!(Errno(err), Errno::ECONNREFUSED);
@@ -281,7 +353,7 @@ fn many_threads_share_one_stack() {
             })
         })
         .collect();
-    let mut seen = vec![[false; 25]; 4];
+    let mut seen = [[false; 25]; 4];
     for _ in 0..100 {
         let mut buf = [0u8; 2];
         assert_eq!(b.recv(rx, &mut buf, 0), Ok(2));

@@ -21,20 +21,38 @@ fn exchange_with_send_to_recv_from_and_peek() {
     let server = UdpSocket::bind(&b, "0.0.0.0:0").unwrap();
     let port = server.local_addr().unwrap().port();
     assert!(port >= 49152);
-    server.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    assert_eq!(server.read_timeout().unwrap(), Some(Duration::from_secs(10)));
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(
+        server.read_timeout().unwrap(),
+        Some(Duration::from_secs(10))
+    );
     let client = UdpSocket::bind(&a, (std::net::Ipv4Addr::UNSPECIFIED, 0)).unwrap();
     assert_eq!(client.send_to(b"ping", v4(B, port)).unwrap(), 4);
-    assert_eq!(client.send_to(b"ping again", format!("10.0.0.2:{port}")).unwrap(), 10);
+    assert_eq!(
+        client
+            .send_to(b"ping again", format!("10.0.0.2:{port}"))
+            .unwrap(),
+        10
+    );
     let mut buf = [0u8; 32];
     let (n, from) = server.peek_from(&mut buf).unwrap();
-    assert_eq!((&buf[..n], from), (&b"ping"[..], client.local_addr().map(|a| v4(A, a.port())).unwrap()));
+    assert_eq!(
+        (&buf[..n], from),
+        (
+            &b"ping"[..],
+            client.local_addr().map(|a| v4(A, a.port())).unwrap()
+        )
+    );
     let (n, from) = server.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"ping");
     assert_eq!(server.peek(&mut buf).unwrap(), 10);
     assert_eq!(server.recv(&mut buf).unwrap(), 10);
     server.send_to(b"pong", from).unwrap();
-    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let (n, from) = client.recv_from(&mut buf).unwrap();
     assert_eq!((&buf[..n], from), (&b"pong"[..], v4(B, port)));
 }
@@ -43,10 +61,18 @@ fn exchange_with_send_to_recv_from_and_peek() {
 fn connected_socket_sends_and_receives_and_reports_refusal() {
     let (a, b) = pair();
     let server = UdpSocket::bind(&b, "10.0.0.2:6000").unwrap();
-    server.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let client = UdpSocket::bind(&a, "0.0.0.0:0").unwrap();
-    assert_eq!(client.peer_addr().unwrap_err().kind(), ErrorKind::NotConnected);
-    assert_eq!(client.send(b"x").unwrap_err().raw_os_error(), Some(Errno::EDESTADDRREQ.raw()));
+    assert_eq!(
+        client.peer_addr().unwrap_err().kind(),
+        ErrorKind::NotConnected
+    );
+    assert_eq!(
+        client.send(b"x").unwrap_err().raw_os_error(),
+        Some(Errno::EDESTADDRREQ.raw())
+    );
     client.connect("10.0.0.2:6000").unwrap();
     assert_eq!(client.peer_addr().unwrap(), v4(B, 6000));
     assert_eq!(client.local_addr().unwrap().ip(), A);
@@ -58,22 +84,25 @@ fn connected_socket_sends_and_receives_and_reports_refusal() {
 
     // Refused: a connected socket learns from the ICMP port unreachable.
     let lonely = UdpSocket::bind(&a, "0.0.0.0:0").unwrap();
-    lonely.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    lonely
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     lonely.connect(v4(B, 9)).unwrap();
     lonely.send(b"anyone?").unwrap();
-    assert_eq!(lonely.recv(&mut buf).unwrap_err().kind(), ErrorKind::ConnectionRefused);
-    assert!(lonely.take_error().unwrap().is_none(), "recv took the error");
+    assert_eq!(
+        lonely.recv(&mut buf).unwrap_err().kind(),
+        ErrorKind::ConnectionRefused
+    );
+    assert!(
+        lonely.take_error().unwrap().is_none(),
+        "recv took the error"
+    );
     lonely.send(b"anyone now?").unwrap();
     // The error is reported once, by whichever call comes first: take_error if it
     // is already there, else the peek that blocks until it comes.
-    let e = loop {
-        if let Some(e) = lonely.take_error().unwrap() {
-            break e;
-        }
-        match lonely.peek(&mut buf) {
-            Err(e) => break e,
-            Ok(_) => panic!("no datagram can arrive"),
-        }
+    let e = match lonely.take_error().unwrap() {
+        Some(e) => e,
+        None => lonely.peek(&mut buf).expect_err("no datagram can arrive"),
     };
     assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
 }
@@ -82,10 +111,22 @@ fn connected_socket_sends_and_receives_and_reports_refusal() {
 fn bind_errors_have_std_kinds() {
     let (_a, b) = pair();
     let first = UdpSocket::bind(&b, "0.0.0.0:6100").unwrap();
-    assert_eq!(UdpSocket::bind(&b, "10.0.0.2:6100").unwrap_err().kind(), ErrorKind::AddrInUse);
-    assert_eq!(UdpSocket::bind(&b, "10.0.0.99:0").unwrap_err().kind(), ErrorKind::AddrNotAvailable);
-    assert_eq!(UdpSocket::bind(&b, "0.0.0.0:80").unwrap_err().kind(), ErrorKind::PermissionDenied);
-    assert_eq!(UdpSocket::bind(&b, "[::1]:0").unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        UdpSocket::bind(&b, "10.0.0.2:6100").unwrap_err().kind(),
+        ErrorKind::AddrInUse
+    );
+    assert_eq!(
+        UdpSocket::bind(&b, "10.0.0.99:0").unwrap_err().kind(),
+        ErrorKind::AddrNotAvailable
+    );
+    assert_eq!(
+        UdpSocket::bind(&b, "0.0.0.0:80").unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
+    assert_eq!(
+        UdpSocket::bind(&b, "[::1]:0").unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     // Failed binds did not leak descriptors.
     assert_eq!(b.open_descriptors(), 1);
     drop(first);
@@ -98,7 +139,10 @@ fn options_and_modes() {
     let (a, _b) = pair();
     let s = UdpSocket::bind(&a, "0.0.0.0:0").unwrap();
     assert!(!s.broadcast().unwrap());
-    assert_eq!(s.send_to(b"x", "255.255.255.255:9").unwrap_err().kind(), ErrorKind::PermissionDenied);
+    assert_eq!(
+        s.send_to(b"x", "255.255.255.255:9").unwrap_err().kind(),
+        ErrorKind::PermissionDenied
+    );
     s.set_broadcast(true).unwrap();
     assert!(s.broadcast().unwrap());
     s.send_to(b"x", "255.255.255.255:9").unwrap();
@@ -106,17 +150,30 @@ fn options_and_modes() {
     s.set_ttl(7).unwrap();
     assert_eq!(s.ttl().unwrap(), 7);
     assert_eq!(s.set_ttl(0).unwrap_err().kind(), ErrorKind::InvalidInput);
-    assert_eq!(s.set_ttl(u32::MAX).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(
+        s.set_ttl(u32::MAX).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
     assert_eq!(s.read_timeout().unwrap(), None);
-    assert_eq!(s.set_read_timeout(Some(Duration::ZERO)).unwrap_err().kind(), ErrorKind::InvalidInput);
-    s.set_write_timeout(Some(Duration::from_millis(1500))).unwrap();
-    assert_eq!(s.write_timeout().unwrap(), Some(Duration::from_millis(1500)));
+    assert_eq!(
+        s.set_read_timeout(Some(Duration::ZERO)).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    s.set_write_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    assert_eq!(
+        s.write_timeout().unwrap(),
+        Some(Duration::from_millis(1500))
+    );
     s.set_write_timeout(None).unwrap();
     assert_eq!(s.write_timeout().unwrap(), None);
 
     let mut buf = [0u8; 4];
     s.set_nonblocking(true).unwrap();
-    assert_eq!(s.recv_from(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert_eq!(
+        s.recv_from(&mut buf).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
     s.set_nonblocking(false).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     assert_eq!(s.recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
@@ -130,7 +187,9 @@ fn try_clone_shares_the_socket_and_raw_fds_convert() {
     assert_ne!(clone.as_raw_fd(), server.as_raw_fd());
     assert_eq!(clone.local_addr().unwrap(), server.local_addr().unwrap());
     drop(server);
-    clone.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    clone
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let client = UdpSocket::bind(&a, "0.0.0.0:0").unwrap();
     client.send_to(b"to the clone", "10.0.0.2:6200").unwrap();
     let mut buf = [0u8; 16];
@@ -142,22 +201,33 @@ fn try_clone_shares_the_socket_and_raw_fds_convert() {
     b.getsockopt(fd, SOL_SOCKET, SO_TYPE, &mut ty).unwrap();
     assert_eq!(ty, SOCK_DGRAM);
     let back = UdpSocket::from_raw_fd(&b, fd).unwrap();
-    assert_eq!(back.local_addr().unwrap(), v4(std::net::Ipv4Addr::UNSPECIFIED, 6200));
+    assert_eq!(
+        back.local_addr().unwrap(),
+        v4(std::net::Ipv4Addr::UNSPECIFIED, 6200)
+    );
     assert_eq!(back.stack().open_descriptors(), 1);
     drop(back);
     assert_eq!(b.open_descriptors(), 0);
-    assert_eq!(UdpSocket::from_raw_fd(&b, fd).unwrap_err().raw_os_error(), Some(Errno::EBADF.raw()));
+    assert_eq!(
+        UdpSocket::from_raw_fd(&b, fd).unwrap_err().raw_os_error(),
+        Some(Errno::EBADF.raw())
+    );
 }
 
 #[test]
 fn blocking_recv_from_wakes_for_a_sender_thread() {
     let (a, b) = pair();
     let server = UdpSocket::bind(&b, "0.0.0.0:6300").unwrap();
+    // A clone: the thread must not hold the last handle on stack A, or A would
+    // stop when the thread ends, possibly before ARP let the datagram out.
+    let a2 = a.clone();
     let sender = thread::spawn(move || {
-        let client = UdpSocket::bind(&a, "0.0.0.0:0").unwrap();
+        let client = UdpSocket::bind(&a2, "0.0.0.0:0").unwrap();
         client.send_to(b"across threads", "10.0.0.2:6300").unwrap();
     });
-    server.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    server
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let mut buf = [0u8; 32];
     let (n, from) = server.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"across threads");

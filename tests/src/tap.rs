@@ -9,6 +9,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use sockets::Stack;
 use stack::device::pcap::PcapDevice;
 use stack::device::tap::TapDevice;
 use stack::device::Device;
@@ -47,11 +48,11 @@ impl Default for TapOptions {
 
 /// A namespace with a TAP, the kernel at 10.0.0.1 and our stack at 10.0.0.2.
 ///
-/// Field order matters: the runtime (which holds the TAP) is dropped before the
+/// Field order matters: the stack (which holds the TAP) is dropped before the
 /// namespace is deleted.
 pub struct TapFixture {
-    /// Our running stack.
-    pub runtime: Runtime,
+    /// Our running stack, with its BSD socket API.
+    pub stack: Stack,
     /// The namespace (deleted on drop, also when a test panics).
     pub ns: Netns,
     /// Our stack's configuration.
@@ -74,7 +75,7 @@ impl TapFixture {
         };
         let runtime = Runtime::start(engine, device)?;
         Ok(TapFixture {
-            runtime,
+            stack: Stack::new(runtime),
             ns,
             config,
         })
@@ -104,6 +105,11 @@ impl TapFixture {
 
     /// A snapshot of our stack's counters.
     pub fn counters(&self) -> stack::Counters {
-        self.runtime.lock().engine_ref().counters().clone()
+        self.runtime().lock().engine_ref().counters().clone()
+    }
+
+    /// Our stack's runtime.
+    pub fn runtime(&self) -> &Runtime {
+        self.stack.runtime()
     }
 }

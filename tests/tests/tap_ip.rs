@@ -77,9 +77,9 @@ fn linux_ping_with_4000_bytes_is_fragmented_both_ways() {
 fn our_ping_reaches_the_kernel() {
     skip_unless_tap!();
     let fx = TapFixture::new(TapOptions::default()).expect("fixture");
-    let h = fx.runtime.lock().engine().ping_open().unwrap();
+    let h = fx.runtime().lock().engine().ping_open().unwrap();
     for seq in 1..=2u16 {
-        let mut g = fx.runtime.lock();
+        let mut g = fx.runtime().lock();
         let now = g.now();
         g.engine()
             .ping_send(now, h, KERNEL_ADDR, seq, &[seq as u8; 3000])

@@ -102,6 +102,16 @@ impl IfaceOpts {
         wrap(Box::new(tap), self)
     }
 
+    /// Brings our stack up on the TAP and returns its socket API.
+    pub fn start_stack(&self, label: &'static str) -> Result<sockets::Stack, String> {
+        let config = self.config()?;
+        let device = self.device()?;
+        let engine = stack::Engine::new(config).map_err(|e| e.to_string())?;
+        let rt = stack::runtime::Runtime::start_with_observer(engine, device, self.observer(label))
+            .map_err(|e| format!("cannot start the driver thread: {e}"))?;
+        Ok(sockets::Stack::new(rt))
+    }
+
     /// The frame printer for `--verbose`, if asked.
     pub fn observer(&self, label: &'static str) -> Option<FrameObserver> {
         self.verbose.then(|| printer(label, true))

@@ -1,7 +1,9 @@
 //! `netstack`: bring a userspace TCP/IP stack up on a TAP or an in-memory link, run
 //! the classic services and the seed documents' examples over it.
 
+mod bench;
 mod cmd;
+mod examples;
 mod iface;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,14 @@ enum Command {
     Ping(cmd::ping::PingOpts),
     /// Two stacks on an in-memory link running the seeds' examples (no root needed).
     Demo(cmd::demo::DemoOpts),
+    /// Run one of the seed documents' example programs over a TAP.
+    Example(cmd::example::ExampleOpts),
+    /// Serve echo, discard, chargen or daytime over TCP or UDP.
+    Serve(cmd::serve::ServeOpts),
+    /// netcat over our stack.
+    Nc(cmd::nc::NcOpts),
+    /// Bulk TCP throughput of our stack next to smoltcp 0.14 (TAP + in memory).
+    Bench(cmd::bench::BenchOpts),
 }
 
 fn main() {
@@ -34,6 +44,10 @@ fn main() {
         Command::Up(o) => cmd::up::run(o),
         Command::Ping(o) => cmd::ping::run(o),
         Command::Demo(o) => cmd::demo::run(o),
+        Command::Example(o) => cmd::example::run(o),
+        Command::Serve(o) => cmd::serve::run(o),
+        Command::Nc(o) => cmd::nc::run(o),
+        Command::Bench(o) => cmd::bench::run(o),
     };
     if let Err(e) = result {
         eprintln!("netstack: {e}");

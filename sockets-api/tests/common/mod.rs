@@ -46,7 +46,8 @@ pub fn port_of(s: &Stack, fd: i32) -> u16 {
 /// used to assert that something is fast: only to bound a wait that must succeed.
 pub fn safety_timeout(s: &Stack, fd: i32) {
     let tv = TimeVal::from_duration(Duration::from_secs(10));
-    s.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv).expect("SO_RCVTIMEO");
+    s.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv)
+        .expect("SO_RCVTIMEO");
 }
 
 /// Sends `msg` from a fresh socket on `from` to `to`, and closes it.
@@ -62,7 +63,8 @@ pub fn assert_exchange_works(a: &Stack, b: &Stack) {
     safety_timeout(b, rx);
     let port = port_of(b, rx);
     let tx = udp(a);
-    a.sendto(tx, b"still alive", 0, &SockAddrIn::new(B, port)).expect("sendto");
+    a.sendto(tx, b"still alive", 0, &SockAddrIn::new(B, port))
+        .expect("sendto");
     let mut buf = [0u8; 32];
     let (n, from) = b.recvfrom(rx, &mut buf, 0).expect("recvfrom");
     assert_eq!(&buf[..n], b"still alive");

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crossbeam_channel::Sender;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::device::{Device, Waker};
@@ -72,6 +73,9 @@ impl Default for Clock {
 pub struct State {
     engine: Engine,
     waiters: HashMap<usize, Arc<Condvar>>,
+    /// Where to report [`Event::Urgent`] per socket (the in-process SIGURG; see
+    /// [`StackGuard::set_urgent_notifier`]).
+    urgent_notifiers: HashMap<SocketHandle, Sender<SocketHandle>>,
     /// The deadline the driver sleeps towards; an application call that sets an
     /// earlier one must wake it.
     driver_deadline: Option<Instant>,
@@ -117,6 +121,7 @@ impl Runtime {
             state: Mutex::new(State {
                 engine,
                 waiters: HashMap::new(),
+                urgent_notifiers: HashMap::new(),
                 driver_deadline: None,
                 driver_error: None,
                 stopped: false,
@@ -298,6 +303,23 @@ impl StackGuard<'_> {
         self.shared.any_change.notify_all();
     }
 
+    /// Registers (`Some`) or removes (`None`) the channel that receives `h` each time
+    /// new urgent data is announced on `h` ([`Event::Urgent`]: the in-process
+    /// SIGURG). The send happens under the engine lock and never blocks (an unbounded
+    /// channel is expected; a full or disconnected one loses the notification), so
+    /// whoever acts on it must do so on its own thread. Remove the registration when
+    /// the socket is closed; a stale handle never matches a new socket.
+    pub fn set_urgent_notifier(&mut self, h: SocketHandle, tx: Option<Sender<SocketHandle>>) {
+        match tx {
+            Some(tx) => {
+                self.guard.urgent_notifiers.insert(h, tx);
+            }
+            None => {
+                self.guard.urgent_notifiers.remove(&h);
+            }
+        }
+    }
+
     /// Wakes waiters of changed sockets, and the driver if the engine has frames to
     /// send or an earlier deadline than the driver knows.
     fn flush(&mut self) {
@@ -322,8 +344,17 @@ impl Drop for StackGuard<'_> {
 
 fn notify_events(st: &mut State, any: &Condvar) {
     let mut any_event = false;
-    while let Some(Event::Socket(h)) = st.engine.poll_event() {
+    while let Some(event) = st.engine.poll_event() {
         any_event = true;
+        let h = match event {
+            Event::Socket(h) => h,
+            Event::Urgent(h) => {
+                if let Some(tx) = st.urgent_notifiers.get(&h) {
+                    let _ = tx.try_send(h);
+                }
+                h
+            }
+        };
         if let Some(cv) = st.waiters.get(&h.index()) {
             cv.notify_all();
         }

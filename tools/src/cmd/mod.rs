@@ -1,5 +1,10 @@
 //! Subcommands of `netstack`.
 
+pub mod bench;
 pub mod demo;
+pub mod example;
+pub mod nc;
 pub mod ping;
+pub mod serve;
+pub mod serve_tcp;
 pub mod up;

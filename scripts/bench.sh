@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Throughput benchmark: our stack next to smoltcp 0.14, over one TAP with the Linux
+# kernel as the peer (MTU 1500), and in memory. Prints a table with the ratios.
+#
+# Builds the release binary, makes a private network namespace with a TAP through
+# scripts/netns-run.sh (deleted afterwards, also on failure or Ctrl-C), and runs
+# `netstack bench` inside it. Nothing is sent in the root namespace.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: scripts/bench.sh [--bytes N] [--quick] [-- NETSTACK-BENCH-OPTIONS...]
+
+Options:
+  --bytes N     bytes per transfer, TAP and in memory (default 1GiB; KiB/MiB/GiB suffixes)
+  --quick       128MiB per TAP transfer and 256MiB in memory (a first look in seconds)
+  -h, --help    show this help
+
+Anything after -- goes to `netstack bench` (see `netstack bench --help`), e.g.
+  scripts/bench.sh -- --buffers 64KiB,256KiB,1MiB --repeat 3
+  scripts/bench.sh -- --memory-only      (no root, no namespace needed)
+
+Needs root (or CAP_SYS_ADMIN + CAP_NET_ADMIN) for the namespace and the TAP, unless
+--memory-only is given.
+EOF
+}
+
+die() {
+    echo "bench: $*" >&2
+    exit 2
+}
+
+cd "$(dirname "$0")/.."
+
+bytes=1GiB
+memory_bytes=
+extra=()
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --bytes) [[ $# -ge 2 ]] || die "--bytes needs a value"; bytes=$2; shift 2 ;;
+        --bytes=*) bytes=${1#*=}; shift ;;
+        --quick) bytes=128MiB; memory_bytes=256MiB; shift ;;
+        -h|--help) usage; exit 0 ;;
+        --) shift; extra=("$@"); break ;;
+        *) usage >&2; die "unknown option '$1' (options for netstack bench go after --)" ;;
+    esac
+done
+[[ $bytes =~ ^[0-9]+(\.[0-9]+)?\ ?([KMG]i?B?|B)?$ ]] || die "invalid --bytes '$bytes' (e.g. 1GiB, 512MiB, 1000000)"
+memory_bytes=${memory_bytes:-$bytes}
+
+memory_only=
+for a in "${extra[@]}"; do
+    [[ $a == --memory-only ]] && memory_only=1
+done
+
+echo "bench: building the release binary" >&2
+cargo build --release -p netstack-tools --bin netstack >&2
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/netstack
+[[ -x $bin ]] || die "built binary not found at $bin (set CARGO_TARGET_DIR?)"
+
+args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500
+      --bytes "$bytes" --memory-bytes "$memory_bytes" "${extra[@]}")
+if [[ -n $memory_only ]]; then
+    exec "$bin" "${args[@]}"
+fi
+[[ $(id -u) -eq 0 ]] || die "needs root to make the network namespace and the TAP (or pass -- --memory-only)"
+exec scripts/netns-run.sh --tap tap0 --kernel-addr 10.0.0.1/24 --mtu 1500 -- "$bin" "${args[@]}"

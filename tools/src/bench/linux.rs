@@ -1,0 +1,234 @@
+//! The Linux kernel's end of a TAP measurement: a `std::net::TcpStream` in this
+//! process (which runs inside the private network namespace that holds the TAP), on a
+//! thread of its own.
+//!
+//! Kernel socket buffers are left at Linux's defaults (autotuned), the same for every
+//! stack under test.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddrV4, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::{pattern, Dir, Meter, Transfer, APP_CHUNK};
+
+/// How often a blocked kernel-side call looks at the cancel flag.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The kernel's side of one measurement, running on its own thread.
+pub struct Peer {
+    thread: Option<JoinHandle<Result<Option<Transfer>, String>>>,
+    cancel: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
+}
+
+impl Peer {
+    /// Starts the kernel's side: for [`Dir::Send`] it connects to `service` and reads
+    /// `bytes` (and measures them); for [`Dir::Recv`] it connects and writes `bytes`,
+    /// then half-closes and waits for the stack to close. It gives up when no byte
+    /// moves for `stall`, or when [`Peer::cancel`] is called.
+    pub fn start(
+        dir: Dir,
+        service: SocketAddrV4,
+        bytes: u64,
+        stall: Duration,
+    ) -> Result<Peer, String> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let (c, d) = (cancel.clone(), done.clone());
+        let thread = std::thread::Builder::new()
+            .name("bench-kernel-peer".into())
+            .spawn(move || {
+                let r = match dir {
+                    Dir::Send => read_from(service, bytes, stall, &c).map(Some),
+                    Dir::Recv => write_to(service, bytes, stall, &c).map(|_| None),
+                };
+                d.store(true, Ordering::SeqCst);
+                r
+            })
+            .map_err(|e| format!("cannot start the kernel-side thread: {e}"))?;
+        Ok(Peer {
+            thread: Some(thread),
+            cancel,
+            done,
+        })
+    }
+
+    /// True once the kernel side has finished (successfully or not).
+    pub fn is_done(&self) -> bool {
+        self.done.load(Ordering::SeqCst)
+    }
+
+    /// Asks the kernel side to give up soon.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Waits for the kernel side and returns what it measured (`Some` when it was the
+    /// receiver).
+    pub fn join(mut self) -> Result<Option<Transfer>, String> {
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|_| Err("the kernel-side thread panicked".into())),
+            None => Err("the kernel-side thread was already joined".into()),
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            self.cancel();
+            let _ = t.join();
+        }
+    }
+}
+
+fn connect(service: SocketAddrV4, cancel: &AtomicBool) -> Result<TcpStream, String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpStream::connect_timeout(&service.into(), Duration::from_secs(3)) {
+            Ok(s) => {
+                s.set_read_timeout(Some(TICK))
+                    .and_then(|()| s.set_write_timeout(Some(TICK)))
+                    .map_err(|e| format!("kernel socket: setting timeouts: {e}"))?;
+                return Ok(s);
+            }
+            // The stack may not be listening yet, or its ARP answer not in yet.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionRefused | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) && Instant::now() < deadline
+                    && !cancel.load(Ordering::SeqCst) =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(format!("kernel could not connect to {service}: {e}")),
+        }
+    }
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// Reads `bytes` from the stack's byte source, then waits (briefly) for its FIN.
+fn read_from(
+    service: SocketAddrV4,
+    bytes: u64,
+    stall: Duration,
+    cancel: &AtomicBool,
+) -> Result<Transfer, String> {
+    let mut s = connect(service, cancel)?;
+    let mut buf = vec![0u8; APP_CHUNK];
+    let mut meter = Meter::default();
+    let mut last_progress = Instant::now();
+    while meter.bytes < bytes {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(format!("cancelled after {} of {bytes} bytes", meter.bytes));
+        }
+        match s.read(&mut buf) {
+            Ok(0) => {
+                return Err(format!(
+                    "the stack closed after {} of {bytes} bytes",
+                    meter.bytes
+                ))
+            }
+            Ok(n) => {
+                meter.arrived(n);
+                last_progress = Instant::now();
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {
+                if last_progress.elapsed() > stall {
+                    return Err(format!(
+                        "stalled: no byte for {:?} after {} of {bytes} bytes",
+                        stall, meter.bytes
+                    ));
+                }
+            }
+            Err(e) => {
+                return Err(format!(
+                    "kernel read failed after {} of {bytes} bytes: {e}",
+                    meter.bytes
+                ))
+            }
+        }
+    }
+    let transfer = meter.transfer();
+    // The stack closes after the last byte: wait a little for its FIN so the
+    // connection ends cleanly (not part of the measurement).
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end && !cancel.load(Ordering::SeqCst) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    Ok(transfer)
+}
+
+/// Writes `bytes` to the stack's discard service, half-closes, and waits for the
+/// stack to close too.
+fn write_to(
+    service: SocketAddrV4,
+    bytes: u64,
+    stall: Duration,
+    cancel: &AtomicBool,
+) -> Result<u64, String> {
+    let mut s = connect(service, cancel)?;
+    let data = pattern(APP_CHUNK);
+    let mut sent = 0u64;
+    let mut last_progress = Instant::now();
+    while sent < bytes {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(format!("cancelled after writing {sent} of {bytes} bytes"));
+        }
+        let n = (bytes - sent).min(data.len() as u64) as usize;
+        match s.write(&data[..n]) {
+            Ok(0) => return Err(format!("the stack stopped taking data after {sent} bytes")),
+            Ok(n) => {
+                sent += n as u64;
+                last_progress = Instant::now();
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {
+                if last_progress.elapsed() > stall {
+                    return Err(format!(
+                        "stalled: the stack took no byte for {stall:?} after {sent} of {bytes}"
+                    ));
+                }
+            }
+            Err(e) => return Err(format!("kernel write failed after {sent} bytes: {e}")),
+        }
+    }
+    let _ = s.shutdown(Shutdown::Write);
+    // The stack closes once it has read everything: its FIN ends the exchange.
+    let mut buf = [0u8; 4096];
+    let closing_since = Instant::now();
+    loop {
+        if cancel.load(Ordering::SeqCst) {
+            return Err("cancelled while waiting for the stack to close".into());
+        }
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(sent),
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => {
+                if closing_since.elapsed() > stall {
+                    return Err(format!(
+                        "the stack did not close within {stall:?} after the last byte"
+                    ));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return Ok(sent),
+            Err(e) => return Err(format!("kernel read after writing failed: {e}")),
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! `netstack bench`: bulk TCP throughput of our stack and smoltcp 0.14, side by side,
+//! over the same TAP with the Linux kernel as the peer, and in memory.
+//!
+//! Run it inside a private network namespace that holds the TAP, e.g. through
+//! `scripts/bench.sh` (which builds, makes the namespace with `scripts/netns-run.sh`,
+//! and runs this). See [`crate::bench`] for what is measured and how.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::bench::report::{best, gbps, ratio, Cell, Table};
+use crate::bench::{self, format_size, parse_size, Dir, TapRun};
+use crate::iface::{in_root_netns, parse_cidr};
+
+/// Options of `netstack bench`.
+#[derive(Args, Debug)]
+pub struct BenchOpts {
+    /// TAP device (inside this network namespace) the stacks take turns on.
+    #[arg(long, default_value = "tap0")]
+    tap: String,
+    /// The stacks' address and prefix length.
+    #[arg(long, default_value = "10.0.0.2/24", value_parser = parse_cidr)]
+    addr: (Ipv4Addr, u8),
+    /// The kernel's address on the TAP (must be configured in this namespace).
+    #[arg(long, default_value = "10.0.0.1")]
+    peer: Ipv4Addr,
+    /// MAC address of the stacks (default: derived from --addr, as `netstack up` does).
+    #[arg(long)]
+    mac: Option<stack::EthernetAddress>,
+    /// IP MTU on the TAP.
+    #[arg(long, default_value_t = 1500)]
+    mtu: usize,
+    /// Bytes per TAP transfer (suffixes KiB, MiB, GiB; KB, MB, GB).
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    bytes: u64,
+    /// Socket buffer sizes (send and receive) to measure, comma-separated.
+    #[arg(long, default_value = "64KiB,1MiB", value_delimiter = ',', value_parser = parse_size)]
+    buffers: Vec<u64>,
+    /// Bytes per in-memory transfer.
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    memory_bytes: u64,
+    /// IP MTUs of the in-memory runs, comma-separated (65521 is smoltcp's loopback
+    /// device as shipped: 65535-byte frames).
+    #[arg(long, default_value = "1500,65521", value_delimiter = ',')]
+    memory_mtus: Vec<usize>,
+    /// Measure only in memory (no TAP, no namespace needed).
+    #[arg(long, conflicts_with = "tap_only")]
+    memory_only: bool,
+    /// Measure only over the TAP.
+    #[arg(long)]
+    tap_only: bool,
+    /// Skip our one-thread poll-loop variant on the TAP (the runtime-driven one is the
+    /// figure compared with smoltcp).
+    #[arg(long)]
+    no_poll_loop: bool,
+    /// Measure only these variants, comma-separated (default: all). TAP: ours,
+    /// ours-poll, smoltcp; in memory: engines, runtimes, loopback, loopback-csum.
+    #[arg(long, value_delimiter = ',', value_enum)]
+    only: Vec<Variant>,
+    /// TAP directions to measure, comma-separated: send (the stack sends), recv.
+    #[arg(long, value_delimiter = ',', value_enum, default_value = "send,recv")]
+    directions: Vec<DirArg>,
+    /// Measure every cell this many times and keep the best.
+    #[arg(long, default_value_t = 1)]
+    repeat: u32,
+    /// Give up on one transfer after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// Run on a TAP in the root network namespace (normally refused).
+    #[arg(long)]
+    allow_root_netns: bool,
+}
+
+/// `--directions` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum DirArg {
+    /// The stack sends (byte source), the kernel reads.
+    Send,
+    /// The stack receives (discard), the kernel writes.
+    Recv,
+}
+
+impl DirArg {
+    fn dir(self) -> Dir {
+        match self {
+            DirArg::Send => Dir::Send,
+            DirArg::Recv => Dir::Recv,
+        }
+    }
+}
+
+/// Names of the measured variants for `--only`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Variant {
+    /// TAP: our stack driven by its runtime.
+    Ours,
+    /// TAP: our engine and the TAP in one polling thread.
+    OursPoll,
+    /// TAP: smoltcp.
+    Smoltcp,
+    /// Memory: two of our engines in one thread.
+    Engines,
+    /// Memory: two of our runtimes on a MemoryLink.
+    Runtimes,
+    /// Memory: smoltcp's loopback benchmark as shipped.
+    Loopback,
+    /// Memory: smoltcp's loopback benchmark with checksums.
+    LoopbackCsum,
+}
+
+/// The stacks measured on the TAP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TapStack {
+    /// Ours, driven by its runtime (driver thread + blocking application thread).
+    Ours,
+    /// Ours, engine and device in one polling thread (smoltcp's benchmark shape).
+    OursPoll,
+    /// smoltcp 0.14.
+    Smoltcp,
+}
+
+impl TapStack {
+    fn variant(self) -> Variant {
+        match self {
+            TapStack::Ours => Variant::Ours,
+            TapStack::OursPoll => Variant::OursPoll,
+            TapStack::Smoltcp => Variant::Smoltcp,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TapStack::Ours => "ours",
+            TapStack::OursPoll => "ours (1 thread)",
+            TapStack::Smoltcp => "smoltcp",
+        }
+    }
+}
+
+/// The in-memory variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MemStack {
+    /// Two of our engines, one thread.
+    OursEngines,
+    /// Two of our runtimes on a MemoryLink.
+    OursRuntimes,
+    /// smoltcp's loopback benchmark as shipped (no checksums).
+    SmolLoopback,
+    /// smoltcp's loopback benchmark with checksums computed and verified.
+    SmolLoopbackCsum,
+}
+
+impl MemStack {
+    const ALL: [MemStack; 4] = [
+        MemStack::OursEngines,
+        MemStack::OursRuntimes,
+        MemStack::SmolLoopback,
+        MemStack::SmolLoopbackCsum,
+    ];
+
+    fn variant(self) -> Variant {
+        match self {
+            MemStack::OursEngines => Variant::Engines,
+            MemStack::OursRuntimes => Variant::Runtimes,
+            MemStack::SmolLoopback => Variant::Loopback,
+            MemStack::SmolLoopbackCsum => Variant::LoopbackCsum,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            MemStack::OursEngines => "ours: 2 engines, 1 thread",
+            MemStack::OursRuntimes => "ours: 2 runtimes, MemoryLink",
+            MemStack::SmolLoopback => "smoltcp loopback",
+            MemStack::SmolLoopbackCsum => "smoltcp loopback + checksums",
+        }
+    }
+}
+
+/// Sender-side targets from the issue: ours / smoltcp at least this much.
+fn target(dir: Dir) -> f64 {
+    match dir {
+        Dir::Send => 1.5,
+        Dir::Recv => 1.0,
+    }
+}
+
+/// Target of the in-memory comparison.
+const MEMORY_TARGET: f64 = 1.0;
+
+fn verdict(ours: Option<f64>, theirs: Option<f64>, target: f64) -> &'static str {
+    match (ours, theirs) {
+        (Some(a), Some(b)) if b > 0.0 && a / b >= target => "PASS",
+        (Some(_), Some(_)) => "below",
+        _ => "-",
+    }
+}
+
+/// Runs `f` `repeat` times and keeps the fastest success (or the last error).
+fn best_of(repeat: u32, mut f: impl FnMut() -> Cell) -> Cell {
+    let mut kept: Option<Cell> = None;
+    for _ in 0..repeat.max(1) {
+        let c = f();
+        kept = match (kept, c) {
+            (Some(Ok(a)), Ok(b)) => Some(Ok(if b.gbps() > a.gbps() { b } else { a })),
+            (Some(Ok(a)), Err(_)) => Some(Ok(a)),
+            (_, c) => Some(c),
+        };
+    }
+    kept.unwrap_or_else(|| Err("not measured".into()))
+}
+
+fn progress(label: &str, c: &Cell) {
+    match c {
+        Ok(t) => eprintln!(
+            "  {label}: {:.2} Gbit/s ({} in {:.2} s)",
+            t.gbps(),
+            format_size(t.bytes),
+            t.elapsed.as_secs_f64()
+        ),
+        Err(e) => eprintln!("  {label}: FAILED: {e}"),
+    }
+}
+
+/// Frames the kernel received on and sent to the TAP so far (`rx_packets`,
+/// `tx_packets` of the interface): the stack's frames out and in.
+fn tap_frames(tap: &str) -> Option<(u64, u64)> {
+    let read = |what: &str| {
+        std::fs::read_to_string(format!("/sys/class/net/{tap}/statistics/{what}"))
+            .ok()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    };
+    Some((read("rx_packets")?, read("tx_packets")?))
+}
+
+/// Runs `netstack bench`.
+pub fn run(o: BenchOpts) -> Result<(), String> {
+    if o.buffers.is_empty() {
+        return Err("--buffers needs at least one size".into());
+    }
+    if let Some(&b) = o
+        .buffers
+        .iter()
+        .find(|&&b| !(1024..=(1 << 30)).contains(&b))
+    {
+        return Err(format!("buffer size {b} out of range (1 KiB to 1 GiB)"));
+    }
+    if !(576..=65535).contains(&o.mtu) {
+        return Err(format!("--mtu {} out of range (576 to 65535)", o.mtu));
+    }
+    if let Some(m) = o.memory_mtus.iter().find(|m| !(576..=65521).contains(*m)) {
+        return Err(format!("--memory-mtus: {m} out of range (576 to 65521)"));
+    }
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let timeout = Duration::from_secs(o.timeout.max(1));
+    let wanted = |v: Variant| o.only.is_empty() || o.only.contains(&v);
+    let tap_stacks: Vec<TapStack> = [TapStack::Ours, TapStack::OursPoll, TapStack::Smoltcp]
+        .into_iter()
+        .filter(|s| wanted(s.variant()) && !(o.no_poll_loop && *s == TapStack::OursPoll))
+        .collect();
+    let mem_stacks: Vec<MemStack> = MemStack::ALL
+        .into_iter()
+        .filter(|s| wanted(s.variant()))
+        .collect();
+    let do_tap = !o.memory_only && !tap_stacks.is_empty();
+    let do_mem = !o.tap_only && !mem_stacks.is_empty();
+    if do_tap {
+        check_namespace(&o)?;
+    }
+    let buffers: Vec<usize> = o.buffers.iter().map(|&b| b as usize).collect();
+    let mut failures = Vec::new();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "netstack bench: ours vs smoltcp 0.14 on {cores} core(s)\n\n"
+    ));
+
+    if do_tap {
+        let mac = o
+            .mac
+            .unwrap_or_else(|| stack::StackConfig::new(o.addr.0, o.addr.1).mac)
+            .0;
+        let stacks = tap_stacks;
+        eprintln!(
+            "TAP {} at MTU {}, {} per transfer, kernel {} <-> stacks {}:",
+            o.tap,
+            o.mtu,
+            format_size(o.bytes),
+            o.peer,
+            o.addr.0
+        );
+        // results[dir][buffer][stack]
+        let mut results: Vec<(Dir, usize, TapStack, Cell)> = Vec::new();
+        let dirs: Vec<Dir> = Dir::ALL
+            .into_iter()
+            .filter(|d| o.directions.iter().any(|a| a.dir() == *d))
+            .collect();
+        for &dir in &dirs {
+            for &buffer in &buffers {
+                for &st in &stacks {
+                    let run = TapRun {
+                        tap: o.tap.clone(),
+                        addr: o.addr,
+                        mac,
+                        mtu: o.mtu,
+                        buffer,
+                        bytes: o.bytes,
+                        dir,
+                        timeout,
+                    };
+                    let mut frames = None;
+                    let cell = best_of(o.repeat, || {
+                        let before = tap_frames(&o.tap);
+                        let c = match st {
+                            TapStack::Ours => bench::ours::run_runtime(&run),
+                            TapStack::OursPoll => bench::ours::run_poll(&run),
+                            TapStack::Smoltcp => bench::smol::run_tap(&run),
+                        };
+                        frames = before
+                            .zip(tap_frames(&o.tap))
+                            .map(|(a, b)| (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1)));
+                        c
+                    });
+                    let label = format!(
+                        "{:<15} {:<14} buffers {:>7}",
+                        st.name(),
+                        dir.label(),
+                        format_size(buffer as u64)
+                    );
+                    progress(&label, &cell);
+                    if let Some((from_stack, to_stack)) = frames {
+                        eprintln!(
+                            "      frames: {from_stack} stack->kernel, {to_stack} kernel->stack"
+                        );
+                    }
+                    if let Err(e) = &cell {
+                        failures.push(format!("TAP, {label}: {e}"));
+                    }
+                    results.push((dir, buffer, st, cell));
+                }
+            }
+        }
+        out.push_str(&tap_tables(&o, &stacks, &buffers, &results));
+    }
+
+    if do_mem {
+        eprintln!("In memory, {} per transfer:", format_size(o.memory_bytes));
+        let mut results: Vec<(usize, usize, MemStack, Cell)> = Vec::new();
+        for &mtu in &o.memory_mtus {
+            for &buffer in &buffers {
+                for &st in &mem_stacks {
+                    let bytes = o.memory_bytes;
+                    let cell = best_of(o.repeat, || match st {
+                        MemStack::OursEngines => {
+                            bench::memory::ours_engines(bytes, buffer, mtu, timeout)
+                        }
+                        MemStack::OursRuntimes => {
+                            bench::memory::ours_runtimes(bytes, buffer, mtu, timeout)
+                        }
+                        MemStack::SmolLoopback => {
+                            bench::smol::run_loopback(bytes, buffer, mtu, false, timeout)
+                        }
+                        MemStack::SmolLoopbackCsum => {
+                            bench::smol::run_loopback(bytes, buffer, mtu, true, timeout)
+                        }
+                    });
+                    let label = format!(
+                        "{:<29} MTU {mtu:>5} buffers {:>7}",
+                        st.name(),
+                        format_size(buffer as u64)
+                    );
+                    progress(&label, &cell);
+                    if let Err(e) = &cell {
+                        failures.push(format!("memory, {label}: {e}"));
+                    }
+                    results.push((mtu, buffer, st, cell));
+                }
+            }
+        }
+        out.push_str(&memory_tables(&o, &buffers, &results));
+    }
+
+    print!("{out}");
+    if !failures.is_empty() {
+        println!("\nFailed measurements:");
+        for f in &failures {
+            println!("  {f}");
+        }
+        return Err(format!("{} measurement(s) failed", failures.len()));
+    }
+    Ok(())
+}
+
+/// Refuses the root namespace and checks that the kernel side is set up here.
+fn check_namespace(o: &BenchOpts) -> Result<(), String> {
+    if in_root_netns() && !o.allow_root_netns {
+        return Err(format!(
+            "refusing to use TAP '{}' in the root network namespace; run inside a private \
+             one: scripts/bench.sh, or scripts/netns-run.sh --tap {} --kernel-addr {}/{} -- \
+             netstack bench ... (or pass --allow-root-netns)",
+            o.tap, o.tap, o.peer, o.addr.1
+        ));
+    }
+    // The kernel end is a socket of this process: the peer address must be ours here.
+    std::net::UdpSocket::bind((o.peer, 0)).map_err(|e| {
+        format!(
+            "the kernel has no address {} in this namespace ({e}); run inside \
+             scripts/netns-run.sh --tap {} --kernel-addr {}/{}",
+            o.peer, o.tap, o.peer, o.addr.1
+        )
+    })?;
+    if o.peer == o.addr.0 {
+        return Err("--peer and --addr must differ".into());
+    }
+    Ok(())
+}
+
+fn tap_tables(
+    o: &BenchOpts,
+    stacks: &[TapStack],
+    buffers: &[usize],
+    results: &[(Dir, usize, TapStack, Cell)],
+) -> String {
+    let cell = |d: Dir, b: usize, s: TapStack| {
+        results
+            .iter()
+            .find(|r| r.0 == d && r.1 == b && r.2 == s)
+            .map(|r| &r.3)
+    };
+    let mut s = format!(
+        "TAP {}, MTU {}, Linux kernel as the peer, {} per transfer, Gbit/s at the receiver\n",
+        o.tap,
+        o.mtu,
+        format_size(o.bytes)
+    );
+    let mut header = vec!["direction", "buffers"];
+    header.extend(stacks.iter().map(|s| s.name()));
+    header.push("ours/smoltcp");
+    let mut t = Table::new(&header);
+    for dir in Dir::ALL {
+        for &b in buffers {
+            let mut row = vec![dir.label().to_string(), format_size(b as u64)];
+            for &st in stacks {
+                row.push(cell(dir, b, st).map_or("-".into(), gbps));
+            }
+            let g = |st| {
+                cell(dir, b, st)
+                    .and_then(|c| c.as_ref().ok())
+                    .map(|t| t.gbps())
+            };
+            row.push(ratio(g(TapStack::Ours), g(TapStack::Smoltcp)));
+            t.row(row);
+        }
+    }
+    s.push_str(&t.render());
+    s.push_str("\nEach stack at its best buffer size (smoltcp: the better of its sizes)\n");
+    let mut t = Table::new(&[
+        "direction",
+        "ours",
+        "smoltcp",
+        "ratio",
+        "target",
+        "result",
+        "ours (1 thread) / smoltcp",
+    ]);
+    for dir in Dir::ALL {
+        let pick = |st| {
+            best(
+                buffers
+                    .iter()
+                    .filter_map(|&b| cell(dir, b, st).map(|c| (b, c))),
+            )
+        };
+        let ours = pick(TapStack::Ours);
+        let poll = pick(TapStack::OursPoll);
+        let smol = pick(TapStack::Smoltcp);
+        let show = |x: Option<(usize, f64)>| {
+            x.map_or("failed".into(), |(b, g)| {
+                format!("{g:.2} ({})", format_size(b as u64))
+            })
+        };
+        t.row(vec![
+            dir.label().into(),
+            show(ours),
+            show(smol),
+            ratio(ours.map(|x| x.1), smol.map(|x| x.1)),
+            format!(">= {:.1}x", target(dir)),
+            verdict(ours.map(|x| x.1), smol.map(|x| x.1), target(dir)).into(),
+            if stacks.contains(&TapStack::OursPoll) {
+                ratio(poll.map(|x| x.1), smol.map(|x| x.1))
+            } else {
+                "-".into()
+            },
+        ]);
+    }
+    s.push_str(&t.render());
+    s.push('\n');
+    s
+}
+
+fn memory_tables(
+    o: &BenchOpts,
+    buffers: &[usize],
+    results: &[(usize, usize, MemStack, Cell)],
+) -> String {
+    let cell = |m: usize, b: usize, s: MemStack| {
+        results
+            .iter()
+            .find(|r| r.0 == m && r.1 == b && r.2 == s)
+            .map(|r| &r.3)
+    };
+    let mut s = format!(
+        "In memory, no device, {} per transfer, Gbit/s at the receiver\n",
+        format_size(o.memory_bytes)
+    );
+    let mut header = vec!["MTU", "buffers"];
+    header.extend(MemStack::ALL.iter().map(|s| s.name()));
+    header.push("engines/loopback");
+    let mut t = Table::new(&header);
+    for &m in &o.memory_mtus {
+        for &b in buffers {
+            let mut row = vec![m.to_string(), format_size(b as u64)];
+            for st in MemStack::ALL {
+                row.push(cell(m, b, st).map_or("-".into(), gbps));
+            }
+            let g = |st| {
+                cell(m, b, st)
+                    .and_then(|c| c.as_ref().ok())
+                    .map(|t| t.gbps())
+            };
+            row.push(ratio(g(MemStack::OursEngines), g(MemStack::SmolLoopback)));
+            t.row(row);
+        }
+    }
+    s.push_str(&t.render());
+    s.push_str(
+        "\nBest of the buffer sizes per MTU (ours: 2 engines; smoltcp: loopback as shipped)\n",
+    );
+    let mut t = Table::new(&[
+        "MTU",
+        "ours",
+        "smoltcp",
+        "ratio",
+        "target",
+        "result",
+        "vs smoltcp + checksums",
+    ]);
+    for &m in &o.memory_mtus {
+        let pick = |st| {
+            best(
+                buffers
+                    .iter()
+                    .filter_map(|&b| cell(m, b, st).map(|c| (b, c))),
+            )
+        };
+        let ours = pick(MemStack::OursEngines);
+        let smol = pick(MemStack::SmolLoopback);
+        let csum = pick(MemStack::SmolLoopbackCsum);
+        let show = |x: Option<(usize, f64)>| {
+            x.map_or("failed".into(), |(b, g)| {
+                format!("{g:.2} ({})", format_size(b as u64))
+            })
+        };
+        t.row(vec![
+            m.to_string(),
+            show(ours),
+            show(smol),
+            ratio(ours.map(|x| x.1), smol.map(|x| x.1)),
+            format!(">= {MEMORY_TARGET:.1}x"),
+            verdict(ours.map(|x| x.1), smol.map(|x| x.1), MEMORY_TARGET).into(),
+            ratio(ours.map(|x| x.1), csum.map(|x| x.1)),
+        ]);
+    }
+    s.push_str(&t.render());
+    s
+}

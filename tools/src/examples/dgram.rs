@@ -1,0 +1,65 @@
+//! 4.4BSD IPC tutorial, Figures 6a and 6b: Internet domain datagrams.
+
+use std::net::Ipv4Addr;
+
+use sockets::{htons, ntohs, SockAddrIn, Stack, AF_INET, INADDR_ANY, SOCK_DGRAM};
+
+use super::{c_str, fail};
+
+/// The message Figure 6b sends.
+pub const DATA: &str = "The sea is calm tonight, the tide is full . . .";
+
+/// Figure 6a, "Reading Internet domain datagrams": creates a datagram socket, binds
+/// it with wildcards (port 0: the system picks one), prints the port, reads one
+/// datagram and prints it. `port_known` receives the port as soon as it is printed
+/// (so a demo can start the sender). Returns the message read.
+pub fn figure_6a_reader(net: &Stack, port_known: impl FnOnce(u16)) -> Result<String, String> {
+    let mut buf = [0u8; 1024];
+
+    // Create socket from which to read.
+    let sock = net
+        .socket(AF_INET, SOCK_DGRAM, 0)
+        .map_err(fail("opening datagram socket"))?;
+    // Create name with wildcards.
+    let mut name = SockAddrIn {
+        sin_family: AF_INET as u16,
+        sin_port: 0,
+        ..SockAddrIn::default()
+    };
+    name.sin_addr.s_addr = INADDR_ANY;
+    net.bind(sock, &name)
+        .map_err(fail("binding datagram socket"))?;
+    // Find assigned port value and print it out.
+    let name = net.getsockname(sock).map_err(fail("getting socket name"))?;
+    println!("Socket has port #{}", ntohs(name.sin_port));
+    port_known(ntohs(name.sin_port));
+    // Read from the socket.
+    if let Err(e) = net.read(sock, &mut buf) {
+        sockets::perror("receiving datagram packet", e);
+    }
+    println!("-->{}", c_str(&buf));
+    let _ = net.close(sock);
+    Ok(c_str(&buf))
+}
+
+/// Figure 6b, "Sending an Internet domain datagram": sends [`DATA`] (with its
+/// terminating NUL, `sizeof(DATA)`) to `host`:`port`. The C program's
+/// `gethostbyname` becomes an address already parsed.
+pub fn figure_6b_sender(net: &Stack, host: Ipv4Addr, port: u16) -> Result<(), String> {
+    // Create socket on which to send.
+    let sock = net
+        .socket(AF_INET, SOCK_DGRAM, 0)
+        .map_err(fail("opening datagram socket"))?;
+    // Construct name, with no wildcards, of the socket to send to.
+    let mut name = SockAddrIn::new(host, 0);
+    name.sin_family = AF_INET as u16;
+    name.sin_port = htons(port);
+    // Send message.
+    let mut data = DATA.as_bytes().to_vec();
+    data.push(0);
+    if let Err(e) = net.sendto(sock, &data, 0, &name) {
+        sockets::perror("sending datagram message", e);
+    }
+    let _ = net.close(sock);
+    Ok(())
+}
