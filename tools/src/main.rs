@@ -30,6 +30,8 @@ enum Command {
     Serve(cmd::serve::ServeOpts),
     /// netcat over our stack.
     Nc(cmd::nc::NcOpts),
+    /// Run packet-level test scripts (packetdrill syntax) on virtual time.
+    Drill(cmd::drill::DrillOpts),
     /// Bulk TCP throughput of our stack next to smoltcp 0.14 (TAP + in memory).
     Bench(cmd::bench::BenchOpts),
 }
@@ -47,6 +49,7 @@ fn main() {
         Command::Example(o) => cmd::example::run(o),
         Command::Serve(o) => cmd::serve::run(o),
         Command::Nc(o) => cmd::nc::run(o),
+        Command::Drill(o) => cmd::drill::run(o),
         Command::Bench(o) => cmd::bench::run(o),
     };
     if let Err(e) = result {

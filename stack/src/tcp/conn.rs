@@ -755,7 +755,12 @@ impl Tcb {
             if len == 0 && !fin_here {
                 break;
             }
-            if len < mss && !fin_here && !self.urg_tx.forces_send(self.snd_nxt, len) {
+            let retransmission = self.snd_nxt.lt(self.snd_max);
+            if len < mss
+                && !fin_here
+                && !retransmission
+                && !self.urg_tx.forces_send(self.snd_nxt, len)
+            {
                 // Nagle (RFC 9293 3.7.4): hold a small segment while data is unacked.
                 let nothing_in_flight = self.snd_nxt == self.snd_una;
                 if !(self.opts.nodelay || nothing_in_flight) {
@@ -864,7 +869,9 @@ impl Tcb {
         if !peek {
             // Window update (RFC 9293 3.8.6.2.2): when the window we could offer
             // grew by two segments or half the buffer, tell the peer.
-            let could = self.recv_buf.window();
+            // What we could advertise: the free space, as far as the window field
+            // (with our scale) can express it.
+            let could = self.recv_buf.window().min(65535usize << self.rcv_shift);
             let offered = self.rcv_wnd();
             let step = (2 * self.adv_mss as usize).min(self.recv_buf.capacity() / 2);
             if self.state.synchronized() && could >= offered + step {
@@ -970,6 +977,27 @@ impl Tcb {
 
     /// A hard ICMP error (RFC 1122 4.2.3.9): fatal during the handshake, otherwise
     /// recorded as a soft error.
+    /// ICMP "fragmentation needed" (RFC 1191): the path carries `mtu` bytes at most.
+    /// Our segments have DF set, so shrink the MSS and send the lost data again.
+    pub(crate) fn path_mtu(&mut self, now: Instant, mtu: u16, out: &mut Out<'_>) {
+        // RFC 1191 section 5: a router that sends no MTU (old RFC 792 format) gets
+        // the next plateau below the current size; 576 is a safe floor.
+        let mtu = if mtu >= 68 { mtu as usize } else { 576 };
+        let ts = if self.ts_enabled { 12 } else { 0 };
+        let new_mss = mtu
+            .saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN + ts)
+            .max(64);
+        if new_mss >= self.mss {
+            return;
+        }
+        self.mss = new_mss;
+        self.cc.set_mss(new_mss);
+        // Resend what is outstanding, now in smaller segments (not a congestion event).
+        self.snd_nxt = self.snd_una;
+        self.rtt_probe = None;
+        self.output(now, out);
+    }
+
     pub(crate) fn icmp_error(&mut self, err: NetError, hard: bool) -> Notice {
         // Linux (tcp_v4_err): during the handshake an unreachable kills the attempt;
         // on a synchronized connection it is only remembered as a soft error.
@@ -997,6 +1025,12 @@ impl Tcb {
                 TimerKind::Persist => {
                     // RFC 9293 3.8.6.1: probe the zero window with one byte.
                     self.persist_backoff = self.persist_backoff.saturating_add(1);
+                    // Every probe carries the first unacknowledged byte: a byte the
+                    // peer dropped for lack of room is offered again, never a new one
+                    // further beyond the window.
+                    if self.probing {
+                        self.snd_nxt = self.snd_una;
+                    }
                     let buf_seq = self.buf_seq();
                     let offset = self.snd_nxt.saturating_distance(buf_seq);
                     if self.snd_wnd == 0 && self.send_buf.len() > offset {

@@ -599,15 +599,19 @@ fn zero_window_probe_with_persist_backoff() {
     let second = h.now - t1;
     assert!(second > first, "backoff: {first:?} then {second:?}");
     let (probe2, d2) = h.recv_one();
-    assert_eq!((rel_seq(&probe2), d2.len()), (2, 1));
+    assert_eq!(
+        (rel_seq(&probe2), d2.len()),
+        (1, 1),
+        "the same first byte again"
+    );
     // The window opens: the rest goes.
-    let mut open = seg("", 1, Some(2));
+    let mut open = seg("", 1, Some(1));
     open.window = 1000;
     h.send(open, b"");
     let out = h.recv();
     let total: usize = out.iter().map(|(_, d)| d.len()).sum();
-    assert_eq!(total, 6, "the unacknowledged probe byte and the rest");
-    assert_eq!(rel_seq(&out[0].0), 2);
+    assert_eq!(total, 7, "the unacknowledged probe byte and the rest");
+    assert_eq!(rel_seq(&out[0].0), 1);
 }
 
 #[test]
@@ -840,4 +844,165 @@ fn no_window_scale_without_the_peers_option() {
     let (ack, _) = h.recv_one();
     assert_eq!(ack.window, 65535, "unscaled, capped");
     assert_eq!(ack.options, TcpOptions::default());
+}
+
+// ---------------------------------------------------------------- urgent data
+
+fn oob_send(h: &mut Harness, data: &[u8]) -> usize {
+    h.with(|t, out, now| t.send_oob(now, data, out))
+}
+
+#[test]
+fn urgent_pointer_points_one_past_the_urgent_byte() {
+    let mut h = established();
+    oob_send(&mut h, b"abc");
+    let (s, d) = h.recv_one();
+    assert_eq!(d, b"abc");
+    assert!(s.flags.urg);
+    assert_eq!(s.urgent, 3, "BSD interpretation: seq + 3 is one past 'c'");
+}
+
+#[test]
+fn urgent_mode_lasts_until_the_pointer_is_acknowledged() {
+    let mut h = established();
+    h.app_send(b"0123456789");
+    h.recv();
+    oob_send(&mut h, b"X");
+    // Nagle would hold "X" (data unacked): urgent data goes anyway.
+    let (s, d) = h.recv_one();
+    assert_eq!(d, b"X");
+    assert!(s.flags.urg);
+    assert_eq!(s.urgent, 1);
+    // A retransmission of the segment carries URG too.
+    h.advance_to_deadline();
+    let segs = h.recv();
+    assert!(
+        segs.iter().all(|(s, _)| s.flags.urg),
+        "retransmission keeps URG"
+    );
+    // Once everything is acknowledged, URG stops.
+    h.send(seg("", 1, Some(12)), b"");
+    h.app_send(b"more");
+    let (s, _) = h.recv_one();
+    assert!(!s.flags.urg);
+}
+
+#[test]
+fn urgent_notification_goes_out_with_a_zero_window() {
+    let mut h = established();
+    let mut w = seg("", 1, Some(1));
+    w.window = 0;
+    h.send(w, b"");
+    oob_send(&mut h, b"!");
+    let (s, d) = h.recv_one();
+    assert!(d.is_empty(), "no data fits");
+    assert!(
+        s.flags.urg,
+        "the urgent pointer is announced ahead of the data"
+    );
+    assert_eq!(s.urgent, 1);
+}
+
+fn urgent_seg(seq: u32, urg: u16) -> TcpRepr {
+    let mut s = seg("U", seq, Some(1));
+    s.urgent = urg;
+    s
+}
+
+fn oob_read(h: &mut Harness) -> super::urgent::OobState {
+    h.tcb.urg_rx.oob(h.tcb.opts.oob_inline)
+}
+
+#[test]
+fn receiver_takes_the_urgent_byte_out_of_the_stream() {
+    use super::urgent::OobState;
+    let mut h = established();
+    // "hello" then urgent "X" then "world" in one segment: pointer 6 = one past X.
+    let n = h.send(urgent_seg(1, 6), b"helloXworld");
+    assert!(n.urgent, "new urgent data is announced");
+    assert!(h.tcb.urg_rx.pending());
+    assert!(!h.tcb.urg_rx.at_mark());
+    assert_eq!(h.app_recv(100), b"hello", "a read stops at the mark");
+    assert!(h.tcb.urg_rx.at_mark());
+    assert_eq!(oob_read(&mut h), OobState::Byte(b'X'));
+    h.tcb.urg_rx.take_oob();
+    assert_eq!(oob_read(&mut h), OobState::None);
+    assert!(h.tcb.urg_rx.at_mark());
+    assert_eq!(h.app_recv(100), b"world");
+    assert!(!h.tcb.urg_rx.at_mark());
+}
+
+#[test]
+fn urgent_pointer_beyond_the_segment_announces_before_the_byte_arrives() {
+    use super::urgent::OobState;
+    let mut h = established();
+    // Pointer 10 with 5 bytes: the urgent byte (offset 9) is still to come.
+    let n = h.send(urgent_seg(1, 10), b"hello");
+    assert!(n.urgent);
+    assert_eq!(
+        oob_read(&mut h),
+        OobState::Pending,
+        "EWOULDBLOCK until it arrives"
+    );
+    // The same pointer repeated: no second notification.
+    let n = h.send(urgent_seg(6, 5), b"1234");
+    assert!(!n.urgent);
+    let n = h.send(urgent_seg(10, 1), b"Zrest");
+    assert!(!n.urgent);
+    assert_eq!(oob_read(&mut h), OobState::Byte(b'Z'));
+    assert_eq!(h.app_recv(100), b"hello1234");
+    assert_eq!(h.app_recv(100), b"rest");
+}
+
+#[test]
+fn advancing_pointer_makes_the_older_urgent_byte_normal_data() {
+    use super::urgent::OobState;
+    let mut h = established();
+    h.send(urgent_seg(1, 3), b"aaX");
+    let n = h.send(urgent_seg(4, 3), b"bbY");
+    assert!(n.urgent, "a newer pointer is new urgent data");
+    h.send(seg("", 7, Some(1)), b"cc");
+    assert_eq!(h.app_recv(100), b"aaXbb");
+    assert!(h.tcb.urg_rx.at_mark());
+    assert_eq!(
+        oob_read(&mut h),
+        OobState::Byte(b'Y'),
+        "at the mark, Y is there"
+    );
+    assert_eq!(h.app_recv(100), b"cc");
+    assert_eq!(
+        oob_read(&mut h),
+        OobState::None,
+        "read past the mark: EINVAL, as Linux"
+    );
+}
+
+#[test]
+fn oobinline_keeps_the_byte_in_the_stream_but_the_mark_stops_reads() {
+    use super::urgent::OobState;
+    let mut o = opts();
+    o.oob_inline = true;
+    let mut h = Harness::new(plain_config(), o);
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv();
+    h.send(seg("S", 0, Some(1)), b"");
+    h.recv();
+    h.send(urgent_seg(1, 6), b"helloXworld");
+    assert!(!h.tcb.urg_rx.at_mark());
+    assert_eq!(h.app_recv(100), b"hello");
+    assert!(h.tcb.urg_rx.at_mark());
+    assert_eq!(oob_read(&mut h), OobState::Inline, "EINVAL");
+    assert_eq!(h.app_recv(100), b"Xworld");
+    assert!(!h.tcb.urg_rx.at_mark());
+}
+
+#[test]
+fn urgent_pointer_beyond_the_window_is_remembered_not_harmful() {
+    use super::urgent::OobState;
+    let mut h = established();
+    // A pointer 60000 bytes ahead: announced (SIGURG), byte far away.
+    let n = h.send(urgent_seg(1, 60000), b"abc");
+    assert!(n.urgent);
+    assert_eq!(oob_read(&mut h), OobState::Pending);
+    assert_eq!(h.app_recv(100), b"abc", "normal data reads normally");
 }

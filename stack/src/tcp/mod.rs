@@ -1002,6 +1002,13 @@ impl Engine {
         let Some(&h) = self.tcp_conns.get(&(err.local, err.remote)) else {
             return;
         };
+        if let crate::ip::icmp::IcmpErrorKind::FragNeeded(mtu) = err.kind {
+            let _ = self.with_tcb(now, h, |t, out| {
+                t.path_mtu(now, mtu, out);
+                ((), Notice::default())
+            });
+            return;
+        }
         let hard = err.kind.is_hard() || err.reporter == self.config.addr;
         let e = err.kind.to_net_error();
         let _ = self.with_tcb(now, h, |t, _out| ((), t.icmp_error(e, hard)));

@@ -161,8 +161,12 @@ impl UrgentRx {
 
     /// The out-of-band byte was skipped at the head by a normal read.
     pub(crate) fn skipped(&mut self) {
+        // Linux (tcp_recvmsg): once the reader's copy point passes the urgent byte,
+        // the urgent data is forgotten; a later MSG_OOB read is EINVAL.
         self.mark = None;
         self.out_of_band = false;
+        self.byte = None;
+        self.passed = true;
     }
 
     /// `sockatmark`: the next byte to read is the urgent one.

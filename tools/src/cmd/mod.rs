@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod drill;
 pub mod example;
 pub mod nc;
 pub mod ping;
