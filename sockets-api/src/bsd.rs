@@ -1,7 +1,9 @@
 //! [`Stack`]: one network stack seen through the BSD calls, with its own descriptor
 //! table. This file has the construction and the calls that create, name, connect
-//! and close sockets; `io.rs` has the data transfer, `options.rs` the options,
-//! `fcntl` and `ioctl`, `select.rs` the multiplexing.
+//! and close sockets; `stream.rs` has what only stream sockets do (`listen`,
+//! `accept`, the TCP side of `connect`, lingering on `close`), `io.rs` the data
+//! transfer, `options.rs` the options, `fcntl` and `ioctl`, `select.rs` the
+//! multiplexing, `signals.rs` the in-process `SIGURG` and `SIGPIPE`.
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -12,15 +14,17 @@ use parking_lot::Mutex;
 use stack::device::memory::MemoryLink;
 use stack::device::Device;
 use stack::runtime::{Runtime, StackGuard, WaitOutcome};
-use stack::{Engine, SocketHandle, StackConfig};
+use stack::tcp::{Shutdown, State};
+use stack::{Engine, NetError, SocketHandle, StackConfig};
 
 use crate::addr::{SockAddrIn, SOCKADDR_IN_LEN};
 use crate::consts::{
-    AF_INET, AF_UNSPEC, INADDR_ANY, IPPROTO_IP, IPPROTO_UDP, SHUT_RD, SHUT_RDWR, SOCK_CLOEXEC,
-    SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM,
+    AF_INET, AF_UNSPEC, INADDR_ANY, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, SHUT_RD, SHUT_RDWR,
+    SHUT_WR, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM,
 };
 use crate::errno::{track, Errno};
-use crate::fdtable::{FdTable, OpenFile, SocketKind, Timeout};
+use crate::fdtable::{FdTable, OpenFile, SocketKind, Timeout, RCV_SHUTDOWN};
+use crate::signals::Signals;
 
 /// Highest address family number Linux knows (`AF_MAX`); beyond it `socket` says
 /// `EAFNOSUPPORT` without looking further.
@@ -46,11 +50,13 @@ const IPPROTO_MAX: i32 = 263;
 /// error is also recorded in this thread's [`errno()`](crate::errno()).
 #[derive(Clone)]
 pub struct Stack {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     fds: Mutex<FdTable>,
+    /// The `SIGPIPE` handler and the `SIGURG` dispatcher.
+    pub(crate) signals: Signals,
     /// Dropped last: stopping the runtime joins the driver thread.
     runtime: Runtime,
 }
@@ -71,6 +77,7 @@ impl Stack {
         Stack {
             inner: Arc::new(Inner {
                 fds: Mutex::new(FdTable::default()),
+                signals: Signals::default(),
                 runtime,
             }),
         }
@@ -209,13 +216,13 @@ impl Stack {
     /// `socket(domain, type, protocol)`: a new socket's descriptor (the lowest free
     /// one, from 3 up).
     ///
-    /// `AF_INET` + `SOCK_DGRAM` with protocol 0 or `IPPROTO_UDP` gives a UDP socket.
+    /// `AF_INET` + `SOCK_DGRAM` with protocol 0 or `IPPROTO_UDP` gives a UDP socket;
+    /// `AF_INET` + `SOCK_STREAM` with protocol 0 or `IPPROTO_TCP` a TCP socket.
     /// `type` may carry `SOCK_NONBLOCK` (start non-blocking) and `SOCK_CLOEXEC`
     /// (accepted, no effect). Errors, as Linux: another family `EAFNOSUPPORT`; an
     /// unknown flag or a type beyond the known ones `EINVAL`; `SOCK_RAW` `EPERM`
     /// (as for an unprivileged process); other types `ESOCKTNOSUPPORT`; a protocol
     /// that does not fit the type `EPROTONOSUPPORT`; no free descriptor `EMFILE`.
-    /// `SOCK_STREAM` gives `EPROTONOSUPPORT` until TCP exists.
     pub fn socket(&self, domain: i32, ty: i32, protocol: i32) -> Result<i32, Errno> {
         track(self.socket_inner(domain, ty, protocol))
     }
@@ -240,7 +247,7 @@ impl Stack {
         }
         let kind = match (ty, protocol) {
             (SOCK_DGRAM, IPPROTO_IP | IPPROTO_UDP) => SocketKind::Udp,
-            // TCP is not implemented yet: its socket kind slots in here.
+            (SOCK_STREAM, IPPROTO_IP | IPPROTO_TCP) => SocketKind::Tcp,
             (SOCK_STREAM, _) | (SOCK_DGRAM, _) => return Err(Errno::EPROTONOSUPPORT),
             (SOCK_RAW, _) => return Err(Errno::EPERM),
             _ => return Err(Errno::ESOCKTNOSUPPORT),
@@ -251,6 +258,7 @@ impl Stack {
         }
         let handle = match kind {
             SocketKind::Udp => g.engine().udp_open()?,
+            SocketKind::Tcp => g.engine().tcp_open()?,
         };
         let file = Arc::new(OpenFile::new(kind, handle, flags & SOCK_NONBLOCK != 0));
         let fd = self.fds().insert(file);
@@ -262,9 +270,18 @@ impl Stack {
     }
 
     /// `close(fd)`: frees the descriptor; the socket closes with its last
-    /// descriptor. Threads blocked on `fd` (in `recvfrom`, `select`, ...) wake up and
-    /// get `EBADF` (Linux leaves them blocked; waking them is the useful choice for
-    /// an in-process stack).
+    /// descriptor. Threads blocked on `fd` (in `recvfrom`, `accept`, `select`, ...)
+    /// wake up and get `EBADF` (Linux leaves them blocked; waking them is the useful
+    /// choice for an in-process stack).
+    ///
+    /// A stream socket closes as in Linux: queued data is still sent, followed by a
+    /// FIN, and the connection finishes in the background (the primer's "the system
+    /// will continue to attempt to transfer the data"). Unread received data, or
+    /// `SO_LINGER` on with a time of 0, abort the connection with a RST instead (the
+    /// peer gets `ECONNRESET`). `SO_LINGER` on with a time of `n` seconds makes
+    /// `close` wait (even in non-blocking mode, as Linux does) until the peer has
+    /// acknowledged everything including the FIN, or `n` seconds passed; it returns
+    /// 0 either way. Closing a listener resets the connections waiting in its queue.
     pub fn close(&self, fd: i32) -> Result<(), Errno> {
         track(self.close_inner(fd))
     }
@@ -272,12 +289,26 @@ impl Stack {
     fn close_inner(&self, fd: i32) -> Result<(), Errno> {
         let mut g = self.lock();
         let (file, last) = self.fds().remove(fd)?;
+        let mut linger = None;
         if last {
+            g.set_urgent_notifier(file.handle, None);
+            file.set_urgent_handler(None);
+            if file.kind == SocketKind::Tcp {
+                linger = g
+                    .engine_ref()
+                    .socket_options(file.handle)
+                    .ok()
+                    .and_then(|o| o.linger)
+                    .filter(|d| !d.is_zero());
+            }
             let now = g.now();
             // The handle cannot be stale: only this path closes it.
             let _ = g.engine().close(now, file.handle);
         }
         g.notify(file.handle);
+        if let Some(time) = linger {
+            Self::linger(g, file.handle, time);
+        }
         Ok(())
     }
 
@@ -327,11 +358,28 @@ impl Stack {
         let mut g = self.lock();
         match file.kind {
             SocketKind::Udp => g.engine().udp_bind(file.handle, local)?,
+            SocketKind::Tcp => g.engine().tcp_bind(file.handle, local)?,
         };
         Ok(())
     }
 
-    /// `connect(fd, &addr, sizeof addr)`. For a datagram socket: sets the default
+    /// `connect(fd, &addr, sizeof addr)`.
+    ///
+    /// For a **stream** socket: opens a connection to `addr` (binding an ephemeral
+    /// port first if needed). In blocking mode it waits for the handshake and
+    /// returns 0, or the reason it failed: `ECONNREFUSED` (nobody listens there),
+    /// `ETIMEDOUT` (no answer to the SYN and its retries), `EHOSTUNREACH` (no ARP
+    /// answer, or ICMP said so), `ENETUNREACH` (no route, at once). An
+    /// `SO_SNDTIMEO` that expires first gives `EINPROGRESS`, as in Linux, and the
+    /// attempt goes on. In non-blocking mode it returns `EINPROGRESS` at once; the
+    /// socket turns writable when the attempt ends, and `getsockopt(SO_ERROR)` then
+    /// gives 0 or the error. A second `connect` while the attempt is under way gives
+    /// `EALREADY`; once it succeeded, `EISCONN` (after a non-blocking attempt, the
+    /// first `connect` that sees it done returns 0, as in Linux). Also `EISCONN` on
+    /// a listening socket; `EADDRNOTAVAIL` when no ephemeral port is free or the
+    /// 4-tuple is taken.
+    ///
+    /// For a **datagram** socket: sets the default
     /// destination (so `send`/`write` work) and receives only from that peer
     /// (binding an ephemeral port first if needed); may be called again to change
     /// the peer, and with `sin_family = AF_UNSPEC` dissolves the association.
@@ -360,9 +408,10 @@ impl Stack {
 
     fn connect_inner(&self, fd: i32, addr: &SockAddrIn) -> Result<(), Errno> {
         let file = self.file(fd)?;
-        let mut g = self.lock();
         match file.kind {
+            SocketKind::Tcp => self.stream_connect(fd, &file, addr),
             SocketKind::Udp => {
+                let mut g = self.lock();
                 if addr.is_unspec() {
                     g.engine().udp_disconnect(file.handle)?;
                     return Ok(());
@@ -370,9 +419,9 @@ impl Stack {
                 let remote = addr.to_socket_addr()?;
                 let now = g.now();
                 g.engine().udp_connect(now, file.handle, remote)?;
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// `getsockname(fd, &name, &len)`: the local address (0.0.0.0:0 while unbound;
@@ -386,13 +435,16 @@ impl Stack {
         let g = self.lock();
         let local = match file.kind {
             SocketKind::Udp => g.engine_ref().udp_local_addr(file.handle)?,
+            SocketKind::Tcp => g.engine_ref().tcp_local_addr(file.handle)?,
         };
         Ok(SockAddrIn::from(
             local.unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
         ))
     }
 
-    /// `getpeername(fd, &name, &len)`: the connected peer (`ENOTCONN` if none).
+    /// `getpeername(fd, &name, &len)`: the connected peer (`ENOTCONN` if none: for a
+    /// stream socket, also while its connection is still being set up and after
+    /// it was reset).
     pub fn getpeername(&self, fd: i32) -> Result<SockAddrIn, Errno> {
         track(self.getpeername_inner(fd))
     }
@@ -402,11 +454,19 @@ impl Stack {
         let g = self.lock();
         let peer = match file.kind {
             SocketKind::Udp => g.engine_ref().udp_peer_addr(file.handle)?,
+            SocketKind::Tcp => g.engine_ref().tcp_peer_addr(file.handle)?,
         };
         peer.map(SockAddrIn::from).ok_or(Errno::ENOTCONN)
     }
 
     /// `shutdown(fd, how)` with `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR` (else `EINVAL`).
+    ///
+    /// Stream sockets follow Linux: `SHUT_WR` sends a FIN after the queued data (the
+    /// peer reads end-of-file and may go on sending: a half-close), and later
+    /// writes fail with `EPIPE`; `SHUT_RD` makes reads return 0 once the queued data
+    /// is read; `SHUT_RDWR` both. Blocked readers and writers wake up. `ENOTCONN`
+    /// when not connected. On a listener, `SHUT_RD`/`SHUT_RDWR` stop `accept`
+    /// (blocked and later calls get `EINVAL`, as in Linux) and `SHUT_WR` does nothing.
     ///
     /// Datagram sockets follow Linux: after `SHUT_RD`, queued datagrams can still be
     /// read, then reads return 0 at once (a blocked reader wakes up with 0); after
@@ -423,10 +483,39 @@ impl Stack {
         }
         let mut g = self.lock();
         // SHUT_RD = 0 -> RCV_SHUTDOWN (1), SHUT_WR = 1 -> SEND_SHUTDOWN (2), both -> 3.
-        file.add_shutdown((how + 1) as u8);
-        g.notify(file.handle);
+        let bits = (how + 1) as u8;
         let connected = match file.kind {
-            SocketKind::Udp => g.engine_ref().udp_peer_addr(file.handle)?.is_some(),
+            SocketKind::Udp => {
+                file.add_shutdown(bits);
+                g.notify(file.handle);
+                g.engine_ref().udp_peer_addr(file.handle)?.is_some()
+            }
+            SocketKind::Tcp => {
+                let h = file.handle;
+                if g.engine_ref().tcp_state(h)? == State::Listen {
+                    if how != SHUT_WR {
+                        file.add_shutdown(RCV_SHUTDOWN);
+                        g.notify(h);
+                    }
+                    return Ok(());
+                }
+                let half = match how {
+                    SHUT_RD => Shutdown::Read,
+                    SHUT_WR => Shutdown::Write,
+                    _ => Shutdown::Both,
+                };
+                let now = g.now();
+                let r = g.engine().tcp_shutdown(now, h, half);
+                // Linux sets the shutdown bits even when it answers ENOTCONN (so
+                // that poll reports the hang-up).
+                file.add_shutdown(bits);
+                g.notify(h);
+                match r {
+                    Ok(()) => true,
+                    Err(NetError::NotConnected) => false,
+                    Err(e) => return Err(e.into()),
+                }
+            }
         };
         if connected {
             Ok(())

@@ -17,7 +17,7 @@ pub const PF_UNIX: i32 = AF_UNIX;
 /// Protocol family: Internet (same value as [`AF_INET`]).
 pub const PF_INET: i32 = AF_INET;
 
-/// Socket type: reliable byte stream (TCP). Not available yet: `EPROTONOSUPPORT`.
+/// Socket type: reliable, sequenced byte stream (TCP).
 pub const SOCK_STREAM: i32 = 1;
 /// Socket type: datagrams (UDP).
 pub const SOCK_DGRAM: i32 = 2;
@@ -54,9 +54,10 @@ pub const INADDR_LOOPBACK: u32 = 0x7f00_0001;
 /// What `inet_addr` returns for a malformed address (the same bits as 255.255.255.255).
 pub const INADDR_NONE: u32 = 0xffff_ffff;
 
-/// `send`/`recv` flag: out-of-band data (TCP only; `EOPNOTSUPP` on datagram sockets).
+/// `send`/`recv` flag: out-of-band (urgent) data (TCP only; `EOPNOTSUPP` on datagram
+/// sockets). `send` makes the last byte urgent; `recv` reads that byte.
 pub const MSG_OOB: i32 = 0x01;
-/// `recv` flag: look at the next datagram without removing it.
+/// `recv` flag: look at the data (the next datagram) without removing it.
 pub const MSG_PEEK: i32 = 0x02;
 /// `send` flag: bypass routing (accepted, no effect: every destination is on-link or
 /// via the gateway anyway).
@@ -68,8 +69,14 @@ pub const MSG_TRUNC: i32 = 0x20;
 pub const MSG_DONTWAIT: i32 = 0x40;
 /// `recv` flag: wait for the full amount (streams; a datagram is always whole).
 pub const MSG_WAITALL: i32 = 0x100;
-/// `send` flag: no `SIGPIPE` (there are no signals here; accepted, no effect).
+/// `send` flag: no `SIGPIPE`: the handler set with
+/// [`Stack::set_sigpipe_handler`](crate::Stack::set_sigpipe_handler) is not called
+/// when this call fails with `EPIPE`.
 pub const MSG_NOSIGNAL: i32 = 0x4000;
+
+/// The largest `listen` backlog (Linux's default `net.core.somaxconn`; the stack's
+/// `tcp.somaxconn` setting).
+pub const SOMAXCONN: i32 = 128;
 
 /// `setsockopt` level of the socket itself.
 pub const SOL_SOCKET: i32 = 1;
@@ -133,6 +140,12 @@ pub const FIONREAD: u64 = 0x541b;
 pub const FIONBIO: u64 = 0x5421;
 /// `ioctl` request: whether the read pointer is at the urgent mark (TCP).
 pub const SIOCATMARK: u64 = 0x8905;
+/// `ioctl` request: bytes in the send queue not yet acknowledged (TCP).
+pub const SIOCOUTQ: u64 = TIOCOUTQ;
+/// `ioctl` request: the same number as [`SIOCOUTQ`].
+pub const TIOCOUTQ: u64 = 0x5411;
+/// `ioctl` request: the same number as [`FIONREAD`].
+pub const SIOCINQ: u64 = FIONREAD;
 
 /// `poll` event: data to read.
 pub const POLLIN: i16 = 0x001;

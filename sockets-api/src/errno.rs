@@ -77,7 +77,8 @@ errnos! {
     EMFILE = 24, "Too many open files";
     /// Inappropriate ioctl for device: unknown `ioctl` request.
     ENOTTY = 25, "Inappropriate ioctl for device";
-    /// Broken pipe: sending after `shutdown(SHUT_WR)`.
+    /// Broken pipe: sending after `shutdown(SHUT_WR)`, or on a connection that is
+    /// gone (after its reset was reported).
     EPIPE = 32, "Broken pipe";
     /// Numerical argument out of domain: a `timeval` with `tv_usec` outside
     /// 0..1000000 given to `SO_RCVTIMEO`/`SO_SNDTIMEO` (as Linux answers).
@@ -96,8 +97,7 @@ errnos! {
     /// Protocol not available: unknown socket option or level; an ICMP protocol
     /// unreachable.
     ENOPROTOOPT = 92, "Protocol not available";
-    /// Protocol not supported: a protocol that does not fit the socket type (and,
-    /// until TCP exists, `SOCK_STREAM`).
+    /// Protocol not supported: a protocol that does not fit the socket type.
     EPROTONOSUPPORT = 93, "Protocol not supported";
     /// Socket type not supported.
     ESOCKTNOSUPPORT = 94, "Socket type not supported";

@@ -160,6 +160,10 @@ impl OpenFile {
         self.shutdown.fetch_or(bits, Ordering::Relaxed);
     }
 
+    pub(crate) fn clear_shutdown(&self, bits: u8) {
+        self.shutdown.fetch_and(!bits, Ordering::Relaxed);
+    }
+
     pub(crate) fn recv_timeout(&self) -> Timeout {
         self.timeouts.lock().0
     }

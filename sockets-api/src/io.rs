@@ -4,25 +4,51 @@
 //! `SO_RCVTIMEO`/`SO_SNDTIMEO` timeout expires (`EWOULDBLOCK`), or the descriptor is
 //! closed by another thread (`EBADF`). `O_NONBLOCK`, `FIONBIO` and `MSG_DONTWAIT`
 //! make them return `EWOULDBLOCK` instead of waiting.
+//!
+//! Streams follow Linux's `tcp_sendmsg` and `tcp_recvmsg`: a blocking send returns
+//! once everything is queued (a partial count only when a timeout or an error
+//! interrupts it after some bytes went in); a receive returns what is there, never
+//! crossing the urgent mark; an error that comes after some bytes were moved is
+//! left for the next call.
 
 use std::net::SocketAddrV4;
+use std::sync::Arc;
 
+use stack::tcp::{RecvFlags, SendFlags};
 use stack::NetError;
 
 use crate::addr::SockAddrIn;
 use crate::bsd::Stack;
-use crate::consts::{AF_INET, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC};
+use crate::consts::{
+    AF_INET, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+};
 use crate::errno::{track, Errno};
-use crate::fdtable::{SocketKind, RCV_SHUTDOWN, SEND_SHUTDOWN};
+use crate::fdtable::{OpenFile, SocketKind, RCV_SHUTDOWN, SEND_SHUTDOWN};
 
 impl Stack {
-    /// `send(fd, buf, len, flags)`: sends on a connected socket. A datagram socket
-    /// without a peer gives `EDESTADDRREQ` (Linux; BSD says `ENOTCONN`).
+    /// `send(fd, buf, len, flags)`: sends on a connected socket.
     ///
-    /// Flags: `MSG_DONTWAIT` (do not block), `MSG_OOB` (`EOPNOTSUPP` on datagram
-    /// sockets); others are accepted and ignored. Other errors: `EMSGSIZE` above
-    /// 65507 bytes, `EPIPE` after `shutdown(SHUT_WR)`, a pending asynchronous
-    /// error such as `ECONNREFUSED`, `EACCES` for broadcast without `SO_BROADCAST`.
+    /// On a **stream** socket, a blocking `send` returns when all of `buf` is queued
+    /// (waiting for room in the send buffer as long as needed, as Linux does); it
+    /// returns fewer bytes only if `SO_SNDTIMEO` expires or an error comes after
+    /// some were queued (`EWOULDBLOCK` or the error if none were). While the
+    /// connection is still being set up it waits for it. Non-blocking: as much as
+    /// fits, or `EWOULDBLOCK`. `MSG_OOB` sends `buf` with its last byte urgent
+    /// (the peer's `recv(MSG_OOB)` gets that byte). Errors: `ENOTCONN` when never
+    /// connected; `EPIPE` after `shutdown(SHUT_WR)` or once the connection is
+    /// gone, which also calls the `SIGPIPE` handler
+    /// ([`Stack::set_sigpipe_handler`]) unless `MSG_NOSIGNAL` is given; a pending
+    /// error first (`ECONNRESET` after the peer reset the connection, then
+    /// `EPIPE`; `ETIMEDOUT` when retransmissions went unanswered).
+    ///
+    /// On a **datagram** socket, sends one datagram; without a peer it gives
+    /// `EDESTADDRREQ` (Linux; BSD says `ENOTCONN`). `MSG_OOB` is `EOPNOTSUPP`. Other
+    /// errors: `EMSGSIZE` above 65507 bytes, `EPIPE` after `shutdown(SHUT_WR)`, a
+    /// pending asynchronous error such as `ECONNREFUSED`, `EACCES` for broadcast
+    /// without `SO_BROADCAST`.
+    ///
+    /// Flags: `MSG_DONTWAIT` (do not block), `MSG_OOB`, `MSG_NOSIGNAL`; others are
+    /// accepted and ignored.
     pub fn send(&self, fd: i32, buf: &[u8], flags: i32) -> Result<usize, Errno> {
         track(self.send_inner(fd, buf, flags, None))
     }
@@ -33,7 +59,8 @@ impl Stack {
     }
 
     /// `sendto(fd, buf, len, flags, &to, sizeof to)`: sends one datagram to `to`
-    /// (even on a connected socket, as Linux allows). An unbound socket is bound to
+    /// (even on a connected socket, as Linux allows). On a stream socket `to` is
+    /// ignored and this is [`Stack::send`], as in Linux. An unbound socket is bound to
     /// an ephemeral port first (`EAGAIN` if none is free). `to` must be `AF_INET`
     /// (`AF_UNSPEC` is taken as `AF_INET`, as Linux does; other families
     /// `EAFNOSUPPORT`); port 0 or address 0.0.0.0 `EINVAL`. Other errors as
@@ -75,6 +102,7 @@ impl Stack {
     ) -> Result<usize, Errno> {
         let file = self.file(fd)?;
         match file.kind {
+            SocketKind::Tcp => self.stream_send(fd, &file, buf, flags),
             SocketKind::Udp => {
                 if flags & MSG_OOB != 0 {
                     return Err(Errno::EOPNOTSUPP);
@@ -96,15 +124,27 @@ impl Stack {
         }
     }
 
-    /// `recv(fd, buf, len, flags)`: receives one datagram into `buf`; a datagram
-    /// longer than `buf` is truncated and the rest discarded. Returns the bytes
-    /// copied, or with `MSG_TRUNC` the datagram's real length (Linux).
+    /// `recv(fd, buf, len, flags)`: receives data into `buf`.
     ///
-    /// Flags: `MSG_PEEK` (leave the datagram queued), `MSG_DONTWAIT` (do not block),
-    /// `MSG_TRUNC`, `MSG_WAITALL` (no effect on datagrams), `MSG_OOB` (`EOPNOTSUPP`
-    /// on datagram sockets, as in BSD). A pending asynchronous error (e.g.
+    /// On a **stream** socket: waits until some data is there, then returns what
+    /// fits (never reading across the urgent mark); 0 means end of file (the peer
+    /// shut down or closed, after everything it sent was read). `MSG_PEEK` leaves
+    /// the data queued; `MSG_WAITALL` waits until `buf` is full, unless end of file,
+    /// an error, the urgent mark or `SO_RCVTIMEO` come first (then what was read so
+    /// far; the error is reported by the next call); `MSG_OOB` reads the urgent
+    /// byte (never waiting, as in Linux): `EINVAL` when there is none, it was read
+    /// already, or `SO_OOBINLINE` is on; `EWOULDBLOCK` when it was announced but
+    /// has not arrived. Errors: `ENOTCONN` when never connected; `ECONNRESET`
+    /// once after a reset (then 0); `ETIMEDOUT` once after the connection timed out.
+    ///
+    /// On a **datagram** socket: receives one datagram; a datagram longer than
+    /// `buf` is truncated and the rest discarded. Returns the bytes copied, or with
+    /// `MSG_TRUNC` the datagram's real length (Linux). `MSG_WAITALL` has no effect,
+    /// `MSG_OOB` is `EOPNOTSUPP` (as in BSD). A pending asynchronous error (e.g.
     /// `ECONNREFUSED` on a connected socket) is reported, once. After
     /// `shutdown(SHUT_RD)` an empty queue reads as 0 bytes.
+    ///
+    /// `MSG_DONTWAIT` does not wait, on both.
     pub fn recv(&self, fd: i32, buf: &mut [u8], flags: i32) -> Result<usize, Errno> {
         track(self.recv_inner(fd, buf, flags).map(|(n, _)| n))
     }
@@ -116,7 +156,8 @@ impl Stack {
 
     /// `recvfrom(fd, buf, len, flags, &from, &fromlen)`: [`Stack::recv`] that also
     /// returns the sender's address (all zeros, family `AF_UNSPEC`, for the 0-byte
-    /// read after `shutdown(SHUT_RD)`).
+    /// read after `shutdown(SHUT_RD)`, and on stream sockets, where Linux leaves
+    /// `from` unset: use [`Stack::getpeername`]).
     pub fn recvfrom(
         &self,
         fd: i32,
@@ -137,6 +178,7 @@ impl Stack {
     ) -> Result<(usize, Option<SocketAddrV4>), Errno> {
         let file = self.file(fd)?;
         match file.kind {
+            SocketKind::Tcp => Ok((self.stream_recv(fd, &file, buf, flags)?, None)),
             SocketKind::Udp => {
                 if flags & MSG_OOB != 0 {
                     return Err(Errno::EOPNOTSUPP);
@@ -160,6 +202,128 @@ impl Stack {
                     }
                 })
             }
+        }
+    }
+
+    /// `send` on a stream socket (see [`Stack::send`]).
+    fn stream_send(
+        &self,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        buf: &[u8],
+        flags: i32,
+    ) -> Result<usize, Errno> {
+        let nonblocking = file.nonblocking() || flags & MSG_DONTWAIT != 0;
+        let send_flags = SendFlags {
+            oob: flags & MSG_OOB != 0,
+        };
+        let h = file.handle;
+        let mut sent = 0;
+        let r = self.block_on(fd, file, nonblocking, file.send_timeout(), |g| {
+            let now = g.now();
+            loop {
+                // Linux: an error after some bytes were queued ends the call with
+                // the count and stays pending for the next call.
+                if sent > 0 && g.engine_ref().readiness(h)?.error {
+                    return Ok(Some(()));
+                }
+                match g.engine().tcp_send(now, h, &buf[sent..], send_flags) {
+                    Ok(n) => {
+                        sent += n;
+                        if sent == buf.len() {
+                            return Ok(Some(()));
+                        }
+                        if n == 0 {
+                            return Ok(None);
+                        }
+                    }
+                    Err(NetError::WouldBlock) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        });
+        match r {
+            Ok(()) => Ok(sent),
+            Err(_) if sent > 0 => Ok(sent),
+            Err(Errno::EPIPE) => {
+                if flags & MSG_NOSIGNAL == 0 {
+                    self.raise_sigpipe(fd);
+                }
+                Err(Errno::EPIPE)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `recv` on a stream socket (see [`Stack::recv`]).
+    fn stream_recv(
+        &self,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        buf: &mut [u8],
+        flags: i32,
+    ) -> Result<usize, Errno> {
+        let h = file.handle;
+        let peek = flags & MSG_PEEK != 0;
+        if flags & MSG_OOB != 0 {
+            // Linux's tcp_recv_urg: "this call should never block, independent of
+            // the blocking state of the socket".
+            let mut g = self.lock();
+            let now = g.now();
+            return match g
+                .engine()
+                .tcp_recv(now, h, buf, RecvFlags { peek, oob: true })
+            {
+                Ok(n) => Ok(n),
+                // No urgent data on a socket that never connected: EINVAL (Linux).
+                Err(NetError::NotConnected) => Err(Errno::EINVAL),
+                Err(e) => Err(e.into()),
+            };
+        }
+        let nonblocking = file.nonblocking() || flags & MSG_DONTWAIT != 0;
+        let wait_all = flags & MSG_WAITALL != 0;
+        let want = buf.len();
+        let mut got = 0;
+        let r = self.block_on(fd, file, nonblocking, file.recv_timeout(), |g| {
+            let now = g.now();
+            loop {
+                if got > 0 && g.engine_ref().readiness(h)?.error {
+                    return Ok(Some(())); // the error is for the next call
+                }
+                let into = if peek { &mut buf[..] } else { &mut buf[got..] };
+                match g
+                    .engine()
+                    .tcp_recv(now, h, into, RecvFlags { peek, oob: false })
+                {
+                    Ok(0) => return Ok(Some(())), // end of file (or an empty buffer)
+                    Ok(n) => {
+                        got = if peek { n } else { got + n };
+                        if !wait_all || got == want {
+                            return Ok(Some(()));
+                        }
+                        // Linux stops at the urgent mark once it read something.
+                        if g.engine_ref().tcp_at_mark(h)? {
+                            return Ok(Some(()));
+                        }
+                        if peek {
+                            // Peeking again gives the same bytes: wait for more,
+                            // unless the mark holds the rest back.
+                            if g.engine_ref().readiness(h)?.urgent {
+                                return Ok(Some(()));
+                            }
+                            return Ok(None);
+                        }
+                    }
+                    Err(NetError::WouldBlock) => return Ok(None),
+                    Err(_) if got > 0 && !peek => return Ok(Some(())),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        });
+        match r {
+            Ok(()) => Ok(got),
+            Err(_) if got > 0 => Ok(got),
+            Err(e) => Err(e),
         }
     }
 }

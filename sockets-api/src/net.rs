@@ -1,12 +1,46 @@
-//! The std face: [`UdpSocket`] with `std::net::UdpSocket`'s method names and
-//! `io::Result`s, for Rust programs that do not want C style.
+//! The std face: [`TcpListener`], [`TcpStream`] and [`UdpSocket`] with
+//! `std::net`'s method names and `io::Result`s, for Rust programs that do not want
+//! C style.
 //!
 //! It is a thin layer over the BSD calls of [`Stack`] (one implementation): each
 //! method is the BSD call it names, and errors are the same errno values, as
 //! `io::Error`s with the `ErrorKind` std would give (`WouldBlock`,
-//! `ConnectionRefused`, `AddrInUse`, ...). The differences from std: `bind` takes
-//! the [`Stack`] to bind on, and only IPv4 addresses apply (IPv6 ones are skipped;
-//! none at all is `InvalidInput`).
+//! `ConnectionRefused`, `AddrInUse`, `BrokenPipe`, ...). The differences from std:
+//! `bind` and `connect` take the [`Stack`] to use, and only IPv4 addresses apply
+//! (IPv6 ones are skipped; none at all is `InvalidInput`).
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::net::Ipv4Addr;
+//! use sockets::net::{TcpListener, TcpStream};
+//! use sockets::{Stack, StackConfig};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let (a, b) = Stack::memory_pair(
+//!     StackConfig::new(Ipv4Addr::new(10, 0, 0, 1), 24),
+//!     StackConfig::new(Ipv4Addr::new(10, 0, 0, 2), 24),
+//! );
+//! let listener = TcpListener::bind(&b, "0.0.0.0:7777")?;
+//! let server = std::thread::spawn(move || -> std::io::Result<()> {
+//!     let (mut conn, _peer) = listener.accept()?;
+//!     let mut line = Vec::new();
+//!     conn.read_to_end(&mut line)?; // until the client shuts down writing
+//!     conn.write_all(&line) // echo it back
+//! });
+//! let mut client = TcpStream::connect(&a, "10.0.0.2:7777")?;
+//! client.write_all(b"hello, stack")?;
+//! client.shutdown(std::net::Shutdown::Write)?;
+//! let mut echo = String::new();
+//! client.read_to_string(&mut echo)?;
+//! assert_eq!(echo, "hello, stack");
+//! server.join().unwrap()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod tcp;
+
+pub use tcp::{Incoming, TcpListener, TcpStream};
 
 use std::io;
 use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};

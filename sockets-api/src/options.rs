@@ -8,20 +8,22 @@
 //! Validation follows Linux: every `SOL_SOCKET` option needs at least an `int`
 //! (`EINVAL`), `SO_LINGER` a whole `struct linger`, the timeouts a whole `struct
 //! timeval` (and `tv_usec` in 0..1000000, else `EDOM`); `IP_TTL` takes 1..=255 or
-//! -1 (the default) as an `int` or a single byte; an unknown option or level is
+//! -1 (the default) as an `int` or a single byte; the `IPPROTO_TCP` options an
+//! `int` (`TCP_MAXSEG` in 88..=32767); an unknown option or level is
 //! `ENOPROTOOPT`, and so are the get-only options (`SO_TYPE`, `SO_ERROR`).
 //! `getsockopt` copies at most the caller's buffer, as the kernel does.
 
 use std::time::Duration;
 
+use stack::tcp::State;
 use stack::SocketOptions;
 
 use crate::bsd::Stack;
 use crate::consts::{
-    AF_INET, FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, IPPROTO_IP, IP_TOS, IP_TTL,
-    O_NONBLOCK, O_RDWR, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE,
-    SO_LINGER, SO_OOBINLINE, SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF,
-    SO_SNDTIMEO, SO_TYPE,
+    AF_INET, FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, IPPROTO_IP, IPPROTO_TCP,
+    IP_TOS, IP_TTL, O_NONBLOCK, O_RDWR, SIOCATMARK, SIOCOUTQ, SOL_SOCKET, SO_ACCEPTCONN,
+    SO_BROADCAST, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE, SO_PROTOCOL,
+    SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, TCP_MAXSEG, TCP_NODELAY,
 };
 use crate::errno::{track, Errno};
 use crate::fdtable::{OpenFile, SocketKind, Timeout};
@@ -191,9 +193,15 @@ impl Stack {
     ///
     /// `SOL_SOCKET`: `SO_REUSEADDR`, `SO_BROADCAST`, `SO_KEEPALIVE`, `SO_OOBINLINE`
     /// (`int` flags), `SO_RCVBUF`/`SO_SNDBUF` (`int` bytes; doubled, as Linux does,
-    /// and bounded by the stack's configuration), `SO_LINGER` ([`Linger`]),
-    /// `SO_RCVTIMEO`/`SO_SNDTIMEO` ([`TimeVal`]). `IPPROTO_IP`: `IP_TTL`, `IP_TOS`.
-    /// `IPPROTO_TCP` options need a TCP socket (`ENOPROTOOPT` on UDP, as Linux).
+    /// and bounded by the stack's configuration; on a stream socket they size the
+    /// buffers of connections made after, so set them before `connect` or
+    /// `listen`), `SO_LINGER` ([`Linger`]; see [`Stack::close`]),
+    /// `SO_RCVTIMEO`/`SO_SNDTIMEO` ([`TimeVal`]; they also bound `accept` and
+    /// `connect`). `IPPROTO_IP`: `IP_TTL`, `IP_TOS`.
+    /// `IPPROTO_TCP` (stream sockets only; `ENOPROTOOPT` on UDP, as Linux):
+    /// `TCP_NODELAY` (`int` flag: no Nagle delay), `TCP_MAXSEG` (`int`, 88..=32767:
+    /// clamps the segment size; set it before connecting; Linux's 0 for "no
+    /// clamp" is `EINVAL` here). Accepted sockets inherit the listener's options.
     /// See the module documentation for the validation rules.
     pub fn setsockopt<V: OptionValue + ?Sized>(
         &self,
@@ -277,9 +285,23 @@ impl Stack {
             }
             // IPPROTO_TCP: only TCP sockets have TCP options; a datagram socket
             // answers ENOPROTOOPT like any unknown level.
-            _ => match file.kind {
-                SocketKind::Udp => Err(Errno::ENOPROTOOPT),
-            },
+            IPPROTO_TCP if file.kind == SocketKind::Tcp => {
+                // Linux's do_tcp_setsockopt: an int at least.
+                let v = int_from(val).ok_or(Errno::EINVAL)?;
+                match optname {
+                    TCP_NODELAY => self.update_options(&file, |o, _| {
+                        o.nodelay = v != 0;
+                        Ok(())
+                    }),
+                    TCP_MAXSEG => {
+                        let mss = u16::try_from(v).map_err(|_| Errno::EINVAL)?;
+                        self.lock().engine().tcp_set_maxseg(file.handle, mss)?;
+                        Ok(())
+                    }
+                    _ => Err(Errno::ENOPROTOOPT),
+                }
+            }
+            _ => Err(Errno::ENOPROTOOPT),
         }
     }
 
@@ -291,7 +313,10 @@ impl Stack {
         f: impl FnOnce(&mut SocketOptions, usize) -> Result<(), Errno>,
     ) -> Result<(), Errno> {
         let mut g = self.lock();
-        let max = g.engine_ref().config().udp.max_recv_buffer;
+        let max = match file.kind {
+            SocketKind::Udp => g.engine_ref().config().udp.max_recv_buffer,
+            SocketKind::Tcp => g.engine_ref().config().tcp.max_buffer,
+        };
         let mut o = g.engine_ref().socket_options(file.handle)?;
         f(&mut o, max)?;
         g.engine().set_socket_options(file.handle, o)?;
@@ -301,9 +326,11 @@ impl Stack {
     /// `getsockopt(fd, level, optname, &optval, &optlen)`: fills `optval` (at most
     /// its size, as the kernel truncates to `optlen`) and returns the length
     /// written. Besides the options [`Stack::setsockopt`] takes: `SO_TYPE`,
-    /// `SO_PROTOCOL`, `SO_DOMAIN`, `SO_ACCEPTCONN`, and `SO_ERROR`, which takes the
-    /// pending error (as an errno number; 0 if none). `IP_TTL` reads the stack's
-    /// default until set.
+    /// `SO_PROTOCOL`, `SO_DOMAIN`, `SO_ACCEPTCONN` (1 on a listening socket), and
+    /// `SO_ERROR`, which takes the pending error (as an errno number; 0 if none):
+    /// after a non-blocking `connect`, 0 or why it failed. `IP_TTL` reads the
+    /// stack's default until set; `TCP_MAXSEG` the connection's segment size once
+    /// connected, before that the clamp set or 536.
     pub fn getsockopt<V: OptionValue + ?Sized>(
         &self,
         fd: i32,
@@ -332,10 +359,16 @@ impl Stack {
                 SO_TYPE => int(file.kind.sock_type()),
                 SO_PROTOCOL => int(file.kind.protocol()),
                 SO_DOMAIN => int(AF_INET),
-                SO_ACCEPTCONN => int(0),
+                SO_ACCEPTCONN => int(match file.kind {
+                    SocketKind::Udp => 0,
+                    SocketKind::Tcp => {
+                        (g.engine_ref().tcp_state(file.handle)? == State::Listen).into()
+                    }
+                }),
                 SO_ERROR => {
                     let e = match file.kind {
                         SocketKind::Udp => g.engine().udp_take_error(file.handle)?,
+                        SocketKind::Tcp => g.engine().tcp_take_error(file.handle)?,
                     };
                     int(e.map_or(0, |e| Errno::from(e).raw()))
                 }
@@ -368,9 +401,12 @@ impl Stack {
                     int(v)
                 }
             }
-            _ => match file.kind {
-                SocketKind::Udp => return Err(Errno::ENOPROTOOPT),
+            IPPROTO_TCP if file.kind == SocketKind::Tcp => match optname {
+                TCP_NODELAY => int(o.nodelay.into()),
+                TCP_MAXSEG => int(g.engine_ref().tcp_maxseg(file.handle)?.into()),
+                _ => return Err(Errno::ENOPROTOOPT),
             },
+            _ => return Err(Errno::ENOPROTOOPT),
         };
         value.truncate(optlen);
         Ok(value)
@@ -393,10 +429,20 @@ impl Stack {
         }))
     }
 
-    /// `ioctl(fd, request, &arg)`: `FIONREAD` stores the size of the next datagram
-    /// (0 if none, as Linux); `FIONBIO` sets non-blocking mode when `*arg` is
-    /// non-zero and clears it otherwise. Other requests (and `SIOCATMARK` on a
-    /// datagram socket) are `ENOTTY`.
+    /// `ioctl(fd, request, &arg)`:
+    ///
+    /// - `FIONREAD`: on a datagram socket the size of the next datagram (0 if
+    ///   none, as Linux); on a stream socket the bytes a `read` could return now
+    ///   (up to the urgent mark; `EINVAL` on a listener, as Linux);
+    /// - `SIOCATMARK` (stream sockets): 1 when the next byte to read is just past
+    ///   the urgent mark (the primer's Figure 5 loop), else 0; see
+    ///   [`Stack::sockatmark`];
+    /// - `SIOCOUTQ` (`TIOCOUTQ`): bytes sent and not yet acknowledged (stream;
+    ///   `EINVAL` on a listener), 0 on a datagram socket;
+    /// - `FIONBIO`: sets non-blocking mode when `*arg` is non-zero, clears it
+    ///   otherwise.
+    ///
+    /// Other requests (and `SIOCATMARK` on a datagram socket) are `ENOTTY`.
     pub fn ioctl(&self, fd: i32, request: u64, arg: &mut i32) -> Result<(), Errno> {
         track(self.ioctl_inner(fd, request, arg))
     }
@@ -408,16 +454,45 @@ impl Stack {
                 file.set_nonblocking(*arg != 0);
                 Ok(())
             }
-            FIONREAD => {
+            FIONREAD | SIOCOUTQ => {
                 let g = self.lock();
                 let n = match file.kind {
-                    SocketKind::Udp => g.engine_ref().udp_next_len(file.handle)?,
+                    SocketKind::Udp if request == FIONREAD => {
+                        g.engine_ref().udp_next_len(file.handle)?
+                    }
+                    SocketKind::Udp => 0,
+                    SocketKind::Tcp => {
+                        if g.engine_ref().tcp_state(file.handle)? == State::Listen {
+                            return Err(Errno::EINVAL);
+                        }
+                        if request == FIONREAD {
+                            g.engine_ref().tcp_recv_queue_len(file.handle)?
+                        } else {
+                            g.engine_ref().tcp_send_queue_len(file.handle)?
+                        }
+                    }
                 };
                 *arg = i32::try_from(n).unwrap_or(i32::MAX);
                 Ok(())
             }
+            SIOCATMARK => match file.kind {
+                SocketKind::Udp => Err(Errno::ENOTTY),
+                SocketKind::Tcp => {
+                    *arg = self.lock().engine_ref().tcp_at_mark(file.handle)?.into();
+                    Ok(())
+                }
+            },
             _ => Err(Errno::ENOTTY),
         }
+    }
+
+    /// `sockatmark(fd)`: 1 when the next byte to read is the first after the urgent
+    /// mark (everything sent before the urgent byte has been read), 0 otherwise;
+    /// `ioctl(fd, SIOCATMARK, &yes)` as a function. `ENOTTY` on a datagram socket.
+    pub fn sockatmark(&self, fd: i32) -> Result<i32, Errno> {
+        let mut yes = 0;
+        self.ioctl(fd, SIOCATMARK, &mut yes)?;
+        Ok(yes)
     }
 }
 

@@ -2,14 +2,21 @@
 //!
 //! Both compute each socket's readiness under the engine lock and, if nothing is
 //! ready, wait for any socket of the stack to change (the runtime's `wait_any`),
-//! with the deadline of the timeout; they never spin. Readiness follows Linux's
-//! datagram rules: readable when a datagram or an error is queued or after
-//! `shutdown(SHUT_RD)`; writable always (UDP sends do not wait); an error counts as
-//! readable and writable for `select`.
+//! with the deadline of the timeout; they never spin. Readiness follows Linux.
+//! Datagram sockets: readable when a datagram or an error is queued or after
+//! `shutdown(SHUT_RD)`; writable always (UDP sends do not wait). Stream sockets
+//! (`tcp_poll`): a listener is readable when a connection waits for `accept`; a
+//! connection is readable when data, end of file or an error is there, writable
+//! when connected with room in the send buffer (and when a non-blocking `connect`
+//! ended, either way), in the except set (`POLLPRI`) while urgent data is pending;
+//! `POLLRDHUP` once the peer shut down its side, `POLLHUP` when both directions are
+//! shut or the connection is gone (and on a socket never connected, as Linux). An
+//! error counts as readable and writable for `select`.
 
 use std::time::Duration;
 
 use stack::runtime::{StackGuard, WaitOutcome};
+use stack::tcp::State;
 
 use crate::bsd::Stack;
 use crate::consts::{
@@ -17,7 +24,7 @@ use crate::consts::{
     POLLRDNORM, POLLWRBAND, POLLWRNORM,
 };
 use crate::errno::{track, Errno};
-use crate::fdtable::{OpenFile, RCV_SHUTDOWN, SEND_SHUTDOWN};
+use crate::fdtable::{OpenFile, SocketKind, RCV_SHUTDOWN, SEND_SHUTDOWN};
 
 const WORDS: usize = FD_SETSIZE / 64;
 
@@ -152,6 +159,18 @@ impl Stack {
         }
         if shut & RCV_SHUTDOWN != 0 {
             m |= POLLRDHUP;
+        }
+        if file.kind == SocketKind::Tcp {
+            // Linux sets RCV_SHUTDOWN when the peer's FIN arrives and both bits
+            // when the connection dies, so POLLRDHUP (with POLLIN) follows.
+            let peer_done = match g.engine_ref().tcp_state(file.handle)? {
+                State::CloseWait | State::LastAck | State::Closing | State::TimeWait => true,
+                State::Closed => g.engine_ref().tcp_info(file.handle)?.is_some(),
+                _ => false,
+            };
+            if peer_done {
+                m |= POLLRDHUP | POLLIN | POLLRDNORM;
+            }
         }
         if r.writable {
             m |= POLLOUT | POLLWRNORM | POLLWRBAND;

@@ -62,6 +62,11 @@ pub struct Engine {
     pub(crate) isn: IsnGenerator,
     pub(crate) tcp_out: Vec<(IpSend, Vec<u8>)>,
     pub(crate) urgent_events: VecDeque<SocketHandle>,
+    /// Connections owing a pure ACK, sent at the next `poll_transmit` (one ACK per
+    /// batch of received frames).
+    pub(crate) tcp_ack_pending: Vec<SocketHandle>,
+    /// True while a received segment is processed (ACKs may be deferred).
+    pub(crate) tcp_defer_ack: bool,
     tx_queue: VecDeque<Vec<u8>>,
     pub(crate) spare_frames: Vec<Vec<u8>>,
     pub(crate) loopback: VecDeque<Vec<u8>>,
@@ -112,6 +117,8 @@ impl Engine {
             isn: IsnGenerator::new(key),
             tcp_out: Vec::new(),
             urgent_events: VecDeque::new(),
+            tcp_ack_pending: Vec::new(),
+            tcp_defer_ack: false,
             tx_queue: VecDeque::new(),
             spare_frames: Vec::new(),
             loopback: VecDeque::new(),
@@ -142,6 +149,7 @@ impl Engine {
     /// Processes one received Ethernet frame. Never panics, whatever the bytes: a
     /// frame that is not acceptable is counted under its drop reason.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        self.last_now = self.last_now.max(now);
         self.counters.inc(Stat::RxFrames);
         self.counters.add(Stat::RxBytes, frame.len() as u64);
         self.link_input(now, frame);
@@ -183,12 +191,16 @@ impl Engine {
 
     /// The next frame to hand to the device.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if !self.tcp_ack_pending.is_empty() {
+            let now = self.last_now;
+            self.tcp_flush_acks(now);
+        }
         self.tx_queue.pop_front()
     }
 
     /// Frames waiting in [`Engine::poll_transmit`].
     pub fn pending_transmits(&self) -> usize {
-        self.tx_queue.len()
+        self.tx_queue.len() + self.tcp_ack_pending.len()
     }
 
     /// Gives a transmitted frame's buffer back for reuse (optional; saves an

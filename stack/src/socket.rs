@@ -100,6 +100,9 @@ pub(crate) struct SocketSet {
     open: usize,
     max: usize,
     dirty: Vec<SocketHandle>,
+    /// Sockets removed since the last look: their waiters must still be woken
+    /// (to find the handle gone).
+    freed: Vec<SocketHandle>,
 }
 
 impl SocketSet {
@@ -168,6 +171,9 @@ impl SocketSet {
         slot.generation = slot.generation.wrapping_add(1);
         slot.dirty = false;
         self.free.push(h.index);
+        if self.freed.len() < 4096 {
+            self.freed.push(h);
+        }
         self.open -= 1;
         Ok(socket)
     }
@@ -184,6 +190,9 @@ impl SocketSet {
 
     /// Takes the next socket marked since the last call.
     pub(crate) fn pop_dirty(&mut self) -> Option<SocketHandle> {
+        if let Some(h) = self.freed.pop() {
+            return Some(h);
+        }
         while let Some(h) = self.dirty.pop() {
             if let Some(slot) = self.slots.get_mut(h.index as usize) {
                 if slot.generation == h.generation && slot.dirty {
@@ -235,6 +244,8 @@ mod tests {
         assert!(s.get(a).is_err());
         s.mark(b);
         s.mark(b);
+        // The removed socket is reported once (its waiters must wake), then b once.
+        assert_eq!(s.pop_dirty(), Some(a));
         assert_eq!(s.pop_dirty(), Some(b));
         assert_eq!(s.pop_dirty(), None);
         assert_eq!(s.len(), 2);

@@ -50,18 +50,6 @@ pub struct IfaceOpts {
     pub allow_root_netns: bool,
 }
 
-/// True when this process shares the network namespace of PID 1 (the root namespace
-/// of this machine or container).
-pub fn in_root_netns() -> bool {
-    let ours = std::fs::read_link("/proc/self/ns/net");
-    let init = std::fs::read_link("/proc/1/ns/net");
-    match (ours, init) {
-        (Ok(a), Ok(b)) => a == b,
-        // Cannot tell (no /proc, or PID 1 not readable): assume private.
-        _ => false,
-    }
-}
-
 /// Parses `A.B.C.D/P`.
 pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
     let (a, p) = s.split_once('/').unwrap_or((s, "24"));
@@ -71,6 +59,26 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
         return Err(format!("prefix length {prefix} is over 32"));
     }
     Ok((addr, prefix))
+}
+
+/// True when this process shares the machine's initial network namespace: that of
+/// PID 1, or of PID 2 (kthreadd, always in the initial namespace) when PID 1's is not
+/// readable. When neither can be read, we cannot prove we are in a private
+/// namespace, so the answer is true (refuse rather than risk the root namespace).
+pub fn in_root_netns() -> bool {
+    let Ok(ours) = std::fs::read_link("/proc/self/ns/net") else {
+        return true;
+    };
+    let mut known = false;
+    for pid in [1, 2] {
+        if let Ok(theirs) = std::fs::read_link(format!("/proc/{pid}/ns/net")) {
+            known = true;
+            if theirs == ours {
+                return true;
+            }
+        }
+    }
+    !known
 }
 
 impl IfaceOpts {

@@ -733,7 +733,13 @@ impl Interp {
                 .conns
                 .entry((s.src_port, d.dst, s.dst_port))
                 .or_default();
-            if s.flags & TcpFlags::SYN.0 != 0 && c.local_isn.is_none() {
+            // Every SYN or SYN-ACK we send carries our ISN. A different one
+            // on the same ports is a new connection (for example after
+            // TIME-WAIT): relearn it, and the timestamp offset with it.
+            if s.flags & TcpFlags::SYN.0 != 0 && c.local_isn != Some(s.seq) {
+                if c.local_isn.is_some() {
+                    c.ts_offset = None;
+                }
                 c.local_isn = Some(s.seq);
             }
             c.last_seq = Some(s.seq);

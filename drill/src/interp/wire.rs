@@ -230,7 +230,7 @@ pub(crate) fn decode_tcp_options(mut b: &[u8]) -> Result<Vec<TcpOptionSpec>, Str
             2 if len == 4 => TcpOptionSpec::Mss(rd16(body, 0).ok_or_else(bad)?),
             3 if len == 3 => TcpOptionSpec::WindowScale(body[0]),
             4 if len == 2 => TcpOptionSpec::SackPermitted,
-            5 if len >= 10 && (len - 2) % 8 == 0 => TcpOptionSpec::Sack(
+            5 if len >= 10 && (len - 2).is_multiple_of(8) => TcpOptionSpec::Sack(
                 body.chunks_exact(8)
                     .map(|c| {
                         (

@@ -144,7 +144,7 @@ impl Reassembler {
         let start = frag.offset;
         let end = start + frag.payload.len();
         // RFC 791: every fragment but the last carries a multiple of 8 bytes.
-        if (frag.more && frag.payload.len() % 8 != 0) || end > MAX_PAYLOAD {
+        if (frag.more && !frag.payload.len().is_multiple_of(8)) || end > MAX_PAYLOAD {
             return Err(DropReason::FragMalformed);
         }
         if frag.payload.is_empty() && frag.more {

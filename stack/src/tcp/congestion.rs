@@ -417,6 +417,22 @@ impl LossRecovery {
         snd_max: SeqNumber,
         flight_size: usize,
     ) -> AckAction {
+        self.on_duplicate_ack_with_threshold(cc, ack, snd_max, flight_size, DUP_ACK_THRESHOLD)
+    }
+
+    /// Like [`LossRecovery::on_duplicate_ack`] with another duplicate-ACK
+    /// threshold: RFC 5827's early retransmit lowers it to one less than the
+    /// number of outstanding segments when fewer than four are outstanding and no
+    /// new data can be sent ("ER_thresh = oseg - 1").
+    pub fn on_duplicate_ack_with_threshold(
+        &mut self,
+        cc: &mut dyn CongestionControl,
+        ack: SeqNumber,
+        snd_max: SeqNumber,
+        flight_size: usize,
+        threshold: u32,
+    ) -> AckAction {
+        let threshold = threshold.clamp(1, DUP_ACK_THRESHOLD);
         if self.in_fast_recovery {
             // RFC 5681 section 3.2 step 4, via RFC 6582 section 3.2 step 3
             // ("if any duplicate ACKs subsequently arrive, execute step 4 of
@@ -425,14 +441,14 @@ impl LossRecovery {
             return AckAction::None;
         }
         self.dup_acks = self.dup_acks.saturating_add(1);
-        if self.dup_acks < DUP_ACK_THRESHOLD {
+        if self.dup_acks < threshold {
             // RFC 3042 section 2: Limited Transmit "calls for a TCP sender to
             // transmit new data upon the arrival of the first two consecutive
             // duplicate ACKs" when the receiver's window allows it and the
             // outstanding data stays within cwnd plus 2 segments.
             return AckAction::LimitedTransmit;
         }
-        if self.dup_acks > DUP_ACK_THRESHOLD {
+        if self.dup_acks > threshold {
             // Fast retransmit was declined for this run of duplicates.
             return AckAction::None;
         }

@@ -93,6 +93,10 @@ pub(crate) struct Out<'a> {
     pub spare: &'a mut Vec<Vec<u8>>,
     /// The engine's counters.
     pub counters: &'a mut Counters,
+    /// Leave a pure ACK owed for in-order data pending (`Tcb::ack_pending`), so the
+    /// engine sends one ACK per batch of received frames rather than one per two
+    /// segments (Linux acknowledges GRO batches the same way).
+    pub defer_ack: bool,
 }
 
 impl Out<'_> {
@@ -215,10 +219,25 @@ pub(crate) struct Tcb {
     limited_transmit: usize,
     /// Zero-window probes (bytes beyond the window) are outstanding.
     probing: bool,
+    /// The override timeout of sender SWS avoidance fired: send what the window
+    /// allows even if it is a small segment (RFC 9293 3.8.6.2.1).
+    sws_override: bool,
+    /// We opened actively (`connect`), so a RST in SYN-RECEIVED refuses the user's
+    /// connection (RFC 9293 3.10.7.4, MUST-11).
+    active_open: bool,
+    /// The retransmission timer is armed for a tail loss probe (RFC 8985 7), not
+    /// for a retransmission timeout.
+    tlp_armed: bool,
+    /// A probe was sent for the current tail; the next expiry is a real RTO.
+    tlp_sent: bool,
     last_recv: Instant,
 
     // Acknowledgments we owe.
     ack_now: bool,
+    /// The owed ACK must not wait for the end of the batch (out-of-order data, a
+    /// hole filled, a FIN, a challenge): duplicate ACKs drive the peer's fast
+    /// retransmit and must each be sent.
+    ack_urgent: bool,
     /// Bytes received in order and not yet acknowledged.
     unacked_bytes: usize,
 
@@ -315,8 +334,13 @@ impl Tcb {
             high_rxt: p.iss,
             limited_transmit: 0,
             probing: false,
+            sws_override: false,
+            active_open: false,
+            tlp_armed: false,
+            tlp_sent: false,
             last_recv: now,
             ack_now: false,
+            ack_urgent: false,
             unacked_bytes: 0,
             error: None,
             soft_error: None,
@@ -522,13 +546,14 @@ impl Tcb {
         self.urg_tx.decorate(&mut repr, seq, data_len);
         let hlen = repr.header_len();
         let mut frame = out.frame(hlen + data_len);
-        frame.resize(HEADROOM + hlen + data_len, 0);
+        // The header is written below; the payload is copied straight from the
+        // send buffer (no zero-filling of the frame first).
+        frame.resize(HEADROOM + hlen, 0);
         if data_len > 0 {
             let offset = seq.saturating_distance(self.buf_seq());
             let (a, b) = self.send_buf.get_allocated(offset, data_len);
-            let payload = &mut frame[HEADROOM + hlen..];
-            payload[..a.len()].copy_from_slice(a);
-            payload[a.len()..a.len() + b.len()].copy_from_slice(b);
+            frame.extend_from_slice(a);
+            frame.extend_from_slice(b);
         }
         let (head, payload) = frame[HEADROOM..].split_at_mut(hlen);
         repr.emit(head, *self.local.ip(), *self.remote.ip(), payload);
@@ -549,6 +574,7 @@ impl Tcb {
         // Any segment we send carries our latest ACK.
         if flags.ack {
             self.ack_now = false;
+            self.ack_urgent = false;
             self.unacked_bytes = 0;
             self.timers.cancel(TimerKind::DelayedAck);
         }
@@ -769,10 +795,29 @@ impl Tcb {
                 // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited small
                 // segment waits unless it is at least half the largest window seen;
                 // a congestion-window-limited one waits for whole segments.
-                if len < avail && (len == cwnd_room || len < self.max_snd_wnd / 2) {
+                if len < avail
+                    && (len == cwnd_room || len < self.max_snd_wnd / 2)
+                    && !self.sws_override
+                {
+                    // Rule (4): "a timeout should be used to force transmission of
+                    // data, overriding the SWS avoidance algorithm" (0.1-1 s): the
+                    // persist timer serves, when nothing else will wake us.
+                    if len == wnd_room
+                        && nothing_in_flight
+                        && !self.timers.is_armed(TimerKind::Persist)
+                    {
+                        self.timers.set(
+                            TimerKind::Persist,
+                            now + self
+                                .rtt
+                                .rto()
+                                .clamp(Duration::from_millis(100), Duration::from_secs(1)),
+                        );
+                    }
                     break;
                 }
             }
+            self.sws_override = false;
             let flags = Flags {
                 psh: len > 0 && len == avail,
                 fin: fin_here,
@@ -793,8 +838,7 @@ impl Tcb {
                 self.rtt_probe = Some((seq, now));
             }
             self.cc.on_data_sent(now);
-            self.timers
-                .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
+            self.arm_retransmit(now, false);
             self.timers.cancel(TimerKind::Persist);
             sent_any = true;
             if fin_here {
@@ -815,7 +859,80 @@ impl Tcb {
                 now + backoff.min(self.cfg.max_rto).max(self.cfg.min_rto),
             );
         }
-        if self.ack_now && !sent_any {
+        if self.ack_now && !sent_any && (!out.defer_ack || self.ack_urgent) {
+            self.emit_ack(now, out);
+        }
+    }
+
+    /// Arms the retransmission timer after sending data: for a tail loss probe at
+    /// PTO = 2 * SRTT (at least 10 ms) when RFC 8985 7.2 allows one, else for the RTO.
+    fn arm_retransmit(&mut self, now: Instant, restart: bool) {
+        if !restart && self.timers.is_armed(TimerKind::Retransmit) {
+            return;
+        }
+        let rto = self.rtt.rto();
+        let tlp = self.state == State::Established
+            && !self.tlp_sent
+            && !self.recovery.in_fast_recovery()
+            && self.retries == 0;
+        match (tlp, self.rtt.srtt()) {
+            (true, Some(srtt)) => {
+                let pto = (srtt * 2).max(Duration::from_millis(10)).min(rto);
+                self.tlp_armed = true;
+                self.timers.set(TimerKind::Retransmit, now + pto);
+            }
+            _ => {
+                self.tlp_armed = false;
+                self.timers.set(TimerKind::Retransmit, now + rto);
+            }
+        }
+    }
+
+    /// The tail loss probe (RFC 8985 7.3): one segment of new data if the window
+    /// allows, else the last segment sent again, so that the peer's ACK (with SACK)
+    /// reveals a lost tail without waiting for the retransmission timeout.
+    fn send_tail_loss_probe(&mut self, now: Instant, out: &mut Out<'_>) {
+        self.tlp_armed = false;
+        self.tlp_sent = true;
+        let mss = self.mss_for_data();
+        let buf_seq = self.buf_seq();
+        let sent = self
+            .snd_max
+            .saturating_distance(buf_seq)
+            .min(self.send_buf.len());
+        let unsent = self.send_buf.len() - sent;
+        let in_flight = self.snd_max.saturating_distance(self.snd_una);
+        let wnd_room = self.snd_wnd.saturating_sub(in_flight);
+        let probe = Flags {
+            psh: true,
+            ..Flags::default()
+        };
+        if unsent > 0 && wnd_room > 0 && self.snd_nxt == self.snd_max {
+            let len = unsent.min(mss).min(wnd_room);
+            let seq = self.snd_max;
+            self.emit(now, out, probe, seq, len);
+            self.snd_nxt = seq + len;
+            self.snd_max = self.snd_nxt;
+        } else {
+            let outstanding = in_flight.min(sent);
+            let len = outstanding.min(mss);
+            if len > 0 {
+                let seq = self.snd_una + (outstanding - len);
+                self.emit(now, out, probe, seq, len);
+                out.counters.inc(Stat::TcpRetransmits);
+            }
+        }
+        self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+    }
+
+    /// A pure ACK is owed and was deferred to the end of the receive batch.
+    pub(crate) fn ack_pending(&self) -> bool {
+        self.ack_now
+    }
+
+    /// Sends the deferred ACK, if still owed.
+    pub(crate) fn flush_ack(&mut self, now: Instant, out: &mut Out<'_>) {
+        if self.ack_now && self.state != State::Closed {
             self.emit_ack(now, out);
         }
     }
@@ -825,6 +942,7 @@ impl Tcb {
     /// Starts an active open: the SYN goes out on the next `output`.
     pub(crate) fn connect(&mut self, now: Instant, out: &mut Out<'_>) {
         self.state = State::SynSent;
+        self.active_open = true;
         self.snd_nxt = self.iss;
         self.output(now, out);
     }
@@ -876,6 +994,7 @@ impl Tcb {
             let step = (2 * self.adv_mss as usize).min(self.recv_buf.capacity() / 2);
             if self.state.synchronized() && could >= offered + step {
                 self.ack_now = true;
+                self.ack_urgent = true;
                 self.output(now, out);
             }
         }
@@ -901,6 +1020,7 @@ impl Tcb {
                 // (BSD sends the urgent notification even when data cannot go).
                 if self.snd_wnd == 0 {
                     self.ack_now = true;
+                    self.ack_urgent = true;
                     self.output(now, out);
                 }
             }
@@ -1019,8 +1139,15 @@ impl Tcb {
                 TimerKind::DelayedAck => {
                     if self.state.synchronized() || self.state == State::SynReceived {
                         self.ack_now = true;
+                        self.ack_urgent = true;
                         self.output(now, out);
                     }
+                }
+                TimerKind::Persist if self.snd_wnd > 0 => {
+                    // The SWS override timeout: send the small window-limited segment.
+                    self.sws_override = true;
+                    self.output(now, out);
+                    self.sws_override = false;
                 }
                 TimerKind::Persist => {
                     // RFC 9293 3.8.6.1: probe the zero window with one byte.
@@ -1062,6 +1189,11 @@ impl Tcb {
 
     fn on_retransmit_timeout(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
         if self.snd_una == self.snd_max && self.state.synchronized() {
+            self.tlp_armed = false;
+            return Notice::default();
+        }
+        if self.tlp_armed {
+            self.send_tail_loss_probe(now, out);
             return Notice::default();
         }
         self.retries += 1;
@@ -1268,6 +1400,7 @@ impl Tcb {
             self.retries = 0;
             self.timers.cancel(TimerKind::Retransmit);
             self.ack_now = true;
+            self.ack_urgent = true;
             out.counters.inc(Stat::TcpEstablished);
             return Notice {
                 wake: true,
@@ -1345,8 +1478,22 @@ impl Tcb {
             && seg.seq + seg_len == self.rcv_nxt
         {
             self.ack_now = true;
+            self.ack_urgent = true;
             self.timers.set(TimerKind::TimeWait, now + self.cfg.msl * 2);
             return notice;
+        }
+        // "If the RCV.WND is zero, no segments will be acceptable, but special
+        // allowance should be made to accept valid ACKs, URGs, and RSTs": a segment
+        // at RCV.NXT is processed without its text (and FIN), then acknowledged.
+        if !acceptable && wnd == 0 && seg.seq == self.rcv_nxt && (seg_len > 0) && !seg.flags.syn {
+            let mut bare = seg.clone();
+            bare.flags.fin = false;
+            bare.flags.psh = false;
+            out.counters.drop(DropReason::TcpOutOfWindow);
+            let n = self.on_segment_synchronized(now, &bare, &[], out);
+            self.ack_now = true;
+            self.ack_urgent = true;
+            return n;
         }
         if !acceptable {
             // "If an incoming segment is not acceptable, an acknowledgment should be
@@ -1362,6 +1509,7 @@ impl Tcb {
                     }
                 }
                 self.ack_now = true;
+                self.ack_urgent = true;
             }
             return notice;
         }
@@ -1381,10 +1529,16 @@ impl Tcb {
             if seg.seq != self.rcv_nxt {
                 // In the window but not exact: challenge ACK.
                 self.ack_now = true;
+                self.ack_urgent = true;
                 out.counters.drop(DropReason::TcpBadSegment);
                 return notice;
             }
             return match self.state {
+                State::SynReceived if self.active_open => {
+                    // "If this connection was initiated with an active OPEN (i.e.,
+                    // came from SYN-SENT state), then the connection was refused".
+                    self.fail(NetError::ConnectionRefused)
+                }
                 State::SynReceived => {
                     // From a passive open: back to LISTEN, i.e. this child disappears.
                     self.enter_closed();
@@ -1412,6 +1566,7 @@ impl Tcb {
                 return notice;
             }
             self.ack_now = true;
+            self.ack_urgent = true;
             out.counters.drop(DropReason::TcpBadSegment);
             return notice;
         }
@@ -1444,12 +1599,14 @@ impl Tcb {
         // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
         if seg.ack.gt(self.snd_max) {
             self.ack_now = true;
+            self.ack_urgent = true;
             out.counters.drop(DropReason::TcpBadSegment);
             return notice;
         }
         let oldest_ok = self.snd_una - (self.max_snd_wnd.max(1) as u32);
         if seg.ack.lt(oldest_ok) {
             self.ack_now = true;
+            self.ack_urgent = true;
             out.counters.drop(DropReason::TcpBadSegment);
             return notice;
         }
@@ -1540,10 +1697,12 @@ impl Tcb {
                 .on_new_ack(self.cc.as_mut(), ack, acked, flight, now, rtt);
             self.retries = 0;
             self.persist_backoff = 0;
+            self.tlp_sent = false;
             if self.snd_una == self.snd_max {
                 self.timers.cancel(TimerKind::Retransmit);
+                self.tlp_armed = false;
             } else {
-                self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+                self.arm_retransmit(now, true);
             }
             if let AckAction::RetransmitPartial { .. } = action {
                 if self.scoreboard.is_empty() || !self.sack_enabled {
@@ -1564,10 +1723,23 @@ impl Tcb {
         {
             // A duplicate ACK (RFC 5681 section 2).
             let flight = self.snd_max.saturating_distance(self.snd_una);
-            match self
-                .recovery
-                .on_duplicate_ack(self.cc.as_mut(), ack, self.snd_max, flight)
-            {
+            // RFC 5827 early retransmit: with fewer than four segments outstanding
+            // and nothing new to send, three duplicate ACKs may never come.
+            let mss = self.mss_for_data();
+            let outstanding = flight.div_ceil(mss) as u32;
+            let unsent = self.send_buf.len() > self.snd_max.saturating_distance(self.buf_seq());
+            let threshold = if outstanding < 4 && !unsent {
+                outstanding.saturating_sub(1).max(1)
+            } else {
+                3
+            };
+            match self.recovery.on_duplicate_ack_with_threshold(
+                self.cc.as_mut(),
+                ack,
+                self.snd_max,
+                flight,
+                threshold,
+            ) {
                 AckAction::FastRetransmit => {
                     self.rtt_probe = None;
                     self.high_rxt = self.snd_una;
@@ -1691,6 +1863,7 @@ impl Tcb {
             let skip = self.rcv_nxt.saturating_distance(seq);
             if skip >= data.len() {
                 self.ack_now = true;
+                self.ack_urgent = true;
                 return notice;
             }
             (self.rcv_nxt, &data[skip..])
@@ -1702,6 +1875,7 @@ impl Tcb {
             self.rcv_nxt = seq + data.len();
             self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
             self.ack_now = true;
+            self.ack_urgent = true;
             return notice;
         }
         let offset = seq.saturating_distance(self.rcv_nxt);
@@ -1709,6 +1883,7 @@ impl Tcb {
         if offset >= room {
             out.counters.drop(DropReason::TcpOutOfWindow);
             self.ack_now = true;
+            self.ack_urgent = true;
             return notice;
         }
         let data = &data[..data.len().min(room - offset)];
@@ -1728,10 +1903,17 @@ impl Tcb {
             if !self.assembler.is_empty() || extra > 0 {
                 // Filling a hole: acknowledge at once (RFC 5681 4.2).
                 self.ack_now = true;
+                self.ack_urgent = true;
             } else if self.unacked_bytes >= 2 * self.mss.max(536) {
                 // "an ACK SHOULD be generated for at least every second full-sized
-                // segment" (RFC 5681 4.2).
+                // segment" (RFC 5681 4.2). Within one batch of received frames the
+                // ACK may be deferred to the batch's end, but never past eight
+                // segments: a single ACK for a whole window would make its loss
+                // cost a retransmission timeout.
                 self.ack_now = true;
+                if self.unacked_bytes >= 8 * self.mss.max(536) {
+                    self.ack_urgent = true;
+                }
             } else {
                 self.timers
                     .set_if_disarmed(TimerKind::DelayedAck, now + self.cfg.delayed_ack);
@@ -1749,6 +1931,7 @@ impl Tcb {
             }
             // Out-of-order: a duplicate ACK at once (RFC 5681 4.2), with SACK blocks.
             self.ack_now = true;
+            self.ack_urgent = true;
         }
         notice
     }
@@ -1757,6 +1940,7 @@ impl Tcb {
         self.rcv_nxt += 1u32;
         self.fin_received = true;
         self.ack_now = true;
+        self.ack_urgent = true;
         match self.state {
             State::SynReceived | State::Established => self.state = State::CloseWait,
             State::FinWait1 => {

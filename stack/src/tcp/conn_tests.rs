@@ -74,6 +74,7 @@ impl Harness {
             frames: &mut self.frames,
             spare: &mut self.spare,
             counters: &mut self.counters,
+            defer_ack: false,
         };
         f(&mut self.tcb, &mut out, self.now)
     }

@@ -224,6 +224,7 @@ impl Engine {
                 frames: &mut self.tcp_out,
                 spare: &mut self.spare_frames,
                 counters: &mut self.counters,
+                defer_ack: self.tcp_defer_ack,
             };
             f(tcb, &mut out)
         };
@@ -856,10 +857,15 @@ impl Engine {
                     }
                 }
             }
-            let _ = self.with_tcb(now, h, |t, out| {
+            self.tcp_defer_ack = true;
+            let owed = self.with_tcb(now, h, |t, out| {
                 let n = t.on_segment(now, &repr, data, out);
-                ((), n)
+                (t.ack_pending(), n)
             });
+            self.tcp_defer_ack = false;
+            if owed == Ok(true) && !self.tcp_ack_pending.contains(&h) {
+                self.tcp_ack_pending.push(h);
+            }
             return;
         }
         if let Some(listener) = self.find_listener(local) {
@@ -881,6 +887,7 @@ impl Engine {
             frames: &mut self.tcp_out,
             spare: &mut self.spare_frames,
             counters: &mut self.counters,
+            defer_ack: false,
         };
         if let Some(f) = conn::rst_for(local, remote, repr, data_len, &mut out) {
             out.frames.push(f);
@@ -986,6 +993,22 @@ impl Engine {
             Err(_) => return self.counters.drop(DropReason::TcpSynQueueFull),
         };
         self.tcp_conns.insert((local, remote), child);
+        // The connection holds its port like any socket (Linux's bind bucket): once
+        // the listener is gone, a connection in TIME-WAIT still keeps a plain bind
+        // of the port out (EADDRINUSE without SO_REUSEADDR).
+        let _ = self.tcp_ports.bind(
+            local.port(),
+            Binding {
+                addr: *local.ip(),
+                handle: child,
+                reuse_addr: opts.reuse_addr,
+            },
+            &crate::ports::AnyShare,
+            0,
+        );
+        if let Ok(Socket::Tcp(cs)) = self.sockets.get_mut(child) {
+            cs.bound = true;
+        }
         if let Ok(Socket::Tcp(ls)) = self.sockets.get_mut(lh) {
             if let TcpKind::Listen(l) = &mut ls.kind {
                 l.syn_queue.push(child);
@@ -1050,6 +1073,22 @@ impl Engine {
                     s.scheduled = Some(d);
                 }
             }
+        }
+    }
+
+    /// Sends the ACKs deferred while a batch of frames was processed.
+    pub(crate) fn tcp_flush_acks(&mut self, now: Instant) {
+        let pending = std::mem::take(&mut self.tcp_ack_pending);
+        for &h in &pending {
+            let _ = self.with_tcb(now, h, |t, out| {
+                t.flush_ack(now, out);
+                ((), Notice::default())
+            });
+        }
+        let mut pending = pending;
+        pending.clear();
+        if self.tcp_ack_pending.is_empty() {
+            self.tcp_ack_pending = pending;
         }
     }
 

@@ -343,7 +343,9 @@ fn close_with_unread_data_sends_rst_and_peer_sees_reset() {
     p.run_for(Duration::from_millis(10));
     p.b.close(p.now(), s).unwrap();
     p.run_for(Duration::from_millis(10));
-    assert_eq!(p.b.counters().stat(Stat::TcpRstSent), 1);
+    // One RST for the abort (a probe that crossed it may draw another from the
+    // closed port).
+    assert!(p.b.counters().stat(Stat::TcpRstSent) >= 1);
     let mut buf = [0u8; 8];
     assert_eq!(
         p.a.tcp_recv(p.now(), c, &mut buf, RecvFlags::default()),

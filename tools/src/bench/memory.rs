@@ -92,7 +92,7 @@ pub fn ours_engines(
             while e.poll_event().is_some() {}
         }
         spins = spins.wrapping_add(1);
-        if spins % 1024 == 0 && Instant::now() >= deadline {
+        if spins.is_multiple_of(1024) && Instant::now() >= deadline {
             return Err(format!(
                 "timed out after {} of {bytes} bytes",
                 receiver.meter.bytes

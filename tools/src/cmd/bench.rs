@@ -394,9 +394,21 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
     Ok(())
 }
 
+/// True when this process is in the machine's (or container's) initial network
+/// namespace: [`in_root_netns`] compares with PID 1, which may be unreadable (it is on
+/// some VMs); PID 2 (`kthreadd`, in the initial namespace) is the second witness.
+fn in_initial_netns() -> bool {
+    if in_root_netns() {
+        return true;
+    }
+    let ours = std::fs::read_link("/proc/self/ns/net");
+    let kthreadd = std::fs::read_link("/proc/2/ns/net");
+    matches!((ours, kthreadd), (Ok(a), Ok(b)) if a == b)
+}
+
 /// Refuses the root namespace and checks that the kernel side is set up here.
 fn check_namespace(o: &BenchOpts) -> Result<(), String> {
-    if in_root_netns() && !o.allow_root_netns {
+    if in_initial_netns() && !o.allow_root_netns {
         return Err(format!(
             "refusing to use TAP '{}' in the root network namespace; run inside a private \
              one: scripts/bench.sh, or scripts/netns-run.sh --tap {} --kernel-addr {}/{} -- \
