@@ -3,7 +3,7 @@
 
 mod bench;
 mod cmd;
-mod examples;
+use netstack_tools::examples;
 mod iface;
 
 use clap::{Parser, Subcommand};

@@ -1,0 +1,4 @@
+//! The `netstack` tool's reusable parts: the seed documents' example programs
+//! (so tests and other programs can run them on any [`sockets::Stack`]).
+
+pub mod examples;
