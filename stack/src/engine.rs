@@ -28,6 +28,7 @@ use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::tcp::isn::IsnGenerator;
 use crate::time::Instant;
 use crate::udp::PortTable;
+use crate::wire::offload::{Offloads, RxMeta, TxMeta};
 
 /// Something the application side should know about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,14 +61,19 @@ pub struct Engine {
     /// Connection deadlines (lazily cleaned: stale entries are skipped).
     pub(crate) tcp_timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     pub(crate) isn: IsnGenerator,
-    pub(crate) tcp_out: Vec<(IpSend, Vec<u8>)>,
+    pub(crate) tcp_out: Vec<(IpSend, Vec<u8>, TxMeta)>,
     pub(crate) urgent_events: VecDeque<SocketHandle>,
     /// Connections owing a pure ACK, sent at the next `poll_transmit` (one ACK per
     /// batch of received frames).
     pub(crate) tcp_ack_pending: Vec<SocketHandle>,
     /// True while a received segment is processed (ACKs may be deferred).
     pub(crate) tcp_defer_ack: bool,
-    tx_queue: VecDeque<Vec<u8>>,
+    tx_queue: VecDeque<(Vec<u8>, TxMeta)>,
+    /// What the device finishes for us (set by the runtime from the device).
+    pub(crate) offloads: Offloads,
+    /// The frame being processed had its transport checksum verified (or left out)
+    /// by the device.
+    pub(crate) rx_checksum_verified: bool,
     pub(crate) spare_frames: Vec<Vec<u8>>,
     pub(crate) loopback: VecDeque<Vec<u8>>,
     /// Whether the frame being processed was a link-layer broadcast (RFC 1122 3.2.2:
@@ -120,6 +126,8 @@ impl Engine {
             tcp_ack_pending: Vec::new(),
             tcp_defer_ack: false,
             tx_queue: VecDeque::new(),
+            offloads: Offloads::default(),
+            rx_checksum_verified: false,
             spare_frames: Vec::new(),
             loopback: VecDeque::new(),
             rx_link_broadcast: false,
@@ -191,11 +199,45 @@ impl Engine {
 
     /// The next frame to hand to the device.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        let (frame, meta) = self.poll_transmit_meta()?;
+        if meta.is_plain() {
+            return Some(frame);
+        }
+        // A caller that knows nothing of offloads gets finished frames.
+        let mut pieces = Vec::new();
+        crate::wire::offload::finish(&frame, meta, |f| pieces.push(f.to_vec()));
+        self.recycle(frame);
+        let mut pieces = pieces.into_iter();
+        let first = pieces.next();
+        for (i, p) in pieces.enumerate() {
+            self.tx_queue.insert(i, (p, TxMeta::default()));
+        }
+        first
+    }
+
+    /// The next frame with what the device must finish (for devices with
+    /// [`Offloads`]; see [`Engine::set_offloads`]).
+    pub fn poll_transmit_meta(&mut self) -> Option<(Vec<u8>, TxMeta)> {
         if !self.tcp_ack_pending.is_empty() {
             let now = self.last_now;
             self.tcp_flush_acks(now);
         }
         self.tx_queue.pop_front()
+    }
+
+    /// Lets the engine hand out frames for the device to finish: TCP checksums left
+    /// out, TCP segments up to 64 KiB (TSO). Frames from [`Engine::poll_transmit`]
+    /// are still finished in software.
+    pub fn set_offloads(&mut self, offloads: Offloads) {
+        self.offloads = offloads;
+    }
+
+    /// Like [`Engine::handle_frame`], with what the device knows of the frame (a
+    /// checksum it verified or that was never computed is not verified again).
+    pub fn handle_frame_meta(&mut self, now: Instant, frame: &[u8], meta: RxMeta) {
+        self.rx_checksum_verified = meta.checksum_verified;
+        self.handle_frame(now, frame);
+        self.rx_checksum_verified = false;
     }
 
     /// Frames waiting in [`Engine::poll_transmit`].
@@ -290,9 +332,14 @@ impl Engine {
 
     /// Queues a complete frame for the device.
     pub(crate) fn push_frame(&mut self, frame: Vec<u8>) {
+        self.push_frame_meta(frame, TxMeta::default());
+    }
+
+    /// Queues a frame that may need finishing by the device.
+    pub(crate) fn push_frame_meta(&mut self, frame: Vec<u8>, meta: TxMeta) {
         self.counters.inc(Stat::TxFrames);
         self.counters.add(Stat::TxBytes, frame.len() as u64);
-        self.tx_queue.push_back(frame);
+        self.tx_queue.push_back((frame, meta));
     }
 
     /// Work every entry point finishes with: datagrams we sent to ourselves.

@@ -354,7 +354,10 @@ impl Engine {
         let seg = &seg[..len];
         // RFC 768: "An all zero transmitted checksum value means that the transmitter
         // generated no checksum".
-        if csum != 0 && !checksum::transport_ok(ip.src, ip.dst, PROTO_UDP, seg) {
+        if csum != 0
+            && !self.rx_checksum_verified
+            && !checksum::transport_ok(ip.src, ip.dst, PROTO_UDP, seg)
+        {
             return self.counters.drop(DropReason::UdpBadChecksum);
         }
         let from = SocketAddrV4::new(ip.src, sport);

@@ -4,6 +4,9 @@
 //!   namespace), with helpers to run kernel-side peers inside it.
 //! - [`tap`]: our stack on a TAP inside such a namespace, with the Linux kernel as
 //!   the peer on the other side.
+//! - [`pypeer`]: a python3 peer inside a namespace, driven line by line (stdin and
+//!   stdout) while the test interleaves with it.
 
 pub mod netns;
+pub mod pypeer;
 pub mod tap;

@@ -34,6 +34,8 @@ pub struct TapOptions {
     pub pcap: Option<PathBuf>,
     /// Adjust our stack's configuration.
     pub config: fn(&mut StackConfig),
+    /// Open the TAP with the virtio-net header and checksum/TSO offloads.
+    pub offloads: bool,
 }
 
 impl Default for TapOptions {
@@ -42,6 +44,7 @@ impl Default for TapOptions {
             mtu: 1500,
             pcap: None,
             config: |_| {},
+            offloads: false,
         }
     }
 }
@@ -63,7 +66,14 @@ impl TapFixture {
     /// Creates the namespace, the TAP, the kernel-side address, and starts our stack.
     pub fn new(opts: TapOptions) -> io::Result<TapFixture> {
         let ns = Netns::create("nstap")?;
-        let tap = ns.run(|| TapDevice::open(TAP_NAME, opts.mtu))?;
+        let offloads = opts.offloads;
+        let tap = ns.run(|| {
+            if offloads {
+                TapDevice::open_with_offloads(TAP_NAME, opts.mtu)
+            } else {
+                TapDevice::open(TAP_NAME, opts.mtu)
+            }
+        })?;
         ns.configure_tap(TAP_NAME, &format!("{KERNEL_ADDR}/24"), opts.mtu)?;
         let mut config = StackConfig::new(STACK_ADDR, 24);
         config.mtu = opts.mtu;

@@ -15,6 +15,7 @@ use std::io;
 use std::sync::Arc;
 
 use crate::time::{Duration, Instant};
+pub use crate::wire::offload::{Offloads, RxMeta, TxMeta};
 
 /// Wakes a device's [`Device::wait`] from another thread.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -45,6 +46,36 @@ pub trait Device: Send {
     fn poll_at(&self) -> Option<Instant> {
         None
     }
+
+    /// What this device can finish for us (checksums, segmentation). Default: none.
+    fn offloads(&self) -> Offloads {
+        Offloads::default()
+    }
+
+    /// Transmits a frame that may need finishing (see [`TxMeta`]). The default does
+    /// the finishing in software and transmits the resulting frames.
+    fn transmit_meta(&mut self, frame: &[u8], meta: TxMeta, now: Instant) -> io::Result<()> {
+        if meta.is_plain() {
+            return self.transmit(frame, now);
+        }
+        let mut result = Ok(());
+        crate::wire::offload::finish(frame, meta, |f| {
+            if result.is_ok() {
+                result = self.transmit(f, now);
+            }
+        });
+        result
+    }
+
+    /// Receives one frame with what the device knows about it. The default knows
+    /// nothing.
+    fn receive_meta(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> io::Result<Option<(usize, RxMeta)>> {
+        Ok(self.receive(buf, now)?.map(|n| (n, RxMeta::default())))
+    }
 }
 
 impl<D: Device + ?Sized> Device for Box<D> {
@@ -65,5 +96,18 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
     fn poll_at(&self) -> Option<Instant> {
         (**self).poll_at()
+    }
+    fn offloads(&self) -> Offloads {
+        (**self).offloads()
+    }
+    fn transmit_meta(&mut self, frame: &[u8], meta: TxMeta, now: Instant) -> io::Result<()> {
+        (**self).transmit_meta(frame, meta, now)
+    }
+    fn receive_meta(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> io::Result<Option<(usize, RxMeta)>> {
+        (**self).receive_meta(buf, now)
     }
 }

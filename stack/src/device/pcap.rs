@@ -221,6 +221,29 @@ impl<D: Device> Device for PcapDevice<D> {
     fn poll_at(&self) -> Option<Instant> {
         self.inner.poll_at()
     }
+
+    fn offloads(&self) -> super::Offloads {
+        self.inner.offloads()
+    }
+
+    fn transmit_meta(&mut self, frame: &[u8], meta: super::TxMeta, now: Instant) -> io::Result<()> {
+        // Captured as handed to the device: an offloaded segment shows as one large
+        // frame with a partial checksum, as tcpdump shows it on a Linux host with TSO.
+        self.capture(frame, now);
+        self.inner.transmit_meta(frame, meta, now)
+    }
+
+    fn receive_meta(
+        &mut self,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> io::Result<Option<(usize, super::RxMeta)>> {
+        let got = self.inner.receive_meta(buf, now)?;
+        if let Some((n, _)) = got {
+            self.capture(&buf[..n], now);
+        }
+        Ok(got)
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use crate::counters::{DropReason, Stat};
 use crate::engine::Engine;
 use crate::error::NetError;
 use crate::time::Instant;
+use crate::wire::offload::TxMeta;
 use crate::wire::{checksum, ETHERNET_HEADER_LEN, HEADROOM, IPV4_HEADER_LEN};
 
 use reassembly::{Fragment, FragmentKey};
@@ -276,8 +277,20 @@ impl Engine {
     pub(crate) fn ip_send(
         &mut self,
         now: Instant,
+        send: IpSend,
+        frame: Vec<u8>,
+    ) -> Result<(), NetError> {
+        self.ip_send_meta(now, send, frame, TxMeta::default())
+    }
+
+    /// [`Engine::ip_send`] for a frame that may need finishing by the device (a
+    /// partial TCP checksum, a TSO segment larger than the MTU: see [`TxMeta`]).
+    pub(crate) fn ip_send_meta(
+        &mut self,
+        now: Instant,
         mut send: IpSend,
         mut frame: Vec<u8>,
+        meta: TxMeta,
     ) -> Result<(), NetError> {
         let payload_len = frame.len().saturating_sub(HEADROOM);
         if payload_len > reassembly::MAX_PAYLOAD {
@@ -296,8 +309,13 @@ impl Engine {
         };
         let ident = self.next_ip_ident();
         self.counters.inc(Stat::Ipv4Sent);
+        if meta.gso_size > 0 {
+            // The device cuts it into segments, each with the next identification.
+            let segments = payload_len.div_ceil(meta.gso_size as usize).max(1);
+            self.ip_ident = self.ip_ident.wrapping_add((segments - 1) as u16);
+        }
         let mtu = self.config.mtu;
-        if route == Route::Loopback || IPV4_HEADER_LEN + payload_len <= mtu {
+        if route == Route::Loopback || IPV4_HEADER_LEN + payload_len <= mtu || meta.gso_size > 0 {
             write_header(
                 &mut frame[ETHERNET_HEADER_LEN..],
                 &send,
@@ -308,11 +326,16 @@ impl Engine {
             );
             if route == Route::Loopback {
                 self.counters.inc(Stat::Loopback);
-                frame.drain(..ETHERNET_HEADER_LEN);
-                self.loopback.push_back(frame);
+                // Our own input verifies checksums: finish in software first.
+                let mut pieces = Vec::new();
+                crate::wire::offload::finish(&frame, meta, |f| {
+                    pieces.push(f[ETHERNET_HEADER_LEN..].to_vec())
+                });
+                self.loopback.extend(pieces);
+                self.recycle(frame);
                 return Ok(());
             }
-            self.link_send(now, route, frame);
+            self.link_send_meta(now, route, frame, meta);
             return Ok(());
         }
         if send.dont_frag {

@@ -11,6 +11,7 @@ use crate::ip::icmp::{IcmpError, IcmpErrorKind, HOST_UNREACHABLE};
 use crate::ip::Route;
 use crate::time::Instant;
 use crate::wire::ethernet::write_header;
+use crate::wire::offload::TxMeta;
 use crate::wire::{read_u16, EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
 
 const ARP_LEN: usize = 28;
@@ -120,7 +121,18 @@ impl Engine {
 
     /// Sends an IPv4 frame (headers from byte 14 on written) to `route`'s next hop,
     /// resolving it first if needed.
-    pub(crate) fn link_send(&mut self, now: Instant, route: Route, mut frame: Vec<u8>) {
+    pub(crate) fn link_send(&mut self, now: Instant, route: Route, frame: Vec<u8>) {
+        self.link_send_meta(now, route, frame, TxMeta::default());
+    }
+
+    /// [`Engine::link_send`] for a frame that may need finishing by the device.
+    pub(crate) fn link_send_meta(
+        &mut self,
+        now: Instant,
+        route: Route,
+        mut frame: Vec<u8>,
+        meta: TxMeta,
+    ) {
         let next_hop = match route {
             Route::Broadcast => {
                 write_header(
@@ -129,18 +141,32 @@ impl Engine {
                     self.config.mac,
                     ETHERTYPE_IPV4,
                 );
-                return self.push_frame(frame);
+                return self.push_frame_meta(frame, meta);
             }
             Route::Loopback => {
-                frame.drain(..ETHERNET_HEADER_LEN);
-                self.loopback.push_back(frame);
+                let mut pieces = Vec::new();
+                crate::wire::offload::finish(&frame, meta, |f| {
+                    pieces.push(f[ETHERNET_HEADER_LEN..].to_vec())
+                });
+                self.loopback.extend(pieces);
+                self.recycle(frame);
                 return;
             }
             Route::NextHop(ip) => ip,
         };
         if let Some(mac) = self.arp.lookup(now, next_hop) {
             write_header(&mut frame, mac, self.config.mac, ETHERTYPE_IPV4);
-            return self.push_frame(frame);
+            return self.push_frame_meta(frame, meta);
+        }
+        if !meta.is_plain() {
+            // The pending queue holds plain frames: finish this one in software.
+            let mut pieces = Vec::new();
+            crate::wire::offload::finish(&frame, meta, |f| pieces.push(f.to_vec()));
+            self.recycle(frame);
+            for p in pieces {
+                self.link_send_meta(now, route, p, TxMeta::default());
+            }
+            return;
         }
         let outcome = self.arp.enqueue(now, next_hop, frame);
         for _ in 0..outcome.dropped {

@@ -22,6 +22,7 @@ use crate::device::{Device, Waker};
 use crate::engine::{Engine, Event};
 use crate::socket::SocketHandle;
 use crate::time::{Duration, Instant};
+use crate::wire::offload as stack_meta;
 
 /// Frames received per batch before timers and transmits are serviced.
 const RX_BATCH: usize = 64;
@@ -113,10 +114,12 @@ impl Runtime {
 
     /// Like [`Runtime::start`], with an observer that sees every frame.
     pub fn start_with_observer<D: Device + 'static>(
-        engine: Engine,
+        mut engine: Engine,
         device: D,
         observer: Option<FrameObserver>,
     ) -> io::Result<Runtime> {
+        // The engine hands out what this device can finish (checksums, TSO).
+        engine.set_offloads(device.offloads());
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine,
@@ -366,8 +369,10 @@ fn notify_events(st: &mut State, any: &Condvar) {
 
 fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<FrameObserver>) {
     let mtu = device.mtu();
-    let mut buf = vec![0u8; mtu.max(1500) + 14 + 4];
-    let mut outgoing: Vec<Vec<u8>> = Vec::new();
+    // Room for the largest IPv4 datagram: a device with offloads hands over TCP
+    // segments up to 64 KiB.
+    let mut buf = vec![0u8; mtu.max(65535) + 14 + 4];
+    let mut outgoing: Vec<(Vec<u8>, stack_meta::TxMeta)> = Vec::new();
     let mut spent: Vec<Vec<u8>> = Vec::new();
     while !shared.stop.load(Ordering::SeqCst) {
         let now = shared.clock.now();
@@ -379,13 +384,13 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<Fra
                 st.engine.recycle(b);
             }
             while received < RX_BATCH {
-                match device.receive(&mut buf, now) {
-                    Ok(Some(n)) => {
+                match device.receive_meta(&mut buf, now) {
+                    Ok(Some((n, meta))) => {
                         received += 1;
                         if let Some(obs) = observer.as_mut() {
                             obs(Direction::In, &buf[..n], now);
                         }
-                        st.engine.handle_frame(now, &buf[..n]);
+                        st.engine.handle_frame_meta(now, &buf[..n], meta);
                     }
                     Ok(None) => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -400,18 +405,18 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<Fra
             if st.engine.poll_timeout().is_some_and(|t| t <= now) {
                 st.engine.handle_timeout(now);
             }
-            while let Some(f) = st.engine.poll_transmit() {
+            while let Some(f) = st.engine.poll_transmit_meta() {
                 outgoing.push(f);
             }
             notify_events(&mut st, &shared.any_change);
             deadline = st.engine.poll_timeout();
             st.driver_deadline = deadline;
         }
-        for f in outgoing.drain(..) {
+        for (f, meta) in outgoing.drain(..) {
             if let Some(obs) = observer.as_mut() {
                 obs(Direction::Out, &f, now);
             }
-            if let Err(e) = device.transmit(&f, now) {
+            if let Err(e) = device.transmit_meta(&f, meta, now) {
                 tracing::warn!("device transmit failed: {e}");
             }
             spent.push(f);

@@ -28,6 +28,7 @@ use crate::tcp::seq::SeqNumber;
 use crate::tcp::timer::{TimerKind, Timers};
 use crate::tcp::urgent::{UrgentRx, UrgentTx};
 use crate::time::{Duration, Instant};
+use crate::wire::offload::TxMeta;
 use crate::wire::{HEADROOM, IPV4_HEADER_LEN, PROTO_TCP, TCP_HEADER_LEN};
 
 /// The eleven states of RFC 9293 section 3.3.2.
@@ -88,7 +89,7 @@ impl State {
 pub(crate) struct Out<'a> {
     /// Datagrams to send: IP parameters and a frame whose TCP segment starts at
     /// [`HEADROOM`].
-    pub frames: &'a mut Vec<(IpSend, Vec<u8>)>,
+    pub frames: &'a mut Vec<(IpSend, Vec<u8>, TxMeta)>,
     /// Spare buffers to build frames in.
     pub spare: &'a mut Vec<Vec<u8>>,
     /// The engine's counters.
@@ -97,6 +98,11 @@ pub(crate) struct Out<'a> {
     /// engine sends one ACK per batch of received frames rather than one per two
     /// segments (Linux acknowledges GRO batches the same way).
     pub defer_ack: bool,
+    /// The device completes TCP checksums (checksum offload).
+    pub partial_checksum: bool,
+    /// Largest payload one segment may carry, cut by the device into MSS pieces
+    /// (TSO); 0 when the device cannot.
+    pub tso_max: usize,
 }
 
 impl Out<'_> {
@@ -556,7 +562,20 @@ impl Tcb {
             frame.extend_from_slice(b);
         }
         let (head, payload) = frame[HEADROOM..].split_at_mut(hlen);
-        repr.emit(head, *self.local.ip(), *self.remote.ip(), payload);
+        let mss = self.mss_for_data();
+        let meta = TxMeta {
+            checksum_partial: out.partial_checksum,
+            gso_size: if data_len > mss {
+                mss.min(u16::MAX as usize) as u16
+            } else {
+                0
+            },
+        };
+        if meta.checksum_partial {
+            repr.emit_partial(head, *self.local.ip(), *self.remote.ip(), payload.len());
+        } else {
+            repr.emit(head, *self.local.ip(), *self.remote.ip(), payload);
+        }
         out.counters.inc(Stat::TcpSegmentsOut);
         if flags.rst {
             out.counters.inc(Stat::TcpRstSent);
@@ -570,7 +589,7 @@ impl Tcb {
             // Linux sets DF on TCP (path MTU discovery).
             dont_frag: true,
         };
-        out.frames.push((send, frame));
+        out.frames.push((send, frame, meta));
         // Any segment we send carries our latest ACK.
         if flags.ack {
             self.ack_now = false;
@@ -774,7 +793,13 @@ impl Tcb {
             if in_flight == 0 {
                 cwnd_room = cwnd_room.max(mss); // never stall with nothing in flight
             }
-            let len = avail.min(mss).min(wnd_room).min(cwnd_room);
+            let max_seg = if out.tso_max > mss { out.tso_max } else { mss };
+            let mut len = avail.min(max_seg).min(wnd_room).min(cwnd_room);
+            if len > mss && len < avail {
+                // A TSO segment ends on a segment boundary unless it carries the
+                // last bytes: the device's pieces are then all full-sized.
+                len -= len % mss;
+            }
             let fin_here = self
                 .fin_seq()
                 .is_some_and(|f| self.snd_nxt + len == f && !self.snd_nxt.gt(f) && len == avail);
@@ -1422,7 +1447,7 @@ impl Tcb {
     fn reply_rst_to(&mut self, now: Instant, seg: &TcpRepr, data_len: usize, out: &mut Out<'_>) {
         let _ = now;
         if let Some((send, frame)) = rst_for(self.local, self.remote, seg, data_len, out) {
-            out.frames.push((send, frame));
+            out.frames.push((send, frame, TxMeta::default()));
         }
     }
 

@@ -26,7 +26,7 @@ const MSS: usize = 1460;
 
 struct Harness {
     tcb: Tcb,
-    frames: Vec<(IpSend, Vec<u8>)>,
+    frames: Vec<(IpSend, Vec<u8>, crate::wire::offload::TxMeta)>,
     spare: Vec<Vec<u8>>,
     counters: Counters,
     now: Instant,
@@ -75,6 +75,8 @@ impl Harness {
             spare: &mut self.spare,
             counters: &mut self.counters,
             defer_ack: false,
+            partial_checksum: false,
+            tso_max: 0,
         };
         f(&mut self.tcb, &mut out, self.now)
     }
@@ -100,7 +102,7 @@ impl Harness {
     fn recv(&mut self) -> Vec<(TcpRepr, Vec<u8>)> {
         self.frames
             .drain(..)
-            .map(|(send, f)| {
+            .map(|(send, f, _)| {
                 assert_eq!((send.src, send.dst), (*LOCAL.ip(), *REMOTE.ip()));
                 let (r, d) =
                     TcpRepr::parse(send.src, send.dst, &f[HEADROOM..]).expect("valid segment");

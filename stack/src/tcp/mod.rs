@@ -48,6 +48,10 @@ pub use conn::{State, TcpInfo};
 use segment::TcpRepr;
 use urgent::OobState;
 
+/// Largest TCP payload of one TSO segment: what fits a 64 KiB IPv4 datagram with
+/// the largest headers.
+const TSO_MAX_PAYLOAD: usize = 65535 - 20 - 60;
+
 /// Which half to shut down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shutdown {
@@ -225,6 +229,12 @@ impl Engine {
                 spare: &mut self.spare_frames,
                 counters: &mut self.counters,
                 defer_ack: self.tcp_defer_ack,
+                partial_checksum: self.offloads.tx_checksum,
+                tso_max: if self.offloads.tso {
+                    TSO_MAX_PAYLOAD
+                } else {
+                    0
+                },
             };
             f(tcb, &mut out)
         };
@@ -236,8 +246,8 @@ impl Engine {
     /// Sends the segments connections queued.
     fn tcp_flush(&mut self, now: Instant) {
         let mut frames = std::mem::take(&mut self.tcp_out);
-        for (send, frame) in frames.drain(..) {
-            let _ = self.ip_send(now, send, frame);
+        for (send, frame, meta) in frames.drain(..) {
+            let _ = self.ip_send_meta(now, send, frame, meta);
         }
         self.tcp_out = frames;
     }
@@ -833,7 +843,12 @@ impl Engine {
 
     /// TCP input: demultiplex by 4-tuple, then to a listener, else answer RST.
     pub(crate) fn tcp_input(&mut self, now: Instant, ip: &Ipv4Repr, _header: &[u8], seg: &[u8]) {
-        let (repr, data) = match TcpRepr::parse(ip.src, ip.dst, seg) {
+        let parsed = if self.rx_checksum_verified {
+            TcpRepr::parse_verified(ip.src, ip.dst, seg)
+        } else {
+            TcpRepr::parse(ip.src, ip.dst, seg)
+        };
+        let (repr, data) = match parsed {
             Ok(x) => x,
             Err(reason) => return self.counters.drop(reason),
         };
@@ -888,9 +903,12 @@ impl Engine {
             spare: &mut self.spare_frames,
             counters: &mut self.counters,
             defer_ack: false,
+            partial_checksum: false,
+            tso_max: 0,
         };
-        if let Some(f) = conn::rst_for(local, remote, repr, data_len, &mut out) {
-            out.frames.push(f);
+        if let Some((send, frame)) = conn::rst_for(local, remote, repr, data_len, &mut out) {
+            out.frames
+                .push((send, frame, crate::wire::offload::TxMeta::default()));
         }
         self.tcp_flush(now);
     }

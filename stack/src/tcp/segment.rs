@@ -83,6 +83,25 @@ impl TcpRepr {
     /// verifying the checksum against the pseudo-header. Returns the header and the
     /// data.
     pub fn parse(src: Ipv4Addr, dst: Ipv4Addr, seg: &[u8]) -> Result<(TcpRepr, &[u8]), DropReason> {
+        Self::parse_inner(src, dst, seg, true)
+    }
+
+    /// Like [`TcpRepr::parse`] without checking the checksum, for frames whose
+    /// checksum the device verified or never computed (checksum offload).
+    pub fn parse_verified(
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        seg: &[u8],
+    ) -> Result<(TcpRepr, &[u8]), DropReason> {
+        Self::parse_inner(src, dst, seg, false)
+    }
+
+    fn parse_inner(
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        seg: &[u8],
+        verify: bool,
+    ) -> Result<(TcpRepr, &[u8]), DropReason> {
         let (Some(src_port), Some(dst_port), Some(seq), Some(ack), Some(&off), Some(&fl)) = (
             read_u16(seg, 0),
             read_u16(seg, 2),
@@ -97,7 +116,7 @@ impl TcpRepr {
         if header_len < TCP_HEADER_LEN || header_len > seg.len() {
             return Err(DropReason::TcpMalformed);
         }
-        if !checksum::transport_ok(src, dst, PROTO_TCP, seg) {
+        if verify && !checksum::transport_ok(src, dst, PROTO_TCP, seg) {
             return Err(DropReason::TcpBadChecksum);
         }
         let options = TcpOptions::parse(&seg[TCP_HEADER_LEN..header_len])
@@ -150,6 +169,22 @@ impl TcpRepr {
         let sum = checksum::accumulate_at(sum, payload, hlen);
         let c = !checksum::fold(sum);
         buf[16..18].copy_from_slice(&c.to_be_bytes());
+    }
+
+    /// Like [`TcpRepr::emit`], but leaves the checksum for the device (checksum
+    /// offload): the field holds the folded pseudo-header sum over the segment length
+    /// `header_len() + payload_len`, as Linux's `tcp_v4_send_check` does for
+    /// `CHECKSUM_PARTIAL`. The payload is not read.
+    pub fn emit_partial(&self, buf: &mut [u8], src: Ipv4Addr, dst: Ipv4Addr, payload_len: usize) {
+        self.emit(buf, src, dst, &[]);
+        let hlen = self.header_len();
+        let pseudo = checksum::fold(checksum::pseudo_header(
+            src,
+            dst,
+            PROTO_TCP,
+            hlen + payload_len,
+        ));
+        buf[16..18].copy_from_slice(&pseudo.to_be_bytes());
     }
 }
 

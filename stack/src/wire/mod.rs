@@ -6,6 +6,7 @@
 
 pub mod checksum;
 pub mod ethernet;
+pub mod offload;
 pub mod pretty;
 
 pub use ethernet::{EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};

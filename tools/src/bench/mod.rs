@@ -133,6 +133,9 @@ pub struct TapRun {
     pub dir: Dir,
     /// Give up after this long.
     pub timeout: Duration,
+    /// Open the TAP with the virtio-net header and checksum/TSO offloads (ours only:
+    /// smoltcp has no use for them).
+    pub offload: bool,
 }
 
 impl TapRun {

@@ -40,10 +40,15 @@ pub fn config(addr: Ipv4Addr, prefix: u8, mac: [u8; 6], mtu: usize, buffer: usiz
 
 /// Opens the TAP, retrying for a moment while the previous user's attachment is torn
 /// down (the kernel does that asynchronously after a close).
-pub fn open_tap(name: &str, mtu: usize) -> Result<TapDevice, String> {
+pub fn open_tap(name: &str, mtu: usize, offload: bool) -> Result<TapDevice, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        match TapDevice::open(name, mtu) {
+        let opened = if offload {
+            TapDevice::open_with_offloads(name, mtu)
+        } else {
+            TapDevice::open(name, mtu)
+        };
+        match opened {
             Ok(t) => return Ok(t),
             Err(e) if e.kind() == io::ErrorKind::ResourceBusy && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(20));
@@ -74,7 +79,7 @@ pub fn listen(engine: &mut Engine, port: u16, buffer: usize) -> Result<SocketHan
 
 /// One measurement with our stack driven by its [`Runtime`].
 pub fn run_runtime(run: &TapRun) -> Result<Transfer, String> {
-    let tap = open_tap(&run.tap, run.mtu)?;
+    let tap = open_tap(&run.tap, run.mtu, run.offload)?;
     let c = config(run.addr.0, run.addr.1, run.mac, run.mtu, run.buffer);
     let engine = Engine::new(c).map_err(|e| e.to_string())?;
     let mut rt =
@@ -399,7 +404,7 @@ impl App {
 
 /// One measurement with the engine and the TAP driven by one thread (no runtime).
 pub fn run_poll(run: &TapRun) -> Result<Transfer, String> {
-    let mut tap = open_tap(&run.tap, run.mtu)?;
+    let mut tap = open_tap(&run.tap, run.mtu, run.offload)?;
     let c = config(run.addr.0, run.addr.1, run.mac, run.mtu, run.buffer);
     let mut engine = Engine::new(c).map_err(|e| e.to_string())?;
     let clock = Clock::new();

@@ -45,6 +45,14 @@ pub struct BenchOpts {
     /// device as shipped: 65535-byte frames).
     #[arg(long, default_value = "1500,65521", value_delimiter = ',')]
     memory_mtus: Vec<usize>,
+    /// Open our stack's TAP with the virtio-net header and checksum/TSO offloads
+    /// (Linux hands over and takes TCP segments up to 64 KiB).
+    #[arg(long)]
+    offload: bool,
+    /// In memory, let our engines leave TCP checksums out (checksum offload, as
+    /// smoltcp's loopback does), instead of computing and verifying them.
+    #[arg(long)]
+    memory_checksum_offload: bool,
     /// Measure only in memory (no TAP, no namespace needed).
     #[arg(long, conflicts_with = "tap_only")]
     memory_only: bool,
@@ -310,6 +318,7 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
                         bytes: o.bytes,
                         dir,
                         timeout,
+                        offload: o.offload,
                     };
                     let mut frames = None;
                     let cell = best_of(o.repeat, || {
@@ -354,9 +363,13 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
                 for &st in &mem_stacks {
                     let bytes = o.memory_bytes;
                     let cell = best_of(o.repeat, || match st {
-                        MemStack::OursEngines => {
-                            bench::memory::ours_engines(bytes, buffer, mtu, timeout)
-                        }
+                        MemStack::OursEngines => bench::memory::ours_engines(
+                            bytes,
+                            buffer,
+                            mtu,
+                            timeout,
+                            o.memory_checksum_offload,
+                        ),
                         MemStack::OursRuntimes => {
                             bench::memory::ours_runtimes(bytes, buffer, mtu, timeout)
                         }
