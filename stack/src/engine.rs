@@ -58,6 +58,8 @@ pub struct Engine {
     pub(crate) tcp_ports: PortTable,
     /// Connections by (local, remote): O(1) demultiplexing.
     pub(crate) tcp_conns: HashMap<(SocketAddrV4, SocketAddrV4), SocketHandle>,
+    /// Listening sockets by port.
+    pub(crate) tcp_listeners: HashMap<u16, Vec<SocketHandle>>,
     /// Connection deadlines (lazily cleaned: stale entries are skipped).
     pub(crate) tcp_timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     pub(crate) isn: IsnGenerator,
@@ -119,6 +121,7 @@ impl Engine {
             udp_ports,
             tcp_ports,
             tcp_conns: HashMap::new(),
+            tcp_listeners: HashMap::new(),
             tcp_timers: BinaryHeap::new(),
             isn: IsnGenerator::new(key),
             tcp_out: Vec::new(),

@@ -26,6 +26,9 @@ enum Entry {
     Resolved {
         mac: EthernetAddress,
         expires_at: Instant,
+        /// Refresh requests sent since the entry went stale.
+        probes: u32,
+        next_probe: Instant,
     },
     Incomplete {
         requests_sent: u32,
@@ -70,11 +73,41 @@ impl ArpCache {
         }
     }
 
-    /// The MAC address of `ip` if resolved and not expired.
+    /// How long a stale entry stays usable while it is re-probed (Linux's
+    /// STALE/DELAY/PROBE states): the time the probes take.
+    fn grace(&self) -> crate::time::Duration {
+        self.config.retry_interval * self.config.max_requests.max(1)
+    }
+
+    /// The MAC address of `ip` if resolved: fresh, or stale but still being
+    /// re-confirmed (see [`ArpCache::refresh_due`]).
     pub fn lookup(&self, now: Instant, ip: Ipv4Addr) -> Option<EthernetAddress> {
         match self.entries.get(&ip) {
-            Some(Entry::Resolved { mac, expires_at }) if *expires_at > now => Some(*mac),
+            Some(Entry::Resolved {
+                mac, expires_at, ..
+            }) if *expires_at + self.grace() > now => Some(*mac),
             _ => None,
+        }
+    }
+
+    /// True when a stale entry for `ip` should be re-confirmed with a request now
+    /// (at most one per retry interval, `max_requests` in all); traffic keeps using
+    /// the old address meanwhile, as Linux does.
+    pub fn refresh_due(&mut self, now: Instant, ip: Ipv4Addr) -> bool {
+        let interval = self.config.retry_interval;
+        let max = self.config.max_requests.max(1);
+        match self.entries.get_mut(&ip) {
+            Some(Entry::Resolved {
+                expires_at,
+                probes,
+                next_probe,
+                ..
+            }) if *expires_at <= now && *probes < max && *next_probe <= now => {
+                *probes += 1;
+                *next_probe = now + interval;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -99,7 +132,9 @@ impl ArpCache {
             .entries
             .iter()
             .filter_map(|(ip, e)| match e {
-                Entry::Resolved { mac, expires_at } if *expires_at > now => Some((*ip, *mac)),
+                Entry::Resolved {
+                    mac, expires_at, ..
+                } if *expires_at > now => Some((*ip, *mac)),
                 _ => None,
             })
             .collect();
@@ -120,7 +155,15 @@ impl ArpCache {
         let expires_at = now + self.config.cache_ttl;
         match self.entries.get_mut(&ip) {
             Some(entry) => {
-                let old = std::mem::replace(entry, Entry::Resolved { mac, expires_at });
+                let old = std::mem::replace(
+                    entry,
+                    Entry::Resolved {
+                        mac,
+                        expires_at,
+                        probes: 0,
+                        next_probe: expires_at,
+                    },
+                );
                 match old {
                     Entry::Incomplete { queue, .. } => {
                         self.pending_total -= queue.len();
@@ -132,7 +175,15 @@ impl ArpCache {
             None => {
                 if create {
                     self.make_room(now);
-                    self.entries.insert(ip, Entry::Resolved { mac, expires_at });
+                    self.entries.insert(
+                        ip,
+                        Entry::Resolved {
+                            mac,
+                            expires_at,
+                            probes: 0,
+                            next_probe: expires_at,
+                        },
+                    );
                 }
                 VecDeque::new()
             }
@@ -211,8 +262,9 @@ impl ArpCache {
         let max = self.config.max_requests.max(1);
         let interval = self.config.retry_interval;
         let mut failed = Vec::new();
+        let grace = self.grace();
         self.entries.retain(|ip, e| match e {
-            Entry::Resolved { expires_at, .. } => *expires_at > now,
+            Entry::Resolved { expires_at, .. } => *expires_at + grace > now,
             Entry::Incomplete {
                 requests_sent,
                 next_request_at,
@@ -342,13 +394,28 @@ mod tests {
     }
 
     #[test]
-    fn entries_expire() {
+    fn entries_go_stale_are_reprobed_then_expire() {
         let mut c = cache();
         c.learn(Instant::ZERO, ip(1), MAC, true);
         assert_eq!(c.lookup(Instant::from_secs(59), ip(1)), Some(MAC));
-        assert_eq!(c.lookup(Instant::from_secs(60), ip(1)), None);
-        c.poll(Instant::from_secs(61));
+        assert!(!c.refresh_due(Instant::from_secs(59), ip(1)));
+        // Stale: still used, and re-probed once per second, three times.
+        assert_eq!(c.lookup(Instant::from_secs(60), ip(1)), Some(MAC));
+        assert!(c.refresh_due(Instant::from_secs(60), ip(1)));
+        assert!(!c.refresh_due(Instant::from_millis(60_500), ip(1)));
+        assert!(c.refresh_due(Instant::from_secs(61), ip(1)));
+        assert!(c.refresh_due(Instant::from_secs(62), ip(1)));
+        assert!(!c.refresh_due(Instant::from_secs(63), ip(1)));
+        // Unanswered: gone after the grace period.
+        assert_eq!(c.lookup(Instant::from_secs(63), ip(1)), None);
+        c.poll(Instant::from_secs(63));
         assert!(c.is_empty());
+        // An answer refreshes it.
+        c.learn(Instant::ZERO, ip(2), MAC, true);
+        assert!(c.refresh_due(Instant::from_secs(60), ip(2)));
+        c.learn(Instant::from_secs(60), ip(2), MAC, false);
+        assert_eq!(c.lookup(Instant::from_secs(119), ip(2)), Some(MAC));
+        assert!(!c.refresh_due(Instant::from_secs(119), ip(2)));
     }
 
     #[test]

@@ -156,7 +156,11 @@ impl Engine {
         };
         if let Some(mac) = self.arp.lookup(now, next_hop) {
             write_header(&mut frame, mac, self.config.mac, ETHERTYPE_IPV4);
-            return self.push_frame_meta(frame, meta);
+            self.push_frame_meta(frame, meta);
+            if self.arp.refresh_due(now, next_hop) {
+                self.send_arp_request(next_hop);
+            }
+            return;
         }
         if !meta.is_plain() {
             // The pending queue holds plain frames: finish this one in software.

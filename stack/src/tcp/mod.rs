@@ -327,6 +327,16 @@ impl Engine {
     fn tcp_free(&mut self, h: SocketHandle) {
         self.tcp_unhash(h);
         if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
+            if let (TcpKind::Listen(_), Some(l)) = (&s.kind, s.local) {
+                if let Some(v) = self.tcp_listeners.get_mut(&l.port()) {
+                    v.retain(|&x| x != h);
+                    if v.is_empty() {
+                        self.tcp_listeners.remove(&l.port());
+                    }
+                }
+            }
+        }
+        if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
             if s.bound {
                 if let Some(l) = s.local {
                     self.tcp_ports.unbind(l.port(), h);
@@ -426,6 +436,7 @@ impl Engine {
             backlog,
             ..Listener::default()
         });
+        self.tcp_listeners.entry(local.port()).or_default().push(h);
         Ok(())
     }
 
@@ -923,19 +934,24 @@ impl Engine {
         }
     }
 
+    /// The listener for `local`: one bound to that address, else to the wildcard.
+    /// Listeners are kept per port apart from the bindings (which include every
+    /// accepted connection), so a SYN costs the same with 10 or 10,000 connections.
     fn find_listener(&self, local: SocketAddrV4) -> Option<SocketHandle> {
         let mut best: Option<(bool, SocketHandle)> = None;
-        for b in self.tcp_ports.bindings(local.port()) {
-            if !(b.addr.is_unspecified() || b.addr == *local.ip()) {
+        for &h in self.tcp_listeners.get(&local.port())? {
+            let Ok(Socket::Tcp(s)) = self.sockets.get(h) else {
+                continue;
+            };
+            let Some(addr) = s.local.map(|l| *l.ip()) else {
+                continue;
+            };
+            if !(addr.is_unspecified() || addr == *local.ip()) {
                 continue;
             }
-            if let Ok(Socket::Tcp(s)) = self.sockets.get(b.handle) {
-                if matches!(s.kind, TcpKind::Listen(_)) {
-                    let specific = !b.addr.is_unspecified();
-                    if best.is_none_or(|(sp, _)| specific && !sp) {
-                        best = Some((specific, b.handle));
-                    }
-                }
+            let specific = !addr.is_unspecified();
+            if best.is_none_or(|(sp, _)| specific && !sp) {
+                best = Some((specific, h));
             }
         }
         best.map(|(_, h)| h)
