@@ -180,3 +180,40 @@ fn pcap_of_the_run_reads_back_in_tcpdump() {
     assert!(text.contains("ARP"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn stopping_the_stack_releases_the_tap_and_joins_the_driver() {
+    skip_unless_tap!();
+    let fx = TapFixture::new(TapOptions::default()).expect("fixture");
+    let out = fx
+        .exec_ok(&["ping", "-c", "1", "-W", "2", &STACK_ADDR.to_string()])
+        .expect("ping");
+    assert_eq!(received(&out), 1, "{out}");
+    let TapFixture { stack, ns, .. } = fx;
+    // Dropping the last handle stops the runtime: the driver thread is joined and
+    // the TAP descriptor closed, so the TAP can be attached again at once (the
+    // kernel detaches asynchronously: allow it a moment).
+    drop(stack);
+    let reopened = ns.run(|| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            match stack::device::tap::TapDevice::open("tap0", 1500) {
+                Ok(t) => return Ok(t),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::ResourceBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    });
+    assert!(reopened.is_ok(), "TAP still busy: {:?}", reopened.err());
+    // Nothing answers any more.
+    drop(reopened);
+    let out = ns
+        .exec(&["ping", "-c", "1", "-W", "1", &STACK_ADDR.to_string()])
+        .unwrap();
+    assert!(!out.status.success());
+}

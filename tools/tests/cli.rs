@@ -205,3 +205,25 @@ fn example_dgram_send_reaches_a_kernel_socket() {
         b"The sea is calm tonight, the tide is full . . .\0"
     );
 }
+
+#[test]
+fn drill_runs_the_corpus_and_fails_a_wrong_script() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/drill/tcp/passive_open.pkt");
+    let out = Command::new(BIN).args(["drill", corpus]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("PASS"), "{stdout}");
+    // The same script with the SYN-ACK's flags wrong must fail, naming the line.
+    let text = std::fs::read_to_string(corpus).unwrap();
+    let wrong = text.replacen("> S.", "> S", 1);
+    assert_ne!(wrong, text);
+    let dir = std::env::temp_dir().join(format!("netstack-drill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wrong.pkt");
+    std::fs::write(&path, wrong).unwrap();
+    let out = Command::new(BIN).arg("drill").arg(&path).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("FAIL") && text.contains("wrong.pkt:"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
