@@ -201,6 +201,14 @@ const CONSTANTS: &[(&str, i64)] = &[
     ("INADDR_ANY", 0),
 ];
 
+/// The `POLL*` event bits, by name (for printing `revents`).
+pub fn poll_names() -> impl Iterator<Item = (&'static str, i64)> {
+    CONSTANTS
+        .iter()
+        .copied()
+        .filter(|(n, _)| n.starts_with("POLL"))
+}
+
 /// The value of a named constant, or of an errno name (for `SO_ERROR`).
 pub fn constant(name: &str) -> Option<i64> {
     CONSTANTS

@@ -241,30 +241,15 @@ fn len_arg(call: &Syscall, i: usize) -> Result<usize, String> {
         .min(MAX_BUF))
 }
 
-const POLL_NAMES: &[(&str, i64)] = &[
-    ("POLLIN", 0x1),
-    ("POLLPRI", 0x2),
-    ("POLLOUT", 0x4),
-    ("POLLERR", 0x8),
-    ("POLLHUP", 0x10),
-    ("POLLNVAL", 0x20),
-    ("POLLRDNORM", 0x40),
-    ("POLLRDBAND", 0x80),
-    ("POLLWRNORM", 0x100),
-    ("POLLWRBAND", 0x200),
-    ("POLLRDHUP", 0x2000),
-];
-
 fn poll_bits(v: i64) -> String {
     if v == 0 {
         return "0".to_string();
     }
-    let mut names: Vec<String> = POLL_NAMES
-        .iter()
+    let mut names: Vec<String> = super::consts::poll_names()
         .filter(|(_, b)| v & b != 0)
         .map(|(n, _)| n.to_string())
         .collect();
-    let known = POLL_NAMES.iter().fold(0, |a, (_, b)| a | b);
+    let known = super::consts::poll_names().fold(0, |a, (_, b)| a | b);
     if v & !known != 0 {
         names.push(format!("0x{:x}", v & !known));
     }
