@@ -23,6 +23,39 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
     );
     assert!(stdout.contains("-->The sea is calm tonight"), "{stdout}");
     assert!(!stdout.contains("[FAILED]"), "{stdout}");
+    // The stream sections: Figures 7a-7c, the IPC notes' echo, the primer's Figure 5.
+    for section in [
+        "=== 5. 4.4BSD tutorial, Figures 7a and 7b",
+        "=== 6. 4.4BSD tutorial, Figure 7c",
+        "=== 7. Unix IPC notes",
+        "=== 8. 4.2BSD primer, Figure 5",
+    ] {
+        assert!(stdout.contains(section), "{section}: {stdout}");
+    }
+    assert!(
+        stdout.contains("-->Half a league, half a league . . ."),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Do something else"), "{stdout}");
+    assert!(stdout.contains("wrote 10"), "{stdout}");
+    assert!(
+        stdout.contains("client read back \"hellothere\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("out-of-band byte 0x02 (SIGINT)"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("[ok]").count(), 9, "{stdout}");
+    // TCP frames, with the urgent pointer, and the bulk of the flood left out.
+    assert!(
+        stdout.contains("[S.]") && stdout.contains(" urg "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("frames of the transfer not shown"),
+        "{stdout}"
+    );
     // The transcript shows the frames.
     assert!(
         stdout.contains("ARP, Request who-has 10.0.0.2 tell 10.0.0.1"),
@@ -39,7 +72,7 @@ fn up_answers_kernel_pings_and_prints_counters_when_time_is_up() {
     ns.exec_ok(&["ip", "tuntap", "add", "mode", "tap", "name", "tap0"])
         .unwrap();
     ns.configure_tap("tap0", "10.0.0.1/24", 1500).unwrap();
-    let child = Command::new("ip")
+    let mut child = Command::new("ip")
         .args([
             "netns",
             "exec",
@@ -57,12 +90,25 @@ fn up_answers_kernel_pings_and_prints_counters_when_time_is_up() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn netstack up");
+    // Ping once the stack is up: requests sent before would wait for ARP in the
+    // kernel and all be answered at once, more than the two counted below.
+    let stderr = {
+        use std::io::{BufRead, Read};
+        let mut reader = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut first = String::new();
+        reader.read_line(&mut first).unwrap();
+        std::thread::spawn(move || {
+            let mut rest = String::new();
+            let _ = reader.read_to_string(&mut rest);
+            first + &rest
+        })
+    };
     let ping = ns.exec_ok(&[
         "ping", "-c", "2", "-i", "0.3", "-W", "2", "-w", "2", "10.0.0.2",
     ]);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr.join().unwrap();
     assert!(out.status.success(), "{stdout}\n{stderr}");
     let ping = ping.expect("kernel ping answered");
     assert!(ping.contains("2 received"), "{ping}");
@@ -208,10 +254,17 @@ fn example_dgram_send_reaches_a_kernel_socket() {
 
 #[test]
 fn drill_runs_the_corpus_and_fails_a_wrong_script() {
-    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/drill/tcp/passive_open.pkt");
+    let corpus = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/drill/tcp/passive_open.pkt"
+    );
     let out = Command::new(BIN).args(["drill", corpus]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("PASS"), "{stdout}");
     // The same script with the SYN-ACK's flags wrong must fail, naming the line.
     let text = std::fs::read_to_string(corpus).unwrap();
@@ -222,8 +275,142 @@ fn drill_runs_the_corpus_and_fails_a_wrong_script() {
     let path = dir.join("wrong.pkt");
     std::fs::write(&path, wrong).unwrap();
     let out = Command::new(BIN).arg("drill").arg(&path).output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("FAIL") && text.contains("wrong.pkt:"), "{text}");
+    assert!(
+        text.contains("FAIL") && text.contains("wrong.pkt:"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A kernel TCP connection from inside `ns`, retried (every 100 ms, 50 times)
+/// while our server is not listening yet.
+fn connect_retrying(ns: &Netns, addr: &str) -> std::net::TcpStream {
+    let mut last = None;
+    for _ in 0..50 {
+        match ns.run(|| std::net::TcpStream::connect(addr)) {
+            Ok(s) => return s,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("cannot connect to {addr}: {last:?}");
+}
+
+/// A namespace with `tap0` for the binary and the kernel at 10.0.0.1.
+fn tap_namespace() -> Netns {
+    let ns = Netns::create("nscli").unwrap();
+    ns.exec_ok(&["ip", "tuntap", "add", "mode", "tap", "name", "tap0"])
+        .unwrap();
+    ns.configure_tap("tap0", "10.0.0.1/24", 1500).unwrap();
+    ns
+}
+
+#[test]
+fn example_stream_write_reaches_a_kernel_listener() {
+    skip_unless_tap!();
+    let ns = tap_namespace();
+    let listener = ns
+        .run(|| std::net::TcpListener::bind("10.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let kernel = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut c, _) = listener.accept().unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        got
+    });
+    let out = ns
+        .exec(&[
+            BIN,
+            "example",
+            "--addr",
+            "10.0.0.2/24",
+            "stream-write",
+            "10.0.0.1",
+            &port,
+        ])
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        kernel.join().unwrap(),
+        b"Half a league, half a league . . .\0"
+    );
+}
+
+#[test]
+fn example_stream_accept_and_ipc_server_answer_kernel_clients() {
+    skip_unless_tap!();
+    use std::io::{BufRead, BufReader, Read, Write};
+    let ns = tap_namespace();
+
+    // Figure 7b for one connection, on a port given.
+    let mut accept = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            BIN,
+            "example",
+            "--addr",
+            "10.0.0.2/24",
+        ])
+        .args(["stream-accept", "--port", "6001", "--connections", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(accept.stdout.take().unwrap());
+    let mut first = String::new();
+    lines.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "Socket has port #6001");
+    // The port is printed before listen() (as in the C): retry a refusal.
+    let mut c = connect_retrying(&ns, "10.0.0.2:6001");
+    c.write_all(b"Into the valley of Death\0").unwrap();
+    drop(c);
+    let mut rest = String::new();
+    lines.read_to_string(&mut rest).unwrap();
+    assert!(accept.wait().unwrap().success());
+    assert_eq!(rest, "-->Into the valley of Death\nEnding connection\n");
+
+    // The IPC notes' server: echo 10 bytes.
+    let server = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            BIN,
+            "example",
+            "--addr",
+            "10.0.0.2/24",
+        ])
+        .args(["ipc-server", "6002"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server listens once its stack is up; retry until it answers.
+    let mut c = connect_retrying(&ns, "10.0.0.2:6002");
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    c.write_all(b"hello").unwrap();
+    c.write_all(b"there").unwrap();
+    let mut echoed = Vec::new();
+    c.read_to_end(&mut echoed).unwrap();
+    assert_eq!(echoed, b"hellothere");
+    let out = server.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "wrote 10\n");
 }

@@ -549,7 +549,8 @@ impl Tcb {
             urgent: 0,
             options: self.options_for(now, flags.syn),
         };
-        self.urg_tx.decorate(&mut repr, seq, data_len);
+        self.urg_tx
+            .decorate(&mut repr, seq, self.snd_max.max(seq + data_len));
         let hlen = repr.header_len();
         let mut frame = out.frame(hlen + data_len);
         // The header is written below; the payload is copied straight from the
@@ -1024,6 +1025,16 @@ impl Tcb {
             }
         }
         n
+    }
+
+    /// Sequence number of the next byte a read returns.
+    pub(crate) fn next_read_seq(&self) -> SeqNumber {
+        self.rcv_nxt - (self.recv_buf.len() as u32)
+    }
+
+    /// `sockatmark`.
+    pub(crate) fn at_mark(&self) -> bool {
+        self.urg_rx.at_mark(self.next_read_seq())
     }
 
     /// Readable bytes before the mark (what a read would return, for `FIONREAD`
@@ -1648,9 +1659,10 @@ impl Tcb {
             )
         {
             let urg_end = seg.seq + (seg.urgent as usize);
+            let next_read = self.next_read_seq();
             if self
                 .urg_rx
-                .announce(urg_end, self.rcv_nxt, self.opts.oob_inline)
+                .announce(urg_end, self.rcv_nxt, next_read, self.opts.oob_inline)
             {
                 notice.urgent = true;
                 notice.wake = true;

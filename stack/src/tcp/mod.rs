@@ -780,7 +780,7 @@ impl Engine {
 
     /// `sockatmark`: the next byte to read is the urgent one.
     pub fn tcp_at_mark(&self, h: SocketHandle) -> Result<bool, NetError> {
-        Ok(self.tcp_sock(h)?.tcb().is_some_and(|t| t.urg_rx.at_mark()))
+        Ok(self.tcp_sock(h)?.tcb().is_some_and(Tcb::at_mark))
     }
 
     /// Bytes waiting to be read (`FIONREAD`; Linux counts up to the urgent mark).

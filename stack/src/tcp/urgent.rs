@@ -29,17 +29,24 @@ impl UrgentTx {
         self.pointer = Some(end);
     }
 
-    /// Sets URG and the pointer on a segment starting at `seq` (Linux's
-    /// `tcp_options_write` rule: the pointer is relative to the segment and must fit
-    /// 16 bits; beyond that 0xffff announces "urgent data ahead").
-    pub(crate) fn decorate(&self, repr: &mut TcpRepr, seq: SeqNumber, _len: usize) {
+    /// Sets URG and the pointer on a segment starting at `seq`, by Linux's rule
+    /// (`tcp_options_write`): the pointer relative to the segment when it fits 16
+    /// bits; 0xffff ("urgent data further on") only when the data sent so far ends
+    /// within 64 KiB of the segment (so the receiver never sees a false mark);
+    /// otherwise no URG yet.
+    pub(crate) fn decorate(&self, repr: &mut TcpRepr, seq: SeqNumber, snd_nxt: SeqNumber) {
         let Some(up) = self.pointer else { return };
         if !seq.lt(up) || repr.flags.syn {
             return;
         }
         let dist = up.saturating_distance(seq);
-        repr.flags.urg = true;
-        repr.urgent = dist.min(0xffff) as u16;
+        if dist < 0x1_0000 {
+            repr.flags.urg = true;
+            repr.urgent = dist as u16;
+        } else if (seq + 0xffffu32).gt(snd_nxt) {
+            repr.flags.urg = true;
+            repr.urgent = 0xffff;
+        }
     }
 
     /// True when urgent data must go out now even if Nagle would hold it (the
@@ -87,15 +94,23 @@ pub(crate) struct UrgentRx {
 }
 
 impl UrgentRx {
-    /// A segment announced urgent data ending before `end`. Returns true when this is
-    /// new urgent data (the SIGURG moment): a pointer beyond the current one.
-    pub(crate) fn announce(&mut self, end: SeqNumber, rcv_nxt: SeqNumber, inline: bool) -> bool {
-        // A pointer at or before data already received into a mark we know is old.
-        if self.pointer.is_some_and(|p| !end.gt(p)) {
+    /// A segment announced urgent data ending before `end` (the urgent byte is
+    /// `end - 1`). Returns true when this is new urgent data (the SIGURG moment).
+    /// Linux's `tcp_check_urg`: ignore a byte the reader already passed (`next_read`
+    /// is the sequence number of the next byte to read), a byte already received
+    /// (no replay), and a pointer not newer than the current one.
+    pub(crate) fn announce(
+        &mut self,
+        end: SeqNumber,
+        rcv_nxt: SeqNumber,
+        next_read: SeqNumber,
+        inline: bool,
+    ) -> bool {
+        let urgent = end - 1u32;
+        if next_read.gt(urgent) || urgent.lt(rcv_nxt) {
             return false;
         }
-        // The urgent byte (end - 1) must not be data we already passed.
-        if (end - 1u32).lt(rcv_nxt) && self.pointer.is_none() && end != rcv_nxt {
+        if self.pointer.is_some_and(|p| !end.gt(p)) {
             return false;
         }
         self.pointer = Some(end);
@@ -169,9 +184,13 @@ impl UrgentRx {
         self.passed = true;
     }
 
-    /// `sockatmark`: the next byte to read is the urgent one.
-    pub(crate) fn at_mark(&self) -> bool {
-        self.mark == Some(0)
+    /// `sockatmark`: the next byte to read (sequence number `next_read`) is the
+    /// urgent one, arrived or only announced (Linux: `urg_seq == copied_seq`).
+    pub(crate) fn at_mark(&self, next_read: SeqNumber) -> bool {
+        if self.mark.is_some() {
+            return self.mark == Some(0);
+        }
+        !self.passed && self.pointer.is_some_and(|p| next_read == p - 1u32)
     }
 
     /// Urgent data is pending (select's except set, POLLPRI): announced, and neither
@@ -197,5 +216,57 @@ impl UrgentRx {
     pub(crate) fn take_oob(&mut self) {
         self.byte_read = true;
         self.byte = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decorated(up: u32, seq: u32, snd_nxt: u32) -> (bool, u16) {
+        let mut tx = UrgentTx::default();
+        tx.mark(SeqNumber(up));
+        let mut r = TcpRepr::default();
+        tx.decorate(&mut r, SeqNumber(seq), SeqNumber(snd_nxt));
+        (r.flags.urg, r.urgent)
+    }
+
+    #[test]
+    fn pointer_rules_match_linux() {
+        // Within 64 KiB: the exact offset.
+        assert_eq!(decorated(1_000, 0, 2_000), (true, 1_000));
+        // Far ahead, and the data sent so far also ends far ahead: no URG yet.
+        assert_eq!(decorated(200_000, 0, 150_000), (false, 0));
+        // Far ahead, but what was sent ends within 64 KiB of the segment: 0xffff.
+        assert_eq!(decorated(200_000, 0, 60_000), (true, 0xffff));
+        // The segment starts at or past the pointer: nothing to announce.
+        assert_eq!(decorated(1_000, 1_000, 2_000), (false, 0));
+        // Across the sequence-number wrap.
+        assert_eq!(decorated(10, u32::MAX - 9, 20), (true, 20));
+    }
+
+    #[test]
+    fn receiver_ignores_old_replayed_and_non_newer_pointers() {
+        let mut rx = UrgentRx::default();
+        let s = SeqNumber;
+        assert!(rx.announce(s(110), s(100), s(100), false), "new");
+        assert!(
+            !rx.announce(s(110), s(100), s(100), false),
+            "the same again"
+        );
+        assert!(!rx.announce(s(105), s(100), s(100), false), "older");
+        assert!(rx.announce(s(120), s(100), s(100), false), "newer");
+        let mut rx = UrgentRx::default();
+        assert!(
+            !rx.announce(s(90), s(100), s(95), false),
+            "byte already received"
+        );
+        assert!(
+            !rx.announce(s(100), s(100), s(100), false),
+            "byte already read past"
+        );
+        assert!(rx.at_mark(s(100)) == false);
+        assert!(rx.announce(s(101), s(100), s(100), false));
+        assert!(rx.at_mark(s(100)), "announced byte is next: at the mark");
     }
 }

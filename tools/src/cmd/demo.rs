@@ -2,16 +2,18 @@
 //! no TAP) run the seed documents' examples with a transcript of every frame.
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use clap::Args;
+use parking_lot::Mutex;
 use sockets::Stack;
 use stack::device::memory::MemoryLink;
-use stack::runtime::Runtime;
+use stack::runtime::{Direction, FrameObserver, Runtime};
 use stack::{Engine, StackConfig};
 
 use crate::cmd::ping::{ping, PingSummary};
-use crate::examples::{dgram, ipc_notes};
+use crate::examples::{dgram, ipc_notes, oob, stream};
 
 /// Options of `netstack demo`.
 #[derive(Args, Debug)]
@@ -29,15 +31,100 @@ pub const HOST_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// Host B's address on the demo link.
 pub const HOST_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
-/// Two stacks on one in-memory link, printing frames as host A and B send them.
-pub fn two_hosts(seed: u64, transcript: bool) -> Result<(Stack, Stack), String> {
+/// The frame transcript: one line per frame sent by either host, all of them, or
+/// in a condensed form for bulk transfers.
+#[derive(Clone, Default)]
+pub struct Transcript {
+    gate: Arc<Mutex<Gate>>,
+}
+
+#[derive(Default)]
+struct Gate {
+    /// Print only the first frames, the connection's control frames and the first
+    /// urgent ones.
+    condensed: bool,
+    shown: usize,
+    urgent_shown: usize,
+    omitted: usize,
+}
+
+/// In a condensed transcript: how many frames are printed from the start.
+const CONDENSED_FIRST: usize = 6;
+/// In a condensed transcript: how many frames with URG set are printed.
+const CONDENSED_URGENT: usize = 4;
+
+impl Transcript {
+    /// From now on, print only the first frames, SYN/FIN/RST frames and the first
+    /// frames with URG.
+    pub fn condense(&self) {
+        *self.gate.lock() = Gate {
+            condensed: true,
+            ..Gate::default()
+        };
+    }
+
+    /// Back to every frame; returns how many were left out while condensed.
+    pub fn full(&self) -> usize {
+        let mut g = self.gate.lock();
+        let omitted = g.omitted;
+        *g = Gate::default();
+        omitted
+    }
+
+    /// Whether to print `line` (a frame's one-line description).
+    fn admit(&self, line: &str) -> bool {
+        let mut g = self.gate.lock();
+        if !g.condensed {
+            return true;
+        }
+        // The TCP flags are between the first brackets: "[S.]", "[PU.]", ...
+        let flags = line
+            .split_once('[')
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map_or("", |(f, _)| f);
+        let control = flags.contains(['S', 'F', 'R']);
+        let urgent = flags.contains('U');
+        let show = if g.shown < CONDENSED_FIRST || control {
+            true
+        } else if urgent && g.urgent_shown < CONDENSED_URGENT {
+            g.urgent_shown += 1;
+            true
+        } else {
+            false
+        };
+        if show {
+            g.shown += 1;
+        } else {
+            g.omitted += 1;
+        }
+        show
+    }
+
+    /// An observer printing the frames `label` sends, times measured from `epoch`.
+    fn observer(&self, label: &'static str, epoch: std::time::Instant) -> FrameObserver {
+        let gate = self.clone();
+        Box::new(move |dir, frame, _now| {
+            if dir != Direction::Out {
+                return;
+            }
+            let line = stack::wire::pretty::frame(frame);
+            if gate.admit(&line) {
+                println!("{:>10.6} {label} > {line}", epoch.elapsed().as_secs_f64());
+            }
+        })
+    }
+}
+
+/// Two stacks on one in-memory link, printing frames as host A and B send them
+/// (when `transcript` is given).
+pub fn two_hosts(seed: u64, transcript: Option<&Transcript>) -> Result<(Stack, Stack), String> {
     let (la, lb) = MemoryLink::pair(1500);
     let mut ca = StackConfig::new(HOST_A, 24);
     let mut cb = StackConfig::new(HOST_B, 24);
     ca.seed = seed;
     cb.seed = seed.wrapping_add(1);
     let epoch = std::time::Instant::now();
-    let obs = |label| transcript.then(|| crate::iface::printer_since(label, false, epoch));
+    let obs = |label| transcript.map(|t| t.observer(label, epoch));
     let a = Runtime::start_with_observer(Engine::new(ca).map_err(|e| e.to_string())?, la, obs("A"))
         .map_err(|e| e.to_string())?;
     let b = Runtime::start_with_observer(Engine::new(cb).map_err(|e| e.to_string())?, lb, obs("B"))
@@ -66,7 +153,8 @@ fn answered(s: &PingSummary) -> bool {
 pub fn run(o: DemoOpts) -> Result<(), String> {
     println!("netstack demo: host A {HOST_A} and host B {HOST_B} on an in-memory Ethernet link.");
     println!("Each line of the transcript is a frame: time, sending host, '>', what it carries.");
-    let (a, b) = two_hosts(o.seed, !o.quiet)?;
+    let transcript = Transcript::default();
+    let (a, b) = two_hosts(o.seed, (!o.quiet).then_some(&transcript))?;
     let mut failures = Vec::new();
 
     banner("1. ping: A pings B (ARP resolves B's MAC first), then B pings A");
@@ -132,6 +220,9 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
         &mut failures,
     );
 
+    stream_sections(&a, &b, &mut failures)?;
+    urgent_section(&a, &b, &transcript, o.quiet, &mut failures)?;
+
     let ca = a.runtime().lock().engine_ref().counters().clone();
     let cb = b.runtime().lock().engine_ref().counters().clone();
     drop((a, b));
@@ -143,5 +234,184 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
         return Err(format!("demo steps failed: {}", failures.join("; ")));
     }
     println!("\ndemo finished: every step worked.");
+    Ok(())
+}
+
+/// The messages of a Figure 7b/7c transcript, joined per connection (a write may
+/// arrive in several reads).
+fn messages(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in lines {
+        if let Some(m) = line.strip_prefix("-->") {
+            current.push_str(m);
+        } else if line == "Ending connection" {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    out
+}
+
+/// Lets a connection's closing frames go by, so sections do not interleave.
+fn settle() {
+    std::thread::sleep(StdDuration::from_millis(100));
+}
+
+/// Waits for a value a program thread announces (its port, "listening", ...).
+fn announced<T>(rx: &crossbeam_channel::Receiver<T>, what: &str) -> Result<T, String> {
+    rx.recv_timeout(StdDuration::from_secs(10))
+        .map_err(|_| format!("{what} never happened"))
+}
+
+/// Sections 5 to 7: the stream examples of the 4.4BSD tutorial and the IPC notes.
+fn stream_sections(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
+    banner("5. 4.4BSD tutorial, Figures 7a and 7b: B accepts a connection, A writes a message");
+    let (port_tx, port_rx) = crossbeam_channel::bounded(1);
+    let acceptor = {
+        let b = b.clone();
+        std::thread::spawn(move || {
+            stream::figure_7b_acceptor(&b, 0, Some(1), |port| {
+                let _ = port_tx.send(port);
+            })
+        })
+    };
+    let port = announced(&port_rx, "Figure 7b listening")?;
+    stream::figure_7a_writer(a, HOST_B, port)?;
+    let lines = acceptor
+        .join()
+        .map_err(|_| "Figure 7b panicked".to_string())??;
+    check(
+        "Figure 7b printed Figure 7a's message, then \"Ending connection\"",
+        messages(&lines) == [stream::DATA]
+            && lines.last().is_some_and(|l| l == "Ending connection"),
+        failures,
+    );
+    settle();
+
+    let timeout = StdDuration::from_millis(500);
+    banner("6. 4.4BSD tutorial, Figure 7c: select() before accept()");
+    println!(
+        "(select's timeout is {} ms here; 5 s in the C program. A connects after the first one.)",
+        timeout.as_millis()
+    );
+    let (port_tx, port_rx) = crossbeam_channel::bounded(1);
+    let (idle_tx, idle_rx) = crossbeam_channel::unbounded();
+    let acceptor = {
+        let b = b.clone();
+        std::thread::spawn(move || {
+            stream::figure_7c_select_acceptor(
+                &b,
+                0,
+                Some(1),
+                timeout,
+                |port| {
+                    let _ = port_tx.send(port);
+                },
+                move || {
+                    let _ = idle_tx.send(());
+                },
+            )
+        })
+    };
+    let port = announced(&port_rx, "Figure 7c listening")?;
+    announced(&idle_rx, "Figure 7c's select timing out")?;
+    stream::figure_7a_writer(a, HOST_B, port)?;
+    let lines = acceptor
+        .join()
+        .map_err(|_| "Figure 7c panicked".to_string())??;
+    check(
+        "Figure 7c did something else, then accepted and printed the message",
+        lines.first().is_some_and(|l| l == "Do something else")
+            && messages(&lines) == [stream::DATA],
+        failures,
+    );
+    settle();
+
+    const AGREED_PORT: u16 = 4568;
+    banner("7. Unix IPC notes, Figures 5-9: stream echo (readAndWrite / writeAndRead)");
+    println!("server: s2 = startUp({AGREED_PORT}); s3 = acceptConnection(s2); readAndWrite(s3, 10); close(s2)");
+    println!("client: s1 = requestConnection(\"{HOST_B}\", {AGREED_PORT}); writeAndRead(s1, \"hello\", \"there\", 5, 5)");
+    let (up_tx, up_rx) = crossbeam_channel::bounded(1);
+    let server = {
+        let b = b.clone();
+        std::thread::spawn(move || {
+            ipc_notes::stream_server(&b, AGREED_PORT, 10, || {
+                let _ = up_tx.send(());
+            })
+        })
+    };
+    announced(&up_rx, "startUp listening")?;
+    let replies = ipc_notes::stream_client(a, HOST_B, AGREED_PORT, "hello", "there")?;
+    let echoed = server
+        .join()
+        .map_err(|_| "the server panicked".to_string())??;
+    println!("client read back \"{}\"", String::from_utf8_lossy(&replies));
+    check(
+        "readAndWrite echoed the 10 bytes writeAndRead sent",
+        echoed == b"hellothere" && replies == b"hellothere",
+        failures,
+    );
+    settle();
+    Ok(())
+}
+
+/// Section 8: the primer's Figure 5, flushing output up to the out-of-band mark.
+fn urgent_section(
+    a: &Stack,
+    b: &Stack,
+    transcript: &Transcript,
+    quiet: bool,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    const OUTPUT: usize = 48 * 1024;
+    banner(
+        "8. 4.2BSD primer, Figure 5: an interrupt flushes the output up to the out-of-band mark",
+    );
+    println!(
+        "A writes {} KiB of output, then the interrupt as one out-of-band byte ({:#04x}, SIGINT);",
+        OUTPUT / 1024,
+        oob::INTERRUPT
+    );
+    println!(
+        "B's reader stops, and its urgent handler (SIGURG) reads and drops everything up to the"
+    );
+    println!(
+        "mark, then reads the out-of-band byte. Only the first frames, the SYN/FIN frames and the"
+    );
+    println!("first frames announcing urgent data (U) are shown.");
+    transcript.condense();
+    let (port_tx, port_rx) = crossbeam_channel::bounded(1);
+    let server = {
+        let b = b.clone();
+        std::thread::spawn(move || {
+            oob::figure_5_server(&b, 0, |port| {
+                let _ = port_tx.send(port);
+            })
+        })
+    };
+    let port = announced(&port_rx, "Figure 5's server listening")?;
+    let report = oob::figure_5_client(a, HOST_B, port, OUTPUT)?;
+    let summary = server
+        .join()
+        .map_err(|_| "Figure 5's server panicked".to_string())??;
+    settle();
+    let omitted = transcript.full();
+    if !quiet {
+        println!("({omitted} frames of the transfer not shown)");
+    }
+    check(
+        &format!(
+            "every byte before the mark was read ({}) or flushed ({}): {} sent",
+            summary.read_before, summary.flushed, report.sent_before
+        ),
+        summary.read_before + summary.flushed == report.sent_before,
+        failures,
+    );
+    check(
+        "the out-of-band byte is the interrupt, and the data after the mark arrived",
+        summary.oob_byte == Some(oob::INTERRUPT)
+            && summary.after_mark == oob::AFTER_INTERRUPT.as_bytes(),
+        failures,
+    );
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! `netstack example NAME ...`: the seed documents' programs over a TAP.
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::examples::{dgram, ipc_notes};
+use crate::examples::{dgram, ipc_notes, oob, stream};
 use crate::iface::IfaceOpts;
 
 /// Options of `netstack example`.
@@ -45,6 +46,77 @@ enum Program {
         #[arg(default_value = "how are you")]
         message2: String,
     },
+    /// 4.4BSD tutorial Figure 7a: connect to HOST PORT, write one message, close.
+    StreamWrite {
+        /// Destination host.
+        host: Ipv4Addr,
+        /// Destination port.
+        port: u16,
+    },
+    /// 4.4BSD tutorial Figure 7b: print our port, accept connections and print
+    /// their messages.
+    StreamAccept {
+        /// Port to listen on (default 0: any, printed, as in the C program).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Stop after this many connections (default: never, as in the C program).
+        #[arg(long)]
+        connections: Option<usize>,
+    },
+    /// 4.4BSD tutorial Figure 7c: as stream-accept, with select() before accept
+    /// and "Do something else" when nobody connected within the timeout.
+    StreamSelect {
+        /// Port to listen on (default 0: any, printed).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Stop after this many connections (default: never).
+        #[arg(long)]
+        connections: Option<usize>,
+        /// select() timeout in seconds (5 in the C program).
+        #[arg(long, default_value_t = stream::SELECT_TIMEOUT.as_secs_f64())]
+        timeout: f64,
+    },
+    /// Unix IPC notes Figures 5, 6 and 9 (server): startUp(PORT),
+    /// acceptConnection, readAndWrite(AMOUNT): echo what one client sends.
+    IpcServer {
+        /// The agreed port.
+        port: u16,
+        /// Bytes to read before echoing (Figure 9: 10).
+        #[arg(long, default_value_t = 10)]
+        amount: usize,
+    },
+    /// Unix IPC notes Figures 7 and 9 (client): requestConnection(HOST, PORT),
+    /// writeAndRead(s, MESSAGE1, MESSAGE2); prints what came back.
+    IpcClient {
+        /// The server's host.
+        host: Ipv4Addr,
+        /// The agreed port.
+        port: u16,
+        /// First message.
+        #[arg(default_value = "hello")]
+        message1: String,
+        /// Second message.
+        #[arg(default_value = "there")]
+        message2: String,
+    },
+    /// 4.2BSD primer Figure 5 (receiving side): accept one connection on PORT, read
+    /// it, and on urgent data flush up to the mark and read the out-of-band byte.
+    OobServer {
+        /// Port to listen on (0: any, printed).
+        port: u16,
+    },
+    /// 4.2BSD primer Figure 5 (sending side): connect to HOST PORT, write BYTES of
+    /// text, then an interrupt as one out-of-band byte (SIGINT's number), then a
+    /// little more.
+    OobClient {
+        /// The server's host.
+        host: Ipv4Addr,
+        /// The server's port.
+        port: u16,
+        /// Bytes of text before the interrupt.
+        #[arg(long, default_value_t = 256 * 1024)]
+        bytes: usize,
+    },
 }
 
 /// Runs `netstack example`.
@@ -62,8 +134,41 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
             message1,
             message2,
         } => ipc_notes::sender(&net, &message1, &message2, machine, port),
+        Program::StreamWrite { host, port } => stream::figure_7a_writer(&net, host, port),
+        Program::StreamAccept { port, connections } => {
+            stream::figure_7b_acceptor(&net, port, connections, |_| {}).map(drop)
+        }
+        Program::StreamSelect {
+            port,
+            connections,
+            timeout,
+        } => {
+            let timeout = Duration::try_from_secs_f64(timeout)
+                .map_err(|_| format!("bad timeout {timeout}"))?;
+            stream::figure_7c_select_acceptor(&net, port, connections, timeout, |_| {}, || {})
+                .map(drop)
+        }
+        Program::IpcServer { port, amount } => {
+            ipc_notes::stream_server(&net, port, amount, || {}).map(drop)
+        }
+        Program::IpcClient {
+            host,
+            port,
+            message1,
+            message2,
+        } => ipc_notes::stream_client(&net, host, port, &message1, &message2).map(|reply| {
+            println!("{}", String::from_utf8_lossy(&reply));
+        }),
+        Program::OobServer { port } => oob::figure_5_server(&net, port, |_| {}).map(drop),
+        Program::OobClient { host, port, bytes } => oob::figure_5_client(&net, host, port, bytes)
+            .map(|r| {
+                println!(
+                    "sent {} bytes, the out-of-band byte {:#04x}, then {} bytes",
+                    r.sent_before, r.oob_byte, r.sent_after
+                );
+            }),
     }?;
-    // Let the last frames leave before the stack stops.
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Let the last frames leave (a FIN, its acknowledgment) before the stack stops.
+    std::thread::sleep(Duration::from_millis(300));
     Ok(())
 }

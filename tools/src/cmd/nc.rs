@@ -1,5 +1,6 @@
 //! `netstack nc [-l] [-u] HOST PORT`: netcat over our stack. Standard input goes to
-//! the socket, the socket to standard output.
+//! the socket, the socket to standard output. The TCP half is in `serve_tcp.rs`
+//! ([`crate::cmd::serve_tcp::nc_tcp`]).
 
 use std::io::{BufRead, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -21,13 +22,22 @@ pub struct NcOpts {
     /// UDP instead of TCP.
     #[arg(short = 'u')]
     udp: bool,
-    /// Send standard input lines starting with this prefix as urgent (MSG_OOB) data,
-    /// the prefix removed (TCP only).
+    /// Send standard input lines starting with this prefix as urgent (MSG_OOB) data
+    /// (TCP only): the prefix and the newline are removed and the last byte of the
+    /// rest is the urgent byte ("PREFIX" + "X" sends the urgent byte X). Urgent
+    /// bytes received are printed on standard error as "[OOB byte 0x..]".
     #[arg(long)]
     oob_prefix: Option<String>,
-    /// Quit this many seconds after standard input ends (default 1).
-    #[arg(short = 'q', default_value_t = 1.0)]
+    /// After standard input ends (TCP: and its end was sent as a FIN), quit this
+    /// many seconds later if the peer has not closed by then; negative: wait for
+    /// the peer to close.
+    #[arg(short = 'q', default_value_t = 1.0, allow_negative_numbers = true)]
     quit_after: f64,
+    /// No progress bar (TCP; it is shown on standard error when standard input is
+    /// not a terminal or more than 1 MiB moved, and only when standard error is a
+    /// terminal).
+    #[arg(long)]
+    quiet: bool,
     /// Host (or, with -l, the port).
     first: String,
     /// Port.
@@ -126,9 +136,9 @@ fn nc_udp(
 pub fn run(o: NcOpts) -> Result<(), String> {
     let (host, port) = o.target()?;
     let net = o.iface.start_stack("nc")?;
-    let quit = Duration::from_secs_f64(o.quit_after.clamp(0.0, 3600.0));
+    let quit = (o.quit_after >= 0.0).then(|| Duration::from_secs_f64(o.quit_after.min(1e6)));
     if o.udp {
-        return nc_udp(&net, host, port, quit);
+        return nc_udp(&net, host, port, quit.unwrap_or(Duration::MAX));
     }
-    crate::cmd::serve_tcp::nc_tcp(&net, host, port, o.oob_prefix.as_deref(), quit)
+    crate::cmd::serve_tcp::nc_tcp(&net, host, port, o.oob_prefix.as_deref(), quit, o.quiet)
 }

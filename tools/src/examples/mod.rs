@@ -12,6 +12,8 @@
 
 pub mod dgram;
 pub mod ipc_notes;
+pub mod oob;
+pub mod stream;
 
 use sockets::{perror, Errno};
 
