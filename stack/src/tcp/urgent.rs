@@ -265,7 +265,7 @@ mod tests {
             !rx.announce(s(100), s(100), s(100), false),
             "byte already read past"
         );
-        assert!(rx.at_mark(s(100)) == false);
+        assert!(!rx.at_mark(s(100)));
         assert!(rx.announce(s(101), s(100), s(100), false));
         assert!(rx.at_mark(s(100)), "announced byte is next: at the mark");
     }
