@@ -14,6 +14,8 @@ Usage: scripts/bench.sh [--bytes N] [--quick] [-- NETSTACK-BENCH-OPTIONS...]
 Options:
   --bytes N     bytes per transfer, TAP and in memory (default 1GiB; KiB/MiB/GiB suffixes)
   --quick       128MiB per TAP transfer and 256MiB in memory (a first look in seconds)
+  --plain       our stack without offloads: no virtio-net header on the TAP (TSO and
+                checksum offload off) and TCP checksums computed in memory
   -h, --help    show this help
 
 Anything after -- goes to `netstack bench` (see `netstack bench --help`), e.g.
@@ -35,11 +37,13 @@ cd "$(dirname "$0")/.."
 bytes=1GiB
 memory_bytes=
 extra=()
+offloads=(--offload --memory-checksum-offload)
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --bytes) [[ $# -ge 2 ]] || die "--bytes needs a value"; bytes=$2; shift 2 ;;
         --bytes=*) bytes=${1#*=}; shift ;;
         --quick) bytes=128MiB; memory_bytes=256MiB; shift ;;
+        --plain) offloads=(); shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1' (options for netstack bench go after --)" ;;
@@ -59,7 +63,7 @@ bin=${CARGO_TARGET_DIR:-$PWD/target}/release/netstack
 [[ -x $bin ]] || die "built binary not found at $bin (set CARGO_TARGET_DIR?)"
 
 args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500
-      --bytes "$bytes" --memory-bytes "$memory_bytes" "${extra[@]}")
+      --bytes "$bytes" --memory-bytes "$memory_bytes" "${offloads[@]}" "${extra[@]}")
 if [[ -n $memory_only ]]; then
     exec "$bin" "${args[@]}"
 fi
