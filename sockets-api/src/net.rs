@@ -192,22 +192,11 @@ impl UdpSocket {
     }
 
     fn set_timeout(&self, optname: i32, dur: Option<Duration>) -> io::Result<()> {
-        if dur == Some(Duration::ZERO) {
-            // std's message and kind for the same mistake.
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "cannot set a 0 duration timeout",
-            ));
-        }
-        let tv = dur.map(TimeVal::from_duration).unwrap_or_default();
-        Ok(self.stack.setsockopt(self.fd, SOL_SOCKET, optname, &tv)?)
+        set_timeout(&self.stack, self.fd, optname, dur)
     }
 
     fn timeout(&self, optname: i32) -> io::Result<Option<Duration>> {
-        let mut tv = TimeVal::default();
-        self.stack
-            .getsockopt(self.fd, SOL_SOCKET, optname, &mut tv)?;
-        Ok(tv.to_duration().filter(|d| !d.is_zero()))
+        timeout(&self.stack, self.fd, optname)
     }
 
     /// Sets the receive timeout (`None`: wait forever). A zero duration is an
@@ -294,4 +283,29 @@ impl Drop for UdpSocket {
             let _ = self.stack.close(self.fd);
         }
     }
+}
+
+/// `SO_RCVTIMEO`/`SO_SNDTIMEO` from an `Option<Duration>`, with std's rules.
+pub(crate) fn set_timeout(
+    stack: &Stack,
+    fd: i32,
+    optname: i32,
+    dur: Option<Duration>,
+) -> io::Result<()> {
+    if dur == Some(Duration::ZERO) {
+        // std's message and kind for the same mistake.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot set a 0 duration timeout",
+        ));
+    }
+    let tv = dur.map(TimeVal::from_duration).unwrap_or_default();
+    Ok(stack.setsockopt(fd, SOL_SOCKET, optname, &tv)?)
+}
+
+/// `SO_RCVTIMEO`/`SO_SNDTIMEO` as an `Option<Duration>` (zero: none).
+pub(crate) fn timeout(stack: &Stack, fd: i32, optname: i32) -> io::Result<Option<Duration>> {
+    let mut tv = TimeVal::default();
+    stack.getsockopt(fd, SOL_SOCKET, optname, &mut tv)?;
+    Ok(tv.to_duration().filter(|d| !d.is_zero()))
 }

@@ -904,10 +904,6 @@ fn reuseaddr_lets_a_server_restart_while_time_wait_lingers() {
 /// Linux (`inet_csk_bind_conflict` sees TIME-WAIT buckets): without
 /// `SO_REUSEADDR`, the port of a connection in TIME-WAIT cannot be bound again.
 #[test]
-#[ignore = "engine: accepted children hold no port binding (they share their \
-            listener's), so once the listener is closed a child in TIME-WAIT no \
-            longer blocks tcp_bind of its port without SO_REUSEADDR; Linux says \
-            EADDRINUSE"]
 fn without_reuseaddr_time_wait_keeps_the_port() {
     let (a, b) = pair();
     let l = listener_on(&b, 7101, 5);

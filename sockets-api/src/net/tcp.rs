@@ -18,7 +18,7 @@ use crate::consts::{
     SO_SNDTIMEO, SO_TYPE, TCP_NODELAY,
 };
 use crate::errno::Errno;
-use crate::options::{Linger, TimeVal};
+use crate::options::Linger;
 use crate::select::PollFd;
 
 /// The backlog std's `TcpListener::bind` asks for.
@@ -106,22 +106,11 @@ impl Fd {
     }
 
     fn set_timeout(&self, optname: i32, dur: Option<Duration>) -> io::Result<()> {
-        if dur == Some(Duration::ZERO) {
-            // std's message and kind for the same mistake.
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "cannot set a 0 duration timeout",
-            ));
-        }
-        let tv = dur.map(TimeVal::from_duration).unwrap_or_default();
-        Ok(self.stack.setsockopt(self.fd, SOL_SOCKET, optname, &tv)?)
+        super::set_timeout(&self.stack, self.fd, optname, dur)
     }
 
     fn timeout(&self, optname: i32) -> io::Result<Option<Duration>> {
-        let mut tv = TimeVal::default();
-        self.stack
-            .getsockopt(self.fd, SOL_SOCKET, optname, &mut tv)?;
-        Ok(tv.to_duration().filter(|d| !d.is_zero()))
+        super::timeout(&self.stack, self.fd, optname)
     }
 }
 
