@@ -207,8 +207,7 @@ impl Engine {
             return Some(frame);
         }
         // A caller that knows nothing of offloads gets finished frames.
-        let mut pieces = Vec::new();
-        crate::wire::offload::finish(&frame, meta, |f| pieces.push(f.to_vec()));
+        let pieces = crate::wire::offload::finish_owned(&frame, meta, 0);
         self.recycle(frame);
         let mut pieces = pieces.into_iter();
         let first = pieces.next();

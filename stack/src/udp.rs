@@ -363,53 +363,61 @@ impl Engine {
         let from = SocketAddrV4::new(ip.src, sport);
         let broadcast = self.is_broadcast_addr(ip.dst);
         let payload = &seg[UDP_HEADER_LEN..];
-        let mut targets: Vec<(u8, SocketHandle)> = Vec::new();
-        for b in self.udp_ports.bindings(dport) {
-            let Ok(Socket::Udp(u)) = self.sockets.get(b.handle) else {
-                continue;
+        let udp_ports = &self.udp_ports;
+        let sockets = &self.sockets;
+        // Sockets that take this datagram, with how specific their match is.
+        let matches = udp_ports.bindings(dport).iter().filter_map(|b| {
+            let Ok(Socket::Udp(u)) = sockets.get(b.handle) else {
+                return None;
             };
             let addr_ok = b.addr.is_unspecified() || b.addr == ip.dst;
             let remote_ok = u.remote.is_none_or(|r| r == from);
-            if addr_ok && remote_ok {
-                let score = (u.remote.is_some() as u8) * 2 + (!b.addr.is_unspecified() as u8);
-                targets.push((score, b.handle));
+            let score = (u.remote.is_some() as u8) * 2 + (!b.addr.is_unspecified() as u8);
+            (addr_ok && remote_ok).then_some((score, b.handle))
+        });
+        if broadcast {
+            // Broadcast reaches every matching socket (rare: a list is fine).
+            let targets: Vec<SocketHandle> = matches.map(|(_, h)| h).collect();
+            if targets.is_empty() {
+                return self.counters.drop(DropReason::UdpNoSocket);
             }
-        }
-        if targets.is_empty() {
-            self.counters.drop(DropReason::UdpNoSocket);
-            if !broadcast {
-                self.send_icmp_error(now, DEST_UNREACHABLE, PORT_UNREACHABLE, 0, header, seg);
+            for h in targets {
+                self.udp_deliver(h, from, payload);
             }
             return;
         }
-        if !broadcast {
-            // Unicast goes to one socket: the most specific match, the most recently
-            // bound on a tie.
-            let best = targets
-                .iter()
-                .rev()
-                .max_by_key(|(s, _)| *s)
-                .map(|&(_, h)| h);
-            targets.retain(|&(_, h)| Some(h) == best);
-        }
-        for (_, h) in targets {
-            let mut data = self.spare_frames.pop().unwrap_or_default();
-            data.clear();
-            data.extend_from_slice(payload);
-            let Ok(Socket::Udp(u)) = self.sockets.get_mut(h) else {
-                continue;
-            };
-            let cost = data.len() + DATAGRAM_OVERHEAD;
-            // Like Linux, one datagram is always accepted into an empty queue.
-            if u.rx_used + cost > u.opts.recv_buffer && !u.rx.is_empty() {
-                self.counters.drop(DropReason::UdpQueueFull);
-                continue;
+        // Unicast goes to one socket: the most specific match, the most recently
+        // bound on a tie.
+        let best = matches.fold(None, |best: Option<(u8, SocketHandle)>, m| match best {
+            Some(b) if b.0 > m.0 => Some(b),
+            _ => Some(m),
+        });
+        match best {
+            Some((_, h)) => self.udp_deliver(h, from, payload),
+            None => {
+                self.counters.drop(DropReason::UdpNoSocket);
+                self.send_icmp_error(now, DEST_UNREACHABLE, PORT_UNREACHABLE, 0, header, seg);
             }
-            u.rx_used += cost;
-            u.rx.push_back((from, data));
-            self.counters.inc(Stat::UdpDelivered);
-            self.sockets.mark(h);
         }
+    }
+
+    /// Queues a datagram on socket `h`, within its receive buffer.
+    fn udp_deliver(&mut self, h: SocketHandle, from: SocketAddrV4, payload: &[u8]) {
+        let Ok(Socket::Udp(u)) = self.sockets.get_mut(h) else {
+            return;
+        };
+        let cost = payload.len() + DATAGRAM_OVERHEAD;
+        // Like Linux, one datagram is always accepted into an empty queue.
+        if u.rx_used + cost > u.opts.recv_buffer && !u.rx.is_empty() {
+            return self.counters.drop(DropReason::UdpQueueFull);
+        }
+        let mut data = self.spare_frames.pop().unwrap_or_default();
+        data.clear();
+        data.extend_from_slice(payload);
+        u.rx_used += cost;
+        u.rx.push_back((from, data));
+        self.counters.inc(Stat::UdpDelivered);
+        self.sockets.mark(h);
     }
 
     /// An ICMP error about a datagram one of our sockets sent.

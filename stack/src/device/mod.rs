@@ -55,16 +55,7 @@ pub trait Device: Send {
     /// Transmits a frame that may need finishing (see [`TxMeta`]). The default does
     /// the finishing in software and transmits the resulting frames.
     fn transmit_meta(&mut self, frame: &[u8], meta: TxMeta, now: Instant) -> io::Result<()> {
-        if meta.is_plain() {
-            return self.transmit(frame, now);
-        }
-        let mut result = Ok(());
-        crate::wire::offload::finish(frame, meta, |f| {
-            if result.is_ok() {
-                result = self.transmit(f, now);
-            }
-        });
-        result
+        transmit_finished(self, frame, meta, now)
     }
 
     /// Receives one frame with what the device knows about it. The default knows
@@ -76,6 +67,26 @@ pub trait Device: Send {
     ) -> io::Result<Option<(usize, RxMeta)>> {
         Ok(self.receive(buf, now)?.map(|n| (n, RxMeta::default())))
     }
+}
+
+/// Finishes `frame` in software as `meta` says and transmits the result: what a
+/// device without offloads does with such a frame.
+pub fn transmit_finished<D: Device + ?Sized>(
+    dev: &mut D,
+    frame: &[u8],
+    meta: TxMeta,
+    now: Instant,
+) -> io::Result<()> {
+    if meta.is_plain() {
+        return dev.transmit(frame, now);
+    }
+    let mut result = Ok(());
+    crate::wire::offload::finish(frame, meta, |f| {
+        if result.is_ok() {
+            result = dev.transmit(f, now);
+        }
+    });
+    result
 }
 
 impl<D: Device + ?Sized> Device for Box<D> {

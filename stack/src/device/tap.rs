@@ -406,16 +406,7 @@ impl Device for TapDevice {
         if self.offload {
             return self.write_vnet(frame, meta);
         }
-        if meta.is_plain() {
-            return self.transmit(frame, now);
-        }
-        let mut result = Ok(());
-        crate::wire::offload::finish(frame, meta, |f| {
-            if result.is_ok() {
-                result = self.transmit(f, now);
-            }
-        });
-        result
+        super::transmit_finished(self, frame, meta, now)
     }
 
     fn receive(&mut self, buf: &mut [u8], _now: Instant) -> io::Result<Option<usize>> {

@@ -1400,7 +1400,7 @@ impl Tcb {
             // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit
             // is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
             if !seg.flags.rst {
-                self.reply_rst_to(now, seg, 0, out);
+                self.reply_rst_to(seg, 0, out);
             }
             out.counters.drop(DropReason::TcpBadSegment);
             return Notice::default();
@@ -1455,8 +1455,7 @@ impl Tcb {
 
     /// Sends <SEQ=SEG.ACK><CTL=RST> (or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>)
     /// in reply to an unacceptable segment.
-    fn reply_rst_to(&mut self, now: Instant, seg: &TcpRepr, data_len: usize, out: &mut Out<'_>) {
-        let _ = now;
+    fn reply_rst_to(&mut self, seg: &TcpRepr, data_len: usize, out: &mut Out<'_>) {
         if let Some((send, frame)) = rst_for(self.local, self.remote, seg, data_len, out) {
             out.frames.push((send, frame, TxMeta::default()));
         }
@@ -1627,7 +1626,7 @@ impl Tcb {
                 // The ACK also acknowledges our SYN: fall through to the common code.
             } else {
                 // "<SEQ=SEG.ACK><CTL=RST>".
-                self.reply_rst_to(now, seg, data.len(), out);
+                self.reply_rst_to(seg, data.len(), out);
                 out.counters.drop(DropReason::TcpBadSegment);
                 return notice;
             }

@@ -239,7 +239,7 @@ impl Engine {
             f(tcb, &mut out)
         };
         self.tcp_flush(now);
-        self.tcp_after(now, h, notice);
+        self.tcp_after(h, notice);
         Ok(r)
     }
 
@@ -254,7 +254,7 @@ impl Engine {
 
     /// Acts on what a connection reported: wake-ups, the accept queue, freeing,
     /// the timer schedule.
-    fn tcp_after(&mut self, now: Instant, h: SocketHandle, notice: Notice) {
+    fn tcp_after(&mut self, h: SocketHandle, notice: Notice) {
         if notice.wake {
             self.sockets.mark(h);
         }
@@ -299,10 +299,10 @@ impl Engine {
             self.tcp_unhash(h);
             return;
         }
-        self.tcp_schedule(h, deadline, now);
+        self.tcp_schedule(h, deadline);
     }
 
-    fn tcp_schedule(&mut self, h: SocketHandle, deadline: Option<Instant>, _now: Instant) {
+    fn tcp_schedule(&mut self, h: SocketHandle, deadline: Option<Instant>) {
         let Some(d) = deadline else { return };
         if let Ok(Socket::Tcp(s)) = self.sockets.get_mut(h) {
             if s.scheduled.is_none_or(|old| d < old) {
@@ -604,14 +604,9 @@ impl Engine {
         flags: RecvFlags,
     ) -> Result<usize, NetError> {
         let s = self.tcp_sock_mut(h)?;
-        let err = s.error;
         let Some(tcb) = s.tcb_mut() else {
-            if let TcpKind::Idle = s.kind {
-                return Err(err.map_or(NetError::NotConnected, |_| {
-                    s.error.take().unwrap_or(NetError::NotConnected)
-                }));
-            }
-            return Err(NetError::NotConnected);
+            // Idle or listening: the pending error of a failed attempt first.
+            return Err(s.error.take().unwrap_or(NetError::NotConnected));
         };
         if flags.oob {
             return match tcb.urg_rx.oob(tcb.opts.oob_inline) {
@@ -668,9 +663,6 @@ impl Engine {
             TcpKind::Idle => return Err(NetError::NotConnected),
             TcpKind::Listen(_) => return Err(NetError::NotConnected),
             TcpKind::Conn(t) => {
-                if t.state == State::SynSent && how != Shutdown::Read {
-                    // Linux: shutdown of a connecting socket aborts the attempt.
-                }
                 if !t.state.synchronized()
                     && t.state != State::SynSent
                     && t.state != State::SynReceived
@@ -835,7 +827,7 @@ impl Engine {
             t.options_changed(now);
             let deadline = t.poll_at();
             s.scheduled = None;
-            self.tcp_schedule(h, deadline, now);
+            self.tcp_schedule(h, deadline);
             // Nagle off may release held data.
             let _ = self.with_tcb(now, h, |t, out| {
                 t.output(now, out);
@@ -1112,18 +1104,15 @@ impl Engine {
 
     /// Sends the ACKs deferred while a batch of frames was processed.
     pub(crate) fn tcp_flush_acks(&mut self, now: Instant) {
-        let pending = std::mem::take(&mut self.tcp_ack_pending);
-        for &h in &pending {
+        let mut pending = std::mem::take(&mut self.tcp_ack_pending);
+        for h in pending.drain(..) {
             let _ = self.with_tcb(now, h, |t, out| {
                 t.flush_ack(now, out);
                 ((), Notice::default())
             });
         }
-        let mut pending = pending;
-        pending.clear();
-        if self.tcp_ack_pending.is_empty() {
-            self.tcp_ack_pending = pending;
-        }
+        // Keep the (now empty) buffer for the next batch.
+        self.tcp_ack_pending = pending;
     }
 
     /// The earliest TCP timer.

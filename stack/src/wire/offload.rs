@@ -106,6 +106,16 @@ pub fn finish(frame: &[u8], meta: TxMeta, mut emit: impl FnMut(&[u8])) {
     }
 }
 
+/// [`finish`] into owned frames, each starting `skip` bytes into the finished
+/// frame (the loopback keeps IP datagrams: `skip` is the Ethernet header).
+pub fn finish_owned(frame: &[u8], meta: TxMeta, skip: usize) -> Vec<Vec<u8>> {
+    let mut pieces = Vec::new();
+    finish(frame, meta, |f| {
+        pieces.push(f.get(skip..).unwrap_or(&[]).to_vec())
+    });
+    pieces
+}
+
 /// Completes in place the transport checksum of an IPv4 TCP or UDP frame whose
 /// checksum was left to the device (for callers that read frames without metadata).
 pub fn complete_checksum(frame: &mut [u8]) {
