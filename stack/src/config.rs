@@ -5,6 +5,7 @@
 
 use std::net::Ipv4Addr;
 
+use crate::tcp::recovery::congestion::CongestionAlgorithm;
 use crate::time::Duration;
 use crate::wire::EthernetAddress;
 
@@ -176,6 +177,9 @@ pub struct TcpConfig {
     pub sack: bool,
     /// Initial congestion window in segments (RFC 6928: 10, as Linux).
     pub initial_window: u32,
+    /// Congestion control for new connections (`TCP_CONGESTION` changes it per
+    /// socket); CUBIC, as Linux's `net.ipv4.tcp_congestion_control`.
+    pub congestion_control: CongestionAlgorithm,
     /// Challenge ACKs per second (RFC 5961 section 7; Linux 1000).
     pub challenge_acks_per_sec: u32,
 }
@@ -205,6 +209,7 @@ impl Default for TcpConfig {
             timestamps: true,
             sack: true,
             initial_window: 10,
+            congestion_control: CongestionAlgorithm::Cubic,
             challenge_acks_per_sec: 1000,
         }
     }

@@ -165,6 +165,23 @@ counter_enum! {
         TcpSegmentsOut => "tcp_segments_out",
         /// TCP segments retransmitted.
         TcpRetransmits => "tcp_retransmits",
+        /// Segments retransmitted by fast recovery (RFC 6675, duplicate ACKs,
+        /// NewReno partial ACKs).
+        TcpRetransFastRecovery => "tcp_retrans_fast_recovery",
+        /// Segments retransmitted because RACK (RFC 8985) found them lost.
+        TcpRetransRack => "tcp_retrans_rack",
+        /// Tail loss probes sent (RFC 8985 section 7).
+        TcpLossProbes => "tcp_loss_probes",
+        /// Segments retransmitted after a retransmission timeout.
+        TcpRetransTimeout => "tcp_retrans_timeout",
+        /// Retransmission timeouts.
+        TcpTimeouts => "tcp_timeouts",
+        /// Fast recovery episodes.
+        TcpRecoveries => "tcp_recoveries",
+        /// D-SACK blocks received (RFC 2883).
+        TcpDsacksReceived => "tcp_dsacks_received",
+        /// Congestion window reductions undone as spurious (RFC 3708, RFC 3522).
+        TcpUndos => "tcp_undos",
         /// TCP RSTs sent.
         TcpRstSent => "tcp_rst_sent",
         /// TCP connections established (active or passive).

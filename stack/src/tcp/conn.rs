@@ -3,9 +3,10 @@
 //! Read RFC 9293 section 3.10 ("Event Processing") before touching this: the input
 //! path below follows its "SEGMENT ARRIVES" steps in order (sequence check, RST, SYN,
 //! ACK, URG, text, FIN), with RFC 5961's stricter RST, SYN and ACK rules. Output
-//! follows RFC 9293 3.8.6 (Nagle, silly window avoidance), RFC 6298 (RTO), RFC 5681
-//! and RFC 6582 (congestion control and NewReno fast recovery), RFC 7323 (window
-//! scale and timestamps) and RFC 2018 (SACK blocks we send).
+//! follows RFC 9293 3.8.6 (Nagle, silly window avoidance), RFC 6298 (RTO), RFC 7323
+//! (window scale and timestamps) and RFC 2018 (SACK blocks we send). Loss detection,
+//! what to retransmit and the congestion window live in [`crate::tcp::recovery`]; this
+//! file tells it what was sent and what the ACKs said, and sends what it chooses.
 //!
 //! A [`Tcb`] knows nothing of the engine: segments it sends are written into an
 //! [`Out`], and what the owner must do (wake the user, notify a listener, free the
@@ -20,8 +21,10 @@ use crate::ip::IpSend;
 use crate::socket::SocketOptions;
 use crate::tcp::assembler::Assembler;
 use crate::tcp::buffer::RingBuffer;
-use crate::tcp::congestion::{AckAction, CongestionControl, InitialWindow, LossRecovery, NewReno};
 use crate::tcp::options::{SackBlock, TcpOptions, Timestamps};
+use crate::tcp::recovery::congestion::{CongestionAlgorithm, CongestionControl, InitialWindow};
+use crate::tcp::recovery::scoreboard::LossCause;
+use crate::tcp::recovery::{AckInput, CaState, Recovery, RecoveryStats, Transmit};
 use crate::tcp::rtt::RttEstimator;
 use crate::tcp::segment::{Flags, TcpRepr};
 use crate::tcp::seq::SeqNumber;
@@ -214,15 +217,12 @@ pub(crate) struct Tcb {
     /// Consecutive retransmission timeouts without progress.
     retries: u32,
     cc: Box<dyn CongestionControl>,
-    recovery: LossRecovery,
+    /// The congestion control algorithm (`TCP_CONGESTION`).
+    cc_algo: CongestionAlgorithm,
+    /// Loss detection and recovery: scoreboard, RACK-TLP, PRR, undo.
+    recovery: Recovery,
     persist_backoff: u32,
     keepalive_sent: u32,
-    /// SACKed ranges above SND.UNA (RFC 6675 scoreboard), sorted, disjoint.
-    scoreboard: Vec<(SeqNumber, SeqNumber)>,
-    /// Highest sequence number retransmitted in this recovery (RFC 6675 HighRxt).
-    high_rxt: SeqNumber,
-    /// Bytes RFC 3042 limited transmit may send beyond the congestion window.
-    limited_transmit: usize,
     /// Zero-window probes (bytes beyond the window) are outstanding.
     probing: bool,
     /// The override timeout of sender SWS avoidance fired: send what the window
@@ -234,8 +234,6 @@ pub(crate) struct Tcb {
     /// The retransmission timer is armed for a tail loss probe (RFC 8985 7), not
     /// for a retransmission timeout.
     tlp_armed: bool,
-    /// A probe was sent for the current tail; the next expiry is a real RTO.
-    tlp_sent: bool,
     last_recv: Instant,
 
     // Acknowledgments we owe.
@@ -263,6 +261,12 @@ pub(crate) struct Tcb {
     pub urg_tx: UrgentTx,
     /// Urgent data we receive.
     pub urg_rx: UrgentRx,
+}
+
+/// Most scoreboard records for a send buffer of `capacity` bytes: enough for
+/// every segment of 64 bytes or more, so memory follows the buffer size.
+fn scoreboard_records(capacity: usize) -> usize {
+    capacity / 64 + 64
 }
 
 /// Linux's choice of window scale: the smallest shift that lets a 16-bit window
@@ -332,18 +336,15 @@ impl Tcb {
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             rtt_probe: None,
             retries: 0,
-            cc: Box::new(NewReno::new(mss, iw)),
-            recovery: LossRecovery::new(p.iss),
+            cc: cfg.congestion_control.build(mss, iw),
+            cc_algo: cfg.congestion_control,
+            recovery: Recovery::new(scoreboard_records(send_cap), mss),
             persist_backoff: 0,
             keepalive_sent: 0,
-            scoreboard: Vec::new(),
-            high_rxt: p.iss,
-            limited_transmit: 0,
             probing: false,
             sws_override: false,
             active_open: false,
             tlp_armed: false,
-            tlp_sent: false,
             last_recv: now,
             ack_now: false,
             ack_urgent: false,
@@ -626,116 +627,112 @@ impl Tcb {
         self.mss.max(1)
     }
 
-    // ------------------------------------------------------------ SACK scoreboard
+    // ------------------------------------------------------------ transmission
 
-    /// Records the peer's SACK blocks (RFC 2018) that lie above SND.UNA.
-    fn update_scoreboard(&mut self, seg: &TcpRepr) {
-        let una = self.snd_una;
-        self.scoreboard.retain(|&(_, e)| e.gt(una));
-        for r in self.scoreboard.iter_mut() {
-            if r.0.lt(una) {
-                r.0 = una;
+    /// Sends `len` bytes from `seq` (and a FIN if `flags.fin`), records the
+    /// transmission with loss recovery and counts it by cause.
+    fn send_data(
+        &mut self,
+        now: Instant,
+        out: &mut Out<'_>,
+        flags: Flags,
+        seq: SeqNumber,
+        len: usize,
+        why: Transmit,
+    ) {
+        self.emit(now, out, flags, seq, len);
+        let end = seq + len + flags.fin as usize;
+        if self.state.synchronized() && end.gt(seq) {
+            self.recovery.on_transmit(seq, end, now, why);
+        }
+        match why {
+            Transmit::New => {}
+            Transmit::Retransmit(cause) => {
+                out.counters.inc(Stat::TcpRetransmits);
+                out.counters.inc(match cause {
+                    LossCause::FastRecovery => Stat::TcpRetransFastRecovery,
+                    LossCause::Rack => Stat::TcpRetransRack,
+                    LossCause::Timeout => Stat::TcpRetransTimeout,
+                });
+            }
+            Transmit::Probe { retransmission } => {
+                out.counters.inc(Stat::TcpLossProbes);
+                if retransmission {
+                    out.counters.inc(Stat::TcpRetransmits);
+                }
             }
         }
-        if !self.sack_enabled {
+    }
+
+    /// Sends the sent-before range `[start, end)` again (a FIN at its end if
+    /// ours is there).
+    fn resend_range(
+        &mut self,
+        now: Instant,
+        out: &mut Out<'_>,
+        start: SeqNumber,
+        end: SeqNumber,
+        why: Transmit,
+    ) {
+        let fin = self.fin_seq().is_some_and(|f| end == f + 1u32);
+        let buf_seq = self.buf_seq();
+        let avail = self
+            .send_buf
+            .len()
+            .saturating_sub(start.saturating_distance(buf_seq));
+        let len = (end.saturating_distance(start) - fin as usize).min(avail);
+        if len == 0 && !fin {
             return;
         }
-        for b in seg.options.sack_blocks.iter().flatten() {
-            let (l, r) = (b.left.max(una), b.right.min(self.snd_max));
-            if !l.lt(r) {
-                continue;
-            }
-            self.scoreboard.push((l, r));
-        }
-        self.scoreboard.sort_by(|a, b| a.0.compare(b.0));
-        let mut merged: Vec<(SeqNumber, SeqNumber)> = Vec::with_capacity(self.scoreboard.len());
-        for &(l, r) in &self.scoreboard {
-            match merged.last_mut() {
-                Some(last) if !l.gt(last.1) => last.1 = last.1.max(r),
-                _ => merged.push((l, r)),
-            }
-        }
-        merged.truncate(32);
-        self.scoreboard = merged;
-    }
-
-    fn sacked(&self, seq: SeqNumber) -> Option<SeqNumber> {
-        self.scoreboard
-            .iter()
-            .find(|&&(l, r)| !seq.lt(l) && seq.lt(r))
-            .map(|&(_, r)| r)
-    }
-
-    fn high_sacked(&self) -> Option<SeqNumber> {
-        self.scoreboard.last().map(|&(_, r)| r)
-    }
-
-    /// RFC 6675's "pipe", simplified: data sent beyond the highest SACKed byte, plus
-    /// retransmitted hole bytes not yet SACKed.
-    fn pipe(&self) -> usize {
-        let Some(high) = self.high_sacked() else {
-            return self.snd_nxt.saturating_distance(self.snd_una);
+        let flags = Flags {
+            fin,
+            psh: len > 0,
+            ..Flags::default()
         };
-        let beyond = self.snd_max.saturating_distance(high);
-        let rxt_end = self.high_rxt.min(high);
-        let mut retrans = rxt_end.saturating_distance(self.snd_una);
-        for &(l, r) in &self.scoreboard {
-            if l.lt(rxt_end) {
-                retrans = retrans.saturating_sub(r.min(rxt_end).saturating_distance(l));
-            }
-        }
-        beyond + retrans
+        self.send_data(now, out, flags, start, len, why);
+        self.timers
+            .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
     }
 
-    /// In SACK recovery: retransmits the holes below the highest SACKed byte while
-    /// the pipe is below the congestion window (RFC 6675 5, steps (C) and NextSeg).
-    fn sack_retransmit(&mut self, now: Instant, out: &mut Out<'_>) {
-        let Some(high) = self.high_sacked() else {
-            return;
-        };
+    /// Retransmits what loss recovery marked lost, lowest first, while the data
+    /// in flight is below the congestion window (RFC 6675 section 5 step (C),
+    /// Linux's `tcp_xmit_retransmit_queue`). Returns true if anything went.
+    fn retransmit_lost(&mut self, now: Instant, out: &mut Out<'_>) -> bool {
+        let mut sent = false;
         let mss = self.mss_for_data();
-        let limit = self.cc.ssthresh().max(mss);
-        let mut seq = self.high_rxt.max(self.snd_una);
+        // Bounded: each turn sends one segment of the (bounded) scoreboard.
+        for _ in 0..4096 {
+            if self.recovery.in_flight() >= self.cc.cwnd() {
+                break;
+            }
+            let Some((start, end, cause)) = self.recovery.next_retransmission(mss) else {
+                break;
+            };
+            // Not beyond the peer's window, except the first unacknowledged byte.
+            let wnd_end = self.snd_una + self.snd_wnd;
+            if !start.lt(wnd_end) && start != self.snd_una {
+                break;
+            }
+            self.resend_range(now, out, start, end, Transmit::Retransmit(cause));
+            sent = true;
+        }
+        sent
+    }
+
+    /// In fast recovery with room left after lost segments and new data: RFC
+    /// 6675 `NextSeg` rules 3 and 4.
+    fn retransmit_opportunistic(&mut self, now: Instant, out: &mut Out<'_>) {
+        let mss = self.mss_for_data();
         for _ in 0..64 {
-            if self.pipe() + mss > limit + mss / 2 {
+            if self.recovery.state() != CaState::Recovery
+                || self.recovery.in_flight() >= self.cc.cwnd()
+            {
                 break;
             }
-            while let Some(end) = self.sacked(seq) {
-                seq = end;
-            }
-            if !seq.lt(high) {
+            let Some((start, end, cause)) = self.recovery.next_opportunistic(mss) else {
                 break;
-            }
-            let next_sacked = self
-                .scoreboard
-                .iter()
-                .map(|&(l, _)| l)
-                .find(|l| l.gt(seq))
-                .unwrap_or(high);
-            let buf_seq = self.buf_seq();
-            let avail = self
-                .send_buf
-                .len()
-                .saturating_sub(seq.saturating_distance(buf_seq));
-            let len = mss.min(next_sacked.saturating_distance(seq)).min(avail);
-            if len == 0 {
-                break;
-            }
-            self.emit(
-                now,
-                out,
-                Flags {
-                    psh: true,
-                    ..Flags::default()
-                },
-                seq,
-                len,
-            );
-            out.counters.inc(Stat::TcpRetransmits);
-            seq += len;
-            self.high_rxt = seq;
-            self.timers
-                .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
+            };
+            self.resend_range(now, out, start, end, Transmit::Retransmit(cause));
         }
     }
 
@@ -773,12 +770,7 @@ impl Tcb {
         if self.snd_una == self.snd_max && !self.send_buf.is_empty() {
             self.cc.on_idle_restart(now, self.rtt.rto());
         }
-        let mut sent_any = false;
-        let sack_recovery =
-            self.sack_enabled && self.recovery.in_fast_recovery() && !self.scoreboard.is_empty();
-        if sack_recovery {
-            self.sack_retransmit(now, out);
-        }
+        let mut sent_any = self.retransmit_lost(now, out);
         loop {
             let buf_seq = self.buf_seq();
             let offset = self.snd_nxt.saturating_distance(buf_seq);
@@ -786,11 +778,10 @@ impl Tcb {
             let in_flight = self.snd_nxt.saturating_distance(self.snd_una);
             let mss = self.mss_for_data();
             let wnd_room = self.snd_wnd.saturating_sub(in_flight);
-            let mut cwnd_room = if sack_recovery {
-                self.cc.ssthresh().max(mss).saturating_sub(self.pipe())
-            } else {
-                (self.cc.cwnd() + self.limited_transmit).saturating_sub(in_flight)
-            };
+            // The congestion window against RFC 6675's pipe: SACKed and lost
+            // bytes have left the network (this is also what lets limited
+            // transmit, RFC 3042, send on the first duplicate ACKs).
+            let mut cwnd_room = self.cc.cwnd().saturating_sub(self.recovery.in_flight());
             if in_flight == 0 {
                 cwnd_room = cwnd_room.max(mss); // never stall with nothing in flight
             }
@@ -851,12 +842,15 @@ impl Tcb {
             };
             let seq = self.snd_nxt;
             let is_new = !seq.lt(self.snd_max);
-            self.emit(now, out, flags, seq, len);
-            if !is_new {
-                out.counters.inc(Stat::TcpRetransmits);
-            }
+            // Bytes below SND.MAX again: only after zero-window probing (the
+            // persist timer's doing).
+            let why = if is_new {
+                Transmit::New
+            } else {
+                Transmit::Retransmit(LossCause::Timeout)
+            };
+            self.send_data(now, out, flags, seq, len, why);
             self.snd_nxt += len + fin_here as usize;
-            self.limited_transmit = self.limited_transmit.saturating_sub(len);
             if self.snd_nxt.gt(self.snd_max) {
                 self.snd_max = self.snd_nxt;
             }
@@ -870,6 +864,9 @@ impl Tcb {
             if fin_here {
                 break;
             }
+        }
+        if self.recovery.state() == CaState::Recovery {
+            self.retransmit_opportunistic(now, out);
         }
         // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).
         let buf_end = self.buf_seq() + self.send_buf.len();
@@ -891,35 +888,29 @@ impl Tcb {
     }
 
     /// Arms the retransmission timer after sending data: for a tail loss probe at
-    /// PTO = 2 * SRTT (at least 10 ms) when RFC 8985 7.2 allows one, else for the RTO.
+    /// the probe timeout when RFC 8985 section 7.2 allows one, else for the RTO.
     fn arm_retransmit(&mut self, now: Instant, restart: bool) {
         if !restart && self.timers.is_armed(TimerKind::Retransmit) {
             return;
         }
         let rto = self.rtt.rto();
-        let tlp = self.state == State::Established
-            && !self.tlp_sent
-            && !self.recovery.in_fast_recovery()
-            && self.retries == 0;
-        match (tlp, self.rtt.srtt()) {
-            (true, Some(srtt)) => {
-                let pto = (srtt * 2).max(Duration::from_millis(10)).min(rto);
-                self.tlp_armed = true;
-                self.timers.set(TimerKind::Retransmit, now + pto);
-            }
-            _ => {
-                self.tlp_armed = false;
-                self.timers.set(TimerKind::Retransmit, now + rto);
-            }
-        }
+        let pto =
+            if matches!(self.state, State::Established | State::CloseWait) && self.retries == 0 {
+                self.recovery.probe_timeout(self.rtt.srtt(), rto)
+            } else {
+                None
+            };
+        self.tlp_armed = pto.is_some();
+        self.timers
+            .set(TimerKind::Retransmit, now + pto.unwrap_or(rto));
     }
 
-    /// The tail loss probe (RFC 8985 7.3): one segment of new data if the window
-    /// allows, else the last segment sent again, so that the peer's ACK (with SACK)
-    /// reveals a lost tail without waiting for the retransmission timeout.
+    /// The tail loss probe (RFC 8985 section 7.3): "If a previously unsent
+    /// segment exists AND the receive window allows new data to be sent",
+    /// that segment; else the last segment sent again. The peer's ACK (with
+    /// SACK) then reveals a lost tail without waiting for the timeout.
     fn send_tail_loss_probe(&mut self, now: Instant, out: &mut Out<'_>) {
         self.tlp_armed = false;
-        self.tlp_sent = true;
         let mss = self.mss_for_data();
         let buf_seq = self.buf_seq();
         let sent = self
@@ -929,24 +920,46 @@ impl Tcb {
         let unsent = self.send_buf.len() - sent;
         let in_flight = self.snd_max.saturating_distance(self.snd_una);
         let wnd_room = self.snd_wnd.saturating_sub(in_flight);
-        let probe = Flags {
-            psh: true,
-            ..Flags::default()
-        };
         if unsent > 0 && wnd_room > 0 && self.snd_nxt == self.snd_max {
             let len = unsent.min(mss).min(wnd_room);
             let seq = self.snd_max;
-            self.emit(now, out, probe, seq, len);
-            self.snd_nxt = seq + len;
+            let fin = self
+                .fin_seq()
+                .is_some_and(|f| seq + len == f && len == unsent);
+            let flags = Flags {
+                psh: true,
+                fin,
+                ..Flags::default()
+            };
+            self.send_data(
+                now,
+                out,
+                flags,
+                seq,
+                len,
+                Transmit::Probe {
+                    retransmission: false,
+                },
+            );
+            self.snd_nxt = seq + len + fin as usize;
             self.snd_max = self.snd_nxt;
-        } else {
-            let outstanding = in_flight.min(sent);
-            let len = outstanding.min(mss);
-            if len > 0 {
-                let seq = self.snd_una + (outstanding - len);
-                self.emit(now, out, probe, seq, len);
-                out.counters.inc(Stat::TcpRetransmits);
-            }
+            self.cc.on_data_sent(now);
+        } else if self.snd_max.gt(self.snd_una) {
+            let end = self.snd_max;
+            let start = if in_flight > mss {
+                end - mss
+            } else {
+                self.snd_una
+            };
+            self.resend_range(
+                now,
+                out,
+                start,
+                end,
+                Transmit::Probe {
+                    retransmission: true,
+                },
+            );
         }
         self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
     }
@@ -1148,8 +1161,10 @@ impl Tcb {
         }
         self.mss = new_mss;
         self.cc.set_mss(new_mss);
-        // Resend what is outstanding, now in smaller segments (not a congestion event).
-        self.snd_nxt = self.snd_una;
+        // Resend what is outstanding, now in smaller segments (not a congestion
+        // event: Linux's tcp_simple_retransmit).
+        let max = self.snd_max;
+        self.recovery.on_path_mtu(new_mss, max);
         self.rtt_probe = None;
         self.output(now, out);
     }
@@ -1212,6 +1227,7 @@ impl Tcb {
                     }
                 }
                 TimerKind::KeepAlive => notice.merge(self.on_keepalive(now, out)),
+                TimerKind::RackReorder => self.on_reorder_timeout(now, out),
                 TimerKind::TimeWait | TimerKind::FinWait2 => {
                     self.enter_closed();
                     notice.closed = true;
@@ -1246,22 +1262,21 @@ impl Tcb {
         }
         self.rtt.backoff();
         self.rtt_probe = None; // Karn's rule.
-        if self.state.synchronized() {
-            let flight = self.snd_max.saturating_distance(self.snd_una);
-            let first = self.retries == 1;
-            self.recovery
-                .on_retransmit_timeout(self.cc.as_mut(), self.snd_max, flight, first);
-        }
-        // Go back: resend from the oldest unacknowledged byte. SACK information may
-        // be reneged (RFC 2018 section 8): forget it.
-        self.snd_nxt = self.snd_una;
-        self.scoreboard.clear();
-        self.high_rxt = self.snd_una;
-        self.limited_transmit = 0;
         self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
-        if matches!(self.state, State::SynSent | State::SynReceived) {
+        if self.state.synchronized() {
+            // Everything unSACKed is presumed lost and goes again, oldest first,
+            // from a one-segment window (RFC 6298 5.4, RFC 6675 5.1); the
+            // retransmissions are chosen by `output` from the loss marks.
+            out.counters.inc(Stat::TcpTimeouts);
+            let (una, max) = (self.snd_una, self.snd_max);
+            self.recovery
+                .on_rto(now, una, max, self.retries > 1, self.cc.as_mut());
+            self.timers.cancel(TimerKind::RackReorder);
+        } else {
+            // The SYN (or SYN-ACK) again.
             self.snd_nxt = self.iss;
             out.counters.inc(Stat::TcpRetransmits);
+            out.counters.inc(Stat::TcpRetransTimeout);
         }
         self.output(now, out);
         Notice::default()
@@ -1343,8 +1358,11 @@ impl Tcb {
         } else {
             self.cfg.initial_window.max(1)
         };
-        self.cc = Box::new(NewReno::new(self.mss, InitialWindow::Segments(segments)));
-        self.recovery = LossRecovery::new(self.iss);
+        self.cc = self
+            .cc_algo
+            .build(self.mss, InitialWindow::Segments(segments));
+        self.recovery = Recovery::new(scoreboard_records(self.send_buf.capacity()), self.mss);
+        self.recovery.configure(self.sack_enabled, self.mss);
     }
 
     /// Accepts the options of the peer's SYN.
@@ -1696,7 +1714,8 @@ impl Tcb {
         notice
     }
 
-    /// Processes an acceptable ACK (RFC 9293 3.10.7.4 "fifth", RFC 5681, RFC 6582).
+    /// Processes an acceptable ACK (RFC 9293 3.10.7.4 "fifth"); loss detection and
+    /// the congestion window are [`Recovery::on_ack`]'s.
     fn process_ack(
         &mut self,
         now: Instant,
@@ -1707,16 +1726,19 @@ impl Tcb {
         let mut notice = Notice::default();
         let ack = seg.ack;
         let wnd = (seg.window as usize) << self.snd_shift;
-        let was_una = self.snd_una;
+        let prior_una = self.snd_una;
+        // RFC 5681 section 2 defines a duplicate ACK with an unchanged window;
+        // a Linux receiver shrinks its window on nearly every ACK while it holds
+        // out-of-order data, so, like Linux (FLAG_NOT_DUP), only a window that
+        // opens makes an ACK not a duplicate.
+        let duplicate = ack == self.snd_una
+            && data_len == 0
+            && !seg.flags.syn
+            && !seg.flags.fin
+            && self.snd_max.gt(self.snd_una)
+            && wnd <= self.snd_wnd;
+        let mut rtt = None;
         if ack.gt(self.snd_una) {
-            self.snd_una = ack;
-            self.update_scoreboard(seg);
-            self.snd_una = was_una;
-        } else {
-            self.update_scoreboard(seg);
-        }
-        if ack.gt(self.snd_una) {
-            let acked = ack.saturating_distance(self.snd_una);
             // Data bytes acknowledged (the SYN and FIN occupy sequence space too).
             let buf_seq = self.buf_seq();
             let data_acked = ack.saturating_distance(buf_seq).min(self.send_buf.len());
@@ -1726,66 +1748,46 @@ impl Tcb {
                 self.snd_nxt = ack;
             }
             self.urg_tx.acked(ack);
-            let rtt = self.on_new_ack_rtt(now, seg);
-            let flight = self.snd_max.saturating_distance(self.snd_una);
-            let action = self
-                .recovery
-                .on_new_ack(self.cc.as_mut(), ack, acked, flight, now, rtt);
+            rtt = self.on_new_ack_rtt(now, seg);
             self.retries = 0;
             self.persist_backoff = 0;
-            self.tlp_sent = false;
+            notice.wake = true;
+        }
+        let mut blocks = [SackBlock::default(); 4];
+        let mut n = 0;
+        if self.sack_enabled {
+            for b in seg.options.sack_blocks.iter().flatten() {
+                blocks[n] = *b;
+                n += 1;
+            }
+        }
+        let buf_end = self.buf_seq() + self.send_buf.len();
+        let input = AckInput {
+            now,
+            ack,
+            snd_una: prior_una,
+            snd_max: self.snd_max,
+            sack_blocks: &blocks[..n],
+            duplicate,
+            echo_ms: self.echo_sent_ms(now, seg),
+            rtt,
+            srtt: self.rtt.srtt(),
+            has_unsent: buf_end.gt(self.snd_max),
+        };
+        let before = *self.recovery.stats();
+        let outcome = self.recovery.on_ack(&input, self.cc.as_mut());
+        count_recovery_events(&before, self.recovery.stats(), out);
+        match outcome.reorder_timeout {
+            Some(t) => self.timers.set(TimerKind::RackReorder, now + t),
+            None => self.timers.cancel(TimerKind::RackReorder),
+        }
+        if ack.gt(prior_una) {
             if self.snd_una == self.snd_max {
                 self.timers.cancel(TimerKind::Retransmit);
                 self.tlp_armed = false;
             } else {
+                // RFC 6298 5.3: restart the timer when new data is acknowledged.
                 self.arm_retransmit(now, true);
-            }
-            if let AckAction::RetransmitPartial { .. } = action {
-                if self.scoreboard.is_empty() || !self.sack_enabled {
-                    self.retransmit_first(now, out);
-                }
-            }
-            if !self.recovery.in_fast_recovery() {
-                self.high_rxt = self.snd_una;
-            }
-            self.limited_transmit = 0;
-            notice.wake = true;
-        } else if ack == self.snd_una
-            && data_len == 0
-            && !seg.flags.syn
-            && !seg.flags.fin
-            && wnd == self.snd_wnd
-            && self.snd_max.gt(self.snd_una)
-        {
-            // A duplicate ACK (RFC 5681 section 2).
-            let flight = self.snd_max.saturating_distance(self.snd_una);
-            // RFC 5827 early retransmit: with fewer than four segments outstanding
-            // and nothing new to send, three duplicate ACKs may never come.
-            let mss = self.mss_for_data();
-            let outstanding = flight.div_ceil(mss) as u32;
-            let unsent = self.send_buf.len() > self.snd_max.saturating_distance(self.buf_seq());
-            let threshold = if outstanding < 4 && !unsent {
-                outstanding.saturating_sub(1).max(1)
-            } else {
-                3
-            };
-            match self.recovery.on_duplicate_ack_with_threshold(
-                self.cc.as_mut(),
-                ack,
-                self.snd_max,
-                flight,
-                threshold,
-            ) {
-                AckAction::FastRetransmit => {
-                    self.rtt_probe = None;
-                    self.high_rxt = self.snd_una;
-                    self.retransmit_first(now, out);
-                    self.high_rxt = self.snd_una + self.mss_for_data();
-                }
-                // RFC 3042: each of the first two duplicate ACKs lets one new segment
-                // go beyond the congestion window.
-                AckAction::LimitedTransmit => self.limited_transmit += self.mss_for_data(),
-                AckAction::None | AckAction::RetransmitPartial { .. } => {}
             }
         }
         // Window update (RFC 9293 3.10.7.4: SND.WL1/SND.WL2 rule).
@@ -1861,28 +1863,36 @@ impl Tcb {
         sample
     }
 
-    /// Retransmits one segment from SND.UNA (fast retransmit, partial ACK).
-    fn retransmit_first(&mut self, now: Instant, out: &mut Out<'_>) {
-        let una = self.snd_una;
-        let buf_seq = self.buf_seq();
-        let offset = una.saturating_distance(buf_seq);
-        let avail = self.send_buf.len().saturating_sub(offset);
-        let outstanding = self.snd_max.saturating_distance(una);
-        let len = avail.min(self.mss_for_data()).min(outstanding);
-        let fin = self
-            .fin_seq()
-            .is_some_and(|f| una + len == f && self.snd_max.gt(f));
-        if len == 0 && !fin {
+    /// When the segment whose timestamp `seg` echoes was sent, in ms of the
+    /// engine clock (RFC 7323's TSecr read back through our timestamp clock).
+    fn echo_sent_ms(&self, now: Instant, seg: &TcpRepr) -> Option<u64> {
+        if !self.ts_enabled {
+            return None;
+        }
+        let ts = seg.options.timestamps?;
+        if ts.echo_reply == 0 {
+            return None;
+        }
+        let age = self.ts_now(now).wrapping_sub(ts.echo_reply) as u64;
+        (age < 60_000).then(|| now.total_millis().saturating_sub(age))
+    }
+
+    /// RACK's reordering timer expired: look for lost segments again.
+    fn on_reorder_timeout(&mut self, now: Instant, out: &mut Out<'_>) {
+        if !self.state.synchronized() {
             return;
         }
-        let flags = Flags {
-            fin,
-            psh: len > 0,
-            ..Flags::default()
-        };
-        self.emit(now, out, flags, una, len);
-        out.counters.inc(Stat::TcpRetransmits);
-        self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+        let before = *self.recovery.stats();
+        let srtt = self.rtt.srtt();
+        let max = self.snd_max;
+        if let Some(t) = self
+            .recovery
+            .on_reorder_timeout(now, srtt, max, self.cc.as_mut())
+        {
+            self.timers.set(TimerKind::RackReorder, now + t);
+        }
+        count_recovery_events(&before, self.recovery.stats(), out);
+        self.output(now, out);
     }
 
     /// Stores in-window data; advances RCV.NXT over what became contiguous.
@@ -1994,6 +2004,15 @@ impl Tcb {
             ..Notice::default()
         }
     }
+}
+
+/// Adds the recovery events between two snapshots to the engine's counters.
+fn count_recovery_events(before: &RecoveryStats, after: &RecoveryStats, out: &mut Out<'_>) {
+    out.counters
+        .add(Stat::TcpRecoveries, after.recoveries - before.recoveries);
+    out.counters
+        .add(Stat::TcpDsacksReceived, after.dsacks - before.dsacks);
+    out.counters.add(Stat::TcpUndos, after.undos - before.undos);
 }
 
 /// A snapshot of a connection, like Linux's `tcp_info`.

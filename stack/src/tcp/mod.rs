@@ -4,7 +4,8 @@
 //! Files by concern: [`conn`] (a connection's state machine), [`segment`] (the
 //! header), [`urgent`] (urgent data and the mark), and the building blocks
 //! [`seq`], [`options`], [`rtt`] (RFC 6298), [`assembler`], [`buffer`],
-//! [`congestion`] (RFC 5681, RFC 6582), [`isn`] (RFC 6528) and [`timer`]. This file is
+//! [`recovery`] (loss detection and congestion control: RFC 6675, RFC 8985, RFC 6937,
+//! RFC 9438), [`isn`] (RFC 6528) and [`timer`]. This file is
 //! the engine glue: demultiplexing by the 4-tuple in a hash map, listeners with a SYN
 //! queue and an accept queue, the user calls, and the timer schedule.
 //!
@@ -15,10 +16,10 @@
 
 pub mod assembler;
 pub mod buffer;
-pub mod congestion;
 pub mod conn;
 pub mod isn;
 pub mod options;
+pub mod recovery;
 pub mod rtt;
 pub mod segment;
 pub mod seq;

@@ -32,18 +32,22 @@ pub enum TimerKind {
     /// TIME-WAIT: 2 * MSL. RFC 9293 section 3.10.7.4: "Remain in the
     /// TIME-WAIT state ... restart the 2 MSL timeout."
     TimeWait,
+    /// RACK's reordering timer (RFC 8985 section 6.3): a segment may be lost
+    /// once its reordering window has passed.
+    RackReorder,
 }
 
 impl TimerKind {
     /// Every kind, in table order (also the tie-break order of
     /// [`Timers::pop_expired`]).
-    pub const ALL: [TimerKind; 6] = [
+    pub const ALL: [TimerKind; 7] = [
         TimerKind::Retransmit,
         TimerKind::DelayedAck,
         TimerKind::Persist,
         TimerKind::KeepAlive,
         TimerKind::FinWait2,
         TimerKind::TimeWait,
+        TimerKind::RackReorder,
     ];
 
     const fn index(self) -> usize {
@@ -54,6 +58,7 @@ impl TimerKind {
             TimerKind::KeepAlive => 3,
             TimerKind::FinWait2 => 4,
             TimerKind::TimeWait => 5,
+            TimerKind::RackReorder => 6,
         }
     }
 }

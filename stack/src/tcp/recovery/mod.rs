@@ -1,0 +1,798 @@
+//! Loss recovery: what was lost, what to retransmit, and how fast to send
+//! meanwhile.
+//!
+//! Read RFC 6675 (SACK-based recovery), RFC 8985 (RACK-TLP), RFC 6937
+//! (Proportional Rate Reduction), RFC 2883 and RFC 3708 (D-SACK and undo),
+//! RFC 3522 (timestamp-based detection of spurious retransmissions), RFC 5681
+//! and RFC 6582 (recovery without SACK) before touching this.
+//!
+//! The pieces, each in its own file:
+//!
+//! - [`scoreboard`]: one record per transmitted range, with send time and the
+//!   SACKed / lost / retransmitted marks; the pipe (RFC 6675 `SetPipe`).
+//! - [`rack`]: RACK, the time-based loss detector (finds lost retransmissions).
+//! - [`congestion`] and [`cubic`]: the congestion controllers (Reno, CUBIC with
+//!   HyStart++), behind one trait.
+//! - This file: the recovery state machine, shaped like Linux's
+//!   `tcp_fastretrans_alert` with the same four states ([`CaState`]), PRR, the
+//!   RFC 6675 `IsLost` and `NextSeg` rules (including the rescue
+//!   retransmission), duplicate ACKs and NewReno partial ACKs for peers without
+//!   SACK, D-SACK and timestamp undo, and the tail loss probe's episode
+//!   (RFC 8985 section 7.4).
+//!
+//! The connection ([`crate::tcp::conn`]) tells this module what it sent
+//! ([`Recovery::on_transmit`]) and what came back ([`Recovery::on_ack`]), and
+//! asks it what to retransmit next ([`Recovery::next_retransmission`]) and how
+//! much may be in flight ([`Recovery::in_flight`] against the controller's
+//! `cwnd`).
+
+pub mod congestion;
+pub mod cubic;
+pub mod rack;
+pub mod scoreboard;
+
+use crate::tcp::options::SackBlock;
+use crate::tcp::seq::SeqNumber;
+use crate::time::{Duration, Instant};
+
+use congestion::{AckEvent, CongestionControl};
+use rack::Rack;
+use scoreboard::{LossCause, Scoreboard};
+
+/// RFC 6675 section 2: "DupThresh ... 3" (also Linux's initial
+/// `tcp_reordering`).
+pub const DUP_THRESH: usize = 3;
+/// Linux's `tcp_max_reordering`.
+const MAX_REORDERING: usize = 300;
+/// RFC 8985 section 7.2: "WCDelAckT ... 200 ms" (Linux adds `TCP_RTO_MIN`).
+const WC_DEL_ACK: Duration = Duration::from_millis(200);
+/// Linux's `TCP_TIMEOUT_MIN` added to a probe timeout with several segments out.
+const PTO_SLACK: Duration = Duration::from_millis(2);
+
+/// The sender's congestion state, Linux's `icsk_ca_state` (as `ss -ti` and
+/// `TCP_INFO` report it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CaState {
+    /// Nothing suspicious.
+    Open,
+    /// SACKs or duplicate ACKs arrived, but nothing is known lost yet.
+    Disorder,
+    /// Fast recovery: retransmitting what was found lost, PRR sets the pace.
+    Recovery,
+    /// After a retransmission timeout: everything unSACKed is presumed lost.
+    Loss,
+}
+
+impl CaState {
+    /// Linux's name (`TCP_CA_*`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CaState::Open => "open",
+            CaState::Disorder => "disorder",
+            CaState::Recovery => "recovery",
+            CaState::Loss => "loss",
+        }
+    }
+
+    /// The numeric value of Linux's `tcpi_ca_state`.
+    pub fn linux_value(self) -> u8 {
+        match self {
+            CaState::Open => 0,
+            CaState::Disorder => 1,
+            CaState::Recovery => 3,
+            CaState::Loss => 4,
+        }
+    }
+}
+
+/// Why a segment is being sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transmit {
+    /// New data (or a FIN) for the first time.
+    New,
+    /// A retransmission of data marked lost, or chosen by RFC 6675 `NextSeg`.
+    Retransmit(LossCause),
+    /// A tail loss probe (RFC 8985 section 7.3); `retransmission` if it carried
+    /// old data.
+    Probe {
+        /// The probe repeated the last segment rather than sending new data.
+        retransmission: bool,
+    },
+}
+
+/// Retransmissions and recovery events of one connection, by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryStats {
+    /// Segments retransmitted by fast recovery (RFC 6675 `IsLost` and
+    /// `NextSeg`, duplicate ACKs, NewReno partial ACKs, rescue).
+    pub fast: u64,
+    /// Segments retransmitted because RACK found them lost.
+    pub rack: u64,
+    /// Tail loss probes sent (new data or a retransmission).
+    pub tlp: u64,
+    /// Segments retransmitted after a retransmission timeout.
+    pub timeout: u64,
+    /// Fast recovery episodes entered.
+    pub recoveries: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// D-SACK blocks received.
+    pub dsacks: u64,
+    /// Reductions undone as spurious (D-SACK or timestamps).
+    pub undos: u64,
+    /// Reordering events observed.
+    pub reordering_events: u64,
+}
+
+impl RecoveryStats {
+    /// Every retransmitted segment (probes that repeat data included).
+    pub fn total(&self) -> u64 {
+        self.fast + self.rack + self.tlp + self.timeout
+    }
+}
+
+/// What an ACK carried, as the connection saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct AckInput<'a> {
+    /// Arrival time.
+    pub now: Instant,
+    /// The cumulative acknowledgment (already validated).
+    pub ack: SeqNumber,
+    /// SND.UNA before this ACK.
+    pub snd_una: SeqNumber,
+    /// One past the highest sequence number sent.
+    pub snd_max: SeqNumber,
+    /// The SACK blocks in the order they arrived (empty without SACK).
+    pub sack_blocks: &'a [SackBlock],
+    /// RFC 5681 section 2's duplicate ACK, relaxed as Linux does: no data, no
+    /// SYN or FIN, acknowledges SND.UNA with data outstanding, and does not
+    /// open the window (a window that shrinks while the receiver holds
+    /// out-of-order data still counts).
+    pub duplicate: bool,
+    /// When the segment whose timestamp this ACK echoes was sent, in ms of the
+    /// connection's clock (`None` without timestamps).
+    pub echo_ms: Option<u64>,
+    /// A Karn-valid RTT sample from this ACK.
+    pub rtt: Option<Duration>,
+    /// The smoothed RTT.
+    pub srtt: Option<Duration>,
+    /// New data waits to be sent (for RFC 5827 early retransmit).
+    pub has_unsent: bool,
+}
+
+/// What [`Recovery::on_ack`] found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AckOutcome {
+    /// Bytes newly cumulatively acknowledged or SACKed.
+    pub delivered: usize,
+    /// Arm RACK's reordering timer for this long from now.
+    pub reorder_timeout: Option<Duration>,
+    /// Data is marked lost and waits for retransmission.
+    pub lost_pending: bool,
+}
+
+/// The loss recovery state of one connection.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    board: Scoreboard,
+    rack: Rack,
+    state: CaState,
+    sack: bool,
+    mss: usize,
+    /// Linux's `high_seq`, RFC 6675's `RecoveryPoint`: recovery ends when it is
+    /// acknowledged.
+    high_seq: SeqNumber,
+    /// Duplicate ACKs counted (peers without SACK).
+    dup_acks: usize,
+    /// The duplicate-ACK threshold, raised when reordering is seen (Linux's
+    /// `tp->reordering`).
+    reordering: usize,
+    // Proportional Rate Reduction (RFC 6937).
+    prr_delivered: usize,
+    prr_out: usize,
+    prior_cwnd: usize,
+    prior_ssthresh: usize,
+    // Undo (RFC 3708, RFC 3522): the episode's start, the retransmissions not
+    // yet shown spurious by D-SACK (-1: none made), the time of the first one.
+    undo_marker: Option<SeqNumber>,
+    undo_retrans: i64,
+    retrans_stamp_ms: Option<u64>,
+    /// RFC 6675 `RescueRxt`.
+    rescue_rxt: Option<SeqNumber>,
+    /// RFC 8985 `TLP.end_seq` and whether the probe was a retransmission.
+    tlp: Option<(SeqNumber, bool)>,
+    stats: RecoveryStats,
+}
+
+impl Recovery {
+    /// Fresh state for a connection whose scoreboard holds at most
+    /// `max_records` records.
+    pub fn new(max_records: usize, mss: usize) -> Recovery {
+        Recovery {
+            board: Scoreboard::new(max_records),
+            rack: Rack::new(),
+            state: CaState::Open,
+            sack: false,
+            mss: mss.max(1),
+            high_seq: SeqNumber(0),
+            dup_acks: 0,
+            reordering: DUP_THRESH,
+            prr_delivered: 0,
+            prr_out: 0,
+            prior_cwnd: 0,
+            prior_ssthresh: 0,
+            undo_marker: None,
+            undo_retrans: -1,
+            retrans_stamp_ms: None,
+            rescue_rxt: None,
+            tlp: None,
+            stats: RecoveryStats::default(),
+        }
+    }
+
+    /// Sets the negotiated parameters: SACK on or off, the sender MSS.
+    pub fn configure(&mut self, sack: bool, mss: usize) {
+        self.sack = sack;
+        self.mss = mss.max(1);
+    }
+
+    /// The congestion state.
+    pub fn state(&self) -> CaState {
+        self.state
+    }
+
+    /// True in fast recovery or after a timeout.
+    pub fn in_recovery(&self) -> bool {
+        matches!(self.state, CaState::Recovery | CaState::Loss)
+    }
+
+    /// Counters by cause.
+    pub fn stats(&self) -> &RecoveryStats {
+        &self.stats
+    }
+
+    /// The scoreboard.
+    pub fn board(&self) -> &Scoreboard {
+        &self.board
+    }
+
+    /// RACK's state.
+    pub fn rack(&self) -> &Rack {
+        &self.rack
+    }
+
+    /// The duplicate-ACK threshold in use (3, raised by observed reordering).
+    pub fn reordering(&self) -> usize {
+        self.reordering
+    }
+
+    /// Bytes in flight (RFC 6675 pipe; without SACK each duplicate ACK counts
+    /// one segment as having left the network, as Linux's emulated SACK does).
+    pub fn in_flight(&self) -> usize {
+        let pipe = self.board.pipe();
+        if self.sack {
+            return pipe;
+        }
+        let left = self.dup_acks.saturating_mul(self.mss).min(
+            self.board
+                .outstanding()
+                .saturating_sub(self.board.lost_bytes()),
+        );
+        pipe.saturating_sub(left)
+    }
+
+    /// Records a transmission of `[start, end)` (a FIN counts one).
+    pub fn on_transmit(&mut self, start: SeqNumber, end: SeqNumber, now: Instant, why: Transmit) {
+        let len = end.saturating_distance(start);
+        let rexmit = self.board.on_transmit(start, end, now);
+        if self.state == CaState::Recovery {
+            self.prr_out += len;
+        }
+        let segs = len.div_ceil(self.mss) as u64;
+        match why {
+            Transmit::New => {}
+            Transmit::Retransmit(cause) => {
+                match cause {
+                    LossCause::FastRecovery => self.stats.fast += segs,
+                    LossCause::Rack => self.stats.rack += segs,
+                    LossCause::Timeout => self.stats.timeout += segs,
+                }
+                self.note_retransmission(now, segs);
+            }
+            Transmit::Probe { retransmission } => {
+                self.stats.tlp += 1;
+                if retransmission && rexmit > 0 {
+                    self.note_retransmission(now, segs);
+                }
+                self.tlp = Some((end, retransmission));
+            }
+        }
+    }
+
+    fn note_retransmission(&mut self, now: Instant, segs: u64) {
+        if self.undo_marker.is_some() {
+            self.undo_retrans = self.undo_retrans.max(0) + segs as i64;
+        }
+        if self.retrans_stamp_ms.is_none() {
+            self.retrans_stamp_ms = Some(now.total_millis());
+        }
+    }
+
+    /// The next segment to retransmit (RFC 6675 `NextSeg` rule 1, as Linux's
+    /// `tcp_xmit_retransmit_queue`): the lowest one marked lost and not
+    /// retransmitted since, at most `mss` long. Returns its range and cause.
+    pub fn next_retransmission(&mut self, mss: usize) -> Option<(SeqNumber, SeqNumber, LossCause)> {
+        if self.board.lost_bytes() == 0 {
+            return None;
+        }
+        let i = self
+            .board
+            .segments()
+            .position(|s| s.lost && !s.retrans && !s.sacked)?;
+        let end = self.board.limit(i, mss.max(1))?;
+        let s = self.board.get(i)?;
+        Some((s.start, end, s.cause))
+    }
+
+    /// RFC 6675 `NextSeg` rules 3 and 4, for when nothing is lost and no new
+    /// data can go: an unSACKed segment below the highest SACK that was not
+    /// retransmitted (not when reordering was seen: it would be spurious), else
+    /// once per recovery the rescue retransmission of the highest unSACKed
+    /// segment. Only in fast recovery.
+    pub fn next_opportunistic(&mut self, mss: usize) -> Option<(SeqNumber, SeqNumber, LossCause)> {
+        if self.state != CaState::Recovery || !self.sack {
+            return None;
+        }
+        let high = self.board.high_sacked();
+        if let Some(high) = high.filter(|_| !self.rack.reordering_seen()) {
+            // Rule 3.
+            let found = self
+                .board
+                .segments()
+                .position(|s| !s.sacked && !s.retrans && !s.lost && s.start.lt(high));
+            if let Some(i) = found {
+                let end = self.board.limit(i, mss.max(1))?;
+                let s = self.board.get(i)?;
+                return Some((s.start, end, LossCause::FastRecovery));
+            }
+        }
+        // Rule 4: "If HighACK is greater than RescueRxt (or RescueRxt is
+        // undefined), then one segment of upto SMSS octets that MUST include the
+        // highest outstanding unSACKed sequence number SHOULD be returned, and
+        // RescueRxt set to RecoveryPoint."
+        let una = self.board.start()?;
+        if self.rescue_rxt.is_some_and(|r| !una.gt(r)) {
+            return None;
+        }
+        let i = self
+            .board
+            .segments()
+            .rposition(|s| !s.sacked && !s.retrans)?;
+        let s = *self.board.get(i)?;
+        // The last `mss` bytes of it.
+        let start = if s.len() > mss { s.end - mss } else { s.start };
+        self.rescue_rxt = Some(self.high_seq);
+        Some((start, s.end, LossCause::FastRecovery))
+    }
+
+    /// Processes an acceptable ACK (after the connection moved SND.UNA).
+    pub fn on_ack(&mut self, inp: &AckInput<'_>, cc: &mut dyn CongestionControl) -> AckOutcome {
+        let mut out = AckOutcome::default();
+        let prior_in_flight = self.in_flight();
+        let una_advanced = inp.ack.gt(inp.snd_una);
+        let echo_ms = inp.echo_ms;
+        let now = inp.now;
+
+        // D-SACK (RFC 2883 section 4): a first block below the cumulative ACK,
+        // or inside the second block.
+        let mut blocks = inp.sack_blocks;
+        let mut dsack_tlp = false;
+        if let Some(b0) = blocks.first() {
+            let inside_second = blocks
+                .get(1)
+                .is_some_and(|b1| !b0.left.lt(b1.left) && !b0.right.gt(b1.right));
+            let repeated_above = !b0.left.lt(inp.ack) && self.board.is_sacked(b0.left, b0.right);
+            if b0.left.lt(inp.ack) || inside_second || repeated_above {
+                self.stats.dsacks += 1;
+                self.rack.on_dsack(inp.snd_una, inp.snd_max);
+                let segs = b0.right.saturating_distance(b0.left).div_ceil(self.mss) as i64;
+                if let Some(marker) = self.undo_marker {
+                    if self.undo_retrans > 0 && b0.right.gt(marker) {
+                        self.undo_retrans -= segs.min(self.undo_retrans);
+                    }
+                }
+                if let Some((end, true)) = self.tlp {
+                    dsack_tlp = (end - 1u32).in_range_inclusive(b0.left, b0.right - 1u32);
+                }
+                if b0.left.lt(inp.ack) {
+                    blocks = &blocks[1..];
+                }
+            }
+        }
+
+        // Cumulative acknowledgment, then the SACK blocks: each delivered
+        // segment updates RACK (RFC 8985 section 6.2 steps 1-3).
+        let mss = self.mss;
+        let mut reordered_low: Option<SeqNumber> = None;
+        {
+            let rack = &mut self.rack;
+            let mut on_seg = |s: &scoreboard::Segment| {
+                let before = echo_ms.is_some_and(|e| e < s.xmit.total_millis());
+                if rack.on_delivered(s, now, before) {
+                    reordered_low =
+                        Some(reordered_low.map_or(s.start, |l: SeqNumber| l.min(s.start)));
+                }
+            };
+            out.delivered += self.board.on_cumulative_ack(inp.ack, &mut on_seg);
+            for b in blocks {
+                out.delivered += self.board.on_sack(b.left, b.right, &mut on_seg);
+            }
+        }
+        if let (Some(low), Some(fack)) = (reordered_low, self.rack.fack()) {
+            // Linux's tcp_check_sack_reordering: raise the threshold to the
+            // distance the late segment was overtaken by.
+            self.stats.reordering_events += 1;
+            let metric = fack.saturating_distance(low);
+            if metric > self.reordering * mss {
+                self.reordering = metric.div_ceil(mss).min(MAX_REORDERING);
+            }
+        }
+
+        // Duplicate ACKs without SACK (Linux's emulated SACK).
+        if !self.sack {
+            if una_advanced {
+                let acked_segs = inp.ack.saturating_distance(inp.snd_una).div_ceil(mss);
+                self.dup_acks = if self.state == CaState::Recovery {
+                    self.dup_acks.saturating_sub(acked_segs)
+                } else {
+                    0
+                };
+            } else if inp.duplicate {
+                self.dup_acks += 1;
+                // Never more than what is outstanding.
+                let cap = self.board.outstanding().div_ceil(mss);
+                self.dup_acks = self.dup_acks.min(cap);
+            }
+        }
+
+        // The tail loss probe's episode (RFC 8985 section 7.4, Linux's
+        // tcp_process_tlp_ack).
+        if let Some((end, retrans)) = self.tlp {
+            if !inp.ack.lt(end) || dsack_tlp {
+                self.tlp = None;
+                if retrans && !dsack_tlp && inp.ack.gt(end) {
+                    // The probe repaired a loss: reduce as for one.
+                    cc.on_loss(now);
+                    cc.set_cwnd(cc.ssthresh());
+                }
+            } else if retrans && !una_advanced && inp.duplicate && out.delivered == 0 {
+                // A pure duplicate: original and probe both arrived.
+                self.tlp = None;
+            }
+        }
+
+        // Loss detection.
+        let mut newly_lost = 0;
+        if self.sack {
+            newly_lost += self.mark_is_lost();
+            let sacked_segs = self.board.sacked_bytes() / mss;
+            let reo = self
+                .rack
+                .reo_wnd(inp.srtt, self.in_recovery(), sacked_segs, self.reordering);
+            let (lost, timeout) = self.rack.detect_loss(&mut self.board, now, reo);
+            newly_lost += lost;
+            out.reorder_timeout = timeout;
+        }
+
+        // State changes (Linux's tcp_fastretrans_alert).
+        let acked_past_recovery = !inp.ack.lt(self.high_seq);
+        match self.state {
+            CaState::Loss => {
+                if self.may_undo(echo_ms) {
+                    self.undo(cc, true);
+                } else if acked_past_recovery {
+                    self.state = CaState::Open;
+                    self.rack.on_recovery_exit();
+                }
+            }
+            CaState::Recovery => {
+                if acked_past_recovery {
+                    if self.may_undo(echo_ms) {
+                        self.undo(cc, false);
+                    } else {
+                        // Linux's tcp_end_cwnd_reduction.
+                        if cc.ssthresh() < usize::MAX {
+                            cc.set_cwnd(cc.ssthresh());
+                        }
+                        self.state = CaState::Open;
+                    }
+                    self.dup_acks = 0;
+                    self.rack.on_recovery_exit();
+                } else {
+                    if !self.sack && una_advanced {
+                        // RFC 6582 partial ACK: the next hole is lost too.
+                        newly_lost += self.board.mark_head_lost(mss, LossCause::FastRecovery);
+                    }
+                    if self.undo_retrans == 0 && self.undo_marker.is_some() {
+                        // Every retransmission so far was a duplicate: stop
+                        // reducing (tcp_try_undo_dsack).
+                        self.undo(cc, false);
+                    }
+                }
+            }
+            CaState::Open | CaState::Disorder => {
+                if self.undo_retrans == 0 && self.undo_marker.is_some() {
+                    self.undo(cc, false);
+                }
+                if !self.sack && self.dup_acks >= self.dup_threshold(inp.has_unsent) {
+                    newly_lost += self.board.mark_head_lost(mss, LossCause::FastRecovery);
+                }
+                if self.board.lost_bytes() > 0 {
+                    self.enter_recovery(inp.snd_una.max(inp.ack), inp.snd_max, cc, now);
+                } else {
+                    self.state = if self.board.sacked_bytes() > 0 || self.dup_acks > 0 {
+                        CaState::Disorder
+                    } else {
+                        CaState::Open
+                    };
+                }
+            }
+        }
+
+        // Congestion window: PRR in recovery, growth otherwise.
+        if self.state == CaState::Recovery {
+            self.prr(cc, out.delivered, newly_lost > 0, una_advanced);
+        } else if out.delivered > 0 {
+            let cwnd = cc.cwnd();
+            let limited = if cwnd < cc.ssthresh() {
+                prior_in_flight.saturating_mul(2) >= cwnd
+            } else {
+                prior_in_flight + 3 * mss >= cwnd
+            };
+            cc.on_ack(&AckEvent {
+                delivered: out.delivered,
+                now,
+                rtt: inp.rtt,
+                srtt: inp.srtt,
+                ack: inp.ack,
+                snd_max: inp.snd_max,
+                cwnd_limited: limited,
+            });
+        }
+        out.lost_pending = self.board.lost_bytes() > 0;
+        out
+    }
+
+    /// RFC 5827 early retransmit for peers without SACK: with fewer than four
+    /// segments outstanding and nothing new to send, `oseg - 1` duplicates.
+    fn dup_threshold(&self, has_unsent: bool) -> usize {
+        let oseg = self.board.outstanding().div_ceil(self.mss);
+        if oseg < 4 && !has_unsent {
+            oseg.saturating_sub(1).max(1)
+        } else {
+            self.reordering
+        }
+    }
+
+    /// RFC 6675 `IsLost`: "The routine returns true when either DupThresh
+    /// discontiguous SACKed sequences have arrived above 'SeqNum' or more than
+    /// (DupThresh - 1) * SMSS bytes with sequence numbers greater than 'SeqNum'
+    /// have been SACKed." Marks such segments lost unless already retransmitted.
+    fn mark_is_lost(&mut self) -> usize {
+        if self.board.sacked_bytes() == 0 {
+            return 0;
+        }
+        let thresh = self.reordering;
+        let mss = self.mss;
+        let (mut bytes, mut segs) = (0usize, 0usize);
+        let mut lost = Vec::new();
+        for (i, s) in self.board.segments().enumerate().rev() {
+            if s.sacked {
+                bytes += s.len();
+                segs += s.len().div_ceil(mss);
+                continue;
+            }
+            if segs >= thresh || bytes > (thresh - 1) * mss {
+                if !s.lost && !s.retrans {
+                    lost.push(i);
+                }
+            }
+        }
+        lost.into_iter()
+            .map(|i| self.board.mark_lost(i, LossCause::FastRecovery))
+            .sum()
+    }
+
+    fn enter_recovery(
+        &mut self,
+        una: SeqNumber,
+        snd_max: SeqNumber,
+        cc: &mut dyn CongestionControl,
+        now: Instant,
+    ) {
+        self.stats.recoveries += 1;
+        self.prior_cwnd = cc.cwnd();
+        self.prior_ssthresh = cc.ssthresh();
+        self.undo_marker = Some(una);
+        self.undo_retrans = -1;
+        self.retrans_stamp_ms = None;
+        self.high_seq = snd_max;
+        self.prr_delivered = 0;
+        self.prr_out = 0;
+        self.rescue_rxt = None;
+        self.tlp = None;
+        cc.on_loss(now);
+        self.state = CaState::Recovery;
+    }
+
+    /// RFC 6937 Proportional Rate Reduction with PRR-SSRB, as Linux's
+    /// `tcp_cwnd_reduction` computes it (`prior_cwnd` standing for RecoverFS).
+    fn prr(
+        &mut self,
+        cc: &mut dyn CongestionControl,
+        delivered: usize,
+        newly_lost: bool,
+        una_advanced: bool,
+    ) {
+        if delivered == 0 && self.prr_out > 0 {
+            return;
+        }
+        self.prr_delivered += delivered;
+        let pipe = self.in_flight();
+        let ssthresh = cc.ssthresh();
+        let sndcnt = if pipe > ssthresh {
+            // "sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out"
+            let recover_fs = self.prior_cwnd.max(1) as u128;
+            let num = self.prr_delivered as u128 * ssthresh as u128 + recover_fs - 1;
+            ((num / recover_fs) as usize).saturating_sub(self.prr_out)
+        } else {
+            // PRR-SSRB: "limit = MAX(prr_delivered - prr_out, DeliveredData) +
+            // MSS; sndcnt = MIN(ssthresh - pipe, limit)".
+            let mut limit = self
+                .prr_delivered
+                .saturating_sub(self.prr_out)
+                .max(delivered);
+            if una_advanced && !newly_lost {
+                limit += self.mss;
+            }
+            (ssthresh - pipe).min(limit)
+        };
+        // "Force a fast retransmit upon entering fast recovery".
+        let sndcnt = if self.prr_out == 0 {
+            sndcnt.max(self.mss)
+        } else {
+            sndcnt
+        };
+        cc.set_cwnd(pipe + sndcnt);
+    }
+
+    /// Linux's `tcp_may_undo`: every retransmission of the episode was D-SACKed,
+    /// or the ACK echoes a timestamp older than the first retransmission (RFC
+    /// 3522: the original was delivered).
+    fn may_undo(&self, echo_ms: Option<u64>) -> bool {
+        self.undo_marker.is_some()
+            && (self.undo_retrans == 0
+                || matches!((echo_ms, self.retrans_stamp_ms), (Some(e), Some(r)) if e < r))
+    }
+
+    fn undo(&mut self, cc: &mut dyn CongestionControl, unmark_loss: bool) {
+        self.stats.undos += 1;
+        cc.undo(self.prior_cwnd, self.prior_ssthresh);
+        if unmark_loss {
+            self.board.clear_loss_marks();
+        }
+        self.undo_marker = None;
+        self.undo_retrans = -1;
+        self.retrans_stamp_ms = None;
+        if self.state == CaState::Loss || self.board.lost_bytes() == 0 {
+            self.state = CaState::Open;
+        }
+    }
+
+    /// RACK's reordering timer expired (RFC 8985 section 6.3): look for losses
+    /// again; enter recovery if some are found. Returns when to look again.
+    pub fn on_reorder_timeout(
+        &mut self,
+        now: Instant,
+        srtt: Option<Duration>,
+        snd_max: SeqNumber,
+        cc: &mut dyn CongestionControl,
+    ) -> Option<Duration> {
+        if !self.sack || self.board.is_empty() {
+            return None;
+        }
+        let sacked_segs = self.board.sacked_bytes() / self.mss;
+        let reo = self
+            .rack
+            .reo_wnd(srtt, self.in_recovery(), sacked_segs, self.reordering);
+        let (lost, timeout) = self.rack.detect_loss(&mut self.board, now, reo);
+        if lost > 0 && matches!(self.state, CaState::Open | CaState::Disorder) {
+            let una = self.board.start().unwrap_or(snd_max);
+            self.enter_recovery(una, snd_max, cc, now);
+            self.prr(cc, 0, true, false);
+        }
+        timeout
+    }
+
+    /// The retransmission timer expired (RFC 6298 section 5.4-5.6, RFC 6675
+    /// section 5.1, Linux's `tcp_enter_loss`): everything unSACKed is presumed
+    /// lost and is retransmitted in order from a one-segment window.
+    /// `backed_off` is true when this data had timed out before.
+    pub fn on_rto(
+        &mut self,
+        now: Instant,
+        snd_una: SeqNumber,
+        snd_max: SeqNumber,
+        backed_off: bool,
+        cc: &mut dyn CongestionControl,
+    ) {
+        self.stats.timeouts += 1;
+        let new_episode = matches!(self.state, CaState::Open | CaState::Disorder)
+            || !self.high_seq.gt(snd_una)
+            || (self.state == CaState::Loss && !backed_off);
+        if new_episode {
+            self.prior_cwnd = cc.cwnd();
+            self.prior_ssthresh = cc.ssthresh();
+            self.undo_marker = Some(snd_una);
+            self.undo_retrans = -1;
+            self.retrans_stamp_ms = None;
+        }
+        // A state already reduced (fast recovery) is not reduced again.
+        cc.on_rto(now, new_episode && self.state != CaState::Recovery);
+        // RFC 2018 section 8: the receiver may have reneged. Linux assumes so
+        // when the first unacknowledged segment is SACKed; after repeated
+        // timeouts, trust no SACK information.
+        let head_sacked = self.board.get(0).is_some_and(|s| s.sacked);
+        if head_sacked || backed_off {
+            self.board.clear_sacks();
+        }
+        self.board.mark_all_lost(LossCause::Timeout);
+        self.high_seq = snd_max;
+        self.dup_acks = 0;
+        self.tlp = None;
+        self.state = CaState::Loss;
+    }
+
+    /// The path MTU fell to fit segments of `mss` (RFC 1191): everything
+    /// unSACKed is resent in smaller segments, without a congestion response
+    /// (Linux's `tcp_simple_retransmit`).
+    pub fn on_path_mtu(&mut self, mss: usize, snd_max: SeqNumber) {
+        self.mss = mss.max(1);
+        if self.board.mark_all_lost(LossCause::Timeout) > 0 && self.state != CaState::Loss {
+            self.high_seq = snd_max;
+            self.undo_marker = None;
+            self.state = CaState::Loss;
+        }
+    }
+
+    /// The probe timeout for a tail loss probe (RFC 8985 section 7.2), or
+    /// `None` when no probe may be scheduled: SACK is needed (as in Linux), the
+    /// sender must be in the Open state, and no probe may be outstanding.
+    pub fn probe_timeout(&self, srtt: Option<Duration>, rto: Duration) -> Option<Duration> {
+        if !self.sack || self.state != CaState::Open || self.tlp.is_some() {
+            return None;
+        }
+        let pto = match srtt {
+            // "PTO = 2 * SRTT; if FlightSize is one segment, PTO += WCDelAckT"
+            Some(s) => {
+                let one = self.board.outstanding() <= self.mss;
+                s * 2 + if one { WC_DEL_ACK } else { PTO_SLACK }
+            }
+            None => Duration::from_secs(1),
+        };
+        Some(pto.min(rto))
+    }
+
+    /// A tail loss probe is outstanding.
+    pub fn probe_outstanding(&self) -> bool {
+        self.tlp.is_some()
+    }
+
+    /// Forgets all records (the connection closed or was reset).
+    pub fn clear(&mut self) {
+        self.board.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests;
