@@ -118,6 +118,14 @@ pub const IP_TTL: i32 = 2;
 pub const TCP_NODELAY: i32 = 1;
 /// `IPPROTO_TCP` option: maximum segment size (TCP sockets only).
 pub const TCP_MAXSEG: i32 = 2;
+/// (get only) `IPPROTO_TCP` option: the connection's state and figures, Linux's
+/// `struct tcp_info` (see [`crate::tcp_info`] for the typed form).
+pub const TCP_INFO: i32 = 11;
+/// `IPPROTO_TCP` option: the congestion control algorithm by name (`"cubic"`,
+/// `"reno"`; up to 16 bytes, NUL-padded on read; an unknown name is `ENOENT`).
+pub const TCP_CONGESTION: i32 = 13;
+/// Longest congestion control name (Linux's `TCP_CA_NAME_MAX`).
+pub const TCP_CA_NAME_MAX: usize = 16;
 
 /// `fcntl` command: get the descriptor flags (`FD_CLOEXEC`).
 pub const F_GETFD: i32 = 1;

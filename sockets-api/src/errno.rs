@@ -52,6 +52,8 @@ macro_rules! errnos {
 errnos! {
     /// Operation not permitted.
     EPERM = 1, "Operation not permitted";
+    /// No such file or directory (`TCP_CONGESTION` with an unknown algorithm).
+    ENOENT = 2, "No such file or directory";
     /// Interrupted system call (never produced: there are no signals in-process).
     EINTR = 4, "Interrupted system call";
     /// Input/output error (an engine error this crate does not know yet).

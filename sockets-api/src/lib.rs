@@ -315,6 +315,7 @@ mod options;
 mod select;
 mod signals;
 mod stream;
+pub mod tcp_info;
 
 pub use crate::addr::{
     htonl, htons, inet_addr, inet_aton, inet_ntoa, ntohl, ntohs, InAddr, SockAddrIn,

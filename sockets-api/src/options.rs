@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use stack::tcp::recovery::congestion::CongestionAlgorithm;
 use stack::tcp::State;
 use stack::SocketOptions;
 
@@ -23,7 +24,8 @@ use crate::consts::{
     AF_INET, FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, IPPROTO_IP, IPPROTO_TCP,
     IP_TOS, IP_TTL, O_NONBLOCK, O_RDWR, SIOCATMARK, SIOCOUTQ, SOL_SOCKET, SO_ACCEPTCONN,
     SO_BROADCAST, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE, SO_PROTOCOL,
-    SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, TCP_MAXSEG, TCP_NODELAY,
+    SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, TCP_CA_NAME_MAX,
+    TCP_CONGESTION, TCP_INFO, TCP_MAXSEG, TCP_NODELAY,
 };
 use crate::errno::{track, Errno};
 use crate::fdtable::{OpenFile, SocketKind, Timeout};
@@ -285,6 +287,18 @@ impl Stack {
             }
             // IPPROTO_TCP: only TCP sockets have TCP options; a datagram socket
             // answers ENOPROTOOPT like any unknown level.
+            IPPROTO_TCP if file.kind == SocketKind::Tcp && optname == TCP_CONGESTION => {
+                // A name, not an int: Linux reads up to TCP_CA_NAME_MAX - 1 bytes,
+                // stopping at a NUL; an unknown name is ENOENT.
+                let raw = &val[..val.len().min(TCP_CA_NAME_MAX - 1)];
+                let name = raw.split(|&b| b == 0).next().unwrap_or_default();
+                let algo = std::str::from_utf8(name)
+                    .ok()
+                    .and_then(CongestionAlgorithm::from_name)
+                    .ok_or(Errno::ENOENT)?;
+                self.lock().engine().tcp_set_congestion(file.handle, algo)?;
+                Ok(())
+            }
             IPPROTO_TCP if file.kind == SocketKind::Tcp => {
                 // Linux's do_tcp_setsockopt: an int at least.
                 let v = int_from(val).ok_or(Errno::EINVAL)?;
@@ -404,12 +418,43 @@ impl Stack {
             IPPROTO_TCP if file.kind == SocketKind::Tcp => match optname {
                 TCP_NODELAY => int(o.nodelay.into()),
                 TCP_MAXSEG => int(g.engine_ref().tcp_maxseg(file.handle)?.into()),
+                TCP_CONGESTION => {
+                    let mut name = g
+                        .engine_ref()
+                        .tcp_congestion(file.handle)?
+                        .name()
+                        .as_bytes()
+                        .to_vec();
+                    name.resize(TCP_CA_NAME_MAX, 0);
+                    name
+                }
+                TCP_INFO => {
+                    let info = g.engine_ref().tcp_info(file.handle)?;
+                    crate::tcp_info::linux_bytes(info.as_ref())
+                }
                 _ => return Err(Errno::ENOPROTOOPT),
             },
             _ => return Err(Errno::ENOPROTOOPT),
         };
         value.truncate(optlen);
         Ok(value)
+    }
+
+    /// The typed form of `getsockopt(fd, IPPROTO_TCP, TCP_INFO)`: the
+    /// connection's state, RTT, windows, congestion state and retransmissions
+    /// by cause. `ENOTCONN` for a TCP socket with no connection (listening or
+    /// not yet connected), `ENOPROTOOPT` for a datagram socket.
+    pub fn tcp_info(&self, fd: i32) -> Result<stack::tcp::TcpInfo, Errno> {
+        track((|| {
+            let file = self.file(fd)?;
+            if file.kind != SocketKind::Tcp {
+                return Err(Errno::ENOPROTOOPT);
+            }
+            self.lock()
+                .engine_ref()
+                .tcp_info(file.handle)?
+                .ok_or(Errno::ENOTCONN)
+        })())
     }
 
     /// `fcntl(fd, cmd, arg)`: `F_GETFL` gives `O_RDWR`, plus `O_NONBLOCK` in

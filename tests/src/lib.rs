@@ -6,7 +6,9 @@
 //!   the peer on the other side.
 //! - [`pypeer`]: a python3 peer inside a namespace, driven line by line (stdin and
 //!   stdout) while the test interleaves with it.
+//! - [`transfer`]: bulk transfers with Linux, checked byte by byte.
 
 pub mod netns;
 pub mod pypeer;
 pub mod tap;
+pub mod transfer;

@@ -5,62 +5,18 @@
 //! NETSTACK_REQUIRE_TAP=1.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddrV4, TcpListener as KernelListener, TcpStream as KernelStream};
+use std::net::{Shutdown, SocketAddrV4, TcpStream as KernelStream};
 use std::time::Duration;
 
 use netstack_tests::netns::LossDirection;
 use netstack_tests::skip_unless_tap;
 use netstack_tests::tap::{TapFixture, TapOptions, KERNEL_ADDR, STACK_ADDR};
+use netstack_tests::transfer::{linux_client_to_our_server, our_client_to_linux_server};
 use sockets::net::{TcpListener, TcpStream};
 use stack::{DropReason, Stat};
 
 const MB: u64 = 1 << 20;
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
-
-/// The byte at offset `i` of every test stream: both sides can check without
-/// keeping the data.
-fn pattern_byte(i: u64) -> u8 {
-    let x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    ((x >> 56) as u8) ^ (i as u8)
-}
-
-fn fill(buf: &mut [u8], offset: u64) {
-    for (k, b) in buf.iter_mut().enumerate() {
-        *b = pattern_byte(offset + k as u64);
-    }
-}
-
-/// Writes `total` bytes of the pattern.
-fn send_pattern(w: &mut impl Write, total: u64) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut sent = 0u64;
-    while sent < total {
-        let n = (total - sent).min(buf.len() as u64) as usize;
-        fill(&mut buf[..n], sent);
-        w.write_all(&buf[..n])?;
-        sent += n as u64;
-    }
-    w.flush()
-}
-
-/// Reads to EOF and checks every byte against the pattern; returns the count.
-fn recv_pattern(r: &mut impl Read) -> std::io::Result<u64> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut got = 0u64;
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(got);
-        }
-        for (k, &b) in buf[..n].iter().enumerate() {
-            let at = got + k as u64;
-            if b != pattern_byte(at) {
-                return Err(std::io::Error::other(format!("byte {at} differs")));
-            }
-        }
-        got += n as u64;
-    }
-}
 
 fn bulk_config(c: &mut stack::StackConfig) {
     c.tcp.send_buffer = 1 << 20;
@@ -73,54 +29,6 @@ fn fixture() -> TapFixture {
         ..TapOptions::default()
     })
     .expect("fixture")
-}
-
-/// Linux client sends `bytes` to our server, then our server sends `bytes` back on
-/// the same connection (after the client's half-close).
-fn linux_client_to_our_server(fx: &TapFixture, bytes: u64) {
-    let listener = TcpListener::bind(&fx.stack, "0.0.0.0:5001").unwrap();
-    let client = fx.ns.spawn_thread(move || -> std::io::Result<u64> {
-        let mut s = KernelStream::connect(SocketAddrV4::new(STACK_ADDR, 5001))?;
-        s.set_read_timeout(WAIT)?;
-        send_pattern(&mut s, bytes)?;
-        s.shutdown(Shutdown::Write)?;
-        recv_pattern(&mut s)
-    });
-    let (mut conn, peer) = listener.accept().unwrap();
-    assert_eq!(peer.ip(), std::net::IpAddr::V4(KERNEL_ADDR));
-    conn.set_read_timeout(WAIT).unwrap();
-    assert_eq!(recv_pattern(&mut conn).unwrap(), bytes, "Linux to us");
-    send_pattern(&mut conn, bytes).unwrap();
-    conn.shutdown(Shutdown::Write).unwrap();
-    let back = client.join().unwrap().expect("client side");
-    assert_eq!(back, bytes, "us to Linux");
-}
-
-/// Our client sends `bytes` to a Linux server that echoes nothing but sends `bytes`
-/// back after our half-close.
-fn our_client_to_linux_server(fx: &TapFixture, bytes: u64) {
-    let listener = fx
-        .ns
-        .run(|| KernelListener::bind(SocketAddrV4::new(KERNEL_ADDR, 5002)))
-        .unwrap();
-    let server = std::thread::spawn(move || -> std::io::Result<u64> {
-        let (mut s, _) = listener.accept()?;
-        s.set_read_timeout(WAIT)?;
-        let got = recv_pattern(&mut s)?;
-        send_pattern(&mut s, bytes)?;
-        s.shutdown(Shutdown::Write)?;
-        Ok(got)
-    });
-    let mut conn = TcpStream::connect(&fx.stack, SocketAddrV4::new(KERNEL_ADDR, 5002)).unwrap();
-    conn.set_read_timeout(WAIT).unwrap();
-    send_pattern(&mut conn, bytes).unwrap();
-    conn.shutdown(Shutdown::Write).unwrap();
-    assert_eq!(recv_pattern(&mut conn).unwrap(), bytes, "Linux to us");
-    assert_eq!(
-        server.join().unwrap().expect("server side"),
-        bytes,
-        "us to Linux"
-    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::bsd::Stack;
 use crate::consts::{
     AF_INET, FIONBIO, IPPROTO_IP, IPPROTO_TCP, IP_TTL, MSG_NOSIGNAL, MSG_PEEK, POLLOUT, SHUT_RD,
     SHUT_RDWR, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_LINGER, SO_RCVTIMEO, SO_REUSEADDR,
-    SO_SNDTIMEO, SO_TYPE, TCP_NODELAY,
+    SO_SNDTIMEO, SO_TYPE, TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_NODELAY,
 };
 use crate::errno::Errno;
 use crate::options::Linger;
@@ -396,6 +396,33 @@ impl TcpStream {
     /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.fd.flag(IPPROTO_TCP, TCP_NODELAY)
+    }
+
+    /// `TCP_INFO`: the connection's state, RTT, congestion window, data in
+    /// flight, SACKed and lost bytes, and retransmissions by cause.
+    pub fn tcp_info(&self) -> io::Result<stack::tcp::TcpInfo> {
+        Ok(self.fd.stack.tcp_info(self.fd.fd)?)
+    }
+
+    /// Sets `TCP_CONGESTION` (`"cubic"` or `"reno"`); an unknown name is
+    /// `NotFound` (`ENOENT`).
+    pub fn set_congestion(&self, name: &str) -> io::Result<()> {
+        Ok(self
+            .fd
+            .stack
+            .setsockopt(self.fd.fd, IPPROTO_TCP, TCP_CONGESTION, name.as_bytes())?)
+    }
+
+    /// The congestion control algorithm in use (`TCP_CONGESTION`).
+    pub fn congestion(&self) -> io::Result<String> {
+        let mut name = [0u8; TCP_CA_NAME_MAX];
+        let n = self
+            .fd
+            .stack
+            .getsockopt(self.fd.fd, IPPROTO_TCP, TCP_CONGESTION, &mut name[..])?;
+        let name = &name[..n];
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        Ok(String::from_utf8_lossy(&name[..end]).into_owned())
     }
 
     /// Sets `SO_LINGER` (as std's unstable `set_linger`): `Some(d)` makes drop

@@ -153,6 +153,8 @@ pub(crate) struct TcbParams {
     pub opts: SocketOptions,
     /// User-set `TCP_MAXSEG`, if any.
     pub user_mss: Option<u16>,
+    /// User-set `TCP_CONGESTION`, if any (else the stack's default).
+    pub congestion: Option<CongestionAlgorithm>,
 }
 
 /// The transmission control block.
@@ -298,6 +300,7 @@ impl Tcb {
         };
         let mss = 536.min(adv_mss as usize);
         let iw = InitialWindow::Segments(cfg.initial_window.max(1));
+        let algo = p.congestion.unwrap_or(cfg.congestion_control);
         Tcb {
             state: State::Closed,
             local: p.local,
@@ -336,8 +339,8 @@ impl Tcb {
             rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
             rtt_probe: None,
             retries: 0,
-            cc: cfg.congestion_control.build(mss, iw),
-            cc_algo: cfg.congestion_control,
+            cc: algo.build(mss, iw),
+            cc_algo: algo,
             recovery: Recovery::new(scoreboard_records(send_cap), mss),
             persist_backoff: 0,
             keepalive_sent: 0,
@@ -413,22 +416,61 @@ impl Tcb {
         self.send_buf.capacity()
     }
 
-    /// Snapshot for `stats` and `TCP_INFO`-like queries.
+    /// Snapshot for `stats` and `TCP_INFO`.
     pub(crate) fn info(&self) -> TcpInfo {
+        let board = self.recovery.board();
         TcpInfo {
             state: self.state,
+            ca_state: self.recovery.state(),
             rto: self.rtt.rto(),
             srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
+            min_rtt: self.recovery.rack().min_rtt(),
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),
+            congestion: self.cc.name(),
             mss: self.mss,
+            adv_mss: self.adv_mss as usize,
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.rcv_wnd(),
+            snd_wscale: self.wscale_agreed.then_some(self.snd_shift),
+            rcv_wscale: self.wscale_agreed.then_some(self.rcv_shift),
+            timestamps: self.ts_enabled,
+            sack: self.sack_enabled,
             unacked: self.snd_max.saturating_distance(self.snd_una),
+            in_flight: self.recovery.in_flight(),
+            sacked: board.sacked_bytes(),
+            lost: board.lost_bytes(),
+            retrans: board.retrans_bytes(),
+            reordering: self.recovery.reordering(),
             retransmits: self.retries,
+            recovery: *self.recovery.stats(),
             send_queue: self.send_buf.len(),
             recv_queue: self.recv_buf.len(),
         }
+    }
+
+    /// The congestion control algorithm in use.
+    pub(crate) fn congestion(&self) -> CongestionAlgorithm {
+        self.cc_algo
+    }
+
+    /// Switches congestion control (`TCP_CONGESTION`), keeping the window
+    /// (Linux's `tcp_reinit_congestion_control`).
+    pub(crate) fn set_congestion(&mut self, algo: CongestionAlgorithm) {
+        if algo == self.cc_algo {
+            return;
+        }
+        let (cwnd, ssthresh) = (self.cc.cwnd(), self.cc.ssthresh());
+        let mut cc = algo.build(
+            self.mss,
+            InitialWindow::Segments(self.cfg.initial_window.max(1)),
+        );
+        if self.state.synchronized() {
+            cc.reset_window(cwnd, ssthresh);
+        }
+        self.cc = cc;
+        self.cc_algo = algo;
     }
 
     /// The next timer deadline.
@@ -2015,33 +2057,70 @@ fn count_recovery_events(before: &RecoveryStats, after: &RecoveryStats, out: &mu
     out.counters.add(Stat::TcpUndos, after.undos - before.undos);
 }
 
-/// A snapshot of a connection, like Linux's `tcp_info`.
+/// A snapshot of a connection, like Linux's `tcp_info` (what `ss -ti` shows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TcpInfo {
     /// State.
     pub state: State,
+    /// Congestion state (Linux's `tcpi_ca_state`).
+    pub ca_state: CaState,
     /// Retransmission timeout.
     pub rto: Duration,
     /// Smoothed RTT, once measured.
     pub srtt: Option<Duration>,
+    /// RTT variation, once measured.
+    pub rttvar: Option<Duration>,
+    /// Smallest RTT seen (RACK's `min_RTT`).
+    pub min_rtt: Option<Duration>,
     /// Congestion window in bytes.
     pub cwnd: usize,
-    /// Slow-start threshold in bytes.
+    /// Slow-start threshold in bytes (`usize::MAX` until the first loss).
     pub ssthresh: usize,
+    /// The congestion control algorithm (`TCP_CONGESTION`).
+    pub congestion: &'static str,
     /// Send MSS.
     pub mss: usize,
+    /// MSS we advertised.
+    pub adv_mss: usize,
     /// Peer's window in bytes.
     pub snd_wnd: usize,
     /// Our advertised window in bytes.
     pub rcv_wnd: usize,
-    /// Bytes in flight.
+    /// Shift applied to the peer's windows (its window scale); `None` without.
+    pub snd_wscale: Option<u8>,
+    /// Shift applied to our windows; `None` without window scaling.
+    pub rcv_wscale: Option<u8>,
+    /// Timestamps are in use (RFC 7323).
+    pub timestamps: bool,
+    /// SACK is in use (RFC 2018).
+    pub sack: bool,
+    /// Bytes sent and not cumulatively acknowledged (SND.MAX - SND.UNA).
     pub unacked: usize,
-    /// Consecutive retransmission timeouts.
+    /// Bytes in flight (RFC 6675 pipe).
+    pub in_flight: usize,
+    /// Bytes SACKed by the peer.
+    pub sacked: usize,
+    /// Bytes marked lost, not yet repaired.
+    pub lost: usize,
+    /// Bytes of retransmissions in flight.
+    pub retrans: usize,
+    /// The duplicate-ACK threshold (3, raised by observed reordering).
+    pub reordering: usize,
+    /// Consecutive retransmission timeouts (Linux's `tcpi_retransmits`).
     pub retransmits: u32,
+    /// Retransmissions and recovery events by cause.
+    pub recovery: RecoveryStats,
     /// Bytes in the send buffer.
     pub send_queue: usize,
     /// Bytes in the receive buffer.
     pub recv_queue: usize,
+}
+
+impl TcpInfo {
+    /// Every segment retransmitted (Linux's `tcpi_total_retrans`).
+    pub fn total_retrans(&self) -> u64 {
+        self.recovery.total()
+    }
 }
 
 /// The RST that answers `seg` when no connection (or an unacceptable one) exists

@@ -59,6 +59,7 @@ impl Harness {
             ts_offset: 0,
             opts,
             user_mss: None,
+            congestion: None,
         };
         Harness {
             tcb: Tcb::new(p, &cfg, Instant::ZERO),

@@ -43,6 +43,7 @@ use crate::ip::Ipv4Repr;
 use crate::ports::{overlaps, BindRules, Binding};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::time::Instant;
+use recovery::congestion::CongestionAlgorithm;
 
 use conn::{Notice, Out, Tcb, TcbParams};
 pub use conn::{State, TcpInfo};
@@ -91,6 +92,8 @@ pub(crate) struct TcpSocket {
     bound: bool,
     pub(crate) opts: SocketOptions,
     user_mss: Option<u16>,
+    /// `TCP_CONGESTION` set on this socket (else the stack's default).
+    congestion: Option<CongestionAlgorithm>,
     pub(crate) kind: TcpKind,
     /// The listener of a child not yet accepted.
     parent: Option<SocketHandle>,
@@ -359,6 +362,7 @@ impl Engine {
             bound: false,
             opts,
             user_mss: None,
+            congestion: None,
             kind: TcpKind::Idle,
             parent: None,
             error: None,
@@ -538,6 +542,7 @@ impl Engine {
             ts_offset,
             opts: s.opts,
             user_mss: s.user_mss,
+            congestion: s.congestion,
         };
         let tcb = Tcb::new(params, &self.config.tcp, now);
         let s = self.tcp_sock_mut(h)?;
@@ -798,6 +803,31 @@ impl Engine {
         Ok(())
     }
 
+    /// `TCP_CONGESTION`: the congestion control of this socket (the stack's
+    /// default until set).
+    pub fn tcp_congestion(&self, h: SocketHandle) -> Result<CongestionAlgorithm, NetError> {
+        let s = self.tcp_sock(h)?;
+        Ok(s.tcb()
+            .map(Tcb::congestion)
+            .or(s.congestion)
+            .unwrap_or(self.config.tcp.congestion_control))
+    }
+
+    /// Sets `TCP_CONGESTION` for this socket: a connection switches at once
+    /// (keeping its window), a socket not yet connected uses it when it is.
+    pub fn tcp_set_congestion(
+        &mut self,
+        h: SocketHandle,
+        algo: CongestionAlgorithm,
+    ) -> Result<(), NetError> {
+        let s = self.tcp_sock_mut(h)?;
+        s.congestion = Some(algo);
+        if let Some(t) = s.tcb_mut() {
+            t.set_congestion(algo);
+        }
+        Ok(())
+    }
+
     /// `TCP_MAXSEG` as `getsockopt` reports it: the connection's MSS, or the
     /// configured clamp / the default before connecting.
     pub fn tcp_maxseg(&self, h: SocketHandle) -> Result<u16, NetError> {
@@ -973,13 +1003,14 @@ impl Engine {
         if !repr.flags.syn {
             return self.counters.drop(DropReason::TcpBadSegment);
         }
-        let (opts, user_mss, full, syn_full) = match self.sockets.get(lh) {
+        let (opts, user_mss, congestion, full, syn_full) = match self.sockets.get(lh) {
             Ok(Socket::Tcp(s)) => match &s.kind {
                 // The backlog counts half-open and completed connections together,
                 // as BSD's listen queue did: a burst of SYNs is not all answered.
                 TcpKind::Listen(l) => (
                     s.opts,
                     s.user_mss,
+                    s.congestion,
                     l.accept_queue.len() + l.syn_queue.len() >= l.backlog,
                     l.syn_queue.len() >= self.config.tcp.max_syn_backlog,
                 ),
@@ -1004,6 +1035,7 @@ impl Engine {
             ts_offset,
             opts,
             user_mss,
+            congestion,
         };
         let tcb = Tcb::new(params, &self.config.tcp, now);
         let child = match self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
@@ -1011,6 +1043,7 @@ impl Engine {
             bound: false,
             opts,
             user_mss,
+            congestion,
             kind: TcpKind::Conn(Box::new(tcb)),
             parent: Some(lh),
             error: None,

@@ -126,6 +126,10 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// restore `cwnd` and `ssthresh` to at least what they were before it.
     fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize);
 
+    /// Takes over `cwnd` and `ssthresh` from another controller (the algorithm
+    /// was switched on a live connection).
+    fn reset_window(&mut self, cwnd: usize, ssthresh: usize);
+
     /// New data was transmitted at `now`.
     fn on_data_sent(&mut self, now: Instant);
 
@@ -329,6 +333,12 @@ impl CongestionControl for NewReno {
         self.cwnd = self.cwnd.max(prior_cwnd);
         self.ssthresh = self.ssthresh.max(prior_ssthresh);
         self.after_rto = false;
+    }
+
+    fn reset_window(&mut self, cwnd: usize, ssthresh: usize) {
+        self.cwnd = cwnd.max(self.smss);
+        self.ssthresh = ssthresh;
+        self.started = true;
     }
 
     fn on_data_sent(&mut self, now: Instant) {

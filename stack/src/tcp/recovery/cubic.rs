@@ -336,6 +336,16 @@ impl CongestionControl for Cubic {
         self.epoch_start = None;
     }
 
+    fn reset_window(&mut self, cwnd: usize, ssthresh: usize) {
+        self.cwnd = cwnd.max(self.smss);
+        self.ssthresh = ssthresh;
+        self.started = true;
+        self.epoch_start = None;
+        if ssthresh < usize::MAX {
+            self.hystart.phase = SlowStart::Done;
+        }
+    }
+
     fn on_data_sent(&mut self, now: Instant) {
         self.last_send = Some(now);
     }

@@ -201,6 +201,10 @@ pub struct Recovery {
     rescue_rxt: Option<SeqNumber>,
     /// RFC 8985 `TLP.end_seq` and whether the probe was a retransmission.
     tlp: Option<(SeqNumber, bool)>,
+    /// Without SACK, after retransmitting the head: the duplicate ACKs that
+    /// segments already in flight may still cause, and those counted since.
+    /// More than that plus the threshold means the retransmission was lost.
+    reno_rxt: Option<(usize, usize)>,
     stats: RecoveryStats,
 }
 
@@ -226,6 +230,7 @@ impl Recovery {
             retrans_stamp_ms: None,
             rescue_rxt: None,
             tlp: None,
+            reno_rxt: None,
             stats: RecoveryStats::default(),
         }
     }
@@ -292,6 +297,10 @@ impl Recovery {
         match why {
             Transmit::New => {}
             Transmit::Retransmit(cause) => {
+                if !self.sack && self.board.start() == Some(start) {
+                    let in_flight_after = self.board.outstanding().saturating_sub(len);
+                    self.reno_rxt = Some((in_flight_after.div_ceil(self.mss), 0));
+                }
                 match cause {
                     LossCause::FastRecovery => self.stats.fast += segs,
                     LossCause::Rack => self.stats.rack += segs,
@@ -391,8 +400,9 @@ impl Recovery {
             let inside_second = blocks
                 .get(1)
                 .is_some_and(|b1| !b0.left.lt(b1.left) && !b0.right.gt(b1.right));
-            let repeated_above = !b0.left.lt(inp.ack) && self.board.is_sacked(b0.left, b0.right);
-            if b0.left.lt(inp.ack) || inside_second || repeated_above {
+            // (A first block that merely repeats what is SACKed already is no
+            // D-SACK: window updates carry the current blocks again.)
+            if b0.left.lt(inp.ack) || inside_second {
                 self.stats.dsacks += 1;
                 self.rack.on_dsack(inp.snd_una, inp.snd_max);
                 let segs = b0.right.saturating_distance(b0.left).div_ceil(self.mss) as i64;
@@ -417,6 +427,9 @@ impl Recovery {
         {
             let rack = &mut self.rack;
             let mut on_seg = |s: &scoreboard::Segment| {
+                if s.sacked {
+                    return; // delivered before, when it was SACKed
+                }
                 let before = echo_ms.is_some_and(|e| e < s.xmit.total_millis());
                 if rack.on_delivered(s, now, before) {
                     reordered_low =
@@ -441,6 +454,7 @@ impl Recovery {
         // Duplicate ACKs without SACK (Linux's emulated SACK).
         if !self.sack {
             if una_advanced {
+                self.reno_rxt = None;
                 let acked_segs = inp.ack.saturating_distance(inp.snd_una).div_ceil(mss);
                 self.dup_acks = if self.state == CaState::Recovery {
                     self.dup_acks.saturating_sub(acked_segs)
@@ -448,6 +462,9 @@ impl Recovery {
                     0
                 };
             } else if inp.duplicate {
+                if let Some((_, seen)) = &mut self.reno_rxt {
+                    *seen += 1;
+                }
                 self.dup_acks += 1;
                 // Never more than what is outstanding.
                 let cap = self.board.outstanding().div_ceil(mss);
@@ -486,13 +503,25 @@ impl Recovery {
 
         // State changes (Linux's tcp_fastretrans_alert).
         let acked_past_recovery = !inp.ack.lt(self.high_seq);
+        let state_before = self.state;
         match self.state {
             CaState::Loss => {
-                if self.may_undo(echo_ms) {
+                if una_advanced && self.may_undo(echo_ms) {
                     self.undo(cc, true);
                 } else if acked_past_recovery {
                     self.state = CaState::Open;
                     self.rack.on_recovery_exit();
+                } else if !self.sack
+                    && una_advanced
+                    && self.board.get(0).is_some_and(|h| !h.ever_retrans)
+                {
+                    // The ACK jumped past everything retransmitted so far: the
+                    // receiver holds data beyond the hole, which go-back-N would
+                    // send again for nothing. The new head was sent before the
+                    // timeout and is lost; for the rest, fall back to NewReno's
+                    // one hole per partial ACK (RFC 6582).
+                    self.board.clear_loss_marks();
+                    newly_lost += self.board.mark_head_lost(mss, LossCause::Timeout);
                 }
             }
             CaState::Recovery => {
@@ -512,6 +541,14 @@ impl Recovery {
                     if !self.sack && una_advanced {
                         // RFC 6582 partial ACK: the next hole is lost too.
                         newly_lost += self.board.mark_head_lost(mss, LossCause::FastRecovery);
+                    }
+                    if let Some((expected, seen)) = self.reno_rxt {
+                        if seen >= expected + self.reordering {
+                            // Segments sent after the retransmission of the head
+                            // arrived, and it did not: it was lost as well.
+                            self.reno_rxt = None;
+                            newly_lost += self.board.mark_lost(0, LossCause::FastRecovery);
+                        }
                     }
                     if self.undo_retrans == 0 && self.undo_marker.is_some() {
                         // Every retransmission so far was a duplicate: stop
@@ -542,7 +579,8 @@ impl Recovery {
         // Congestion window: PRR in recovery, growth otherwise.
         if self.state == CaState::Recovery {
             self.prr(cc, out.delivered, newly_lost > 0, una_advanced);
-        } else if out.delivered > 0 {
+        } else if out.delivered > 0 && state_before != CaState::Recovery {
+            // (The ACK that ends recovery leaves cwnd at ssthresh, RFC 6937.)
             let cwnd = cc.cwnd();
             let limited = if cwnd < cc.ssthresh() {
                 prior_in_flight.saturating_mul(2) >= cwnd
@@ -592,10 +630,8 @@ impl Recovery {
                 segs += s.len().div_ceil(mss);
                 continue;
             }
-            if segs >= thresh || bytes > (thresh - 1) * mss {
-                if !s.lost && !s.retrans {
-                    lost.push(i);
-                }
+            if (segs >= thresh || bytes > (thresh - 1) * mss) && !s.lost && !s.retrans {
+                lost.push(i);
             }
         }
         lost.into_iter()

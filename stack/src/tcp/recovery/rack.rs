@@ -200,12 +200,19 @@ impl Rack {
             if elapsed >= deadline {
                 lost += board.mark_lost(i, LossCause::Rack);
             } else {
-                let remaining = deadline - elapsed;
+                // Rounded up to the clock's microsecond, so that the timer never
+                // fires a hair early and finds the same segment not yet due.
+                let remaining = ceil_micros(deadline - elapsed);
                 timeout = Some(timeout.map_or(remaining, |t| t.max(remaining)));
             }
         }
         (lost, timeout)
     }
+}
+
+/// `d` rounded up to a whole microsecond (the engine clock's resolution).
+fn ceil_micros(d: Duration) -> Duration {
+    Duration::from_micros(u64::try_from(d.as_nanos().div_ceil(1000)).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -299,6 +306,24 @@ mod tests {
         delivered(&mut rack, &mut b, 0, 100, t(51));
         assert!(rack.reordering_seen());
         assert_eq!(rack.fack(), Some(s(200)));
+    }
+
+    /// A reordering window with a fraction of a microsecond: the timer is due
+    /// on the clock's next tick or later, never at the same instant.
+    #[test]
+    fn remaining_time_is_rounded_up_to_the_clock() {
+        let mut b = Scoreboard::new(100);
+        b.on_transmit(s(0), s(100), Instant::from_micros(0));
+        b.on_transmit(s(100), s(200), Instant::from_micros(10));
+        let mut rack = Rack::new();
+        delivered(&mut rack, &mut b, 100, 200, Instant::from_micros(1010));
+        let wnd = Duration::from_nanos(250);
+        let now = Instant::from_micros(1000);
+        let (_, timer) = rack.detect_loss(&mut b, now, wnd);
+        let at = now + timer.expect("timer");
+        assert!(at > now);
+        let (lost, _) = rack.detect_loss(&mut b, at, wnd);
+        assert_eq!(lost, 100);
     }
 
     #[test]

@@ -322,7 +322,8 @@ impl Scoreboard {
         delivered
     }
 
-    /// Marks `[left, right)` SACKed. `each` sees every newly SACKed record.
+    /// Marks `[left, right)` SACKed. `each` sees every newly SACKed record as
+    /// it was before (not yet SACKed).
     /// Returns the newly SACKed bytes.
     pub fn on_sack(
         &mut self,
@@ -344,6 +345,7 @@ impl Scoreboard {
         while i < self.segs.len() && self.segs[i].start.lt(right) {
             let mut s = self.segs[i];
             if !s.sacked && !s.start.lt(left) && s.end.le(right) {
+                each(&s);
                 self.forget(&s);
                 s.sacked = true;
                 s.lost = false;
@@ -351,7 +353,6 @@ impl Scoreboard {
                 newly += s.len();
                 self.count(&s);
                 self.segs[i] = s;
-                each(&s);
                 if self.high_sacked.is_none_or(|h| s.end.gt(h)) {
                     self.high_sacked = Some(s.end);
                 }
