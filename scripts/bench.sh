@@ -9,13 +9,17 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/bench.sh [--bytes N] [--quick] [-- NETSTACK-BENCH-OPTIONS...]
+Usage: scripts/bench.sh [--bytes N] [--quick] [--loss P[,P...]] [-- NETSTACK-BENCH-OPTIONS...]
 
 Options:
   --bytes N     bytes per transfer, TAP and in memory (default 1GiB; KiB/MiB/GiB suffixes)
   --quick       128MiB per TAP transfer and 256MiB in memory (a first look in seconds)
   --plain       our stack without offloads: no virtio-net header on the TAP (TSO and
                 checksum offload off) and TCP checksums computed in memory
+  --loss P      goodput on a lossy link instead: nftables drops P % (comma-separated,
+                e.g. 0.5,1,2,5) on the kernel side, both ways and each way alone; our
+                stack, smoltcp and Linux-to-Linux over a veth pair (offloads off) in
+                the same run, with our retransmissions split by cause
   -h, --help    show this help
 
 Anything after -- goes to `netstack bench` (see `netstack bench --help`), e.g.
@@ -37,6 +41,7 @@ cd "$(dirname "$0")/.."
 bytes=1GiB
 memory_bytes=
 extra=()
+loss=
 offloads=(--offload --memory-checksum-offload)
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -44,6 +49,8 @@ while [[ $# -gt 0 ]]; do
         --bytes=*) bytes=${1#*=}; shift ;;
         --quick) bytes=128MiB; memory_bytes=256MiB; shift ;;
         --plain) offloads=(); shift ;;
+        --loss) [[ $# -ge 2 ]] || die "--loss needs a value"; loss=$2; shift 2 ;;
+        --loss=*) loss=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1' (options for netstack bench go after --)" ;;
@@ -64,6 +71,13 @@ bin=${CARGO_TARGET_DIR:-$PWD/target}/release/netstack
 
 args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500
       --bytes "$bytes" --memory-bytes "$memory_bytes" "${offloads[@]}" "${extra[@]}")
+if [[ -n $loss ]]; then
+    [[ $loss =~ ^[0-9.]+(,[0-9.]+)*$ ]] || die "invalid --loss '$loss' (e.g. 0.5,1,2,5)"
+    # Loss is compared at MTU 1500 without offloads on every path (the veth pair
+    # has TSO/GSO/GRO off too).
+    args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500
+          --loss "$loss" --buffers 1MiB "${extra[@]}")
+fi
 if [[ -n $memory_only ]]; then
     exec "$bin" "${args[@]}"
 fi

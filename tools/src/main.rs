@@ -34,6 +34,9 @@ enum Command {
     Drill(cmd::drill::DrillOpts),
     /// Bulk TCP throughput of our stack next to smoltcp 0.14 (TAP + in memory).
     Bench(cmd::bench::BenchOpts),
+    /// The Linux side of `bench --loss` (run in a namespace of its own).
+    #[command(hide = true)]
+    BenchPeer(cmd::bench::BenchPeerOpts),
 }
 
 fn main() {
@@ -51,6 +54,7 @@ fn main() {
         Command::Nc(o) => cmd::nc::run(o),
         Command::Drill(o) => cmd::drill::run(o),
         Command::Bench(o) => cmd::bench::run(o),
+        Command::BenchPeer(o) => cmd::bench::run_peer(o),
     };
     if let Err(e) = result {
         eprintln!("netstack: {e}");

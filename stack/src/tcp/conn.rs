@@ -900,14 +900,20 @@ impl Tcb {
                 self.rtt_probe = Some((seq, now));
             }
             self.cc.on_data_sent(now);
-            self.arm_retransmit(now, false);
+            // RFC 8985 7.2: "The sender SHOULD start or restart a loss probe PTO
+            // timer after transmitting new data" (the flight is larger now; an
+            // armed retransmission timeout is left alone).
+            self.arm_retransmit(now, self.tlp_armed && is_new);
             self.timers.cancel(TimerKind::Persist);
             sent_any = true;
             if fin_here {
                 break;
             }
         }
-        if self.recovery.state() == CaState::Recovery {
+        // RFC 6675 NextSeg rule (2), new data, goes before rules (3) and (4).
+        let unsent = (self.buf_seq() + self.send_buf.len()).gt(self.snd_nxt);
+        let wnd_open = self.snd_wnd > self.snd_nxt.saturating_distance(self.snd_una);
+        if self.recovery.state() == CaState::Recovery && !(unsent && wnd_open) {
             self.retransmit_opportunistic(now, out);
         }
         // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).

@@ -117,7 +117,7 @@ fn is_timeout(e: &std::io::Error) -> bool {
 }
 
 /// Reads `bytes` from the stack's byte source, then waits (briefly) for its FIN.
-fn read_from(
+pub(crate) fn read_from(
     service: SocketAddrV4,
     bytes: u64,
     stall: Duration,
@@ -176,7 +176,7 @@ fn read_from(
 
 /// Writes `bytes` to the stack's discard service, half-closes, and waits for the
 /// stack to close too.
-fn write_to(
+pub(crate) fn write_to(
     service: SocketAddrV4,
     bytes: u64,
     stall: Duration,

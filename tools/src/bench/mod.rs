@@ -18,6 +18,7 @@
 //! to the N-th. It is a benchmark, not a test: nothing asserts on a time.
 
 pub mod linux;
+pub mod lossy;
 pub mod memory;
 pub mod ours;
 pub mod report;

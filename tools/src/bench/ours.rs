@@ -79,6 +79,11 @@ pub fn listen(engine: &mut Engine, port: u16, buffer: usize) -> Result<SocketHan
 
 /// One measurement with our stack driven by its [`Runtime`].
 pub fn run_runtime(run: &TapRun) -> Result<Transfer, String> {
+    run_runtime_counted(run).map(|(t, _)| t)
+}
+
+/// Like [`run_runtime`], also returning the stack's counters at the end.
+pub fn run_runtime_counted(run: &TapRun) -> Result<(Transfer, stack::Counters), String> {
     let tap = open_tap(&run.tap, run.mtu, run.offload)?;
     let c = config(run.addr.0, run.addr.1, run.mac, run.mtu, run.buffer);
     let engine = Engine::new(c).map_err(|e| e.to_string())?;
@@ -86,10 +91,11 @@ pub fn run_runtime(run: &TapRun) -> Result<Transfer, String> {
         Runtime::start(engine, tap).map_err(|e| format!("cannot start the driver: {e}"))?;
     let result = serve_blocking(&rt, run);
     rt.stop();
+    let counters = rt.lock().engine_ref().counters().clone();
     match (result, rt.driver_error()) {
         (Err(e), _) => Err(e),
         (Ok(_), Some(e)) => Err(format!("driver: {e}")),
-        (Ok(t), None) => Ok(t),
+        (Ok(t), None) => Ok((t, counters)),
     }
 }
 

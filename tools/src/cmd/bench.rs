@@ -79,6 +79,26 @@ pub struct BenchOpts {
     /// Run on a TAP in the root network namespace (normally refused).
     #[arg(long)]
     allow_root_netns: bool,
+    /// Measure goodput on a lossy link instead: drop this many percent of packets
+    /// on the kernel side with nftables (comma-separated, 0.1 steps, e.g.
+    /// 0.5,1,2,5), for our stack, smoltcp and Linux-to-Linux over a veth pair.
+    #[arg(long, value_delimiter = ',')]
+    loss: Vec<f64>,
+    /// With --loss: where packets are dropped, comma-separated: both, to-kernel
+    /// (what the stack under test sends), from-kernel.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_enum,
+        default_value = "both,to-kernel,from-kernel"
+    )]
+    loss_where: Vec<bench::lossy::LossWhere>,
+    /// With --loss: bytes per transfer for our stack and Linux.
+    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    loss_bytes: u64,
+    /// With --loss: bytes per transfer for smoltcp (far slower under loss).
+    #[arg(long, default_value = "4MiB", value_parser = parse_size)]
+    loss_bytes_smoltcp: u64,
 }
 
 /// `--directions` values.
@@ -262,6 +282,10 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
     }
     if let Some(m) = o.memory_mtus.iter().find(|m| !(576..=65521).contains(*m)) {
         return Err(format!("--memory-mtus: {m} out of range (576 to 65521)"));
+    }
+    if !o.loss.is_empty() {
+        check_namespace(&o)?;
+        return run_lossy(&o);
     }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let timeout = Duration::from_secs(o.timeout.max(1));
@@ -601,4 +625,146 @@ fn memory_tables(
     }
     s.push_str(&t.render());
     s
+}
+
+/// `--loss`: for each loss rate, place and direction, our stack, smoltcp and Linux
+/// over a veth pair, in that order, on the same kernel-side client.
+fn run_lossy(o: &BenchOpts) -> Result<(), String> {
+    use bench::lossy::{self, Causes, Veth, VETH_CLIENT_IF};
+    if o.loss_where.is_empty() {
+        return Err("--loss-where needs at least one place".into());
+    }
+    let mac = o
+        .mac
+        .unwrap_or_else(|| stack::StackConfig::new(o.addr.0, o.addr.1).mac)
+        .0;
+    let buffer = o.buffers.iter().copied().max().unwrap_or(1 << 20) as usize;
+    let timeout = Duration::from_secs(o.timeout.max(1));
+    let veth = Veth::new(o.mtu)?;
+    let dirs: Vec<Dir> = Dir::ALL
+        .into_iter()
+        .filter(|d| o.directions.iter().any(|a| a.dir() == *d))
+        .collect();
+    type Row = (Dir, f64, lossy::LossWhere, Cell, Cell, Cell, Option<Causes>);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut failures = Vec::new();
+    eprintln!(
+        "Lossy link: TAP {} and a veth pair at MTU {}, {} per transfer ({} for smoltcp), buffers {}",
+        o.tap,
+        o.mtu,
+        format_size(o.loss_bytes),
+        format_size(o.loss_bytes_smoltcp),
+        format_size(buffer as u64)
+    );
+    for &dir in &dirs {
+        for &p in &o.loss {
+            for &at in &o.loss_where {
+                let run = |bytes| TapRun {
+                    tap: o.tap.clone(),
+                    addr: o.addr,
+                    mac,
+                    mtu: o.mtu,
+                    buffer,
+                    bytes,
+                    dir,
+                    timeout,
+                    offload: o.offload,
+                };
+                let label = format!("{:<14} {p:>4} % {:<16}", dir.label(), at.label());
+                lossy::set_loss(None, &o.tap, p, at)?;
+                let ours = lossy::ours(&run(o.loss_bytes));
+                let smol = bench::smol::run_tap(&run(o.loss_bytes_smoltcp));
+                lossy::clear_loss(None);
+                lossy::set_loss(Some(&veth.client), VETH_CLIENT_IF, p, at)?;
+                let linux = veth.run(dir, o.loss_bytes, bench::ours::STALL);
+                lossy::clear_loss(Some(&veth.client));
+                let (ours, causes) = match ours {
+                    Ok((t, c)) => (Ok(t), Some(c)),
+                    Err(e) => (Err(e), None),
+                };
+                for (who, c) in [("ours", &ours), ("smoltcp", &smol), ("linux", &linux)] {
+                    progress(&format!("{label} {who:<8}"), c);
+                    if let Err(e) = c {
+                        failures.push(format!("{label} {who}: {e}"));
+                    }
+                }
+                rows.push((dir, p, at, ours, smol, linux, causes));
+            }
+        }
+    }
+    drop(veth);
+    let mut out = format!(
+        "netstack bench --loss: goodput in Gbit/s at the receiver, nftables loss on the \
+         kernel side\n(ours and Linux {} per transfer, smoltcp {}; retransmissions of ours \
+         by cause: fast recovery/RACK/TLP probes/timeout)\n",
+        format_size(o.loss_bytes),
+        format_size(o.loss_bytes_smoltcp)
+    );
+    for &dir in &dirs {
+        out.push_str(&format!("\n{}\n", dir.label()));
+        let mut t = Table::new(&[
+            "loss",
+            "where",
+            "ours",
+            "smoltcp",
+            "Linux veth",
+            "ours/Linux",
+            "ours/smoltcp",
+            "ours retransmissions",
+        ]);
+        for r in rows.iter().filter(|r| r.0 == dir) {
+            let g = |c: &Cell| c.as_ref().ok().map(|t| t.gbps());
+            t.row(vec![
+                format!("{} %", r.1),
+                r.2.label().into(),
+                gbps(&r.3),
+                gbps(&r.4),
+                gbps(&r.5),
+                ratio(g(&r.3), g(&r.5)),
+                ratio(g(&r.3), g(&r.4)),
+                r.6.map_or("-".into(), |c| c.render()),
+            ]);
+        }
+        out.push_str(&t.render());
+    }
+    print!("{out}");
+    if !failures.is_empty() {
+        println!("\nFailed measurements:");
+        for f in &failures {
+            println!("  {f}");
+        }
+        return Err(format!("{} measurement(s) failed", failures.len()));
+    }
+    Ok(())
+}
+
+/// Options of the hidden `netstack bench-peer` (the Linux side of `bench --loss`).
+#[derive(Args, Debug)]
+pub struct BenchPeerOpts {
+    /// `serve` (the Linux server) or `client` (the kernel-side client).
+    #[arg(value_parser = ["serve", "client"])]
+    role: String,
+    /// Address to listen on or connect to.
+    #[arg(long)]
+    at: std::net::SocketAddrV4,
+    /// Direction, seen from the server: send or recv.
+    #[arg(long, value_enum)]
+    dir: DirArg,
+    /// Bytes to transfer.
+    #[arg(long, value_parser = parse_size)]
+    bytes: u64,
+    /// Seconds without progress before giving up.
+    #[arg(long, default_value_t = 10)]
+    stall: u64,
+}
+
+/// `netstack bench-peer`.
+pub fn run_peer(o: BenchPeerOpts) -> Result<(), String> {
+    let stall = Duration::from_secs(o.stall.max(1));
+    let dir = o.dir.dir();
+    if o.role == "serve" {
+        bench::lossy::peer_serve(o.at, dir, o.bytes, stall)
+    } else {
+        bench::lossy::peer_client(o.at, dir, o.bytes, stall)
+    }
 }

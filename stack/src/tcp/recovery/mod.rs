@@ -477,8 +477,13 @@ impl Recovery {
         if let Some((end, retrans)) = self.tlp {
             if !inp.ack.lt(end) || dsack_tlp {
                 self.tlp = None;
-                if retrans && !dsack_tlp && inp.ack.gt(end) {
-                    // The probe repaired a loss: reduce as for one.
+                if retrans
+                    && !dsack_tlp
+                    && inp.ack.gt(end)
+                    && matches!(self.state, CaState::Open | CaState::Disorder)
+                {
+                    // The probe repaired a loss: reduce as for one (in recovery
+                    // the window is being reduced already).
                     cc.on_loss(now);
                     cc.set_cwnd(cc.ssthresh());
                 }
@@ -661,8 +666,10 @@ impl Recovery {
         self.state = CaState::Recovery;
     }
 
-    /// RFC 6937 Proportional Rate Reduction with PRR-SSRB, as Linux's
-    /// `tcp_cwnd_reduction` computes it (`prior_cwnd` standing for RecoverFS).
+    /// RFC 6937 Proportional Rate Reduction with PRR-SSRB, in whole segments as
+    /// Linux's `tcp_cwnd_reduction` computes it (`prior_cwnd` standing for
+    /// RecoverFS): a budget of part of a segment would only be held back by
+    /// sender silly-window avoidance.
     fn prr(
         &mut self,
         cc: &mut dyn CongestionControl,
@@ -673,33 +680,34 @@ impl Recovery {
         if delivered == 0 && self.prr_out > 0 {
             return;
         }
+        let mss = self.mss;
         self.prr_delivered += delivered;
-        let pipe = self.in_flight();
-        let ssthresh = cc.ssthresh();
+        let pipe = self.in_flight().div_ceil(mss);
+        let ssthresh = (cc.ssthresh() / mss).max(1);
+        let delivered_segs = delivered.div_ceil(mss);
+        let prr_delivered = self.prr_delivered.div_ceil(mss);
+        let prr_out = self.prr_out.div_ceil(mss);
         let sndcnt = if pipe > ssthresh {
             // "sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out"
-            let recover_fs = self.prior_cwnd.max(1) as u128;
-            let num = self.prr_delivered as u128 * ssthresh as u128 + recover_fs - 1;
-            ((num / recover_fs) as usize).saturating_sub(self.prr_out)
+            let recover_fs = (self.prior_cwnd / mss).max(1) as u128;
+            let num = prr_delivered as u128 * ssthresh as u128 + recover_fs - 1;
+            ((num / recover_fs) as usize).saturating_sub(prr_out)
         } else {
             // PRR-SSRB: "limit = MAX(prr_delivered - prr_out, DeliveredData) +
             // MSS; sndcnt = MIN(ssthresh - pipe, limit)".
-            let mut limit = self
-                .prr_delivered
-                .saturating_sub(self.prr_out)
-                .max(delivered);
+            let mut limit = prr_delivered.saturating_sub(prr_out).max(delivered_segs);
             if una_advanced && !newly_lost {
-                limit += self.mss;
+                limit += 1;
             }
             (ssthresh - pipe).min(limit)
         };
         // "Force a fast retransmit upon entering fast recovery".
         let sndcnt = if self.prr_out == 0 {
-            sndcnt.max(self.mss)
+            sndcnt.max(1)
         } else {
             sndcnt
         };
-        cc.set_cwnd(pipe + sndcnt);
+        cc.set_cwnd((pipe + sndcnt) * mss);
     }
 
     /// Linux's `tcp_may_undo`: every retransmission of the episode was D-SACKed,
@@ -805,7 +813,14 @@ impl Recovery {
     /// `None` when no probe may be scheduled: SACK is needed (as in Linux), the
     /// sender must be in the Open state, and no probe may be outstanding.
     pub fn probe_timeout(&self, srtt: Option<Duration>, rto: Duration) -> Option<Duration> {
-        if !self.sack || self.state != CaState::Open || self.tlp.is_some() {
+        // RFC 8985 section 7.2 arms the probe only in the Open state. In fast
+        // recovery with nothing marked lost, a lost ACK for the last data in
+        // flight otherwise costs a whole RTO (at least 200 ms): probe there too.
+        let quiet_recovery = self.state == CaState::Recovery && self.board.lost_bytes() == 0;
+        if !self.sack
+            || !(matches!(self.state, CaState::Open | CaState::Disorder) || quiet_recovery)
+            || self.tlp.is_some()
+        {
             return None;
         }
         let pto = match srtt {

@@ -1,0 +1,387 @@
+//! `netstack bench --loss P`: goodput on a lossy link, our stack next to smoltcp 0.14
+//! and next to Linux talking to Linux, measured in the same run.
+//!
+//! Loss is made on the kernel side by nftables (`numgen random mod 1000 < 10*P
+//! drop`), on the kernel's input hook (what the stack under test sends is lost),
+//! its output hook (what the kernel sends is lost), or both. The same kernel-side
+//! client code reads from or writes to every peer:
+//!
+//! - our stack and smoltcp on the TAP of this namespace, rules on the TAP;
+//! - a Linux server in a namespace of its own, joined to a second namespace by a
+//!   veth pair with TSO/GSO/GRO off (a fair MTU 1500 comparison), rules on the
+//!   client's end. Both namespaces are made here (names with this process id) and
+//!   deleted when the run ends, also on failure.
+//!
+//! For our stack, the retransmissions are split by cause from its counters.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddrV4, TcpListener};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use stack::{Counters, Stat};
+
+use super::{pattern, Dir, Meter, TapRun, Transfer, APP_CHUNK};
+
+/// nftables table holding the loss rules.
+const TABLE: &str = "netstack_bench_loss";
+
+/// Where packets are dropped, seen from the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LossWhere {
+    /// Both ways.
+    Both,
+    /// Only what the stack under test sends (the kernel's input).
+    ToKernel,
+    /// Only what the kernel sends (its output).
+    FromKernel,
+}
+
+impl LossWhere {
+    /// Label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            LossWhere::Both => "both ways",
+            LossWhere::ToKernel => "to kernel only",
+            LossWhere::FromKernel => "from kernel only",
+        }
+    }
+}
+
+fn nft(netns: Option<&str>, script: &str) -> Result<(), String> {
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, "nft", "-f", "-"]);
+            c
+        }
+        None => {
+            let mut c = Command::new("nft");
+            c.args(["-f", "-"]);
+            c
+        }
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run nft (is the nftables package installed?): {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("nft: no stdin")?
+        .write_all(script.as_bytes())
+        .map_err(|e| format!("nft: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "nft failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// Installs the loss rules on `iface` (in `netns`, or this namespace), replacing
+/// earlier ones; `percent` in 0.1 steps.
+pub fn set_loss(
+    netns: Option<&str>,
+    iface: &str,
+    percent: f64,
+    at: LossWhere,
+) -> Result<(), String> {
+    let per_mille = (percent * 10.0).round() as u32;
+    if per_mille == 0 || per_mille >= 1000 {
+        return Err(format!("loss {percent} % out of range (0.1 to 99.9)"));
+    }
+    let chain = |hook: &str, dir: &str| {
+        format!(
+            "  chain {hook} {{\n    type filter hook {hook} priority filter; policy accept;\n    \
+             meta {dir} \"{iface}\" numgen random mod 1000 < {per_mille} counter drop\n  }}\n"
+        )
+    };
+    let mut script =
+        format!("table inet {TABLE}\ndelete table inet {TABLE}\ntable inet {TABLE} {{\n");
+    if matches!(at, LossWhere::Both | LossWhere::ToKernel) {
+        script += &chain("input", "iifname");
+    }
+    if matches!(at, LossWhere::Both | LossWhere::FromKernel) {
+        script += &chain("output", "oifname");
+    }
+    script += "}\n";
+    nft(netns, &script)
+}
+
+/// Removes the loss rules (ignoring their absence).
+pub fn clear_loss(netns: Option<&str>) {
+    let _ = nft(
+        netns,
+        &format!("table inet {TABLE}\ndelete table inet {TABLE}\n"),
+    );
+}
+
+fn ip(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run ip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Two namespaces joined by a veth pair: a Linux server in `server`, the
+/// kernel-side client in `client`. Deleted on drop.
+pub struct Veth {
+    /// The server's namespace.
+    pub server: String,
+    /// The client's namespace (where the loss rules go).
+    pub client: String,
+    /// The server's address.
+    pub server_addr: std::net::Ipv4Addr,
+}
+
+/// The client's end of the veth pair.
+pub const VETH_CLIENT_IF: &str = "vb";
+
+impl Veth {
+    /// Makes the namespaces and the link (MTU `mtu`, offloads off).
+    pub fn new(mtu: usize) -> Result<Veth, String> {
+        let id = std::process::id();
+        let v = Veth {
+            server: format!("nsbench-{id}-a"),
+            client: format!("nsbench-{id}-b"),
+            server_addr: std::net::Ipv4Addr::new(10, 77, 0, 1),
+        };
+        ip(&["netns", "add", &v.server])?;
+        ip(&["netns", "add", &v.client])?;
+        let mtu = mtu.to_string();
+        let steps: [&[&str]; 8] = [
+            &[
+                "-n", &v.server, "link", "add", "va", "type", "veth", "peer", "name", "vb",
+                "netns", &v.client,
+            ],
+            &["-n", &v.server, "addr", "add", "10.77.0.1/24", "dev", "va"],
+            &["-n", &v.client, "addr", "add", "10.77.0.2/24", "dev", "vb"],
+            &["-n", &v.server, "link", "set", "va", "mtu", &mtu, "up"],
+            &["-n", &v.client, "link", "set", "vb", "mtu", &mtu, "up"],
+            &["-n", &v.server, "link", "set", "lo", "up"],
+            &["-n", &v.client, "link", "set", "lo", "up"],
+            &[
+                "netns", "exec", &v.server, "ethtool", "-K", "va", "tso", "off", "gso", "off",
+                "gro", "off",
+            ],
+        ];
+        for s in steps {
+            ip(s)?;
+        }
+        ip(&[
+            "netns", "exec", &v.client, "ethtool", "-K", "vb", "tso", "off", "gso", "off", "gro",
+            "off",
+        ])?;
+        Ok(v)
+    }
+
+    /// One transfer between the kernel-side client (in `client`) and a Linux
+    /// server (in `server`), measured where the bytes arrive.
+    pub fn run(&self, dir: Dir, bytes: u64, stall: Duration) -> Result<Transfer, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+        let exe = exe.to_string_lossy().into_owned();
+        let service = format!("{}:{}", self.server_addr, dir.port());
+        let dir_arg = match dir {
+            Dir::Send => "send",
+            Dir::Recv => "recv",
+        };
+        let bytes_s = bytes.to_string();
+        let stall_s = stall.as_secs().max(1).to_string();
+        let server = Command::new("ip")
+            .args(["netns", "exec", &self.server, &exe, "bench-peer", "serve"])
+            .args([
+                "--at", &service, "--dir", dir_arg, "--bytes", &bytes_s, "--stall", &stall_s,
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the Linux server: {e}"))?;
+        let client = Command::new("ip")
+            .args(["netns", "exec", &self.client, &exe, "bench-peer", "client"])
+            .args([
+                "--at", &service, "--dir", dir_arg, "--bytes", &bytes_s, "--stall", &stall_s,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start the kernel-side client: {e}"));
+        let server = server
+            .wait_with_output()
+            .map_err(|e| format!("Linux server: {e}"))?;
+        let client = client?;
+        let measured = match dir {
+            Dir::Send => &client,
+            Dir::Recv => &server,
+        };
+        for (who, out) in [("client", &client), ("server", &server)] {
+            if !out.status.success() {
+                return Err(format!(
+                    "veth {who}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+        parse_measurement(&String::from_utf8_lossy(&measured.stdout))
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.server]);
+        let _ = ip(&["netns", "del", &self.client]);
+    }
+}
+
+/// The line a measuring `bench-peer` prints.
+fn measurement_line(t: &Transfer) -> String {
+    format!("measured {} bytes in {} ns", t.bytes, t.elapsed.as_nanos())
+}
+
+fn parse_measurement(out: &str) -> Result<Transfer, String> {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("measured "))
+        .ok_or_else(|| format!("no measurement in {out:?}"))?;
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let bytes = w.get(1).and_then(|b| b.parse().ok());
+    let nanos: Option<u64> = w.get(4).and_then(|n| n.parse().ok());
+    match (bytes, nanos) {
+        (Some(bytes), Some(n)) => Ok(Transfer {
+            bytes,
+            elapsed: Duration::from_nanos(n),
+        }),
+        _ => Err(format!("bad measurement line {line:?}")),
+    }
+}
+
+/// `netstack bench-peer serve`: one Linux server connection at `at` (source or
+/// discard, as `dir` says from the server's side); prints the measurement when
+/// it receives.
+pub fn peer_serve(at: SocketAddrV4, dir: Dir, bytes: u64, stall: Duration) -> Result<(), String> {
+    let l = TcpListener::bind(at).map_err(|e| format!("bind {at}: {e}"))?;
+    let (mut s, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+    s.set_read_timeout(Some(stall)).map_err(|e| e.to_string())?;
+    match dir {
+        Dir::Send => {
+            let data = pattern(APP_CHUNK);
+            let mut sent = 0u64;
+            while sent < bytes {
+                let n = (bytes - sent).min(data.len() as u64) as usize;
+                s.write_all(&data[..n]).map_err(|e| format!("write: {e}"))?;
+                sent += n as u64;
+            }
+            let _ = s.shutdown(Shutdown::Write);
+            let mut buf = [0u8; 4096];
+            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+            Ok(())
+        }
+        Dir::Recv => {
+            let mut buf = vec![0u8; APP_CHUNK];
+            let mut meter = Meter::default();
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => meter.arrived(n),
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(format!("read after {} bytes: {e}", meter.bytes)),
+                }
+            }
+            drop(s);
+            println!("{}", measurement_line(&meter.transfer()));
+            Ok(())
+        }
+    }
+}
+
+/// `netstack bench-peer client`: the kernel-side client of every measurement,
+/// here against the Linux server; prints the measurement when it receives.
+pub fn peer_client(at: SocketAddrV4, dir: Dir, bytes: u64, stall: Duration) -> Result<(), String> {
+    let cancel = AtomicBool::new(false);
+    match dir {
+        Dir::Send => {
+            let t = super::linux::read_from(at, bytes, stall, &cancel)?;
+            println!("{}", measurement_line(&t));
+        }
+        Dir::Recv => {
+            super::linux::write_to(at, bytes, stall, &cancel)?;
+        }
+    }
+    Ok(())
+}
+
+/// Our retransmissions by cause, from the stack's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Causes {
+    /// All retransmitted segments.
+    pub total: u64,
+    /// By fast recovery (RFC 6675, duplicate ACKs).
+    pub fast: u64,
+    /// By RACK.
+    pub rack: u64,
+    /// Tail loss probes sent.
+    pub tlp: u64,
+    /// After timeouts.
+    pub rto: u64,
+}
+
+impl Causes {
+    /// Reads the causes from counters.
+    pub fn from_counters(c: &Counters) -> Causes {
+        Causes {
+            total: c.stat(Stat::TcpRetransmits),
+            fast: c.stat(Stat::TcpRetransFastRecovery),
+            rack: c.stat(Stat::TcpRetransRack),
+            tlp: c.stat(Stat::TcpLossProbes),
+            rto: c.stat(Stat::TcpRetransTimeout),
+        }
+    }
+
+    /// `fast/rack/tlp/rto (rto % of all)`.
+    pub fn render(&self) -> String {
+        let share = if self.total == 0 {
+            0.0
+        } else {
+            self.rto as f64 * 100.0 / self.total as f64
+        };
+        format!(
+            "{}/{}/{}/{} ({share:.1} %)",
+            self.fast, self.rack, self.tlp, self.rto
+        )
+    }
+}
+
+/// One of our measurements under loss, with the causes of our retransmissions.
+pub fn ours(run: &TapRun) -> Result<(Transfer, Causes), String> {
+    let (t, c) = super::ours::run_runtime_counted(run)?;
+    Ok((t, Causes::from_counters(&c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measurement_lines_round_trip() {
+        let t = Transfer {
+            bytes: 1234,
+            elapsed: Duration::from_nanos(5678),
+        };
+        assert_eq!(parse_measurement(&measurement_line(&t)).unwrap(), t);
+        assert!(parse_measurement("nothing").is_err());
+    }
+}
