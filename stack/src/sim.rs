@@ -61,7 +61,13 @@ pub struct SimPair {
     seq: u64,
     /// Every frame put on the wire, with its time and sender (when recording).
     pub trace: Option<Vec<(Instant, Side, Vec<u8>)>>,
+    /// Rewrites each frame a host sends before it goes on the wire (a peer model:
+    /// e.g. a receiver that changes its window the way Linux's does).
+    rewrite: [Option<FrameRewrite>; 2],
 }
+
+/// A function that may change a frame on its way onto the wire.
+pub type FrameRewrite = Box<dyn FnMut(&mut [u8])>;
 
 impl SimPair {
     /// Two engines on a perfect wire with one-way `latency`.
@@ -75,7 +81,13 @@ impl SimPair {
             ba: Wire::new(None),
             seq: 0,
             trace: None,
+            rewrite: [None, None],
         }
+    }
+
+    /// Passes every frame `side` sends through `f` first.
+    pub fn rewrite_frames(&mut self, side: Side, f: FrameRewrite) {
+        self.rewrite[side as usize] = Some(f);
     }
 
     /// Impairs both directions (independent seeded streams).
@@ -109,9 +121,12 @@ impl SimPair {
                     Side::A => (&mut self.a, &mut self.ab),
                     Side::B => (&mut self.b, &mut self.ba),
                 };
-                let Some(frame) = engine.poll_transmit() else {
+                let Some(mut frame) = engine.poll_transmit() else {
                     break;
                 };
+                if let Some(f) = self.rewrite[side as usize].as_mut() {
+                    f(&mut frame);
+                }
                 if let Some(t) = self.trace.as_mut() {
                     t.push((self.now, side, frame.clone()));
                 }

@@ -687,6 +687,10 @@ impl Tcb {
         if self.state.synchronized() && end.gt(seq) {
             self.recovery.on_transmit(seq, end, now, why);
         }
+        // Karn's rule: a segment sent again gives no RTT sample.
+        if !seq.ge(self.snd_max) && self.rtt_probe.is_some_and(|(p, _)| !p.lt(seq)) {
+            self.rtt_probe = None;
+        }
         match why {
             Transmit::New => {}
             Transmit::Retransmit(cause) => {
@@ -726,9 +730,10 @@ impl Tcb {
         if len == 0 && !fin {
             return;
         }
+        // PSH where the data queued ends, as on the first transmission.
         let flags = Flags {
             fin,
-            psh: len > 0,
+            psh: len > 0 && len == avail,
             ..Flags::default()
         };
         self.send_data(now, out, flags, start, len, why);

@@ -373,10 +373,13 @@ impl Recovery {
         if self.rescue_rxt.is_some_and(|r| !una.gt(r)) {
             return None;
         }
+        // Of the flight outstanding when recovery began (up to RecoveryPoint):
+        // data sent since is new, not a tail to rescue.
+        let point = self.high_seq;
         let i = self
             .board
             .segments()
-            .rposition(|s| !s.sacked && !s.retrans)?;
+            .rposition(|s| !s.sacked && !s.retrans && s.end.le(point))?;
         let s = *self.board.get(i)?;
         // The last `mss` bytes of it.
         let start = if s.len() > mss { s.end - mss } else { s.start };
@@ -584,8 +587,13 @@ impl Recovery {
         // Congestion window: PRR in recovery, growth otherwise.
         if self.state == CaState::Recovery {
             self.prr(cc, out.delivered, newly_lost > 0, una_advanced);
-        } else if out.delivered > 0 && state_before != CaState::Recovery {
-            // (The ACK that ends recovery leaves cwnd at ssthresh, RFC 6937.)
+        } else if out.delivered > 0
+            && state_before != CaState::Recovery
+            && (una_advanced || self.reordering > DUP_THRESH)
+        {
+            // As Linux's tcp_may_raise_cwnd: grow on in-order delivery (RFC
+            // 5681), on any delivery once reordering is known to be high. (The
+            // ACK that ends recovery leaves cwnd at ssthresh, RFC 6937.)
             let cwnd = cc.cwnd();
             let limited = if cwnd < cc.ssthresh() {
                 prior_in_flight.saturating_mul(2) >= cwnd

@@ -103,15 +103,15 @@ fn is_lost_enters_recovery_and_prr_halves_the_sending_rate() {
     let mut t = Sender::new(20, true);
     t.ack(ms(100), 0, &[(1, 2)], true);
     assert_eq!(t.rec.state(), CaState::Disorder);
-    // One for the SACKed segment that left the pipe, one for slow start.
-    assert_eq!(t.send(ms(100)), vec![20, 21]);
+    // A SACKed segment left the pipe: one new segment (RFC 3042); no growth
+    // without cumulative progress.
+    assert_eq!(t.send(ms(100)), vec![20]);
     t.ack(ms(101), 0, &[(1, 3)], true);
     t.send(ms(101));
     let out = t.ack(ms(102), 0, &[(1, 4)], true);
     assert_eq!(t.rec.state(), CaState::Recovery);
     assert!(out.lost_pending);
-    // Slow start had grown cwnd to 22 segments: Reno halves it.
-    assert_eq!(t.cc.ssthresh(), 11 * MSS);
+    assert_eq!(t.cc.ssthresh(), 10 * MSS);
     let first = t.send(ms(102));
     assert_eq!(first, vec![0], "the lost segment goes first, and alone");
     let mut sent = 0;
@@ -125,7 +125,7 @@ fn is_lost_enters_recovery_and_prr_halves_the_sending_rate() {
     let top = t.snd_max.0 / 1000;
     t.ack(ms(200), top, &[], false);
     assert_eq!(t.rec.state(), CaState::Open);
-    assert_eq!(t.cc.cwnd(), 11 * MSS, "cwnd = ssthresh after recovery");
+    assert_eq!(t.cc.cwnd(), 10 * MSS, "cwnd = ssthresh after recovery");
     assert_eq!(t.rec.stats().fast, 1);
     assert_eq!(t.rec.stats().recoveries, 1);
 }
