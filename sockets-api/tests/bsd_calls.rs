@@ -1031,6 +1031,7 @@ fn shutdown_follows_linux_for_datagram_sockets() {
 fn errno_values_names_and_texts_match_linux_and_glibc() {
     let known: &[(Errno, i32)] = &[
         (Errno::EPERM, libc::EPERM),
+        (Errno::ENOENT, libc::ENOENT),
         (Errno::EINTR, libc::EINTR),
         (Errno::EIO, libc::EIO),
         (Errno::EBADF, libc::EBADF),

@@ -772,6 +772,88 @@ fn tcp_maxseg_clamps_the_connections_segments() {
     assert!(v <= 600 && v > 500, "the server uses the client's MSS: {v}");
 }
 
+#[test]
+fn tcp_info_reports_the_connection_in_linux_layout() {
+    let (a, b) = pair();
+    let (c, s, _l) = connected(&a, &b);
+    assert_eq!(a.write(c, &[7u8; 50_000]).unwrap(), 50_000);
+    let mut got = vec![0u8; 50_000];
+    let mut n = 0;
+    while n < got.len() {
+        n += b.read(s, &mut got[n..]).unwrap();
+    }
+    wait_acked(&a, c);
+    let mut raw = [0u8; 300];
+    let len = a
+        .getsockopt(c, IPPROTO_TCP, TCP_INFO, &mut raw[..])
+        .unwrap();
+    assert_eq!(len, tcp_info::TCP_INFO_LEN);
+    assert_eq!(raw[0], 1, "tcpi_state: TCP_ESTABLISHED");
+    assert_eq!(raw[1], 0, "tcpi_ca_state: open");
+    let u32_at = |at: usize| u32::from_ne_bytes(raw[at..at + 4].try_into().unwrap());
+    let typed = a.tcp_info(c).unwrap();
+    assert_eq!(u32_at(16) as usize, typed.mss, "tcpi_snd_mss");
+    assert_eq!(
+        u32_at(80) as usize,
+        typed.cwnd.div_ceil(typed.mss),
+        "tcpi_snd_cwnd"
+    );
+    assert!(u32_at(68) > 0, "tcpi_rtt measured");
+    assert_eq!(u32_at(24), 0, "nothing unacknowledged");
+    assert_eq!(typed.congestion, "cubic");
+    assert!(typed.sack && typed.timestamps);
+    // A short buffer gets the first bytes, as the kernel truncates.
+    let mut short = [0u8; 8];
+    assert_eq!(
+        a.getsockopt(c, IPPROTO_TCP, TCP_INFO, &mut short[..])
+            .unwrap(),
+        8
+    );
+    // No connection: ENOTCONN in the typed form; datagram sockets have none.
+    let idle = tcp(&a);
+    assert_eq!(a.tcp_info(idle).unwrap_err(), Errno::ENOTCONN);
+    let u = a.socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    assert_eq!(a.tcp_info(u).unwrap_err(), Errno::ENOPROTOOPT);
+}
+
+#[test]
+fn tcp_congestion_is_set_by_name_per_socket_and_inherited() {
+    let (a, b) = pair();
+    let l = listener_on(&b, 0, 5);
+    let mut name = [0u8; TCP_CA_NAME_MAX];
+    let n = b
+        .getsockopt(l, IPPROTO_TCP, TCP_CONGESTION, &mut name[..])
+        .unwrap();
+    assert_eq!(n, TCP_CA_NAME_MAX);
+    assert_eq!(&name[..6], b"cubic\0", "the stack's default, NUL-padded");
+    b.setsockopt(l, IPPROTO_TCP, TCP_CONGESTION, &b"reno\0"[..])
+        .unwrap();
+    assert_eq!(
+        b.setsockopt(l, IPPROTO_TCP, TCP_CONGESTION, &b"bbr"[..])
+            .unwrap_err(),
+        Errno::ENOENT
+    );
+    let (c, s) = connect_to(&a, &b, l);
+    assert_eq!(
+        b.tcp_info(s).unwrap().congestion,
+        "reno",
+        "accepted: the listener's"
+    );
+    assert_eq!(a.tcp_info(c).unwrap().congestion, "cubic");
+    // A live connection switches at once, keeping its window.
+    let before = a.tcp_info(c).unwrap().cwnd;
+    a.setsockopt(c, IPPROTO_TCP, TCP_CONGESTION, &b"reno"[..])
+        .unwrap();
+    let after = a.tcp_info(c).unwrap();
+    assert_eq!((after.congestion, after.cwnd), ("reno", before));
+    let u = a.socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    assert_eq!(
+        a.setsockopt(u, IPPROTO_TCP, TCP_CONGESTION, &b"reno"[..])
+            .unwrap_err(),
+        Errno::ENOPROTOOPT
+    );
+}
+
 // ---------------------------------------------------------------- bad input
 
 #[test]

@@ -266,3 +266,20 @@ fn a_shared_reference_reads_while_a_clone_writes() {
     echo.join().unwrap();
     assert!(back == data);
 }
+
+#[test]
+fn tcp_info_and_congestion_on_streams() {
+    let (_a, _b, _l, mut client, mut server) = streams();
+    client.write_all(&[1u8; 10_000]).unwrap();
+    let mut got = [0u8; 10_000];
+    server.read_exact(&mut got).unwrap();
+    let info = client.tcp_info().unwrap();
+    assert_eq!(info.state, stack::tcp::State::Established);
+    assert!(info.srtt.is_some() && info.cwnd >= info.mss);
+    assert_eq!(client.congestion().unwrap(), "cubic");
+    client.set_congestion("reno").unwrap();
+    assert_eq!(client.congestion().unwrap(), "reno");
+    assert_eq!(client.tcp_info().unwrap().congestion, "reno");
+    let err = client.set_congestion("vegas").unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+}

@@ -454,13 +454,17 @@ impl Recovery {
             }
         }
 
-        // Duplicate ACKs without SACK (Linux's emulated SACK).
+        // Duplicate ACKs without SACK (Linux's emulated SACK): each one counts a
+        // segment as delivered, so the cumulative ACK that follows does not
+        // count it again.
         if !self.sack {
             if una_advanced {
                 self.reno_rxt = None;
                 let acked_segs = inp.ack.saturating_distance(inp.snd_una).div_ceil(mss);
+                let counted = self.dup_acks.min(acked_segs);
+                out.delivered = out.delivered.saturating_sub(counted * mss);
                 self.dup_acks = if self.state == CaState::Recovery {
-                    self.dup_acks.saturating_sub(acked_segs)
+                    self.dup_acks - counted
                 } else {
                     0
                 };
@@ -468,10 +472,12 @@ impl Recovery {
                 if let Some((_, seen)) = &mut self.reno_rxt {
                     *seen += 1;
                 }
-                self.dup_acks += 1;
                 // Never more than what is outstanding.
                 let cap = self.board.outstanding().div_ceil(mss);
-                self.dup_acks = self.dup_acks.min(cap);
+                if self.dup_acks < cap {
+                    self.dup_acks += 1;
+                    out.delivered += mss;
+                }
             }
         }
 
