@@ -938,6 +938,33 @@ impl Tcb {
         if self.ack_now && !sent_any && (!out.defer_ack || self.ack_urgent) {
             self.emit_ack(now, out);
         }
+        self.arm_probe_if_earlier(now);
+    }
+
+    /// Once fast recovery has retransmitted everything it marked lost, a probe
+    /// may be due before the retransmission timeout armed during recovery: arm
+    /// it (a lost ACK for the last data in flight then costs a probe timeout,
+    /// not an RTO).
+    fn arm_probe_if_earlier(&mut self, now: Instant) {
+        if self.tlp_armed
+            || self.retries > 0
+            || !self.snd_max.gt(self.snd_una)
+            || !matches!(self.state, State::Established | State::CloseWait)
+        {
+            return;
+        }
+        let Some(pto) = self.recovery.probe_timeout(self.rtt.srtt(), self.rtt.rto()) else {
+            return;
+        };
+        let at = now + pto;
+        if self
+            .timers
+            .get(TimerKind::Retransmit)
+            .is_none_or(|d| at < d)
+        {
+            self.timers.set(TimerKind::Retransmit, at);
+            self.tlp_armed = true;
+        }
     }
 
     /// Arms the retransmission timer after sending data: for a tail loss probe at

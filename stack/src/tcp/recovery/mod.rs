@@ -46,7 +46,9 @@ pub const DUP_THRESH: usize = 3;
 const MAX_REORDERING: usize = 300;
 /// RFC 8985 section 7.2: "WCDelAckT ... 200 ms" (Linux adds `TCP_RTO_MIN`).
 const WC_DEL_ACK: Duration = Duration::from_millis(200);
-/// Linux's `TCP_TIMEOUT_MIN` added to a probe timeout with several segments out.
+/// Added to a probe timeout with several segments out, as Linux's two jiffies
+/// (`TCP_TIMEOUT_MIN`): a floor that keeps scheduling delays at either end from
+/// firing probes before the ACKs they wait for could come.
 const PTO_SLACK: Duration = Duration::from_millis(2);
 
 /// The sender's congestion state, Linux's `icsk_ca_state` (as `ss -ti` and
