@@ -17,7 +17,7 @@ Options:
   --plain       our stack without offloads: no virtio-net header on the TAP (TSO and
                 checksum offload off) and TCP checksums computed in memory
   --loss P      goodput on a lossy link instead: nftables drops P % (comma-separated,
-                e.g. 0.5,1,2,5) on the kernel side, both ways and each way alone; our
+                e.g. 0,0.5,1,2,5; 0 is the loss-free baseline) on the kernel side, both ways and each way alone; our
                 stack, smoltcp and Linux-to-Linux over a veth pair (offloads off) in
                 the same run, with our retransmissions split by cause
   -h, --help    show this help

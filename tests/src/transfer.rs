@@ -9,6 +9,12 @@ use sockets::net::{TcpListener, TcpStream};
 
 use crate::tap::{TapFixture, KERNEL_ADDR, STACK_ADDR};
 
+/// Socket buffers of 1 MiB each way: bulk transfers are not window-limited.
+pub fn bulk_config(c: &mut stack::StackConfig) {
+    c.tcp.send_buffer = 1 << 20;
+    c.tcp.recv_buffer = 1 << 20;
+}
+
 /// How long a blocked read may wait before the transfer counts as stuck.
 pub const WAIT: Option<Duration> = Some(Duration::from_secs(30));
 

@@ -2,21 +2,19 @@
 //! packets dropped by nftables in both directions on the kernel side, with the
 //! kernel's SACK and timestamps each on and off (sysctls of the test's private
 //! namespace). Every byte is checked, and our counters must show that fast recovery,
-//! RACK and tail loss probes, not retransmission timeouts, did the repair work.
+//! RACK and tail loss probes, not retransmission timeouts, did the repair work: at
+//! most 5 % of the retransmissions come from timeouts with SACK, 10 % without.
 //! Skipped without root unless NETSTACK_REQUIRE_TAP=1.
 
 use netstack_tests::netns::LossDirection;
 use netstack_tests::skip_unless_tap;
 use netstack_tests::tap::{TapFixture, TapOptions};
-use netstack_tests::transfer::{linux_client_to_our_server, our_client_to_linux_server};
+use netstack_tests::transfer::{
+    bulk_config, linux_client_to_our_server, our_client_to_linux_server,
+};
 use stack::Stat;
 
 const MB: u64 = 1 << 20;
-
-fn bulk_config(c: &mut stack::StackConfig) {
-    c.tcp.send_buffer = 1 << 20;
-    c.tcp.recv_buffer = 1 << 20;
-}
 
 /// 20 MB each way at 2 % loss each way with the kernel's `tcp_sack` and
 /// `tcp_timestamps` as given; asserts integrity and the share of timeouts.
@@ -75,9 +73,15 @@ fn lossy_transfers(sack: bool, timestamps: bool) {
         by_cause <= retransmits,
         "causes add up to at most the total"
     );
+    // With SACK, RACK and tail loss probes leave timeouts at most 5 % of the
+    // retransmissions. Without SACK there is no probe (as in Linux) and a lost
+    // tail or a Linux receiver that sends no duplicates needs the timer: 2 to
+    // 5 % measured here, so the bound is 10 %.
+    let share = if sack { 20 } else { 10 };
     assert!(
-        by_timeout * 20 <= retransmits,
-        "timeouts caused {by_timeout} of {retransmits} retransmissions (more than 5 %)"
+        by_timeout * share <= retransmits,
+        "timeouts caused {by_timeout} of {retransmits} retransmissions (more than {} %)",
+        100 / share
     );
     if sack {
         assert!(

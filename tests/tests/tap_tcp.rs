@@ -1,6 +1,6 @@
 //! TCP interop with the Linux kernel over a TAP in a private namespace, both
 //! directions: 100 MB transfers checked byte by byte, the same with loss injected on
-//! the kernel side by nftables, half-close, RST on close with unread data,
+//! the kernel side by nftables (more in tap_loss.rs), half-close, RST on close with unread data,
 //! ECONNREFUSED, ETIMEDOUT, and the listen backlog. Skipped without root unless
 //! NETSTACK_REQUIRE_TAP=1.
 
@@ -11,17 +11,14 @@ use std::time::Duration;
 use netstack_tests::netns::LossDirection;
 use netstack_tests::skip_unless_tap;
 use netstack_tests::tap::{TapFixture, TapOptions, KERNEL_ADDR, STACK_ADDR};
-use netstack_tests::transfer::{linux_client_to_our_server, our_client_to_linux_server};
+use netstack_tests::transfer::{
+    bulk_config, linux_client_to_our_server, our_client_to_linux_server,
+};
 use sockets::net::{TcpListener, TcpStream};
 use stack::{DropReason, Stat};
 
 const MB: u64 = 1 << 20;
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
-
-fn bulk_config(c: &mut stack::StackConfig) {
-    c.tcp.send_buffer = 1 << 20;
-    c.tcp.recv_buffer = 1 << 20;
-}
 
 fn fixture() -> TapFixture {
     TapFixture::new(TapOptions {
@@ -79,23 +76,6 @@ fn transfers_survive_kernel_side_loss_with_offloads() {
         .expect("nftables loss rule");
     linux_client_to_our_server(&fx, 20 * MB);
     our_client_to_linux_server(&fx, 20 * MB);
-}
-
-#[test]
-fn transfers_survive_kernel_side_loss_both_ways() {
-    skip_unless_tap!();
-    let fx = fixture();
-    fx.ns
-        .add_loss(2, LossDirection::Both)
-        .expect("nftables loss rule");
-    linux_client_to_our_server(&fx, 20 * MB);
-    our_client_to_linux_server(&fx, 20 * MB);
-    let (dropped_in, dropped_out) = fx.ns.loss_counters().unwrap();
-    assert!(
-        dropped_in > 0 && dropped_out > 0,
-        "nftables dropped {dropped_in} in, {dropped_out} out"
-    );
-    assert!(fx.counters().stat(Stat::TcpRetransmits) > 0);
 }
 
 #[test]

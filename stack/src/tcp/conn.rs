@@ -818,6 +818,7 @@ impl Tcb {
             self.cc.on_idle_restart(now, self.rtt.rto());
         }
         let mut sent_any = self.retransmit_lost(now, out);
+        let mut sent_new = false;
         loop {
             let buf_seq = self.buf_seq();
             let offset = self.snd_nxt.saturating_distance(buf_seq);
@@ -905,15 +906,21 @@ impl Tcb {
                 self.rtt_probe = Some((seq, now));
             }
             self.cc.on_data_sent(now);
-            // RFC 8985 7.2: "The sender SHOULD start or restart a loss probe PTO
-            // timer after transmitting new data" (the flight is larger now; an
-            // armed retransmission timeout is left alone).
-            self.arm_retransmit(now, self.tlp_armed && is_new);
+            if !self.tlp_armed {
+                self.arm_retransmit(now, false);
+            }
+            sent_new |= is_new;
             self.timers.cancel(TimerKind::Persist);
             sent_any = true;
             if fin_here {
                 break;
             }
+        }
+        // RFC 8985 7.2: "The sender SHOULD start or restart a loss probe PTO
+        // timer after transmitting new data" (the flight is larger now; an
+        // armed retransmission timeout is left alone).
+        if sent_new && self.tlp_armed {
+            self.arm_retransmit(now, true);
         }
         // RFC 6675 NextSeg rule (2), new data, goes before rules (3) and (4).
         let unsent = (self.buf_seq() + self.send_buf.len()).gt(self.snd_nxt);
@@ -1856,7 +1863,9 @@ impl Tcb {
         };
         let before = *self.recovery.stats();
         let outcome = self.recovery.on_ack(&input, self.cc.as_mut());
-        count_recovery_events(&before, self.recovery.stats(), out);
+        if self.recovery.stats() != &before {
+            count_recovery_events(&before, self.recovery.stats(), out);
+        }
         match outcome.reorder_timeout {
             Some(t) => self.timers.set(TimerKind::RackReorder, now + t),
             None => self.timers.cancel(TimerKind::RackReorder),

@@ -1014,3 +1014,33 @@ fn urgent_pointer_beyond_the_window_is_remembered_not_harmful() {
     assert_eq!(oob_read(&mut h), OobState::Pending);
     assert_eq!(h.app_recv(100), b"abc", "normal data reads normally");
 }
+
+/// RFC 6582 without SACK: after the fast retransmission, a partial ACK makes
+/// the next hole go at once (no timeout), even while new data waits.
+#[test]
+fn partial_ack_retransmits_the_next_hole_at_once() {
+    let mut h = established();
+    h.app_send(&vec![3u8; 30 * MSS]);
+    let first = h.recv();
+    let n = first.len() as u32;
+    assert!(n >= 10, "initial window sent: {n}");
+    // Segments 0 and 4 are lost; the others cause duplicate ACKs.
+    for _ in 0..(n - 2) {
+        h.send(seg("", 1, Some(1)), b"");
+    }
+    let out = h.recv();
+    assert!(
+        out.iter().any(|(r, d)| rel_seq(r) == 1 && d.len() == MSS),
+        "fast retransmission of segment 0"
+    );
+    // Its ACK stops at the next hole: segment 4 goes at once.
+    h.send(seg("", 1, Some(1 + 4 * MSS as u32)), b"");
+    let out = h.recv();
+    assert!(
+        out.iter().any(|(r, _)| rel_seq(r) == 1 + 4 * MSS as u32),
+        "the next hole goes at once: {:?}",
+        out.iter()
+            .map(|(r, d)| (rel_seq(r), d.len()))
+            .collect::<Vec<_>>()
+    );
+}

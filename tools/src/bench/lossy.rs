@@ -85,7 +85,7 @@ fn nft(netns: Option<&str>, script: &str) -> Result<(), String> {
 }
 
 /// Installs the loss rules on `iface` (in `netns`, or this namespace), replacing
-/// earlier ones; `percent` in 0.1 steps.
+/// earlier ones; `percent` in 0.1 steps (0: no rules, the loss-free baseline).
 pub fn set_loss(
     netns: Option<&str>,
     iface: &str,
@@ -93,8 +93,13 @@ pub fn set_loss(
     at: LossWhere,
 ) -> Result<(), String> {
     let per_mille = (percent * 10.0).round() as u32;
-    if per_mille == 0 || per_mille >= 1000 {
-        return Err(format!("loss {percent} % out of range (0.1 to 99.9)"));
+    if !(0.0..100.0).contains(&percent) || per_mille >= 1000 {
+        return Err(format!("loss {percent} % out of range (0 to 99.9)"));
+    }
+    if per_mille == 0 {
+        // The loss-free baseline of the same run.
+        clear_loss(netns);
+        return Ok(());
     }
     let chain = |hook: &str, dir: &str| {
         format!(

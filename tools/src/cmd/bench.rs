@@ -81,7 +81,8 @@ pub struct BenchOpts {
     allow_root_netns: bool,
     /// Measure goodput on a lossy link instead: drop this many percent of packets
     /// on the kernel side with nftables (comma-separated, 0.1 steps, e.g.
-    /// 0.5,1,2,5), for our stack, smoltcp and Linux-to-Linux over a veth pair.
+    /// 0,0.5,1,2,5; 0 is the loss-free baseline), for our stack, smoltcp and
+    /// Linux-to-Linux over a veth pair.
     #[arg(long, value_delimiter = ',')]
     loss: Vec<f64>,
     /// With --loss: where packets are dropped, comma-separated: both, to-kernel
@@ -420,15 +421,7 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
         out.push_str(&memory_tables(&o, &buffers, &results));
     }
 
-    print!("{out}");
-    if !failures.is_empty() {
-        println!("\nFailed measurements:");
-        for f in &failures {
-            println!("  {f}");
-        }
-        return Err(format!("{} measurement(s) failed", failures.len()));
-    }
-    Ok(())
+    finish(&out, &failures)
 }
 
 /// True when this process is in the machine's (or container's) initial network
@@ -727,15 +720,7 @@ fn run_lossy(o: &BenchOpts) -> Result<(), String> {
         }
         out.push_str(&t.render());
     }
-    print!("{out}");
-    if !failures.is_empty() {
-        println!("\nFailed measurements:");
-        for f in &failures {
-            println!("  {f}");
-        }
-        return Err(format!("{} measurement(s) failed", failures.len()));
-    }
-    Ok(())
+    finish(&out, &failures)
 }
 
 /// Options of the hidden `netstack bench-peer` (the Linux side of `bench --loss`).
@@ -767,4 +752,17 @@ pub fn run_peer(o: BenchPeerOpts) -> Result<(), String> {
     } else {
         bench::lossy::peer_client(o.at, dir, o.bytes, stall)
     }
+}
+
+/// Prints the tables, then the failed measurements; an error if any failed.
+fn finish(out: &str, failures: &[String]) -> Result<(), String> {
+    print!("{out}");
+    if failures.is_empty() {
+        return Ok(());
+    }
+    println!("\nFailed measurements:");
+    for f in failures {
+        println!("  {f}");
+    }
+    Err(format!("{} measurement(s) failed", failures.len()))
 }

@@ -86,6 +86,59 @@ pub struct AckEvent {
     pub cwnd_limited: bool,
 }
 
+/// What every controller keeps: the segment size, the two windows, and when
+/// data was last sent. [`CongestionControl`]'s provided methods work on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// Sender maximum segment size.
+    pub smss: usize,
+    /// The initial window rule.
+    pub initial_window: InitialWindow,
+    /// The congestion window in bytes.
+    pub cwnd: usize,
+    /// The slow start threshold in bytes.
+    pub ssthresh: usize,
+    /// Any event other than `set_mss` happened: the initial window is no
+    /// longer re-derived from the MSS.
+    pub started: bool,
+    /// When new data was last sent.
+    pub last_send: Option<Instant>,
+}
+
+impl Window {
+    /// The window of a new connection with sender MSS `smss` (0 is taken as 1).
+    pub fn new(smss: usize, initial_window: InitialWindow) -> Window {
+        let smss = smss.max(1);
+        Window {
+            smss,
+            initial_window,
+            cwnd: initial_window.bytes(smss),
+            // RFC 5681 section 3.1: "The initial value of ssthresh SHOULD be
+            // set arbitrarily high (e.g., to the size of the largest possible
+            // advertised window)".
+            ssthresh: usize::MAX,
+            started: false,
+            last_send: None,
+        }
+    }
+
+    /// RFC 5681 section 4.1: "a TCP SHOULD set cwnd to no more than RW before
+    /// beginning transmission if the TCP has not sent data in an interval
+    /// exceeding the retransmission timeout", with "RW = min(IW,cwnd)". (Linux
+    /// instead halves cwnd per idle RTO, RFC 2861, down to the same floor.)
+    /// Returns true if the window was restarted.
+    pub fn idle_restart(&mut self, now: Instant, rto: Duration) -> bool {
+        let Some(last) = self.last_send else {
+            return false;
+        };
+        if now.saturating_duration_since(last) <= rto {
+            return false;
+        }
+        self.cwnd = self.initial_window.bytes(self.smss).min(self.cwnd);
+        true
+    }
+}
+
 /// A congestion control algorithm: the arithmetic of `cwnd` and `ssthresh`.
 ///
 /// The connection may send while the data in flight is below [`Self::cwnd`]
@@ -94,15 +147,11 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// The algorithm's name as Linux spells it (`TCP_CONGESTION`, `ss -ti`).
     fn name(&self) -> &'static str;
 
-    /// The congestion window in bytes.
-    fn cwnd(&self) -> usize;
+    /// The window state.
+    fn window(&self) -> &Window;
 
-    /// The slow start threshold in bytes (`usize::MAX` until the first loss).
-    fn ssthresh(&self) -> usize;
-
-    /// The sender maximum segment size changed (after the handshake, or on a
-    /// path MTU change).
-    fn set_mss(&mut self, mss: usize);
+    /// The window state, to change.
+    fn window_mut(&mut self) -> &mut Window;
 
     /// An ACK delivered data outside loss recovery: grow `cwnd` (slow start or
     /// congestion avoidance).
@@ -113,29 +162,61 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// brings it down to `ssthresh` step by step (RFC 6937).
     fn on_loss(&mut self, now: Instant);
 
-    /// Sets `cwnd` (Proportional Rate Reduction during recovery, and
-    /// `cwnd = ssthresh` when recovery ends).
-    fn set_cwnd(&mut self, cwnd: usize);
-
     /// The retransmission timer expired. `first_timeout` is false when the
     /// timer had already expired for the same data (it was backed off), in
     /// which case `ssthresh` is not reduced again (RFC 5681 section 3.1).
     fn on_rto(&mut self, now: Instant, first_timeout: bool);
 
-    /// The last reduction was spurious (RFC 3708 DSACK, RFC 3522 timestamps):
+    /// The last reduction was spurious (RFC 3708 D-SACK, RFC 3522 timestamps):
     /// restore `cwnd` and `ssthresh` to at least what they were before it.
     fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize);
 
+    /// The congestion window in bytes.
+    fn cwnd(&self) -> usize {
+        self.window().cwnd
+    }
+
+    /// The slow start threshold in bytes (`usize::MAX` until the first loss).
+    fn ssthresh(&self) -> usize {
+        self.window().ssthresh
+    }
+
+    /// The sender maximum segment size changed (after the handshake, or on a
+    /// path MTU change).
+    fn set_mss(&mut self, mss: usize) {
+        let w = self.window_mut();
+        w.smss = mss.max(1);
+        if !w.started {
+            w.cwnd = w.initial_window.bytes(w.smss);
+        }
+    }
+
+    /// Sets `cwnd` (Proportional Rate Reduction during recovery, and
+    /// `cwnd = ssthresh` when recovery ends).
+    fn set_cwnd(&mut self, cwnd: usize) {
+        let w = self.window_mut();
+        w.cwnd = cwnd.max(w.smss);
+    }
+
     /// Takes over `cwnd` and `ssthresh` from another controller (the algorithm
     /// was switched on a live connection).
-    fn reset_window(&mut self, cwnd: usize, ssthresh: usize);
+    fn reset_window(&mut self, cwnd: usize, ssthresh: usize) {
+        let w = self.window_mut();
+        w.cwnd = cwnd.max(w.smss);
+        w.ssthresh = ssthresh;
+        w.started = true;
+    }
 
     /// New data was transmitted at `now`.
-    fn on_data_sent(&mut self, now: Instant);
+    fn on_data_sent(&mut self, now: Instant) {
+        self.window_mut().last_send = Some(now);
+    }
 
     /// The connection is about to send after an idle period (nothing
     /// outstanding); `rto` is the current retransmission timeout.
-    fn on_idle_restart(&mut self, now: Instant, rto: Duration);
+    fn on_idle_restart(&mut self, now: Instant, rto: Duration) {
+        self.window_mut().idle_restart(now, rto);
+    }
 }
 
 /// Which congestion control a connection uses (`TCP_CONGESTION`).
@@ -180,18 +261,11 @@ impl CongestionAlgorithm {
 /// Linux's `tcp_reno_ssthresh`, which halves the window rather than the flight).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewReno {
-    smss: usize,
-    initial_window: InitialWindow,
-    cwnd: usize,
-    ssthresh: usize,
+    w: Window,
     /// Bytes acknowledged in congestion avoidance since cwnd last grew.
     bytes_acked: usize,
     /// In the slow start that follows a retransmission timeout.
     after_rto: bool,
-    /// Any event other than `set_mss` happened: the initial window is no
-    /// longer re-derived from the MSS.
-    started: bool,
-    last_send: Option<Instant>,
 }
 
 /// RFC 3465 section 2.2's limit L on the slow start increase per ACK, in
@@ -203,25 +277,16 @@ impl NewReno {
     /// A sender with maximum segment size `smss` (0 is treated as 1) and the
     /// given initial window rule.
     pub fn new(smss: usize, initial_window: InitialWindow) -> NewReno {
-        let smss = smss.max(1);
         NewReno {
-            smss,
-            initial_window,
-            cwnd: initial_window.bytes(smss),
-            // RFC 5681 section 3.1: "The initial value of ssthresh SHOULD be
-            // set arbitrarily high (e.g., to the size of the largest possible
-            // advertised window)".
-            ssthresh: usize::MAX,
+            w: Window::new(smss, initial_window),
             bytes_acked: 0,
             after_rto: false,
-            started: false,
-            last_send: None,
         }
     }
 
     /// The sender maximum segment size in use.
     pub fn smss(&self) -> usize {
-        self.smss
+        self.w.smss
     }
 }
 
@@ -234,45 +299,25 @@ pub(crate) fn reduced(cwnd: usize, num: usize, den: usize, smss: usize) -> usize
         .max(smss.saturating_mul(2))
 }
 
-/// RFC 5681 section 4.1's restart window after an idle period longer than the
-/// RTO: `RW = min(IW, cwnd)`. `None` when no restart is due.
-pub(crate) fn idle_restart_window(
-    last_send: Option<Instant>,
-    now: Instant,
-    rto: Duration,
-    iw: usize,
-    cwnd: usize,
-) -> Option<usize> {
-    let last = last_send?;
-    (now.saturating_duration_since(last) > rto).then(|| iw.min(cwnd))
-}
-
 impl CongestionControl for NewReno {
     fn name(&self) -> &'static str {
         "reno"
     }
 
-    fn cwnd(&self) -> usize {
-        self.cwnd
+    fn window(&self) -> &Window {
+        &self.w
     }
 
-    fn ssthresh(&self) -> usize {
-        self.ssthresh
-    }
-
-    fn set_mss(&mut self, mss: usize) {
-        self.smss = mss.max(1);
-        if !self.started {
-            self.cwnd = self.initial_window.bytes(self.smss);
-        }
+    fn window_mut(&mut self) -> &mut Window {
+        &mut self.w
     }
 
     fn on_ack(&mut self, ev: &AckEvent) {
-        self.started = true;
+        self.w.started = true;
         if !ev.cwnd_limited {
             return;
         }
-        if self.cwnd < self.ssthresh {
+        if self.w.cwnd < self.w.ssthresh {
             // RFC 5681 section 3.1: "During slow start, a TCP increments cwnd
             // by at most SMSS bytes for each ACK received that cumulatively
             // acknowledges new data", relaxed by RFC 3465 section 2.2:
@@ -284,8 +329,8 @@ impl CongestionControl for NewReno {
             } else {
                 ABC_LIMIT_SEGMENTS
             };
-            let increase = ev.delivered.min(self.smss.saturating_mul(limit));
-            self.cwnd = self.cwnd.saturating_add(increase);
+            let increase = ev.delivered.min(self.w.smss.saturating_mul(limit));
+            self.w.cwnd = self.w.cwnd.saturating_add(increase);
         } else {
             self.after_rto = false;
             // RFC 5681 section 3.1: "The RECOMMENDED way to increase cwnd
@@ -294,26 +339,22 @@ impl CongestionControl for NewReno {
             // section 2.1 spells it out: once bytes_acked reaches cwnd,
             // subtract cwnd from it and grow cwnd by one SMSS.
             self.bytes_acked = self.bytes_acked.saturating_add(ev.delivered);
-            if self.bytes_acked >= self.cwnd {
-                self.bytes_acked -= self.cwnd;
-                self.cwnd = self.cwnd.saturating_add(self.smss);
+            if self.bytes_acked >= self.w.cwnd {
+                self.bytes_acked -= self.w.cwnd;
+                self.w.cwnd = self.w.cwnd.saturating_add(self.w.smss);
             }
         }
     }
 
     fn on_loss(&mut self, _now: Instant) {
-        self.started = true;
-        self.ssthresh = reduced(self.cwnd, 1, 2, self.smss);
+        self.w.started = true;
+        self.w.ssthresh = reduced(self.w.cwnd, 1, 2, self.w.smss);
         self.bytes_acked = 0;
         self.after_rto = false;
     }
 
-    fn set_cwnd(&mut self, cwnd: usize) {
-        self.cwnd = cwnd.max(self.smss);
-    }
-
     fn on_rto(&mut self, _now: Instant, first_timeout: bool) {
-        self.started = true;
+        self.w.started = true;
         // RFC 5681 section 3.1: "When a TCP sender detects segment loss
         // using the retransmission timer and the given segment has not yet
         // been resent by way of the retransmission timer, the value of
@@ -322,38 +363,21 @@ impl CongestionControl for NewReno {
         // cwnd MUST be set to no more than the loss window, LW, which equals
         // 1 full-sized segment".
         if first_timeout {
-            self.ssthresh = reduced(self.cwnd, 1, 2, self.smss);
+            self.w.ssthresh = reduced(self.w.cwnd, 1, 2, self.w.smss);
         }
-        self.cwnd = self.smss;
+        self.w.cwnd = self.w.smss;
         self.bytes_acked = 0;
         self.after_rto = true;
     }
 
     fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize) {
-        self.cwnd = self.cwnd.max(prior_cwnd);
-        self.ssthresh = self.ssthresh.max(prior_ssthresh);
+        self.w.cwnd = self.w.cwnd.max(prior_cwnd);
+        self.w.ssthresh = self.w.ssthresh.max(prior_ssthresh);
         self.after_rto = false;
     }
 
-    fn reset_window(&mut self, cwnd: usize, ssthresh: usize) {
-        self.cwnd = cwnd.max(self.smss);
-        self.ssthresh = ssthresh;
-        self.started = true;
-    }
-
-    fn on_data_sent(&mut self, now: Instant) {
-        self.last_send = Some(now);
-    }
-
     fn on_idle_restart(&mut self, now: Instant, rto: Duration) {
-        // RFC 5681 section 4.1: "a TCP SHOULD set cwnd to no more than RW
-        // before beginning transmission if the TCP has not sent data in an
-        // interval exceeding the retransmission timeout." with
-        // "RW = min(IW,cwnd)". (Linux instead halves cwnd per idle RTO,
-        // RFC 2861, down to the same floor.)
-        let iw = self.initial_window.bytes(self.smss);
-        if let Some(rw) = idle_restart_window(self.last_send, now, rto, iw, self.cwnd) {
-            self.cwnd = rw;
+        if self.w.idle_restart(now, rto) {
             self.bytes_acked = 0;
         }
     }

@@ -5,7 +5,7 @@
 //! this. The window function is kept in segments as `f64`, as the RFC writes
 //! it; `cwnd` is reported in bytes.
 
-use super::congestion::{idle_restart_window, reduced, AckEvent, CongestionControl, InitialWindow};
+use super::congestion::{reduced, AckEvent, CongestionControl, InitialWindow, Window};
 use crate::tcp::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 
@@ -135,10 +135,7 @@ impl HyStart {
 /// CUBIC (RFC 9438) with HyStart++ (RFC 9406).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Cubic {
-    smss: usize,
-    initial_window: InitialWindow,
-    cwnd: usize,
-    ssthresh: usize,
+    w: Window,
     /// Fractional growth not yet added to `cwnd`, in bytes.
     carry: f64,
     /// `W_max`, in segments: the window before the last reduction.
@@ -154,19 +151,13 @@ pub struct Cubic {
     /// `W_est`, the Reno-friendly estimate, in segments.
     w_est: f64,
     hystart: HyStart,
-    started: bool,
-    last_send: Option<Instant>,
 }
 
 impl Cubic {
     /// A sender with maximum segment size `smss` and the given initial window.
     pub fn new(smss: usize, initial_window: InitialWindow) -> Cubic {
-        let smss = smss.max(1);
         Cubic {
-            smss,
-            initial_window,
-            cwnd: initial_window.bytes(smss),
-            ssthresh: usize::MAX,
+            w: Window::new(smss, initial_window),
             carry: 0.0,
             w_max: 0.0,
             prior_w_max: 0.0,
@@ -175,13 +166,11 @@ impl Cubic {
             origin: 0.0,
             w_est: 0.0,
             hystart: HyStart::new(),
-            started: false,
-            last_send: None,
         }
     }
 
     fn segments(&self) -> f64 {
-        self.cwnd as f64 / self.smss as f64
+        self.w.cwnd as f64 / self.w.smss as f64
     }
 
     /// RFC 9438 equation (1): `W_cubic(t) = C * (t - K)^3 + W_max`.
@@ -193,7 +182,7 @@ impl Cubic {
         self.carry += bytes.max(0.0);
         let whole = self.carry.floor();
         self.carry -= whole;
-        self.cwnd = self.cwnd.saturating_add(whole as usize);
+        self.w.cwnd = self.w.cwnd.saturating_add(whole as usize);
     }
 
     fn congestion_avoidance(&mut self, ev: &AckEvent) {
@@ -222,16 +211,16 @@ impl Cubic {
             .or(ev.rtt)
             .unwrap_or(Duration::from_millis(100))
             .as_secs_f64();
-        let acked_segs = ev.delivered as f64 / self.smss as f64;
+        let acked_segs = ev.delivered as f64 / self.w.smss as f64;
         // Section 4.3, the Reno-friendly region: "W_est = W_est + alpha_cubic *
         // segments_acked / cwnd"; alpha becomes 1 once W_est reaches W_max.
         let alpha = if self.w_est >= self.w_max { 1.0 } else { ALPHA };
         self.w_est += alpha * acked_segs / cwnd_segs;
         if self.w_cubic(t) < self.w_est {
             // "cwnd SHOULD be set to W_est".
-            let target = (self.w_est * self.smss as f64) as usize;
-            if target > self.cwnd {
-                self.cwnd = target;
+            let target = (self.w_est * self.w.smss as f64) as usize;
+            if target > self.w.cwnd {
+                self.w.cwnd = target;
             }
             return;
         }
@@ -240,7 +229,7 @@ impl Cubic {
         // cwnd for each received new ACK" (per acknowledged segment here).
         let target = self.w_cubic(t + rtt).clamp(cwnd_segs, 1.5 * cwnd_segs);
         let inc = (target - cwnd_segs) / cwnd_segs * acked_segs;
-        self.grow(inc * self.smss as f64);
+        self.grow(inc * self.w.smss as f64);
     }
 }
 
@@ -249,36 +238,30 @@ impl CongestionControl for Cubic {
         "cubic"
     }
 
-    fn cwnd(&self) -> usize {
-        self.cwnd
+    fn window(&self) -> &Window {
+        &self.w
     }
 
-    fn ssthresh(&self) -> usize {
-        self.ssthresh
-    }
-
-    fn set_mss(&mut self, mss: usize) {
-        self.smss = mss.max(1);
-        if !self.started {
-            self.cwnd = self.initial_window.bytes(self.smss);
-        }
+    fn window_mut(&mut self) -> &mut Window {
+        &mut self.w
     }
 
     fn on_ack(&mut self, ev: &AckEvent) {
-        self.started = true;
+        self.w.started = true;
         if !ev.cwnd_limited {
             return;
         }
-        if self.cwnd < self.ssthresh {
+        if self.w.cwnd < self.w.ssthresh {
             if self.hystart.phase != SlowStart::Done && self.hystart.on_ack(ev) {
-                self.ssthresh = self.cwnd;
+                self.w.ssthresh = self.w.cwnd;
                 return;
             }
             // RFC 9406 section 4.2: "cwnd = cwnd + min(N, L * SMSS)", divided
             // by CSS_GROWTH_DIVISOR in CSS.
-            let n = ev.delivered.min(self.smss * SS_LIMIT_SEGMENTS) / self.hystart.growth_divisor();
-            let room = self.ssthresh - self.cwnd;
-            self.cwnd = self.cwnd.saturating_add(n.min(room));
+            let n =
+                ev.delivered.min(self.w.smss * SS_LIMIT_SEGMENTS) / self.hystart.growth_divisor();
+            let room = self.w.ssthresh - self.w.cwnd;
+            self.w.cwnd = self.w.cwnd.saturating_add(n.min(room));
             if n <= room {
                 return;
             }
@@ -294,7 +277,7 @@ impl CongestionControl for Cubic {
     }
 
     fn on_loss(&mut self, _now: Instant) {
-        self.started = true;
+        self.w.started = true;
         self.hystart.phase = SlowStart::Done;
         let cwnd_segs = self.segments();
         self.prior_w_max = self.w_max;
@@ -307,13 +290,9 @@ impl CongestionControl for Cubic {
             cwnd_segs
         };
         // Section 4.6: "ssthresh = cwnd * beta_cubic", at least two segments.
-        self.ssthresh = reduced(self.cwnd, BETA_NUM, BETA_DEN, self.smss);
+        self.w.ssthresh = reduced(self.w.cwnd, BETA_NUM, BETA_DEN, self.w.smss);
         self.epoch_start = None;
         self.carry = 0.0;
-    }
-
-    fn set_cwnd(&mut self, cwnd: usize) {
-        self.cwnd = cwnd.max(self.smss);
     }
 
     fn on_rto(&mut self, now: Instant, first_timeout: bool) {
@@ -322,38 +301,32 @@ impl CongestionControl for Cubic {
         }
         // Section 4.8: "cwnd = 1 * SMSS" after a timeout; the epoch restarts
         // when congestion avoidance resumes.
-        self.cwnd = self.smss;
+        self.w.cwnd = self.w.smss;
         self.epoch_start = None;
-        self.started = true;
+        self.w.started = true;
     }
 
     fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize) {
         // Section 4.9: "restore ... W_max ... to the values prior to the
         // congestion event".
-        self.cwnd = self.cwnd.max(prior_cwnd);
-        self.ssthresh = self.ssthresh.max(prior_ssthresh);
+        self.w.cwnd = self.w.cwnd.max(prior_cwnd);
+        self.w.ssthresh = self.w.ssthresh.max(prior_ssthresh);
         self.w_max = self.w_max.max(self.prior_w_max);
         self.epoch_start = None;
     }
 
     fn reset_window(&mut self, cwnd: usize, ssthresh: usize) {
-        self.cwnd = cwnd.max(self.smss);
-        self.ssthresh = ssthresh;
-        self.started = true;
+        self.w.cwnd = cwnd.max(self.w.smss);
+        self.w.ssthresh = ssthresh;
+        self.w.started = true;
         self.epoch_start = None;
         if ssthresh < usize::MAX {
             self.hystart.phase = SlowStart::Done;
         }
     }
 
-    fn on_data_sent(&mut self, now: Instant) {
-        self.last_send = Some(now);
-    }
-
     fn on_idle_restart(&mut self, now: Instant, rto: Duration) {
-        let iw = self.initial_window.bytes(self.smss);
-        if let Some(rw) = idle_restart_window(self.last_send, now, rto, iw, self.cwnd) {
-            self.cwnd = rw;
+        if self.w.idle_restart(now, rto) {
             // Section 5.8: the epoch does not count idle time.
             self.epoch_start = None;
         }

@@ -205,7 +205,7 @@ pub struct Recovery {
     tlp: Option<(SeqNumber, bool)>,
     /// Without SACK, after retransmitting the head: the duplicate ACKs that
     /// segments already in flight may still cause, and those counted since.
-    /// More than that plus the threshold means the retransmission was lost.
+    /// More than that means the retransmission was lost.
     reno_rxt: Option<(usize, usize)>,
     stats: RecoveryStats,
 }
@@ -559,9 +559,11 @@ impl Recovery {
                         newly_lost += self.board.mark_head_lost(mss, LossCause::FastRecovery);
                     }
                     if let Some((expected, seen)) = self.reno_rxt {
-                        if seen >= expected + self.reordering {
-                            // Segments sent after the retransmission of the head
-                            // arrived, and it did not: it was lost as well.
+                        if seen > expected {
+                            // More duplicates than the segments in flight behind
+                            // the retransmission of the head could cause: some
+                            // came from data sent after it, which arrived while
+                            // the retransmission did not. It was lost as well.
                             self.reno_rxt = None;
                             newly_lost += self.board.mark_lost(0, LossCause::FastRecovery);
                         }
