@@ -726,7 +726,10 @@ impl Tcb {
             .send_buf
             .len()
             .saturating_sub(start.saturating_distance(buf_seq));
-        let len = (end.saturating_distance(start) - fin as usize).min(avail);
+        let len = end
+            .saturating_distance(start)
+            .saturating_sub(fin as usize)
+            .min(avail);
         if len == 0 && !fin {
             return;
         }

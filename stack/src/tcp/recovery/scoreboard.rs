@@ -269,17 +269,21 @@ impl Scoreboard {
                 ever_retrans: false,
             };
             // Append, merging with the previous record when it is an untouched
-            // piece of the same flight (same send time): fewer records.
+            // piece of the same flight (same send time): fewer records. At the
+            // record bound, merge with any untouched previous record (its send
+            // time becomes the newer one, which only makes RACK wait longer).
+            let full = self.segs.len() >= self.max_records;
             match self.segs.back_mut() {
                 Some(b)
                     if b.end == new_from
-                        && b.xmit == now
+                        && (b.xmit == now || full)
                         && !b.sacked
                         && !b.lost
                         && !b.retrans
                         && !b.ever_retrans =>
                 {
                     b.end = end;
+                    b.xmit = now;
                 }
                 _ => self.segs.push_back(seg),
             }
@@ -553,6 +557,17 @@ mod tests {
     }
 
     #[test]
+    fn at_the_bound_new_data_joins_the_last_record() {
+        let mut b = Scoreboard::new(16);
+        for i in 0..100u32 {
+            b.on_transmit(s(i * 10), s(i * 10 + 10), t(i as u64));
+        }
+        assert_eq!(b.len(), 16);
+        assert_eq!(b.outstanding(), 1000);
+        b.check();
+    }
+
+    #[test]
     fn new_data_from_one_burst_merges_into_one_record() {
         let mut b = Scoreboard::new(1000);
         b.on_transmit(s(0), s(100), t(0));
@@ -572,6 +587,84 @@ mod tests {
         b.clear_sacks();
         assert_eq!(b.sacked_bytes(), 0);
         b.check();
+    }
+
+    use proptest::prelude::*;
+
+    /// One thing a peer or the sender can do to the scoreboard.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Send(u32),
+        Resend(u32, u32),
+        Sack(u32, u32),
+        Ack(u32),
+        Lose(u8),
+        Rto,
+        Renege,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1u32..5000).prop_map(Op::Send),
+            (0u32..20_000, 1u32..3000).prop_map(|(a, l)| Op::Resend(a, l)),
+            (0u32..40_000, 0u32..40_000).prop_map(|(a, b)| Op::Sack(a, b)),
+            (0u32..40_000).prop_map(Op::Ack),
+            any::<u8>().prop_map(Op::Lose),
+            Just(Op::Rto),
+            Just(Op::Renege),
+        ]
+    }
+
+    proptest! {
+        /// Whatever blocks and ACKs arrive (inside, outside, overlapping,
+        /// backwards) and whatever is sent: no panic, the records stay
+        /// contiguous and start at SND.UNA, the byte totals match the marks.
+        #[test]
+        fn any_operations_keep_the_scoreboard_consistent(
+            base in any::<u32>(),
+            ops in proptest::collection::vec(op(), 1..80),
+        ) {
+            let mut b = Scoreboard::new(16);
+            let mut end = s(base);
+            let mut una = s(base);
+            for (k, o) in ops.into_iter().enumerate() {
+                let now = t(k as u64);
+                match o {
+                    Op::Send(n) => {
+                        b.on_transmit(end, end + n, now);
+                        end += n;
+                    }
+                    Op::Resend(a, l) => {
+                        let start = una + a;
+                        if start.lt(end) {
+                            b.on_transmit(start, (start + l).min(end), now);
+                        }
+                    }
+                    Op::Sack(l, r) => {
+                        b.on_sack(s(base) + l, s(base) + r, |_| {});
+                    }
+                    Op::Ack(a) => {
+                        let ack = (s(base) + a).min(end);
+                        if ack.gt(una) {
+                            b.on_cumulative_ack(ack, |_| {});
+                            una = ack;
+                        }
+                    }
+                    Op::Lose(i) => {
+                        b.mark_lost(usize::from(i) % (b.len() + 1), LossCause::Rack);
+                    }
+                    Op::Rto => {
+                        b.mark_all_lost(LossCause::Timeout);
+                    }
+                    Op::Renege => b.clear_sacks(),
+                }
+                b.check();
+                prop_assert!(b.pipe() <= 2 * b.outstanding());
+                if let Some(start) = b.start() {
+                    prop_assert_eq!(start, una);
+                }
+            }
+        }
     }
 
     #[test]

@@ -274,3 +274,107 @@ fn probe_that_repairs_a_loss_reduces_the_window() {
     assert!(!t.rec.probe_outstanding());
     assert!(t.cc.cwnd() < before);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An event the recovery state machine may see.
+    #[derive(Clone, Debug)]
+    enum Ev {
+        Send(u32),
+        Ack {
+            ack: u32,
+            blocks: Vec<(u32, u32)>,
+            duplicate: bool,
+            echo: Option<u64>,
+        },
+        Retransmit,
+        Rto,
+        Reorder,
+    }
+
+    fn ev() -> impl Strategy<Value = Ev> {
+        prop_oneof![
+            (1u32..4000).prop_map(Ev::Send),
+            (
+                0u32..60_000,
+                proptest::collection::vec((0u32..60_000, 0u32..60_000), 0..5),
+                any::<bool>(),
+                proptest::option::of(0u64..10_000),
+            )
+                .prop_map(|(ack, blocks, duplicate, echo)| Ev::Ack {
+                    ack,
+                    blocks,
+                    duplicate,
+                    echo
+                }),
+            Just(Ev::Retransmit),
+            Just(Ev::Rto),
+            Just(Ev::Reorder),
+        ]
+    }
+
+    proptest! {
+        /// Any ACKs (any SACK blocks, D-SACKs, stale or impossible numbers),
+        /// sends, timeouts and reordering timers: no panic, a consistent
+        /// scoreboard, a congestion window of at least one segment.
+        #[test]
+        fn any_events_keep_recovery_sane(
+            sack in any::<bool>(),
+            base in any::<u32>(),
+            evs in proptest::collection::vec(ev(), 1..120),
+        ) {
+            let mut rec = Recovery::new(64, MSS);
+            rec.configure(sack, MSS);
+            let mut cc = super::super::cubic::Cubic::new(MSS, InitialWindow::Segments(10));
+            let (mut una, mut max) = (s(base), s(base));
+            for (k, e) in evs.into_iter().enumerate() {
+                let now = Instant::from_millis(k as u64 * 3);
+                match e {
+                    Ev::Send(n) => {
+                        rec.on_transmit(max, max + n, now, Transmit::New);
+                        max += n;
+                    }
+                    Ev::Ack { ack, blocks, duplicate, echo } => {
+                        let ack = s(base) + ack;
+                        // The connection passes only ACKs in [SND.UNA, SND.MAX].
+                        let ack = if ack.lt(una) || ack.gt(max) { una } else { ack };
+                        let blocks: Vec<SackBlock> = blocks
+                            .iter()
+                            .map(|&(l, r)| SackBlock { left: s(base) + l, right: s(base) + r })
+                            .collect();
+                        let inp = AckInput {
+                            now,
+                            ack,
+                            snd_una: una,
+                            snd_max: max,
+                            sack_blocks: &blocks,
+                            duplicate: duplicate && ack == una,
+                            echo_ms: echo,
+                            rtt: None,
+                            srtt: Some(Duration::from_millis(5)),
+                            has_unsent: true,
+                        };
+                        rec.on_ack(&inp, &mut cc);
+                        una = ack;
+                    }
+                    Ev::Retransmit => {
+                        if let Some((a, b, cause)) = rec.next_retransmission(MSS) {
+                            rec.on_transmit(a, b, now, Transmit::Retransmit(cause));
+                        } else if let Some((a, b, cause)) = rec.next_opportunistic(MSS) {
+                            rec.on_transmit(a, b, now, Transmit::Retransmit(cause));
+                        }
+                    }
+                    Ev::Rto => rec.on_rto(now, una, max, k % 2 == 0, &mut cc),
+                    Ev::Reorder => {
+                        rec.on_reorder_timeout(now, Some(Duration::from_millis(5)), max, &mut cc);
+                    }
+                }
+                rec.board().check();
+                prop_assert!(cc.cwnd() >= MSS);
+                prop_assert!(rec.in_flight() <= 2 * rec.board().outstanding());
+            }
+        }
+    }
+}
