@@ -163,7 +163,8 @@ pub struct TcpConfig {
     pub keepalive_probes: u32,
     /// How long an orphaned connection may stay in FIN-WAIT-2 (`tcp_fin_timeout`).
     pub fin_timeout: Duration,
-    /// Upper bound of `listen`'s backlog (`somaxconn`; the issue asks for 128).
+    /// Upper bound of `listen`'s backlog (`somaxconn`: 128, Linux's default before
+    /// 5.4).
     pub somaxconn: u32,
     /// Half-open connections a listener may hold (`tcp_max_syn_backlog`).
     pub max_syn_backlog: usize,

@@ -219,8 +219,6 @@ pub(crate) struct Tcb {
     /// Consecutive retransmission timeouts without progress.
     retries: u32,
     cc: Box<dyn CongestionControl>,
-    /// The congestion control algorithm (`TCP_CONGESTION`).
-    cc_algo: CongestionAlgorithm,
     /// Loss detection and recovery: scoreboard, RACK-TLP, PRR, undo.
     recovery: Recovery,
     persist_backoff: u32,
@@ -259,7 +257,7 @@ pub(crate) struct Tcb {
     pub rd_shut: bool,
     /// The user closed its descriptor; the connection lives on alone.
     pub orphan: bool,
-    /// Urgent data we send (issue 5 module).
+    /// Urgent data we send.
     pub urg_tx: UrgentTx,
     /// Urgent data we receive.
     pub urg_rx: UrgentRx,
@@ -340,7 +338,6 @@ impl Tcb {
             rtt_probe: None,
             retries: 0,
             cc: algo.build(mss, iw),
-            cc_algo: algo,
             recovery: Recovery::new(scoreboard_records(send_cap), mss),
             persist_backoff: 0,
             keepalive_sent: 0,
@@ -452,13 +449,13 @@ impl Tcb {
 
     /// The congestion control algorithm in use.
     pub(crate) fn congestion(&self) -> CongestionAlgorithm {
-        self.cc_algo
+        self.cc.algorithm()
     }
 
     /// Switches congestion control (`TCP_CONGESTION`), keeping the window
     /// (Linux's `tcp_reinit_congestion_control`).
     pub(crate) fn set_congestion(&mut self, algo: CongestionAlgorithm) {
-        if algo == self.cc_algo {
+        if algo == self.cc.algorithm() {
             return;
         }
         let (cwnd, ssthresh) = (self.cc.cwnd(), self.cc.ssthresh());
@@ -470,7 +467,6 @@ impl Tcb {
             cc.reset_window(cwnd, ssthresh);
         }
         self.cc = cc;
-        self.cc_algo = algo;
     }
 
     /// The next timer deadline.
@@ -744,21 +740,25 @@ impl Tcb {
             .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
     }
 
-    /// Retransmits what loss recovery marked lost, lowest first, while the data
-    /// in flight is below the congestion window (RFC 6675 section 5 step (C),
-    /// Linux's `tcp_xmit_retransmit_queue`). Returns true if anything went.
-    fn retransmit_lost(&mut self, now: Instant, out: &mut Out<'_>) -> bool {
+    /// Retransmits what `pick` chooses from loss recovery while the data in
+    /// flight is below the congestion window (RFC 6675 section 5 step (C),
+    /// Linux's `tcp_xmit_retransmit_queue`), never beyond the peer's window but
+    /// for the first unacknowledged byte. Returns true if anything went.
+    fn retransmit(
+        &mut self,
+        now: Instant,
+        out: &mut Out<'_>,
+        pick: fn(&mut Recovery) -> Option<(SeqNumber, SeqNumber, LossCause)>,
+    ) -> bool {
         let mut sent = false;
-        let mss = self.mss_for_data();
         // Bounded: each turn sends one segment of the (bounded) scoreboard.
         for _ in 0..4096 {
             if self.recovery.in_flight() >= self.cc.cwnd() {
                 break;
             }
-            let Some((start, end, cause)) = self.recovery.next_retransmission(mss) else {
+            let Some((start, end, cause)) = pick(&mut self.recovery) else {
                 break;
             };
-            // Not beyond the peer's window, except the first unacknowledged byte.
             let wnd_end = self.snd_una + self.snd_wnd;
             if !start.lt(wnd_end) && start != self.snd_una {
                 break;
@@ -767,23 +767,6 @@ impl Tcb {
             sent = true;
         }
         sent
-    }
-
-    /// In fast recovery with room left after lost segments and new data: RFC
-    /// 6675 `NextSeg` rules 3 and 4.
-    fn retransmit_opportunistic(&mut self, now: Instant, out: &mut Out<'_>) {
-        let mss = self.mss_for_data();
-        for _ in 0..64 {
-            if self.recovery.state() != CaState::Recovery
-                || self.recovery.in_flight() >= self.cc.cwnd()
-            {
-                break;
-            }
-            let Some((start, end, cause)) = self.recovery.next_opportunistic(mss) else {
-                break;
-            };
-            self.resend_range(now, out, start, end, Transmit::Retransmit(cause));
-        }
     }
 
     /// Sends whatever the state, the windows, Nagle and the user allow.
@@ -820,7 +803,8 @@ impl Tcb {
         if self.snd_una == self.snd_max && !self.send_buf.is_empty() {
             self.cc.on_idle_restart(now, self.rtt.rto());
         }
-        let mut sent_any = self.retransmit_lost(now, out);
+        // RFC 6675 NextSeg rule (1): what is marked lost goes first.
+        let mut sent_any = self.retransmit(now, out, Recovery::next_retransmission);
         let mut sent_new = false;
         loop {
             let buf_seq = self.buf_seq();
@@ -919,17 +903,11 @@ impl Tcb {
                 break;
             }
         }
-        // RFC 8985 7.2: "The sender SHOULD start or restart a loss probe PTO
-        // timer after transmitting new data" (the flight is larger now; an
-        // armed retransmission timeout is left alone).
-        if sent_new && self.tlp_armed {
-            self.arm_retransmit(now, true);
-        }
         // RFC 6675 NextSeg rule (2), new data, goes before rules (3) and (4).
         let unsent = (self.buf_seq() + self.send_buf.len()).gt(self.snd_nxt);
         let wnd_open = self.snd_wnd > self.snd_nxt.saturating_distance(self.snd_una);
         if self.recovery.state() == CaState::Recovery && !(unsent && wnd_open) {
-            self.retransmit_opportunistic(now, out);
+            self.retransmit(now, out, Recovery::next_opportunistic);
         }
         // Zero window with data waiting and nothing in flight: probe (RFC 9293 3.8.6.1).
         let buf_end = self.buf_seq() + self.send_buf.len();
@@ -948,22 +926,35 @@ impl Tcb {
         if self.ack_now && !sent_any && (!out.defer_ack || self.ack_urgent) {
             self.emit_ack(now, out);
         }
-        self.arm_probe_if_earlier(now);
+        self.rearm_probe(now, sent_new);
     }
 
-    /// Once fast recovery has retransmitted everything it marked lost, a probe
-    /// may be due before the retransmission timeout armed during recovery: arm
-    /// it (a lost ACK for the last data in flight then costs a probe timeout,
-    /// not an RTO).
-    fn arm_probe_if_earlier(&mut self, now: Instant) {
-        if self.tlp_armed
-            || self.retries > 0
-            || !self.snd_max.gt(self.snd_una)
-            || !matches!(self.state, State::Established | State::CloseWait)
-        {
+    /// The probe timeout, when RFC 8985 section 7.2 (and Linux) allow a tail
+    /// loss probe now: only on an open connection before any timeout.
+    fn probe_timeout(&self) -> Option<Duration> {
+        if !matches!(self.state, State::Established | State::CloseWait) || self.retries > 0 {
+            return None;
+        }
+        self.recovery.probe_timeout(self.rtt.srtt(), self.rtt.rto())
+    }
+
+    /// After sending, the probe timer: RFC 8985 7.2 "The sender SHOULD start or
+    /// restart a loss probe PTO timer after transmitting new data" (the flight
+    /// is larger now); and once fast recovery has retransmitted everything it
+    /// marked lost, a probe may be due before the retransmission timeout armed
+    /// during recovery (a lost ACK for the last data in flight then costs a
+    /// probe timeout, not an RTO).
+    fn rearm_probe(&mut self, now: Instant, sent_new: bool) {
+        if self.tlp_armed {
+            if sent_new {
+                self.arm_retransmit(now, true);
+            }
             return;
         }
-        let Some(pto) = self.recovery.probe_timeout(self.rtt.srtt(), self.rtt.rto()) else {
+        if !self.snd_max.gt(self.snd_una) {
+            return;
+        }
+        let Some(pto) = self.probe_timeout() else {
             return;
         };
         let at = now + pto;
@@ -983,16 +974,10 @@ impl Tcb {
         if !restart && self.timers.is_armed(TimerKind::Retransmit) {
             return;
         }
-        let rto = self.rtt.rto();
-        let pto =
-            if matches!(self.state, State::Established | State::CloseWait) && self.retries == 0 {
-                self.recovery.probe_timeout(self.rtt.srtt(), rto)
-            } else {
-                None
-            };
+        let pto = self.probe_timeout();
         self.tlp_armed = pto.is_some();
         self.timers
-            .set(TimerKind::Retransmit, now + pto.unwrap_or(rto));
+            .set(TimerKind::Retransmit, now + pto.unwrap_or(self.rtt.rto()));
     }
 
     /// The tail loss probe (RFC 8985 section 7.3): "If a previously unsent
@@ -1449,7 +1434,8 @@ impl Tcb {
             self.cfg.initial_window.max(1)
         };
         self.cc = self
-            .cc_algo
+            .cc
+            .algorithm()
             .build(self.mss, InitialWindow::Segments(segments));
         self.recovery = Recovery::new(scoreboard_records(self.send_buf.capacity()), self.mss);
         self.recovery.configure(self.sack_enabled, self.mss);
@@ -1865,11 +1851,11 @@ impl Tcb {
             has_unsent: buf_end.gt(self.snd_max),
         };
         let before = *self.recovery.stats();
-        let outcome = self.recovery.on_ack(&input, self.cc.as_mut());
+        let reorder_timeout = self.recovery.on_ack(&input, self.cc.as_mut());
         if self.recovery.stats() != &before {
             count_recovery_events(&before, self.recovery.stats(), out);
         }
-        match outcome.reorder_timeout {
+        match reorder_timeout {
             Some(t) => self.timers.set(TimerKind::RackReorder, now + t),
             None => self.timers.cancel(TimerKind::RackReorder),
         }

@@ -87,16 +87,13 @@ impl Drop for Peer {
     }
 }
 
-fn connect(service: SocketAddrV4, cancel: &AtomicBool) -> Result<TcpStream, String> {
+/// Connects to `service` (retrying while it is not up yet) as a [`ticking`]
+/// socket.
+pub(crate) fn connect(service: SocketAddrV4, cancel: &AtomicBool) -> Result<TcpStream, String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match TcpStream::connect_timeout(&service.into(), Duration::from_secs(3)) {
-            Ok(s) => {
-                s.set_read_timeout(Some(TICK))
-                    .and_then(|()| s.set_write_timeout(Some(TICK)))
-                    .map_err(|e| format!("kernel socket: setting timeouts: {e}"))?;
-                return Ok(s);
-            }
+            Ok(s) => return ticking(s),
             // The stack may not be listening yet, or its ARP answer not in yet.
             Err(e)
                 if matches!(
@@ -112,18 +109,37 @@ fn connect(service: SocketAddrV4, cancel: &AtomicBool) -> Result<TcpStream, Stri
     }
 }
 
+/// Gives a kernel socket the short timeouts the transfer loops poll with (to
+/// look at the cancel flag and measure stalls).
+pub(crate) fn ticking(s: TcpStream) -> Result<TcpStream, String> {
+    s.set_read_timeout(Some(TICK))
+        .and_then(|()| s.set_write_timeout(Some(TICK)))
+        .map_err(|e| format!("kernel socket: setting timeouts: {e}"))?;
+    Ok(s)
+}
+
 fn is_timeout(e: &std::io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 /// Reads `bytes` from the stack's byte source, then waits (briefly) for its FIN.
-pub(crate) fn read_from(
+fn read_from(
     service: SocketAddrV4,
     bytes: u64,
     stall: Duration,
     cancel: &AtomicBool,
 ) -> Result<Transfer, String> {
-    let mut s = connect(service, cancel)?;
+    read_stream(connect(service, cancel)?, bytes, stall, cancel)
+}
+
+/// Reads `bytes` from a connected, [`ticking`] socket and measures them, then
+/// waits (briefly) for the sender's FIN.
+pub(crate) fn read_stream(
+    mut s: TcpStream,
+    bytes: u64,
+    stall: Duration,
+    cancel: &AtomicBool,
+) -> Result<Transfer, String> {
     let mut buf = vec![0u8; APP_CHUNK];
     let mut meter = Meter::default();
     let mut last_progress = Instant::now();
@@ -176,13 +192,23 @@ pub(crate) fn read_from(
 
 /// Writes `bytes` to the stack's discard service, half-closes, and waits for the
 /// stack to close too.
-pub(crate) fn write_to(
+fn write_to(
     service: SocketAddrV4,
     bytes: u64,
     stall: Duration,
     cancel: &AtomicBool,
 ) -> Result<u64, String> {
-    let mut s = connect(service, cancel)?;
+    write_stream(connect(service, cancel)?, bytes, stall, cancel)
+}
+
+/// Writes `bytes` to a connected, [`ticking`] socket, half-closes, and waits
+/// for the receiver to close too.
+pub(crate) fn write_stream(
+    mut s: TcpStream,
+    bytes: u64,
+    stall: Duration,
+    cancel: &AtomicBool,
+) -> Result<u64, String> {
     let data = pattern(APP_CHUNK);
     let mut sent = 0u64;
     let mut last_progress = Instant::now();

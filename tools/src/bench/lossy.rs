@@ -14,15 +14,15 @@
 //!
 //! For our stack, the retransmissions are split by cause from its counters.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddrV4, TcpListener};
+use std::io::Write;
+use std::net::{SocketAddrV4, TcpListener};
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use stack::{Counters, Stat};
 
-use super::{pattern, Dir, Meter, TapRun, Transfer, APP_CHUNK};
+use super::{linux, Dir, TapRun, Transfer};
 
 /// nftables table holding the loss rules.
 const TABLE: &str = "netstack_bench_loss";
@@ -275,55 +275,37 @@ fn parse_measurement(out: &str) -> Result<Transfer, String> {
 }
 
 /// `netstack bench-peer serve`: one Linux server connection at `at` (source or
-/// discard, as `dir` says from the server's side); prints the measurement when
-/// it receives.
+/// discard, as `dir` says from the server's side), with the same transfer loops
+/// as the kernel-side client; prints the measurement when it receives.
 pub fn peer_serve(at: SocketAddrV4, dir: Dir, bytes: u64, stall: Duration) -> Result<(), String> {
     let l = TcpListener::bind(at).map_err(|e| format!("bind {at}: {e}"))?;
-    let (mut s, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
-    s.set_read_timeout(Some(stall)).map_err(|e| e.to_string())?;
+    let (s, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+    let s = linux::ticking(s)?;
+    let cancel = AtomicBool::new(false);
     match dir {
         Dir::Send => {
-            let data = pattern(APP_CHUNK);
-            let mut sent = 0u64;
-            while sent < bytes {
-                let n = (bytes - sent).min(data.len() as u64) as usize;
-                s.write_all(&data[..n]).map_err(|e| format!("write: {e}"))?;
-                sent += n as u64;
-            }
-            let _ = s.shutdown(Shutdown::Write);
-            let mut buf = [0u8; 4096];
-            while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
-            Ok(())
+            linux::write_stream(s, bytes, stall, &cancel)?;
         }
         Dir::Recv => {
-            let mut buf = vec![0u8; APP_CHUNK];
-            let mut meter = Meter::default();
-            loop {
-                match s.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => meter.arrived(n),
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) => return Err(format!("read after {} bytes: {e}", meter.bytes)),
-                }
-            }
-            drop(s);
-            println!("{}", measurement_line(&meter.transfer()));
-            Ok(())
+            let t = linux::read_stream(s, bytes, stall, &cancel)?;
+            println!("{}", measurement_line(&t));
         }
     }
+    Ok(())
 }
 
 /// `netstack bench-peer client`: the kernel-side client of every measurement,
 /// here against the Linux server; prints the measurement when it receives.
 pub fn peer_client(at: SocketAddrV4, dir: Dir, bytes: u64, stall: Duration) -> Result<(), String> {
     let cancel = AtomicBool::new(false);
+    let s = linux::connect(at, &cancel)?;
     match dir {
         Dir::Send => {
-            let t = super::linux::read_from(at, bytes, stall, &cancel)?;
+            let t = linux::read_stream(s, bytes, stall, &cancel)?;
             println!("{}", measurement_line(&t));
         }
         Dir::Recv => {
-            super::linux::write_to(at, bytes, stall, &cancel)?;
+            linux::write_stream(s, bytes, stall, &cancel)?;
         }
     }
     Ok(())

@@ -208,7 +208,7 @@ impl MemStack {
     }
 }
 
-/// Sender-side targets from the issue: ours / smoltcp at least this much.
+/// The ratio ours / smoltcp each direction should reach (the "target" column).
 fn target(dir: Dir) -> f64 {
     match dir {
         Dir::Send => 1.5,

@@ -144,8 +144,8 @@ impl Window {
 /// The connection may send while the data in flight is below [`Self::cwnd`]
 /// (RFC 5681 section 3, together with the receiver's window).
 pub trait CongestionControl: fmt::Debug + Send {
-    /// The algorithm's name as Linux spells it (`TCP_CONGESTION`, `ss -ti`).
-    fn name(&self) -> &'static str;
+    /// Which algorithm this is.
+    fn algorithm(&self) -> CongestionAlgorithm;
 
     /// The window state.
     fn window(&self) -> &Window;
@@ -153,9 +153,9 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// The window state, to change.
     fn window_mut(&mut self) -> &mut Window;
 
-    /// An ACK delivered data outside loss recovery: grow `cwnd` (slow start or
-    /// congestion avoidance).
-    fn on_ack(&mut self, ev: &AckEvent);
+    /// Grows `cwnd` (slow start or congestion avoidance) for an ACK that
+    /// delivered data to a sender limited by its congestion window.
+    fn increase(&mut self, ev: &AckEvent);
 
     /// A congestion event (loss detected by fast recovery, or a repaired tail
     /// loss): choose the new `ssthresh`. `cwnd` is left alone; fast recovery
@@ -170,6 +170,21 @@ pub trait CongestionControl: fmt::Debug + Send {
     /// The last reduction was spurious (RFC 3708 D-SACK, RFC 3522 timestamps):
     /// restore `cwnd` and `ssthresh` to at least what they were before it.
     fn undo(&mut self, prior_cwnd: usize, prior_ssthresh: usize);
+
+    /// The algorithm's name as Linux spells it (`TCP_CONGESTION`, `ss -ti`).
+    fn name(&self) -> &'static str {
+        self.algorithm().name()
+    }
+
+    /// An ACK delivered data outside loss recovery: grow `cwnd`, unless the
+    /// sender was application-limited (RFC 7661, Linux's
+    /// `tcp_is_cwnd_limited`).
+    fn on_ack(&mut self, ev: &AckEvent) {
+        self.window_mut().started = true;
+        if ev.cwnd_limited {
+            self.increase(ev);
+        }
+    }
 
     /// The congestion window in bytes.
     fn cwnd(&self) -> usize {
@@ -300,8 +315,8 @@ pub(crate) fn reduced(cwnd: usize, num: usize, den: usize, smss: usize) -> usize
 }
 
 impl CongestionControl for NewReno {
-    fn name(&self) -> &'static str {
-        "reno"
+    fn algorithm(&self) -> CongestionAlgorithm {
+        CongestionAlgorithm::Reno
     }
 
     fn window(&self) -> &Window {
@@ -312,11 +327,7 @@ impl CongestionControl for NewReno {
         &mut self.w
     }
 
-    fn on_ack(&mut self, ev: &AckEvent) {
-        self.w.started = true;
-        if !ev.cwnd_limited {
-            return;
-        }
+    fn increase(&mut self, ev: &AckEvent) {
         if self.w.cwnd < self.w.ssthresh {
             // RFC 5681 section 3.1: "During slow start, a TCP increments cwnd
             // by at most SMSS bytes for each ACK received that cumulatively

@@ -5,7 +5,9 @@
 //! this. The window function is kept in segments as `f64`, as the RFC writes
 //! it; `cwnd` is reported in bytes.
 
-use super::congestion::{reduced, AckEvent, CongestionControl, InitialWindow, Window};
+use super::congestion::{
+    reduced, AckEvent, CongestionAlgorithm, CongestionControl, InitialWindow, Window,
+};
 use crate::tcp::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 
@@ -234,8 +236,8 @@ impl Cubic {
 }
 
 impl CongestionControl for Cubic {
-    fn name(&self) -> &'static str {
-        "cubic"
+    fn algorithm(&self) -> CongestionAlgorithm {
+        CongestionAlgorithm::Cubic
     }
 
     fn window(&self) -> &Window {
@@ -246,11 +248,7 @@ impl CongestionControl for Cubic {
         &mut self.w
     }
 
-    fn on_ack(&mut self, ev: &AckEvent) {
-        self.w.started = true;
-        if !ev.cwnd_limited {
-            return;
-        }
+    fn increase(&mut self, ev: &AckEvent) {
         if self.w.cwnd < self.w.ssthresh {
             if self.hystart.phase != SlowStart::Done && self.hystart.on_ack(ev) {
                 self.w.ssthresh = self.w.cwnd;

@@ -162,17 +162,6 @@ pub struct AckInput<'a> {
     pub has_unsent: bool,
 }
 
-/// What [`Recovery::on_ack`] found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AckOutcome {
-    /// Bytes newly cumulatively acknowledged or SACKed.
-    pub delivered: usize,
-    /// Arm RACK's reordering timer for this long from now.
-    pub reorder_timeout: Option<Duration>,
-    /// Data is marked lost and waits for retransmission.
-    pub lost_pending: bool,
-}
-
 /// The loss recovery state of one connection.
 #[derive(Clone, Debug)]
 pub struct Recovery {
@@ -331,8 +320,8 @@ impl Recovery {
 
     /// The next segment to retransmit (RFC 6675 `NextSeg` rule 1, as Linux's
     /// `tcp_xmit_retransmit_queue`): the lowest one marked lost and not
-    /// retransmitted since, at most `mss` long. Returns its range and cause.
-    pub fn next_retransmission(&mut self, mss: usize) -> Option<(SeqNumber, SeqNumber, LossCause)> {
+    /// retransmitted since, at most one MSS long. Returns its range and cause.
+    pub fn next_retransmission(&mut self) -> Option<(SeqNumber, SeqNumber, LossCause)> {
         if self.board.lost_bytes() == 0 {
             return None;
         }
@@ -340,7 +329,7 @@ impl Recovery {
             .board
             .segments()
             .position(|s| s.lost && !s.retrans && !s.sacked)?;
-        let end = self.board.limit(i, mss.max(1))?;
+        let end = self.board.limit(i, self.mss)?;
         let s = self.board.get(i)?;
         Some((s.start, end, s.cause))
     }
@@ -350,7 +339,8 @@ impl Recovery {
     /// retransmitted (not when reordering was seen: it would be spurious), else
     /// once per recovery the rescue retransmission of the highest unSACKed
     /// segment. Only in fast recovery.
-    pub fn next_opportunistic(&mut self, mss: usize) -> Option<(SeqNumber, SeqNumber, LossCause)> {
+    pub fn next_opportunistic(&mut self) -> Option<(SeqNumber, SeqNumber, LossCause)> {
+        let mss = self.mss;
         if self.state != CaState::Recovery || !self.sack {
             return None;
         }
@@ -362,7 +352,7 @@ impl Recovery {
                 .segments()
                 .position(|s| !s.sacked && !s.retrans && !s.lost && s.start.lt(high));
             if let Some(i) = found {
-                let end = self.board.limit(i, mss.max(1))?;
+                let end = self.board.limit(i, mss)?;
                 let s = self.board.get(i)?;
                 return Some((s.start, end, LossCause::FastRecovery));
             }
@@ -390,8 +380,13 @@ impl Recovery {
     }
 
     /// Processes an acceptable ACK (after the connection moved SND.UNA).
-    pub fn on_ack(&mut self, inp: &AckInput<'_>, cc: &mut dyn CongestionControl) -> AckOutcome {
-        let mut out = AckOutcome::default();
+    /// Returns when to run RACK's reordering timer, if some segment may still be
+    /// found lost once its reordering window passes.
+    pub fn on_ack(
+        &mut self,
+        inp: &AckInput<'_>,
+        cc: &mut dyn CongestionControl,
+    ) -> Option<Duration> {
         let prior_in_flight = self.in_flight();
         let una_advanced = inp.ack.gt(inp.snd_una);
         let echo_ms = inp.echo_ms;
@@ -428,8 +423,16 @@ impl Recovery {
         // Cumulative acknowledgment, then the SACK blocks: each delivered
         // segment updates RACK (RFC 8985 section 6.2 steps 1-3).
         let mss = self.mss;
+        let mut delivered = 0;
+        let mut reorder_timeout = None;
         let mut reordered_low: Option<SeqNumber> = None;
         {
+            // Nothing above SND.UNA was delivered before: no record of this
+            // cumulative ACK can have been overtaken (RACK.fack), and records
+            // never retransmitted were sent in sequence order, so the last of
+            // them alone decides RACK.xmit_ts, RACK.rtt and min_RTT (the
+            // common case, one RACK update per ACK instead of one per record).
+            let in_order = self.rack.fack().is_none_or(|f| f.le(inp.snd_una));
             let rack = &mut self.rack;
             let mut on_seg = |s: &scoreboard::Segment| {
                 if s.sacked {
@@ -441,9 +444,24 @@ impl Recovery {
                         Some(reordered_low.map_or(s.start, |l: SeqNumber| l.min(s.start)));
                 }
             };
-            out.delivered += self.board.on_cumulative_ack(inp.ack, &mut on_seg);
+            let mut newest: Option<scoreboard::Segment> = None;
+            delivered += self.board.on_cumulative_ack(inp.ack, |s| {
+                if in_order && !s.ever_retrans {
+                    if !s.sacked {
+                        newest = Some(*s);
+                    }
+                } else {
+                    if let Some(n) = newest.take() {
+                        on_seg(&n);
+                    }
+                    on_seg(s);
+                }
+            });
+            if let Some(n) = newest {
+                on_seg(&n);
+            }
             for b in blocks {
-                out.delivered += self.board.on_sack(b.left, b.right, &mut on_seg);
+                delivered += self.board.on_sack(b.left, b.right, &mut on_seg);
             }
         }
         if let (Some(low), Some(fack)) = (reordered_low, self.rack.fack()) {
@@ -464,7 +482,7 @@ impl Recovery {
                 self.reno_rxt = None;
                 let acked_segs = inp.ack.saturating_distance(inp.snd_una).div_ceil(mss);
                 let counted = self.dup_acks.min(acked_segs);
-                out.delivered = out.delivered.saturating_sub(counted * mss);
+                delivered = delivered.saturating_sub(counted * mss);
                 self.dup_acks = if self.state == CaState::Recovery {
                     self.dup_acks - counted
                 } else {
@@ -478,7 +496,7 @@ impl Recovery {
                 let cap = self.board.outstanding().div_ceil(mss);
                 if self.dup_acks < cap {
                     self.dup_acks += 1;
-                    out.delivered += mss;
+                    delivered += mss;
                 }
             }
         }
@@ -498,7 +516,7 @@ impl Recovery {
                     cc.on_loss(now);
                     cc.set_cwnd(cc.ssthresh());
                 }
-            } else if retrans && !una_advanced && inp.duplicate && out.delivered == 0 {
+            } else if retrans && !una_advanced && inp.duplicate && delivered == 0 {
                 // A pure duplicate: original and probe both arrived.
                 self.tlp = None;
             }
@@ -514,7 +532,7 @@ impl Recovery {
                 .reo_wnd(inp.srtt, self.in_recovery(), sacked_segs, self.reordering);
             let (lost, timeout) = self.rack.detect_loss(&mut self.board, now, reo);
             newly_lost += lost;
-            out.reorder_timeout = timeout;
+            reorder_timeout = timeout;
         }
 
         // State changes (Linux's tcp_fastretrans_alert).
@@ -596,8 +614,8 @@ impl Recovery {
 
         // Congestion window: PRR in recovery, growth otherwise.
         if self.state == CaState::Recovery {
-            self.prr(cc, out.delivered, newly_lost > 0, una_advanced);
-        } else if out.delivered > 0
+            self.prr(cc, delivered, newly_lost > 0, una_advanced);
+        } else if delivered > 0
             && state_before != CaState::Recovery
             && (una_advanced || self.reordering > DUP_THRESH)
         {
@@ -611,7 +629,7 @@ impl Recovery {
                 prior_in_flight + 3 * mss >= cwnd
             };
             cc.on_ack(&AckEvent {
-                delivered: out.delivered,
+                delivered,
                 now,
                 rtt: inp.rtt,
                 srtt: inp.srtt,
@@ -620,8 +638,7 @@ impl Recovery {
                 cwnd_limited: limited,
             });
         }
-        out.lost_pending = self.board.lost_bytes() > 0;
-        out
+        reorder_timeout
     }
 
     /// RFC 5827 early retransmit for peers without SACK: with fewer than four
@@ -645,21 +662,21 @@ impl Recovery {
         }
         let thresh = self.reordering;
         let mss = self.mss;
-        let (mut bytes, mut segs) = (0usize, 0usize);
-        let mut lost = Vec::new();
-        for (i, s) in self.board.segments().enumerate().rev() {
+        let (mut bytes, mut segs, mut lost) = (0usize, 0usize, 0usize);
+        // From the top down, counting what is SACKed above each record; marking
+        // a record changes no other record, so no list of them is needed.
+        for i in (0..self.board.len()).rev() {
+            let Some(&s) = self.board.get(i) else {
+                break;
+            };
             if s.sacked {
                 bytes += s.len();
                 segs += s.len().div_ceil(mss);
-                continue;
-            }
-            if (segs >= thresh || bytes > (thresh - 1) * mss) && !s.lost && !s.retrans {
-                lost.push(i);
+            } else if (segs >= thresh || bytes > (thresh - 1) * mss) && !s.lost && !s.retrans {
+                lost += self.board.mark_lost(i, LossCause::FastRecovery);
             }
         }
-        lost.into_iter()
-            .map(|i| self.board.mark_lost(i, LossCause::FastRecovery))
-            .sum()
+        lost
     }
 
     fn enter_recovery(
@@ -856,12 +873,24 @@ impl Recovery {
     pub fn probe_outstanding(&self) -> bool {
         self.tlp.is_some()
     }
-
-    /// Forgets all records (the connection closed or was reset).
-    pub fn clear(&mut self) {
-        self.board.clear();
-    }
 }
 
 #[cfg(test)]
 mod tests;
+
+/// Shorthands for the recovery tests.
+#[cfg(test)]
+mod test_util {
+    use crate::tcp::seq::SeqNumber;
+    use crate::time::Instant;
+
+    /// Sequence number `n`.
+    pub fn s(n: u32) -> SeqNumber {
+        SeqNumber(n)
+    }
+
+    /// `ms` milliseconds after time zero.
+    pub fn t(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+}

@@ -219,13 +219,7 @@ fn ceil_micros(d: Duration) -> Duration {
 mod tests {
     use super::*;
 
-    fn s(n: u32) -> SeqNumber {
-        SeqNumber(n)
-    }
-
-    fn t(ms: u64) -> Instant {
-        Instant::from_millis(ms)
-    }
+    use crate::tcp::recovery::test_util::{s, t};
 
     fn delivered(rack: &mut Rack, b: &mut Scoreboard, l: u32, r: u32, now: Instant) {
         let mut segs = Vec::new();

@@ -177,6 +177,17 @@ impl Scoreboard {
         }
     }
 
+    /// Changes the marks of record `i` through `f`, keeping the byte totals
+    /// true. Returns the record as it is now.
+    fn update(&mut self, i: usize, f: impl FnOnce(&mut Segment)) -> Segment {
+        let mut s = self.segs[i];
+        self.forget(&s);
+        f(&mut s);
+        self.count(&s);
+        self.segs[i] = s;
+        s
+    }
+
     /// Index of the record holding `seq`, if any.
     fn index_of(&self, seq: SeqNumber) -> Option<usize> {
         let first = self.start()?;
@@ -236,15 +247,14 @@ impl Scoreboard {
             let _ = self.split_at(stop);
             let mut i = self.index_of(start).unwrap_or(self.segs.len());
             while i < self.segs.len() && self.segs[i].end.le(stop) {
-                let mut s = self.segs[i];
+                let s = self.segs[i];
                 if !s.start.lt(start) && !s.sacked {
-                    self.forget(&s);
-                    s.xmit = now;
-                    s.retrans = true;
-                    s.ever_retrans = true;
+                    self.update(i, |s| {
+                        s.xmit = now;
+                        s.retrans = true;
+                        s.ever_retrans = true;
+                    });
                     rexmit += s.len();
-                    self.count(&s);
-                    self.segs[i] = s;
                 }
                 i += 1;
             }
@@ -347,16 +357,15 @@ impl Scoreboard {
         let mut newly = 0;
         let mut i = self.index_of(left).unwrap_or(self.segs.len());
         while i < self.segs.len() && self.segs[i].start.lt(right) {
-            let mut s = self.segs[i];
+            let s = self.segs[i];
             if !s.sacked && !s.start.lt(left) && s.end.le(right) {
                 each(&s);
-                self.forget(&s);
-                s.sacked = true;
-                s.lost = false;
-                s.retrans = false;
+                self.update(i, |s| {
+                    s.sacked = true;
+                    s.lost = false;
+                    s.retrans = false;
+                });
                 newly += s.len();
-                self.count(&s);
-                self.segs[i] = s;
                 if self.high_sacked.is_none_or(|h| s.end.gt(h)) {
                     self.high_sacked = Some(s.end);
                 }
@@ -366,7 +375,8 @@ impl Scoreboard {
         newly
     }
 
-    /// True if some record in `[left, right)` is SACKed already (a D-SACK test).
+    /// True if every record in `[left, right)` is SACKed.
+    #[cfg(test)]
     pub fn is_sacked(&self, left: SeqNumber, right: SeqNumber) -> bool {
         let Some(i) = self.index_of(left) else {
             return false;
@@ -381,19 +391,18 @@ impl Scoreboard {
     /// Marks record `i` lost (a lost retransmission loses its retransmission
     /// mark). Returns the bytes newly marked.
     pub fn mark_lost(&mut self, i: usize, cause: LossCause) -> usize {
-        let Some(mut s) = self.segs.get(i).copied() else {
+        let Some(s) = self.segs.get(i) else {
             return 0;
         };
         if s.sacked || (s.lost && !s.retrans) {
             return 0;
         }
-        self.forget(&s);
-        s.lost = true;
-        s.retrans = false;
-        s.cause = cause;
-        self.count(&s);
-        self.segs[i] = s;
-        s.len()
+        self.update(i, |s| {
+            s.lost = true;
+            s.retrans = false;
+            s.cause = cause;
+        })
+        .len()
     }
 
     /// Marks the first `len` bytes of the head lost, splitting the head when
@@ -415,12 +424,8 @@ impl Scoreboard {
     /// Forgets every SACK mark (the receiver reneged, RFC 2018 section 8).
     pub fn clear_sacks(&mut self) {
         for i in 0..self.segs.len() {
-            let mut s = self.segs[i];
-            if s.sacked {
-                self.forget(&s);
-                s.sacked = false;
-                self.count(&s);
-                self.segs[i] = s;
+            if self.segs[i].sacked {
+                self.update(i, |s| s.sacked = false);
             }
         }
         self.high_sacked = None;
@@ -430,12 +435,8 @@ impl Scoreboard {
     /// loss detection was undone).
     pub fn clear_loss_marks(&mut self) {
         for i in 0..self.segs.len() {
-            let mut s = self.segs[i];
-            if s.lost {
-                self.forget(&s);
-                s.lost = false;
-                self.count(&s);
-                self.segs[i] = s;
+            if self.segs[i].lost {
+                self.update(i, |s| s.lost = false);
             }
         }
     }
@@ -485,13 +486,7 @@ impl Scoreboard {
 mod tests {
     use super::*;
 
-    fn s(n: u32) -> SeqNumber {
-        SeqNumber(n)
-    }
-
-    fn t(ms: u64) -> Instant {
-        Instant::from_millis(ms)
-    }
+    use crate::tcp::recovery::test_util::{s, t};
 
     /// Ten segments of 100 bytes sent at 1 ms intervals from sequence 1000.
     fn ten() -> Scoreboard {
