@@ -19,7 +19,8 @@ Options:
   --loss P      goodput on a lossy link instead: nftables drops P % (comma-separated,
                 e.g. 0,0.5,1,2,5; 0 is the loss-free baseline) on the kernel side, both ways and each way alone; our
                 stack, smoltcp and Linux-to-Linux over a veth pair (offloads off) in
-                the same run, with our retransmissions split by cause
+                the same run, with our retransmissions split by cause (add
+                `-- --kernel-sack off` for connections without SACK)
   -h, --help    show this help
 
 Anything after -- goes to `netstack bench` (see `netstack bench --help`), e.g.

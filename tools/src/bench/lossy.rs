@@ -127,6 +127,28 @@ pub fn clear_loss(netns: Option<&str>) {
     );
 }
 
+/// Sets the kernel's `net.ipv4.tcp_sack` in `netns` (or this namespace).
+pub fn set_kernel_sack(netns: Option<&str>, on: bool) -> Result<(), String> {
+    let setting = format!("net.ipv4.tcp_sack={}", u8::from(on));
+    match netns {
+        Some(ns) => ip(&["netns", "exec", ns, "sysctl", "-qw", &setting]).map(drop),
+        None => {
+            let out = Command::new("sysctl")
+                .args(["-qw", &setting])
+                .output()
+                .map_err(|e| format!("cannot run sysctl (procps): {e}"))?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "sysctl {setting}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+        }
+    }
+}
+
 fn ip(args: &[&str]) -> Result<String, String> {
     let out = Command::new("ip")
         .args(args)

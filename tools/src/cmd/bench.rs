@@ -100,6 +100,20 @@ pub struct BenchOpts {
     /// With --loss: bytes per transfer for smoltcp (far slower under loss).
     #[arg(long, default_value = "4MiB", value_parser = parse_size)]
     loss_bytes_smoltcp: u64,
+    /// With --loss: SACK on the kernel side (`net.ipv4.tcp_sack` in this
+    /// namespace and in the veth pair's), so every connection runs with or
+    /// without it.
+    #[arg(long, value_enum, default_value = "on")]
+    kernel_sack: OnOff,
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// `--directions` values.
@@ -634,6 +648,10 @@ fn run_lossy(o: &BenchOpts) -> Result<(), String> {
     let buffer = o.buffers.iter().copied().max().unwrap_or(1 << 20) as usize;
     let timeout = Duration::from_secs(o.timeout.max(1));
     let veth = Veth::new(o.mtu)?;
+    let sack = o.kernel_sack == OnOff::On;
+    for ns in [None, Some(veth.server.as_str()), Some(veth.client.as_str())] {
+        lossy::set_kernel_sack(ns, sack)?;
+    }
     let dirs: Vec<Dir> = Dir::ALL
         .into_iter()
         .filter(|d| o.directions.iter().any(|a| a.dir() == *d))
@@ -688,8 +706,9 @@ fn run_lossy(o: &BenchOpts) -> Result<(), String> {
     drop(veth);
     let mut out = format!(
         "netstack bench --loss: goodput in Gbit/s at the receiver, nftables loss on the \
-         kernel side\n(ours and Linux {} per transfer, smoltcp {}; retransmissions of ours \
-         by cause: fast recovery/RACK/TLP probes/timeout)\n",
+         kernel side, kernel SACK {}\n(ours and Linux {} per transfer, smoltcp {}; \
+         retransmissions of ours by cause: fast recovery/RACK/TLP probes/timeout)\n",
+        if sack { "on" } else { "off" },
         format_size(o.loss_bytes),
         format_size(o.loss_bytes_smoltcp)
     );
