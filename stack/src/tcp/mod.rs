@@ -27,8 +27,6 @@ pub mod timer;
 pub mod urgent;
 
 #[cfg(test)]
-mod conn_tests;
-#[cfg(test)]
 mod tests;
 
 use std::cmp::Reverse;
@@ -45,10 +43,9 @@ use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::time::Instant;
 use recovery::congestion::CongestionAlgorithm;
 
-use conn::{Notice, Out, Tcb, TcbParams};
+use conn::{CloseAction, Notice, Out, Tcb, TcbParams};
 pub use conn::{State, TcpInfo};
 use segment::TcpRepr;
-use urgent::OobState;
 
 /// Largest TCP payload of one TSO segment: what fits a 64 KiB IPv4 datagram with
 /// the largest headers.
@@ -132,27 +129,9 @@ impl TcpSocket {
                 ..Readiness::default()
             },
             TcpKind::Conn(t) => {
-                let closed = t.state == State::Closed;
-                let sync = t.state.synchronized();
-                let space = t.send_space();
-                let can_send = matches!(t.state, State::Established | State::CloseWait);
-                Readiness {
-                    readable: t.has_readable() || t.fin_received || t.reset || closed || t.rd_shut,
-                    writable: (can_send
-                        && space > 0
-                        && space * 2 >= t.send_queue_len().min(t.send_capacity()))
-                        || closed
-                        || t.error.is_some()
-                        || (sync && !can_send),
-                    urgent: t.urg_rx.pending(),
-                    error: t.error.is_some() || self.error.is_some(),
-                    hangup: closed
-                        || (t.fin_received
-                            && matches!(
-                                t.state,
-                                State::TimeWait | State::LastAck | State::Closing
-                            )),
-                }
+                let mut r = t.readiness();
+                r.error |= self.error.is_some();
+                r
             }
         }
     }
@@ -176,7 +155,7 @@ impl BindRules for TcpBindRules<'_> {
         };
         match kind {
             TcpKind::Listen(_) => false,
-            TcpKind::Conn(t) if t.state == State::TimeWait => new.reuse_addr,
+            TcpKind::Conn(t) if t.state() == State::TimeWait => new.reuse_addr,
             _ => existing.reuse_addr && new.reuse_addr,
         }
     }
@@ -267,7 +246,12 @@ impl Engine {
         }
         let (parent, orphan, closed, deadline) = match self.sockets.get(h) {
             Ok(Socket::Tcp(s)) => match s.tcb() {
-                Some(t) => (s.parent, t.orphan, t.state == State::Closed, t.poll_at()),
+                Some(t) => (
+                    s.parent,
+                    t.is_orphan(),
+                    t.state() == State::Closed,
+                    t.poll_at(),
+                ),
                 None => return,
             },
             _ => return,
@@ -319,7 +303,7 @@ impl Engine {
     fn tcp_unhash(&mut self, h: SocketHandle) {
         if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
             if let Some(t) = s.tcb() {
-                let key = (t.local, t.remote);
+                let key = (t.local(), t.remote());
                 if self.tcp_conns.get(&key) == Some(&h) {
                     self.tcp_conns.remove(&key);
                 }
@@ -432,7 +416,7 @@ impl Engine {
         let clash = self.tcp_ports.bindings(local.port()).iter().any(|b| {
             b.handle != h
                 && overlaps(b.addr, *local.ip())
-                && matches!(self.sockets.get(b.handle), Ok(Socket::Tcp(t)) if matches!(t.kind, TcpKind::Listen(_)) || t.tcb().is_some_and(|c| c.state != State::TimeWait && c.state != State::Closed))
+                && matches!(self.sockets.get(b.handle), Ok(Socket::Tcp(t)) if matches!(t.kind, TcpKind::Listen(_)) || t.tcb().is_some_and(Tcb::holds_port))
         });
         if clash {
             return Err(NetError::AddrInUse);
@@ -463,7 +447,7 @@ impl Engine {
         c.parent = None;
         let remote = c
             .tcb()
-            .map(|t| t.remote)
+            .map(Tcb::remote)
             .ok_or(NetError::ConnectionAborted)?;
         self.sockets.mark(child);
         self.after_socket_call(now);
@@ -481,13 +465,7 @@ impl Engine {
         let s = self.tcp_sock_mut(h)?;
         match &s.kind {
             TcpKind::Listen(_) => return Err(NetError::InvalidInput),
-            TcpKind::Conn(t) => {
-                return match t.state {
-                    State::SynSent | State::SynReceived => Err(NetError::Already),
-                    State::Closed => Err(t.error.or(s.error).unwrap_or(NetError::InvalidInput)),
-                    _ => Err(NetError::IsConnected),
-                };
-            }
+            TcpKind::Conn(t) => return Err(t.connect_error(s.error)),
             TcpKind::Idle => {}
         }
         if let Some(e) = s.error.take() {
@@ -574,20 +552,8 @@ impl Engine {
             Some(t) => t,
             None => return Err(NetError::NotConnected),
         };
-        if let Some(e) = tcb.error.take() {
-            return Err(e);
-        }
-        match tcb.state {
-            State::SynSent | State::SynReceived => return Err(NetError::WouldBlock),
-            State::Established | State::CloseWait => {}
-            State::Closed if !tcb.reset => return Err(NetError::NotConnected),
-            _ => return Err(NetError::BrokenPipe),
-        }
-        if data.is_empty() {
+        if !tcb.check_send(data.len())? {
             return Ok(0);
-        }
-        if tcb.send_space() == 0 {
-            return Err(NetError::WouldBlock);
         }
         let n = self.with_tcb(now, h, |t, out| {
             let n = if flags.oob {
@@ -615,39 +581,14 @@ impl Engine {
             return Err(s.error.take().unwrap_or(NetError::NotConnected));
         };
         if flags.oob {
-            return match tcb.urg_rx.oob(tcb.opts.oob_inline) {
-                OobState::Byte(b) => {
-                    if buf.is_empty() {
-                        return Ok(0);
-                    }
-                    buf[0] = b;
-                    if !flags.peek {
-                        tcb.urg_rx.take_oob();
-                    }
-                    self.sockets.mark(h);
-                    Ok(1)
-                }
-                OobState::Pending => Err(NetError::WouldBlock),
-                OobState::None | OobState::Inline => Err(NetError::InvalidInput),
-            };
-        }
-        if matches!(tcb.state, State::SynSent | State::SynReceived) {
-            return Err(NetError::WouldBlock);
-        }
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if !tcb.has_readable() {
-            if tcb.reset {
-                if let Some(e) = tcb.error.take() {
-                    return Err(e);
-                }
-                return Ok(0);
+            let n = tcb.recv_oob(buf, flags.peek)?;
+            if n > 0 {
+                self.sockets.mark(h);
             }
-            if tcb.fin_received || tcb.rd_shut || tcb.state == State::Closed {
-                return Ok(0);
-            }
-            return Err(NetError::WouldBlock);
+            return Ok(n);
+        }
+        if let Some(n) = tcb.check_recv(buf.len())? {
+            return Ok(n);
         }
         let n = self.with_tcb(now, h, |t, out| {
             (t.recv(now, buf, flags.peek, out), Notice::default())
@@ -668,17 +609,7 @@ impl Engine {
         match &mut s.kind {
             TcpKind::Idle => return Err(NetError::NotConnected),
             TcpKind::Listen(_) => return Err(NetError::NotConnected),
-            TcpKind::Conn(t) => {
-                if !t.state.synchronized()
-                    && t.state != State::SynSent
-                    && t.state != State::SynReceived
-                {
-                    return Err(NetError::NotConnected);
-                }
-                if matches!(how, Shutdown::Read | Shutdown::Both) {
-                    t.rd_shut = true;
-                }
-            }
+            TcpKind::Conn(t) => t.shutdown_check(matches!(how, Shutdown::Read | Shutdown::Both))?,
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             self.with_tcb(now, h, |t, out| ((), t.shutdown_write(now, out)))?;
@@ -711,22 +642,14 @@ impl Engine {
                 }
                 self.tcp_free(h);
             }
-            TcpKind::Conn(t) => {
-                t.orphan = true;
-                let unread = t.readable_len() > 0;
-                if t.state == State::Closed {
-                    self.tcp_free(h);
-                } else if linger_zero || unread {
-                    // RFC 2525 2.17 / Linux: unread data means the peer's data was
-                    // lost: tell it with a RST.
-                    self.with_tcb(now, h, |t, out| ((), t.abort(now, out)))?;
-                } else if matches!(t.state, State::SynSent) {
-                    self.with_tcb(now, h, |t, out| ((), t.abort(now, out)))?;
-                } else {
-                    self.with_tcb(now, h, |t, out| ((), t.shutdown_write(now, out)))?;
-                    // FIN-WAIT-2 of an orphan is bounded by fin_timeout.
+            TcpKind::Conn(t) => match t.close_action(linger_zero) {
+                CloseAction::Free => self.tcp_free(h),
+                CloseAction::Abort => self.with_tcb(now, h, |t, out| ((), t.abort(now, out)))?,
+                // FIN-WAIT-2 of an orphan is bounded by fin_timeout.
+                CloseAction::Fin => {
+                    self.with_tcb(now, h, |t, out| ((), t.shutdown_write(now, out)))?
                 }
-            }
+            },
         }
         self.after_socket_call(now);
         Ok(())
@@ -745,7 +668,7 @@ impl Engine {
         Ok(match &s.kind {
             TcpKind::Idle => State::Closed,
             TcpKind::Listen(_) => State::Listen,
-            TcpKind::Conn(t) => t.state,
+            TcpKind::Conn(t) => t.state(),
         })
     }
 
@@ -762,9 +685,7 @@ impl Engine {
     /// Peer address, once connected (or connecting).
     pub fn tcp_peer_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
         let s = self.tcp_sock(h)?;
-        Ok(s.tcb()
-            .filter(|t| t.state.synchronized() || t.state == State::Closed && !t.reset)
-            .map(|t| t.remote))
+        Ok(s.tcb().and_then(Tcb::peer_addr))
     }
 
     /// Takes the pending error (`SO_ERROR`).
@@ -773,7 +694,7 @@ impl Engine {
         if let Some(e) = s.error.take() {
             return Ok(Some(e));
         }
-        Ok(s.tcb_mut().and_then(|t| t.error.take()))
+        Ok(s.tcb_mut().and_then(Tcb::take_error))
     }
 
     /// `sockatmark`: the next byte to read is the urgent one.
@@ -783,10 +704,7 @@ impl Engine {
 
     /// Bytes waiting to be read (`FIONREAD`; Linux counts up to the urgent mark).
     pub fn tcp_recv_queue_len(&self, h: SocketHandle) -> Result<usize, NetError> {
-        Ok(self.tcp_sock(h)?.tcb().map_or(0, |t| {
-            let skip = t.urg_rx.skip_at_head() as usize;
-            t.urg_rx.read_limit(t.readable_len().saturating_sub(skip))
-        }))
+        Ok(self.tcp_sock(h)?.tcb().map_or(0, Tcb::recv_queue_len))
     }
 
     /// Bytes queued and not yet acknowledged (`SIOCOUTQ`).
@@ -832,10 +750,9 @@ impl Engine {
     /// configured clamp / the default before connecting.
     pub fn tcp_maxseg(&self, h: SocketHandle) -> Result<u16, NetError> {
         let s = self.tcp_sock(h)?;
-        Ok(match s.tcb() {
-            Some(t) if t.state.synchronized() => t.info().mss as u16,
-            _ => s.user_mss.unwrap_or(536),
-        })
+        Ok(s.tcb()
+            .and_then(Tcb::maxseg)
+            .unwrap_or(s.user_mss.unwrap_or(536)))
     }
 
     /// Applies changed options to a live connection (keep-alive, buffers before
@@ -849,13 +766,7 @@ impl Engine {
         let s = self.tcp_sock_mut(h)?;
         s.opts = opts;
         if let Some(t) = s.tcb_mut() {
-            t.opts.keepalive = opts.keepalive;
-            t.opts.nodelay = opts.nodelay;
-            t.opts.oob_inline = opts.oob_inline;
-            t.opts.linger = opts.linger;
-            t.opts.ttl = opts.ttl;
-            t.opts.tos = opts.tos;
-            t.options_changed(now);
+            t.apply_options(now, &opts);
             let deadline = t.poll_at();
             s.scheduled = None;
             self.tcp_schedule(h, deadline);
@@ -897,7 +808,7 @@ impl Engine {
             // is full: ignore the ACK (Linux drops it; the SYN-ACK will be repeated).
             if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
                 if let (Some(p), Some(t)) = (s.parent, s.tcb()) {
-                    if t.state == State::SynReceived
+                    if t.state() == State::SynReceived
                         && repr.flags.ack
                         && !repr.flags.rst
                         && self.listener_full(p)

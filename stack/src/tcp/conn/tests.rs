@@ -6,15 +6,15 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::conn::{Notice, Out, State, Tcb, TcbParams};
-use super::options::{TcpOptions, Timestamps};
-use super::segment::{Flags, TcpRepr};
-use super::seq::SeqNumber;
+use super::{Notice, Out, State, Tcb, TcbParams};
 use crate::config::TcpConfig;
 use crate::counters::{Counters, Stat};
 use crate::error::NetError;
 use crate::ip::IpSend;
 use crate::socket::SocketOptions;
+use crate::tcp::options::{TcpOptions, Timestamps};
+use crate::tcp::segment::{Flags, TcpRepr};
+use crate::tcp::seq::SeqNumber;
 use crate::time::{Duration, Instant};
 use crate::wire::HEADROOM;
 
@@ -913,13 +913,13 @@ fn urgent_seg(seq: u32, urg: u16) -> TcpRepr {
     s
 }
 
-fn oob_read(h: &mut Harness) -> super::urgent::OobState {
+fn oob_read(h: &mut Harness) -> crate::tcp::urgent::OobState {
     h.tcb.urg_rx.oob(h.tcb.opts.oob_inline)
 }
 
 #[test]
 fn receiver_takes_the_urgent_byte_out_of_the_stream() {
-    use super::urgent::OobState;
+    use crate::tcp::urgent::OobState;
     let mut h = established();
     // "hello" then urgent "X" then "world" in one segment: pointer 6 = one past X.
     let n = h.send(urgent_seg(1, 6), b"helloXworld");
@@ -938,7 +938,7 @@ fn receiver_takes_the_urgent_byte_out_of_the_stream() {
 
 #[test]
 fn urgent_pointer_beyond_the_segment_announces_before_the_byte_arrives() {
-    use super::urgent::OobState;
+    use crate::tcp::urgent::OobState;
     let mut h = established();
     // Pointer 10 with 5 bytes: the urgent byte (offset 9) is still to come.
     let n = h.send(urgent_seg(1, 10), b"hello");
@@ -964,7 +964,7 @@ fn urgent_pointer_beyond_the_segment_announces_before_the_byte_arrives() {
 
 #[test]
 fn advancing_pointer_makes_the_older_urgent_byte_normal_data() {
-    use super::urgent::OobState;
+    use crate::tcp::urgent::OobState;
     let mut h = established();
     h.send(urgent_seg(1, 3), b"aaX");
     let n = h.send(urgent_seg(4, 3), b"bbY");
@@ -987,7 +987,7 @@ fn advancing_pointer_makes_the_older_urgent_byte_normal_data() {
 
 #[test]
 fn oobinline_keeps_the_byte_in_the_stream_but_the_mark_stops_reads() {
-    use super::urgent::OobState;
+    use crate::tcp::urgent::OobState;
     let mut o = opts();
     o.oob_inline = true;
     let mut h = Harness::new(plain_config(), o);
@@ -1006,7 +1006,7 @@ fn oobinline_keeps_the_byte_in_the_stream_but_the_mark_stops_reads() {
 
 #[test]
 fn urgent_pointer_beyond_the_window_is_remembered_not_harmful() {
-    use super::urgent::OobState;
+    use crate::tcp::urgent::OobState;
     let mut h = established();
     // A pointer 60000 bytes ahead: announced (SIGURG), byte far away.
     let n = h.send(urgent_seg(1, 60000), b"abc");

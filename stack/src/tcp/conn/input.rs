@@ -1,0 +1,695 @@
+//! Segment input: RFC 9293 3.10.7 "SEGMENT ARRIVES", step by step.
+
+use super::*;
+
+impl Tcb {
+    /// Processes a segment for a connection past LISTEN (RFC 9293 3.10.7.3 and 3.10.7.4).
+    pub(crate) fn on_segment(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data: &[u8],
+        out: &mut Out<'_>,
+    ) -> Notice {
+        out.counters.inc(Stat::TcpSegmentsIn);
+        let notice = match self.state {
+            State::Closed | State::Listen => Notice::default(),
+            State::SynSent => self.on_segment_syn_sent(now, seg, out),
+            _ => self.on_segment_synchronized(now, seg, data, out),
+        };
+        if self.state != State::Closed {
+            self.output(now, out);
+            // Any segment restarts the keep-alive idle time (RFC 1122 4.2.3.6).
+            if self.opts.keepalive && self.state.synchronized() && self.state != State::TimeWait {
+                self.timers.set(
+                    TimerKind::KeepAlive,
+                    self.last_recv + self.cfg.keepalive_time,
+                );
+            }
+        }
+        notice
+    }
+
+    /// Starts congestion control once the MSS is known (RFC 5681 3.1: after a lost
+    /// SYN or SYN-ACK the initial window is one segment).
+    pub(super) fn init_congestion(&mut self) {
+        let segments = if self.retries > 0 {
+            1
+        } else {
+            self.cfg.initial_window.max(1)
+        };
+        self.cc = self
+            .cc
+            .algorithm()
+            .build(self.mss, InitialWindow::Segments(segments));
+        self.recovery = Recovery::new(scoreboard_records(self.send_buf.capacity()), self.mss);
+        self.recovery.configure(self.sack_enabled, self.mss);
+    }
+
+    /// Accepts the options of the peer's SYN.
+    pub(super) fn take_syn_options(&mut self, seg: &TcpRepr) {
+        // Our window's right edge starts at what the SYN-ACK/ACK will offer.
+        self.rcv_adv = self.rcv_nxt + self.recv_buf.window().min(65535);
+        let o = &seg.options;
+        // RFC 9293 3.7.1: without the option, the send MSS is 536.
+        let peer_mss = o.mss.map(|m| m as usize).filter(|&m| m > 0).unwrap_or(536);
+        self.wscale_agreed = self.offered_wscale && o.window_scale.is_some();
+        if self.wscale_agreed {
+            self.snd_shift = o.window_scale.unwrap_or(0).min(14);
+        } else {
+            self.snd_shift = 0;
+            self.rcv_shift = 0;
+        }
+        self.ts_enabled = self.cfg.timestamps && o.timestamps.is_some();
+        if let Some(ts) = o.timestamps {
+            self.ts_recent = ts.value;
+        }
+        self.sack_enabled = self.cfg.sack && o.sack_permitted;
+        let mut mss = peer_mss.min(self.adv_mss as usize);
+        if let Some(user) = self.user_mss {
+            mss = mss.min(user as usize);
+        }
+        if self.ts_enabled {
+            mss = mss.saturating_sub(12); // TCPOLEN_TSTAMP_ALIGNED, as Linux's mss_cache
+        }
+        self.mss = mss.max(64);
+        self.cc.set_mss(self.mss);
+    }
+
+    /// A passive open: the listener hands us the peer's SYN.
+    pub(crate) fn on_syn(&mut self, now: Instant, seg: &TcpRepr, out: &mut Out<'_>) {
+        self.state = State::SynReceived;
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1u32;
+        self.take_syn_options(seg);
+        // The SYN's window is never scaled (RFC 7323 2.2).
+        self.snd_wnd = seg.window as usize;
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = self.iss;
+        self.last_recv = now;
+        out.counters.inc(Stat::TcpSegmentsIn);
+        self.output(now, out);
+    }
+
+    pub(super) fn on_segment_syn_sent(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        out: &mut Out<'_>,
+    ) -> Notice {
+        // First: check the ACK bit.
+        let ack_ok = seg.flags.ack && seg.ack.gt(self.iss) && seg.ack.le(self.snd_max);
+        if seg.flags.ack && !ack_ok {
+            // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit
+            // is set, if so drop the segment and return) <SEQ=SEG.ACK><CTL=RST>".
+            if !seg.flags.rst {
+                self.reply_rst_to(seg, 0, out);
+            }
+            out.counters.drop(DropReason::TcpBadSegment);
+            return Notice::default();
+        }
+        // Second: the RST bit.
+        if seg.flags.rst {
+            if ack_ok {
+                // "the user should be signaled 'error: connection reset'" — for a
+                // connect, that is ECONNREFUSED.
+                return self.fail(NetError::ConnectionRefused);
+            }
+            out.counters.drop(DropReason::TcpBadSegment);
+            return Notice::default();
+        }
+        if !seg.flags.syn {
+            out.counters.drop(DropReason::TcpBadSegment);
+            return Notice::default();
+        }
+        // Fourth: the SYN bit.
+        self.irs = seg.seq;
+        self.rcv_nxt = seg.seq + 1u32;
+        self.take_syn_options(seg);
+        self.last_recv = now;
+        if ack_ok {
+            self.snd_una = seg.ack;
+            self.state = State::Established;
+            self.snd_wnd = (seg.window as usize) << self.snd_shift;
+            self.max_snd_wnd = self.snd_wnd;
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+            self.on_new_ack_rtt(now, seg);
+            self.init_congestion();
+            self.retries = 0;
+            self.timers.cancel(TimerKind::Retransmit);
+            self.ack_now = true;
+            self.ack_urgent = true;
+            out.counters.inc(Stat::TcpEstablished);
+            return Notice {
+                wake: true,
+                established: true,
+                ..Notice::default()
+            };
+        }
+        // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
+        self.state = State::SynReceived;
+        self.snd_wnd = seg.window as usize;
+        self.snd_wl1 = seg.seq;
+        self.snd_nxt = self.iss;
+        self.timers.cancel(TimerKind::Retransmit);
+        Notice::default()
+    }
+
+    /// Sends <SEQ=SEG.ACK><CTL=RST> (or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>)
+    /// in reply to an unacceptable segment.
+    pub(super) fn reply_rst_to(&mut self, seg: &TcpRepr, data_len: usize, out: &mut Out<'_>) {
+        if let Some((send, frame)) = rst_for(self.local, self.remote, seg, data_len, out) {
+            out.frames.push((send, frame, TxMeta::default()));
+        }
+    }
+
+    pub(super) fn on_segment_synchronized(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data: &[u8],
+        out: &mut Out<'_>,
+    ) -> Notice {
+        let mut notice = Notice::default();
+        let seg_len = seg.seq_len(data.len());
+
+        // Simultaneous open (RFC 9293 figure 8, step 6): the peer's SYN-ACK repeats
+        // the SYN we already took and acknowledges ours. Linux's
+        // tcp_validate_incoming lets exactly this segment through.
+        if self.state == State::SynReceived
+            && seg.flags.syn
+            && seg.flags.ack
+            && !seg.flags.rst
+            && seg.seq + 1u32 == self.rcv_nxt
+            && seg.ack == self.snd_nxt
+        {
+            let mut pure = seg.clone();
+            pure.flags.syn = false;
+            pure.seq = self.rcv_nxt;
+            return self.on_segment_synchronized(now, &pure, &[], out);
+        }
+
+        // First: check the sequence number (RFC 9293 3.10.7.4, the four cases).
+        let wnd = self.rcv_wnd().max(if self.state == State::SynReceived {
+            1
+        } else {
+            0
+        });
+        let acceptable = if seg_len == 0 {
+            if wnd == 0 {
+                seg.seq == self.rcv_nxt
+            } else {
+                seg.seq.in_window(self.rcv_nxt, wnd)
+            }
+        } else if wnd == 0 {
+            false
+        } else {
+            seg.seq.in_window(self.rcv_nxt, wnd)
+                || (seg.seq + (seg_len - 1)).in_window(self.rcv_nxt, wnd)
+        };
+        // A retransmitted FIN in TIME-WAIT: acknowledge it and restart the 2 MSL
+        // timeout (RFC 9293 3.10.7.4, TIME-WAIT under "eighth").
+        if self.state == State::TimeWait
+            && seg.flags.fin
+            && !seg.flags.rst
+            && seg.seq + seg_len == self.rcv_nxt
+        {
+            self.ack_now = true;
+            self.ack_urgent = true;
+            self.timers.set(TimerKind::TimeWait, now + self.cfg.msl * 2);
+            return notice;
+        }
+        // "If the RCV.WND is zero, no segments will be acceptable, but special
+        // allowance should be made to accept valid ACKs, URGs, and RSTs": a segment
+        // at RCV.NXT is processed without its text (and FIN), then acknowledged.
+        if !acceptable && wnd == 0 && seg.seq == self.rcv_nxt && (seg_len > 0) && !seg.flags.syn {
+            let mut bare = seg.clone();
+            bare.flags.fin = false;
+            bare.flags.psh = false;
+            out.counters.drop(DropReason::TcpOutOfWindow);
+            let n = self.on_segment_synchronized(now, &bare, &[], out);
+            self.ack_now = true;
+            self.ack_urgent = true;
+            return n;
+        }
+        if !acceptable {
+            // "If an incoming segment is not acceptable, an acknowledgment should be
+            // sent in reply (unless the RST bit is set, if so drop the segment)".
+            out.counters.drop(DropReason::TcpOutOfWindow);
+            if !seg.flags.rst {
+                // A retransmitted SYN of the handshake we are in: repeat the SYN-ACK
+                // (echoing the new timestamp, as Linux does).
+                if self.state == State::SynReceived && seg.flags.syn && seg.seq == self.irs {
+                    self.snd_nxt = self.iss;
+                    if let Some(ts) = seg.options.timestamps {
+                        self.ts_recent = ts.value;
+                    }
+                }
+                self.ack_now = true;
+                self.ack_urgent = true;
+            }
+            return notice;
+        }
+        // PAWS-lite (RFC 7323 5): remember the newest timestamp of in-window segments.
+        if self.ts_enabled {
+            if let Some(ts) = seg.options.timestamps {
+                if seg.seq.le(self.rcv_nxt) && (ts.value.wrapping_sub(self.ts_recent) as i32) >= 0 {
+                    self.ts_recent = ts.value;
+                }
+            }
+        }
+        self.last_recv = now;
+        self.keepalive_sent = 0;
+
+        // Second: the RST bit (RFC 5961 3.2).
+        if seg.flags.rst {
+            if seg.seq != self.rcv_nxt {
+                // In the window but not exact: challenge ACK.
+                self.ack_now = true;
+                self.ack_urgent = true;
+                out.counters.drop(DropReason::TcpBadSegment);
+                return notice;
+            }
+            return match self.state {
+                State::SynReceived if self.active_open => {
+                    // "If this connection was initiated with an active OPEN (i.e.,
+                    // came from SYN-SENT state), then the connection was refused".
+                    self.fail(NetError::ConnectionRefused)
+                }
+                State::SynReceived => {
+                    // From a passive open: back to LISTEN, i.e. this child disappears.
+                    self.enter_closed();
+                    Notice {
+                        closed: true,
+                        ..Notice::default()
+                    }
+                }
+                State::Closing | State::LastAck | State::TimeWait => {
+                    self.enter_closed();
+                    Notice {
+                        closed: true,
+                        wake: true,
+                        ..Notice::default()
+                    }
+                }
+                _ => self.fail(NetError::ConnectionReset),
+            };
+        }
+
+        // Fourth: the SYN bit (RFC 5961 4.2: challenge ACK in synchronized states).
+        if seg.flags.syn {
+            if self.state == State::SynReceived && seg.seq == self.irs {
+                self.snd_nxt = self.iss; // repeat our SYN-ACK
+                return notice;
+            }
+            self.ack_now = true;
+            self.ack_urgent = true;
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+
+        // Fifth: the ACK field.
+        if !seg.flags.ack {
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+        if self.state == State::SynReceived {
+            if seg.ack.gt(self.snd_una) && seg.ack.le(self.snd_max) {
+                self.state = State::Established;
+                self.snd_wnd = (seg.window as usize) << self.snd_shift;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                self.init_congestion();
+                self.retries = 0;
+                notice.established = true;
+                notice.wake = true;
+                out.counters.inc(Stat::TcpEstablished);
+                // The ACK also acknowledges our SYN: fall through to the common code.
+            } else {
+                // "<SEQ=SEG.ACK><CTL=RST>".
+                self.reply_rst_to(seg, data.len(), out);
+                out.counters.drop(DropReason::TcpBadSegment);
+                return notice;
+            }
+        }
+        // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
+        if seg.ack.gt(self.snd_max) {
+            self.ack_now = true;
+            self.ack_urgent = true;
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+        let oldest_ok = self.snd_una - (self.max_snd_wnd.max(1) as u32);
+        if seg.ack.lt(oldest_ok) {
+            self.ack_now = true;
+            self.ack_urgent = true;
+            out.counters.drop(DropReason::TcpBadSegment);
+            return notice;
+        }
+        notice.merge(self.process_ack(now, seg, data.len(), out));
+        if self.state == State::Closed {
+            return notice;
+        }
+
+        // Sixth: the URG bit.
+        if seg.flags.urg
+            && matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            )
+        {
+            let urg_end = seg.seq + (seg.urgent as usize);
+            let next_read = self.next_read_seq();
+            if self
+                .urg_rx
+                .announce(urg_end, self.rcv_nxt, next_read, self.opts.oob_inline)
+            {
+                notice.urgent = true;
+                notice.wake = true;
+            }
+        }
+
+        // Seventh: the segment text.
+        if !data.is_empty() {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    if self.orphan {
+                        // Data for a descriptor that was closed: Linux answers RST.
+                        self.emit_rst(now, out);
+                        let n = self.fail(NetError::ConnectionReset);
+                        return n;
+                    }
+                    notice.merge(self.accept_data(now, seg.seq, data, out));
+                }
+                _ => {}
+            }
+        }
+
+        // Eighth: the FIN bit.
+        if seg.flags.fin {
+            let fin_seq = seg.seq + data.len();
+            if fin_seq == self.rcv_nxt {
+                notice.merge(self.accept_fin(now));
+            } else if fin_seq.gt(self.rcv_nxt) {
+                self.ooo_fin = Some(fin_seq);
+            }
+        }
+        notice
+    }
+
+    /// Processes an acceptable ACK (RFC 9293 3.10.7.4 "fifth"); loss detection and
+    /// the congestion window are [`Recovery::on_ack`]'s.
+    pub(super) fn process_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data_len: usize,
+        out: &mut Out<'_>,
+    ) -> Notice {
+        let mut notice = Notice::default();
+        let ack = seg.ack;
+        let wnd = (seg.window as usize) << self.snd_shift;
+        let prior_una = self.snd_una;
+        // RFC 5681 section 2 defines a duplicate ACK with an unchanged window;
+        // a Linux receiver shrinks its window on nearly every ACK while it holds
+        // out-of-order data, so, like Linux (FLAG_NOT_DUP), only a window that
+        // opens makes an ACK not a duplicate.
+        let duplicate = ack == self.snd_una
+            && data_len == 0
+            && !seg.flags.syn
+            && !seg.flags.fin
+            && self.snd_max.gt(self.snd_una)
+            && wnd <= self.snd_wnd;
+        let mut rtt = None;
+        if ack.gt(self.snd_una) {
+            // Data bytes acknowledged (the SYN and FIN occupy sequence space too).
+            let buf_seq = self.buf_seq();
+            let data_acked = ack.saturating_distance(buf_seq).min(self.send_buf.len());
+            self.send_buf.dequeue_allocated(data_acked);
+            self.snd_una = ack;
+            if self.snd_nxt.lt(ack) {
+                self.snd_nxt = ack;
+            }
+            self.urg_tx.acked(ack);
+            rtt = self.on_new_ack_rtt(now, seg);
+            self.retries = 0;
+            self.persist_backoff = 0;
+            notice.wake = true;
+        }
+        let mut blocks = [SackBlock::default(); 4];
+        let mut n = 0;
+        if self.sack_enabled {
+            for b in seg.options.sack_blocks.iter().flatten() {
+                blocks[n] = *b;
+                n += 1;
+            }
+        }
+        let buf_end = self.buf_seq() + self.send_buf.len();
+        let input = AckInput {
+            now,
+            ack,
+            snd_una: prior_una,
+            snd_max: self.snd_max,
+            sack_blocks: &blocks[..n],
+            duplicate,
+            echo_ms: self.echo_sent_ms(now, seg),
+            rtt,
+            srtt: self.rtt.srtt(),
+            has_unsent: buf_end.gt(self.snd_max),
+        };
+        let before = *self.recovery.stats();
+        let reorder_timeout = self.recovery.on_ack(&input, self.cc.as_mut());
+        if self.recovery.stats() != &before {
+            count_recovery_events(&before, self.recovery.stats(), out);
+        }
+        match reorder_timeout {
+            Some(t) => self.timers.set(TimerKind::RackReorder, now + t),
+            None => self.timers.cancel(TimerKind::RackReorder),
+        }
+        if ack.gt(prior_una) {
+            if self.snd_una == self.snd_max {
+                self.timers.cancel(TimerKind::Retransmit);
+                self.tlp_armed = false;
+            } else {
+                // RFC 6298 5.3: restart the timer when new data is acknowledged.
+                self.arm_retransmit(now, true);
+            }
+        }
+        // Window update (RFC 9293 3.10.7.4: SND.WL1/SND.WL2 rule).
+        if self.snd_wl1.lt(seg.seq) || (self.snd_wl1 == seg.seq && self.snd_wl2.le(ack)) {
+            let opened = wnd > self.snd_wnd;
+            self.snd_wnd = wnd;
+            self.max_snd_wnd = self.max_snd_wnd.max(wnd);
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = ack;
+            if opened {
+                self.timers.cancel(TimerKind::Persist);
+                if self.probing {
+                    // Probe bytes sent into the zero window were dropped by the peer
+                    // unless acknowledged: send them again as ordinary data.
+                    self.probing = false;
+                    self.snd_nxt = self.snd_una;
+                }
+                if self.snd_nxt.gt(self.snd_una)
+                    && self.snd_wnd > 0
+                    && !self.timers.is_armed(TimerKind::Retransmit)
+                {
+                    self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+                }
+                notice.wake = true;
+            }
+        }
+        // State changes that the ACK of our FIN brings.
+        if self.fin_acked() {
+            match self.state {
+                State::FinWait1 => {
+                    self.state = State::FinWait2;
+                    if self.orphan {
+                        self.timers
+                            .set(TimerKind::FinWait2, now + self.cfg.fin_timeout);
+                    }
+                    notice.wake = true;
+                }
+                State::Closing => {
+                    self.enter_time_wait(now);
+                    notice.wake = true;
+                }
+                State::LastAck => {
+                    self.enter_closed();
+                    notice.closed = true;
+                    notice.wake = true;
+                }
+                _ => {}
+            }
+        }
+        notice
+    }
+
+    /// RTT sample from the timestamp echo, or from the timed segment (Karn's rule:
+    /// never from a retransmitted one).
+    pub(super) fn on_new_ack_rtt(&mut self, now: Instant, seg: &TcpRepr) -> Option<Duration> {
+        let sample = if self.ts_enabled {
+            seg.options.timestamps.and_then(|ts| {
+                let ms = self.ts_now(now).wrapping_sub(ts.echo_reply);
+                (ts.echo_reply != 0 && ms < 60_000).then(|| Duration::from_millis(ms as u64))
+            })
+        } else {
+            match self.rtt_probe {
+                Some((seq, at)) if seg.ack.gt(seq) => {
+                    self.rtt_probe = None;
+                    Some(now.saturating_duration_since(at))
+                }
+                _ => None,
+            }
+        };
+        if let Some(r) = sample {
+            self.rtt.on_sample(r);
+        }
+        sample
+    }
+
+    /// When the segment whose timestamp `seg` echoes was sent, in ms of the
+    /// engine clock (RFC 7323's TSecr read back through our timestamp clock).
+    pub(super) fn echo_sent_ms(&self, now: Instant, seg: &TcpRepr) -> Option<u64> {
+        if !self.ts_enabled {
+            return None;
+        }
+        let ts = seg.options.timestamps?;
+        if ts.echo_reply == 0 {
+            return None;
+        }
+        let age = self.ts_now(now).wrapping_sub(ts.echo_reply) as u64;
+        (age < 60_000).then(|| now.total_millis().saturating_sub(age))
+    }
+
+    /// RACK's reordering timer expired: look for lost segments again.
+    pub(super) fn on_reorder_timeout(&mut self, now: Instant, out: &mut Out<'_>) {
+        if !self.state.synchronized() {
+            return;
+        }
+        let before = *self.recovery.stats();
+        let srtt = self.rtt.srtt();
+        let max = self.snd_max;
+        if let Some(t) = self
+            .recovery
+            .on_reorder_timeout(now, srtt, max, self.cc.as_mut())
+        {
+            self.timers.set(TimerKind::RackReorder, now + t);
+        }
+        count_recovery_events(&before, self.recovery.stats(), out);
+        self.output(now, out);
+    }
+
+    /// Stores in-window data; advances RCV.NXT over what became contiguous.
+    pub(super) fn accept_data(
+        &mut self,
+        now: Instant,
+        seq: SeqNumber,
+        data: &[u8],
+        out: &mut Out<'_>,
+    ) -> Notice {
+        let mut notice = Notice::default();
+        // Trim what we already have.
+        let (seq, data) = if seq.lt(self.rcv_nxt) {
+            let skip = self.rcv_nxt.saturating_distance(seq);
+            if skip >= data.len() {
+                self.ack_now = true;
+                self.ack_urgent = true;
+                return notice;
+            }
+            (self.rcv_nxt, &data[skip..])
+        } else {
+            (seq, data)
+        };
+        if self.rd_shut {
+            // Read side shut: acknowledge and discard (the user will never read it).
+            self.rcv_nxt = seq + data.len();
+            self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
+            self.ack_now = true;
+            self.ack_urgent = true;
+            return notice;
+        }
+        let offset = seq.saturating_distance(self.rcv_nxt);
+        let room = self.recv_buf.window();
+        if offset >= room {
+            out.counters.drop(DropReason::TcpOutOfWindow);
+            self.ack_now = true;
+            self.ack_urgent = true;
+            return notice;
+        }
+        let data = &data[..data.len().min(room - offset)];
+        if offset == 0 {
+            let n = self.recv_buf.enqueue_slice(data);
+            let _ = self.assembler.add(0, n);
+            let advanced = self.assembler.remove_front();
+            let extra = advanced.saturating_sub(n);
+            if extra > 0 {
+                self.recv_buf.enqueue_unallocated(extra);
+            }
+            self.rcv_nxt += advanced;
+            self.urg_rx
+                .on_data(&mut self.recv_buf, self.rcv_nxt, advanced);
+            notice.wake = true;
+            self.unacked_bytes += advanced;
+            if !self.assembler.is_empty() || extra > 0 {
+                // Filling a hole: acknowledge at once (RFC 5681 4.2).
+                self.ack_now = true;
+                self.ack_urgent = true;
+            } else if self.unacked_bytes >= 2 * self.mss.max(536) {
+                // "an ACK SHOULD be generated for at least every second full-sized
+                // segment" (RFC 5681 4.2). Within one batch of received frames the
+                // ACK may be deferred to the batch's end, but never past eight
+                // segments: a single ACK for a whole window would make its loss
+                // cost a retransmission timeout.
+                self.ack_now = true;
+                if self.unacked_bytes >= 8 * self.mss.max(536) {
+                    self.ack_urgent = true;
+                }
+            } else {
+                self.timers
+                    .set_if_disarmed(TimerKind::DelayedAck, now + self.cfg.delayed_ack);
+            }
+            if let Some(f) = self.ooo_fin {
+                if f == self.rcv_nxt {
+                    self.ooo_fin = None;
+                    notice.merge(self.accept_fin(now));
+                }
+            }
+        } else {
+            let written = self.recv_buf.write_unallocated(offset, data);
+            if self.assembler.add(offset, written).is_err() {
+                out.counters.drop(DropReason::TcpOutOfOrderFull);
+            }
+            // Out-of-order: a duplicate ACK at once (RFC 5681 4.2), with SACK blocks.
+            self.ack_now = true;
+            self.ack_urgent = true;
+        }
+        notice
+    }
+
+    pub(super) fn accept_fin(&mut self, now: Instant) -> Notice {
+        self.rcv_nxt += 1u32;
+        self.fin_received = true;
+        self.ack_now = true;
+        self.ack_urgent = true;
+        match self.state {
+            State::SynReceived | State::Established => self.state = State::CloseWait,
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.enter_time_wait(now);
+                } else {
+                    self.state = State::Closing;
+                }
+            }
+            State::FinWait2 => self.enter_time_wait(now),
+            _ => {}
+        }
+        Notice {
+            wake: true,
+            ..Notice::default()
+        }
+    }
+}

@@ -1,0 +1,625 @@
+//! One TCP connection: the transmission control block and its state machine.
+//!
+//! Read RFC 9293 section 3.10 ("Event Processing") before touching this: the input
+//! path below follows its "SEGMENT ARRIVES" steps in order (sequence check, RST, SYN,
+//! ACK, URG, text, FIN), with RFC 5961's stricter RST, SYN and ACK rules. Output
+//! follows RFC 9293 3.8.6 (Nagle, silly window avoidance), RFC 6298 (RTO), RFC 7323
+//! (window scale and timestamps) and RFC 2018 (SACK blocks we send). Loss detection,
+//! what to retransmit and the congestion window live in [`crate::tcp::recovery`]; this
+//! file tells it what was sent and what the ACKs said, and sends what it chooses.
+//!
+//! A [`Tcb`] knows nothing of the engine: segments it sends are written into an
+//! [`Out`], and what the owner must do (wake the user, notify a listener, free the
+//! socket) comes back as [`Notice`]s. That keeps it testable one connection at a time.
+
+mod input;
+mod output;
+#[cfg(test)]
+mod tests;
+mod timers;
+mod user;
+
+pub(crate) use user::CloseAction;
+
+use std::net::SocketAddrV4;
+
+use crate::config::TcpConfig;
+use crate::counters::{Counters, DropReason, Stat};
+use crate::error::NetError;
+use crate::ip::IpSend;
+use crate::socket::SocketOptions;
+use crate::tcp::assembler::Assembler;
+use crate::tcp::buffer::RingBuffer;
+use crate::tcp::options::{SackBlock, TcpOptions, Timestamps};
+use crate::tcp::recovery::congestion::{CongestionAlgorithm, CongestionControl, InitialWindow};
+use crate::tcp::recovery::scoreboard::LossCause;
+use crate::tcp::recovery::{AckInput, CaState, Recovery, RecoveryStats, Transmit};
+use crate::tcp::rtt::RttEstimator;
+use crate::tcp::segment::{Flags, TcpRepr};
+use crate::tcp::seq::SeqNumber;
+use crate::tcp::timer::{TimerKind, Timers};
+use crate::tcp::urgent::{UrgentRx, UrgentTx};
+use crate::time::{Duration, Instant};
+use crate::wire::offload::TxMeta;
+use crate::wire::{HEADROOM, IPV4_HEADER_LEN, PROTO_TCP, TCP_HEADER_LEN};
+
+/// The eleven states of RFC 9293 section 3.3.2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Waiting for a connection request.
+    Listen,
+    /// SYN sent, waiting for the matching SYN.
+    SynSent,
+    /// SYN received and SYN sent, waiting for the ACK of our SYN.
+    SynReceived,
+    /// Open: data flows both ways.
+    Established,
+    /// We closed; our FIN is not yet acknowledged.
+    FinWait1,
+    /// We closed and our FIN is acknowledged; waiting for the peer's FIN.
+    FinWait2,
+    /// The peer closed; waiting for our user to close.
+    CloseWait,
+    /// Both closed at once; waiting for the ACK of our FIN.
+    Closing,
+    /// The peer closed, then we did; waiting for the ACK of our FIN.
+    LastAck,
+    /// Waiting 2*MSL so that the peer surely got our ACK of its FIN.
+    TimeWait,
+}
+
+impl State {
+    /// The name Linux's `ss` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECV",
+            State::Established => "ESTAB",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        }
+    }
+
+    /// True once the handshake completed (RFC 9293's "synchronized" states).
+    pub fn synchronized(self) -> bool {
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
+    }
+}
+
+/// Where a [`Tcb`] puts the segments it sends.
+pub(crate) struct Out<'a> {
+    /// Datagrams to send: IP parameters and a frame whose TCP segment starts at
+    /// [`HEADROOM`].
+    pub frames: &'a mut Vec<(IpSend, Vec<u8>, TxMeta)>,
+    /// Spare buffers to build frames in.
+    pub spare: &'a mut Vec<Vec<u8>>,
+    /// The engine's counters.
+    pub counters: &'a mut Counters,
+    /// Leave a pure ACK owed for in-order data pending (`Tcb::ack_pending`), so the
+    /// engine sends one ACK per batch of received frames rather than one per two
+    /// segments (Linux acknowledges GRO batches the same way).
+    pub defer_ack: bool,
+    /// The device completes TCP checksums (checksum offload).
+    pub partial_checksum: bool,
+    /// Largest payload one segment may carry, cut by the device into MSS pieces
+    /// (TSO); 0 when the device cannot.
+    pub tso_max: usize,
+}
+
+impl Out<'_> {
+    fn frame(&mut self, capacity: usize) -> Vec<u8> {
+        let mut f = self.spare.pop().unwrap_or_default();
+        f.clear();
+        f.reserve(HEADROOM + capacity);
+        f.resize(HEADROOM, 0);
+        f
+    }
+}
+
+/// What the owner of a [`Tcb`] must do after a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Notice {
+    /// Readiness may have changed: wake the user's waiters.
+    pub wake: bool,
+    /// The handshake completed (a listener's child moves to the accept queue).
+    pub established: bool,
+    /// The connection is gone (CLOSED): an orphan can be freed.
+    pub closed: bool,
+    /// New urgent data was announced (the SIGURG notification).
+    pub urgent: bool,
+}
+
+impl Notice {
+    fn merge(&mut self, o: Notice) {
+        self.wake |= o.wake;
+        self.established |= o.established;
+        self.closed |= o.closed;
+        self.urgent |= o.urgent;
+    }
+}
+
+/// Per-connection parameters fixed at creation.
+#[derive(Clone, Debug)]
+pub(crate) struct TcbParams {
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub iss: SeqNumber,
+    /// Largest segment the link carries: MTU - 40.
+    pub link_mss: usize,
+    /// Random offset of our timestamp clock (RFC 7323 5.4).
+    pub ts_offset: u32,
+    pub opts: SocketOptions,
+    /// User-set `TCP_MAXSEG`, if any.
+    pub user_mss: Option<u16>,
+    /// User-set `TCP_CONGESTION`, if any (else the stack's default).
+    pub congestion: Option<CongestionAlgorithm>,
+}
+
+/// The transmission control block.
+#[derive(Debug)]
+pub(crate) struct Tcb {
+    state: State,
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+    cfg: TcpConfig,
+    opts: SocketOptions,
+
+    // Send sequence space (RFC 9293 3.3.1).
+    iss: SeqNumber,
+    snd_una: SeqNumber,
+    snd_nxt: SeqNumber,
+    /// Highest sequence number sent (snd_nxt goes back on a retransmission timeout).
+    snd_max: SeqNumber,
+    snd_wnd: usize,
+    max_snd_wnd: usize,
+    snd_wl1: SeqNumber,
+    snd_wl2: SeqNumber,
+    /// Shift applied to windows the peer sends (its window scale).
+    snd_shift: u8,
+    send_buf: RingBuffer,
+    /// The user asked for a FIN after the buffered data.
+    fin_queued: bool,
+    /// Its sequence number (fixed when queued: no data may follow it).
+    fin_at: SeqNumber,
+
+    // Receive sequence space.
+    irs: SeqNumber,
+    rcv_nxt: SeqNumber,
+    /// Right edge of the window we advertised.
+    rcv_adv: SeqNumber,
+    /// Shift applied to windows we send (our window scale).
+    rcv_shift: u8,
+    recv_buf: RingBuffer,
+    assembler: Assembler,
+    /// Sequence number of a FIN that arrived ahead of missing data.
+    ooo_fin: Option<SeqNumber>,
+    /// The peer's FIN was received in order.
+    fin_received: bool,
+
+    // Options.
+    mss: usize,
+    adv_mss: u16,
+    ts_enabled: bool,
+    ts_recent: u32,
+    ts_offset: u32,
+    sack_enabled: bool,
+    /// We offered window scaling in our SYN.
+    offered_wscale: bool,
+    /// Both SYNs carried window scale.
+    wscale_agreed: bool,
+    /// The peer acknowledged our SYN's options (the SYN-SENT side knows them).
+    user_mss: Option<u16>,
+
+    // Timers and retransmission.
+    timers: Timers,
+    rtt: RttEstimator,
+    rtt_probe: Option<(SeqNumber, Instant)>,
+    /// Consecutive retransmission timeouts without progress.
+    retries: u32,
+    cc: Box<dyn CongestionControl>,
+    /// Loss detection and recovery: scoreboard, RACK-TLP, PRR, undo.
+    recovery: Recovery,
+    persist_backoff: u32,
+    keepalive_sent: u32,
+    /// Zero-window probes (bytes beyond the window) are outstanding.
+    probing: bool,
+    /// The override timeout of sender SWS avoidance fired: send what the window
+    /// allows even if it is a small segment (RFC 9293 3.8.6.2.1).
+    sws_override: bool,
+    /// We opened actively (`connect`), so a RST in SYN-RECEIVED refuses the user's
+    /// connection (RFC 9293 3.10.7.4, MUST-11).
+    active_open: bool,
+    /// The retransmission timer is armed for a tail loss probe (RFC 8985 7), not
+    /// for a retransmission timeout.
+    tlp_armed: bool,
+    last_recv: Instant,
+
+    // Acknowledgments we owe.
+    ack_now: bool,
+    /// The owed ACK must not wait for the end of the batch (out-of-order data, a
+    /// hole filled, a FIN, a challenge): duplicate ACKs drive the peer's fast
+    /// retransmit and must each be sent.
+    ack_urgent: bool,
+    /// Bytes received in order and not yet acknowledged.
+    unacked_bytes: usize,
+
+    /// Error to report (`SO_ERROR`, or on the next call).
+    error: Option<NetError>,
+    /// Soft error (an ICMP error on a synchronized connection): not reported by
+    /// calls, but the reason given if the connection later times out (Linux's
+    /// `sk_err_soft`).
+    soft_error: Option<NetError>,
+    /// The connection was reset or timed out: reads give the error, then EOF.
+    reset: bool,
+    /// `shutdown(SHUT_RD)`.
+    rd_shut: bool,
+    /// The user closed its descriptor; the connection lives on alone.
+    orphan: bool,
+    /// Urgent data we send.
+    urg_tx: UrgentTx,
+    /// Urgent data we receive.
+    urg_rx: UrgentRx,
+}
+
+/// Most scoreboard records for a send buffer of `capacity` bytes: enough for
+/// every segment of 64 bytes or more, so memory follows the buffer size.
+fn scoreboard_records(capacity: usize) -> usize {
+    capacity / 64 + 64
+}
+
+/// Linux's choice of window scale: the smallest shift that lets a 16-bit window
+/// cover the receive buffer (RFC 7323 2.3: at most 14).
+fn window_shift(buffer: usize) -> u8 {
+    let mut shift = 0u8;
+    while shift < 14 && (65535usize << shift) < buffer {
+        shift += 1;
+    }
+    shift
+}
+
+impl Tcb {
+    /// A connection in `state` (SYN-SENT for an active open, SYN-RECEIVED for a
+    /// passive one; the caller then feeds the SYN or sends ours).
+    pub(crate) fn new(p: TcbParams, cfg: &TcpConfig, now: Instant) -> Tcb {
+        let recv_cap = p.opts.recv_buffer.clamp(1024, cfg.max_buffer);
+        let send_cap = p.opts.send_buffer.clamp(1024, cfg.max_buffer);
+        let link_mss = p.link_mss.max(64);
+        let adv_mss = match p.user_mss {
+            Some(m) => (m as usize).clamp(88, link_mss),
+            None => link_mss,
+        }
+        .min(65535) as u16;
+        let rcv_shift = if cfg.window_scaling {
+            window_shift(recv_cap)
+        } else {
+            0
+        };
+        let mss = 536.min(adv_mss as usize);
+        let iw = InitialWindow::Segments(cfg.initial_window.max(1));
+        let algo = p.congestion.unwrap_or(cfg.congestion_control);
+        Tcb {
+            state: State::Closed,
+            local: p.local,
+            remote: p.remote,
+            opts: p.opts,
+            iss: p.iss,
+            snd_una: p.iss,
+            snd_nxt: p.iss,
+            snd_max: p.iss,
+            snd_wnd: 0,
+            max_snd_wnd: 0,
+            snd_wl1: SeqNumber(0),
+            snd_wl2: SeqNumber(0),
+            snd_shift: 0,
+            send_buf: RingBuffer::new(send_cap),
+            fin_queued: false,
+            fin_at: SeqNumber(0),
+            irs: SeqNumber(0),
+            rcv_nxt: SeqNumber(0),
+            rcv_adv: SeqNumber(0),
+            rcv_shift,
+            recv_buf: RingBuffer::new(recv_cap),
+            assembler: Assembler::new(cfg.max_ooo_ranges),
+            ooo_fin: None,
+            fin_received: false,
+            mss,
+            adv_mss,
+            ts_enabled: false,
+            ts_recent: 0,
+            ts_offset: p.ts_offset,
+            sack_enabled: false,
+            offered_wscale: cfg.window_scaling,
+            wscale_agreed: false,
+            user_mss: p.user_mss,
+            timers: Timers::new(),
+            rtt: RttEstimator::new(cfg.initial_rto, cfg.min_rto, cfg.max_rto),
+            rtt_probe: None,
+            retries: 0,
+            cc: algo.build(mss, iw),
+            recovery: Recovery::new(scoreboard_records(send_cap), mss),
+            persist_backoff: 0,
+            keepalive_sent: 0,
+            probing: false,
+            sws_override: false,
+            active_open: false,
+            tlp_armed: false,
+            last_recv: now,
+            ack_now: false,
+            ack_urgent: false,
+            unacked_bytes: 0,
+            error: None,
+            soft_error: None,
+            reset: false,
+            rd_shut: false,
+            orphan: false,
+            urg_tx: UrgentTx::default(),
+            urg_rx: UrgentRx::default(),
+            cfg: cfg.clone(),
+        }
+    }
+
+    // ------------------------------------------------------------ accessors
+
+    /// Sequence number of `send_buf[0]`: the SYN occupies `iss` while unacknowledged.
+    fn buf_seq(&self) -> SeqNumber {
+        if self.snd_una == self.iss && !self.syn_acked() {
+            self.iss + 1u32
+        } else {
+            self.snd_una
+        }
+    }
+
+    fn syn_acked(&self) -> bool {
+        self.state.synchronized() || (self.state == State::SynReceived && self.snd_una.gt(self.iss))
+    }
+
+    /// Sequence number of our FIN, if the user asked for one.
+    fn fin_seq(&self) -> Option<SeqNumber> {
+        self.fin_queued.then_some(self.fin_at)
+    }
+
+    fn fin_sent(&self) -> bool {
+        self.fin_seq().is_some_and(|f| self.snd_max.gt(f))
+    }
+
+    fn fin_acked(&self) -> bool {
+        self.fin_seq().is_some_and(|f| self.snd_una.gt(f))
+    }
+
+    /// The window we may still receive into: the advertised right edge.
+    fn rcv_wnd(&self) -> usize {
+        self.rcv_adv.saturating_distance(self.rcv_nxt)
+    }
+
+    /// Bytes readable now (up to the urgent mark when one is pending).
+    pub(crate) fn readable_len(&self) -> usize {
+        self.recv_buf.len()
+    }
+
+    /// Bytes queued to send and not yet acknowledged.
+    pub(crate) fn send_queue_len(&self) -> usize {
+        self.send_buf.len()
+    }
+
+    /// Free room in the send buffer.
+    pub(crate) fn send_space(&self) -> usize {
+        self.send_buf.window()
+    }
+
+    /// Capacity of the send buffer.
+    pub(crate) fn send_capacity(&self) -> usize {
+        self.send_buf.capacity()
+    }
+
+    /// Snapshot for `stats` and `TCP_INFO`.
+    pub(crate) fn info(&self) -> TcpInfo {
+        let board = self.recovery.board();
+        TcpInfo {
+            state: self.state,
+            ca_state: self.recovery.state(),
+            rto: self.rtt.rto(),
+            srtt: self.rtt.srtt(),
+            rttvar: self.rtt.rttvar(),
+            min_rtt: self.recovery.rack().min_rtt(),
+            cwnd: self.cc.cwnd(),
+            ssthresh: self.cc.ssthresh(),
+            congestion: self.cc.name(),
+            mss: self.mss,
+            adv_mss: self.adv_mss as usize,
+            snd_wnd: self.snd_wnd,
+            rcv_wnd: self.rcv_wnd(),
+            snd_wscale: self.wscale_agreed.then_some(self.snd_shift),
+            rcv_wscale: self.wscale_agreed.then_some(self.rcv_shift),
+            timestamps: self.ts_enabled,
+            sack: self.sack_enabled,
+            unacked: self.snd_max.saturating_distance(self.snd_una),
+            in_flight: self.recovery.in_flight(),
+            sacked: board.sacked_bytes(),
+            lost: board.lost_bytes(),
+            retrans: board.retrans_bytes(),
+            reordering: self.recovery.reordering(),
+            retransmits: self.retries,
+            recovery: *self.recovery.stats(),
+            send_queue: self.send_buf.len(),
+            recv_queue: self.recv_buf.len(),
+        }
+    }
+
+    /// The congestion control algorithm in use.
+    pub(crate) fn congestion(&self) -> CongestionAlgorithm {
+        self.cc.algorithm()
+    }
+
+    /// Switches congestion control (`TCP_CONGESTION`), keeping the window
+    /// (Linux's `tcp_reinit_congestion_control`).
+    pub(crate) fn set_congestion(&mut self, algo: CongestionAlgorithm) {
+        if algo == self.cc.algorithm() {
+            return;
+        }
+        let (cwnd, ssthresh) = (self.cc.cwnd(), self.cc.ssthresh());
+        let mut cc = algo.build(
+            self.mss,
+            InitialWindow::Segments(self.cfg.initial_window.max(1)),
+        );
+        if self.state.synchronized() {
+            cc.reset_window(cwnd, ssthresh);
+        }
+        self.cc = cc;
+    }
+
+    /// The next timer deadline.
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    fn ts_now(&self, now: Instant) -> u32 {
+        (now.total_millis() as u32).wrapping_add(self.ts_offset)
+    }
+}
+
+/// Adds the recovery events between two snapshots to the engine's counters.
+fn count_recovery_events(before: &RecoveryStats, after: &RecoveryStats, out: &mut Out<'_>) {
+    out.counters
+        .add(Stat::TcpRecoveries, after.recoveries - before.recoveries);
+    out.counters
+        .add(Stat::TcpDsacksReceived, after.dsacks - before.dsacks);
+    out.counters.add(Stat::TcpUndos, after.undos - before.undos);
+}
+
+/// A snapshot of a connection, like Linux's `tcp_info` (what `ss -ti` shows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// State.
+    pub state: State,
+    /// Congestion state (Linux's `tcpi_ca_state`).
+    pub ca_state: CaState,
+    /// Retransmission timeout.
+    pub rto: Duration,
+    /// Smoothed RTT, once measured.
+    pub srtt: Option<Duration>,
+    /// RTT variation, once measured.
+    pub rttvar: Option<Duration>,
+    /// Smallest RTT seen (RACK's `min_RTT`).
+    pub min_rtt: Option<Duration>,
+    /// Congestion window in bytes.
+    pub cwnd: usize,
+    /// Slow-start threshold in bytes (`usize::MAX` until the first loss).
+    pub ssthresh: usize,
+    /// The congestion control algorithm (`TCP_CONGESTION`).
+    pub congestion: &'static str,
+    /// Send MSS.
+    pub mss: usize,
+    /// MSS we advertised.
+    pub adv_mss: usize,
+    /// Peer's window in bytes.
+    pub snd_wnd: usize,
+    /// Our advertised window in bytes.
+    pub rcv_wnd: usize,
+    /// Shift applied to the peer's windows (its window scale); `None` without.
+    pub snd_wscale: Option<u8>,
+    /// Shift applied to our windows; `None` without window scaling.
+    pub rcv_wscale: Option<u8>,
+    /// Timestamps are in use (RFC 7323).
+    pub timestamps: bool,
+    /// SACK is in use (RFC 2018).
+    pub sack: bool,
+    /// Bytes sent and not cumulatively acknowledged (SND.MAX - SND.UNA).
+    pub unacked: usize,
+    /// Bytes in flight (RFC 6675 pipe).
+    pub in_flight: usize,
+    /// Bytes SACKed by the peer.
+    pub sacked: usize,
+    /// Bytes marked lost, not yet repaired.
+    pub lost: usize,
+    /// Bytes of retransmissions in flight.
+    pub retrans: usize,
+    /// The duplicate-ACK threshold (3, raised by observed reordering).
+    pub reordering: usize,
+    /// Consecutive retransmission timeouts (Linux's `tcpi_retransmits`).
+    pub retransmits: u32,
+    /// Retransmissions and recovery events by cause.
+    pub recovery: RecoveryStats,
+    /// Bytes in the send buffer.
+    pub send_queue: usize,
+    /// Bytes in the receive buffer.
+    pub recv_queue: usize,
+}
+
+impl TcpInfo {
+    /// Every segment retransmitted (Linux's `tcpi_total_retrans`).
+    pub fn total_retrans(&self) -> u64 {
+        self.recovery.total()
+    }
+}
+
+/// The RST that answers `seg` when no connection (or an unacceptable one) exists
+/// (RFC 9293 3.10.7.1): `<SEQ=SEG.ACK><CTL=RST>` if it had an ACK, else
+/// `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`. `None` for a RST.
+pub(crate) fn rst_for(
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+    seg: &TcpRepr,
+    data_len: usize,
+    out: &mut Out<'_>,
+) -> Option<(IpSend, Vec<u8>)> {
+    if seg.flags.rst {
+        return None;
+    }
+    let repr = if seg.flags.ack {
+        TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq: seg.ack,
+            flags: Flags {
+                rst: true,
+                ..Flags::default()
+            },
+            ..TcpRepr::default()
+        }
+    } else {
+        TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq: SeqNumber(0),
+            ack: seg.seq + seg.seq_len(data_len),
+            flags: Flags {
+                rst: true,
+                ack: true,
+                ..Flags::default()
+            },
+            ..TcpRepr::default()
+        }
+    };
+    let mut frame = out.frame(TCP_HEADER_LEN);
+    frame.resize(HEADROOM + TCP_HEADER_LEN, 0);
+    repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
+    out.counters.inc(Stat::TcpRstSent);
+    out.counters.inc(Stat::TcpSegmentsOut);
+    Some((
+        IpSend {
+            src: *local.ip(),
+            dst: *remote.ip(),
+            protocol: PROTO_TCP,
+            ttl: 0,
+            tos: 0,
+            dont_frag: true,
+        },
+        frame,
+    ))
+}
+
+/// The MSS a link of `mtu` carries (IPv4 and TCP headers without options).
+pub(crate) fn link_mss(mtu: usize) -> usize {
+    mtu.saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN)
+}

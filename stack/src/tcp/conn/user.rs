@@ -1,0 +1,422 @@
+//! User calls on one connection and the errors they report.
+
+use super::*;
+use crate::socket::Readiness;
+use crate::tcp::urgent::OobState;
+
+/// What closing the user's descriptor does to a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CloseAction {
+    /// Nothing left to do: free the socket.
+    Free,
+    /// Reset the connection (unread data, `SO_LINGER` of zero, or a SYN in flight).
+    Abort,
+    /// Send a FIN after the queued data; the connection finishes on its own.
+    Fin,
+}
+
+/// What a user call may do now, and the errors it reports (Linux's errnos).
+impl Tcb {
+    /// The connection's state.
+    pub(crate) fn state(&self) -> State {
+        self.state
+    }
+
+    /// Our address.
+    pub(crate) fn local(&self) -> SocketAddrV4 {
+        self.local
+    }
+
+    /// The peer's address.
+    pub(crate) fn remote(&self) -> SocketAddrV4 {
+        self.remote
+    }
+
+    /// The user closed its descriptor: the connection lives on alone.
+    pub(crate) fn is_orphan(&self) -> bool {
+        self.orphan
+    }
+
+    /// The connection holds its port against a new listener (TIME-WAIT and CLOSED
+    /// ones do not).
+    pub(crate) fn holds_port(&self) -> bool {
+        !matches!(self.state, State::TimeWait | State::Closed)
+    }
+
+    /// What `poll` reports for the connection.
+    pub(crate) fn readiness(&self) -> Readiness {
+        let closed = self.state == State::Closed;
+        let sync = self.state.synchronized();
+        let space = self.send_space();
+        let can_send = matches!(self.state, State::Established | State::CloseWait);
+        Readiness {
+            readable: self.has_readable()
+                || self.fin_received
+                || self.reset
+                || closed
+                || self.rd_shut,
+            writable: (can_send
+                && space > 0
+                && space * 2 >= self.send_queue_len().min(self.send_capacity()))
+                || closed
+                || self.error.is_some()
+                || (sync && !can_send),
+            urgent: self.urg_rx.pending(),
+            error: self.error.is_some(),
+            hangup: closed
+                || (self.fin_received
+                    && matches!(
+                        self.state,
+                        State::TimeWait | State::LastAck | State::Closing
+                    )),
+        }
+    }
+
+    /// The error of `connect` on a socket that already has a connection:
+    /// `EALREADY` while the handshake runs, `EISCONN` once connected, and for a
+    /// failed attempt its error (or the socket's `pending`).
+    pub(crate) fn connect_error(&self, pending: Option<NetError>) -> NetError {
+        match self.state {
+            State::SynSent | State::SynReceived => NetError::Already,
+            State::Closed => self.error.or(pending).unwrap_or(NetError::InvalidInput),
+            _ => NetError::IsConnected,
+        }
+    }
+
+    /// Whether `send` of `len` bytes may queue data now: `Ok(false)` for nothing
+    /// to queue, else the error it reports (a pending error first; `EWOULDBLOCK`
+    /// during the handshake or with a full buffer; `EPIPE` after our FIN or a
+    /// reset; `ENOTCONN` on a closed connection that was not reset).
+    pub(crate) fn check_send(&mut self, len: usize) -> Result<bool, NetError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        match self.state {
+            State::SynSent | State::SynReceived => return Err(NetError::WouldBlock),
+            State::Established | State::CloseWait => {}
+            State::Closed if !self.reset => return Err(NetError::NotConnected),
+            _ => return Err(NetError::BrokenPipe),
+        }
+        if len == 0 {
+            return Ok(false);
+        }
+        if self.send_space() == 0 {
+            return Err(NetError::WouldBlock);
+        }
+        Ok(true)
+    }
+
+    /// Whether `recv` into `len` bytes may read data now: `Ok(None)` to go on,
+    /// `Ok(Some(0))` for end of stream or an empty buffer, else the error
+    /// (`EWOULDBLOCK` during the handshake or with nothing to read; a reset's
+    /// error once, then end of stream).
+    pub(crate) fn check_recv(&mut self, len: usize) -> Result<Option<usize>, NetError> {
+        if matches!(self.state, State::SynSent | State::SynReceived) {
+            return Err(NetError::WouldBlock);
+        }
+        if len == 0 {
+            return Ok(Some(0));
+        }
+        if self.has_readable() {
+            return Ok(None);
+        }
+        if self.reset {
+            return match self.error.take() {
+                Some(e) => Err(e),
+                None => Ok(Some(0)),
+            };
+        }
+        if self.fin_received || self.rd_shut || self.state == State::Closed {
+            return Ok(Some(0));
+        }
+        Err(NetError::WouldBlock)
+    }
+
+    /// `recv(MSG_OOB)`: the out-of-band byte, if one is waiting and not inline
+    /// (`EINVAL` when there is none or it is inline, `EWOULDBLOCK` when it is
+    /// announced and not yet here).
+    pub(crate) fn recv_oob(&mut self, buf: &mut [u8], peek: bool) -> Result<usize, NetError> {
+        match self.urg_rx.oob(self.opts.oob_inline) {
+            OobState::Byte(b) => {
+                let Some(first) = buf.first_mut() else {
+                    return Ok(0);
+                };
+                *first = b;
+                if !peek {
+                    self.urg_rx.take_oob();
+                }
+                Ok(1)
+            }
+            OobState::Pending => Err(NetError::WouldBlock),
+            OobState::None | OobState::Inline => Err(NetError::InvalidInput),
+        }
+    }
+
+    /// `shutdown`: checks the state (`ENOTCONN` before a connection attempt) and
+    /// takes the read half away if asked.
+    pub(crate) fn shutdown_check(&mut self, read: bool) -> Result<(), NetError> {
+        if !self.state.synchronized()
+            && self.state != State::SynSent
+            && self.state != State::SynReceived
+        {
+            return Err(NetError::NotConnected);
+        }
+        if read {
+            self.rd_shut = true;
+        }
+        Ok(())
+    }
+
+    /// The user closes its descriptor: the connection becomes an orphan, and the
+    /// answer says how it ends. Unread data means the peer's data was lost, so it
+    /// is told with a RST (RFC 2525 2.17, as Linux does); so is `SO_LINGER` of zero.
+    pub(crate) fn close_action(&mut self, linger_zero: bool) -> CloseAction {
+        self.orphan = true;
+        if self.state == State::Closed {
+            CloseAction::Free
+        } else if linger_zero || self.readable_len() > 0 || self.state == State::SynSent {
+            CloseAction::Abort
+        } else {
+            CloseAction::Fin
+        }
+    }
+
+    /// `getpeername`: the peer, once connected (and after a clean close).
+    pub(crate) fn peer_addr(&self) -> Option<SocketAddrV4> {
+        (self.state.synchronized() || self.state == State::Closed && !self.reset)
+            .then_some(self.remote)
+    }
+
+    /// Takes the pending error (`SO_ERROR`).
+    pub(crate) fn take_error(&mut self) -> Option<NetError> {
+        self.error.take()
+    }
+
+    /// Bytes `FIONREAD` reports (Linux counts up to the urgent mark).
+    pub(crate) fn recv_queue_len(&self) -> usize {
+        let skip = self.urg_rx.skip_at_head() as usize;
+        self.urg_rx
+            .read_limit(self.readable_len().saturating_sub(skip))
+    }
+
+    /// The MSS in use, once synchronized (`TCP_MAXSEG`).
+    pub(crate) fn maxseg(&self) -> Option<u16> {
+        self.state
+            .synchronized()
+            .then(|| self.mss.min(u16::MAX as usize) as u16)
+    }
+
+    /// Takes the socket options that apply to a live connection (keep-alive,
+    /// Nagle, inline urgent data, linger, TTL, TOS; buffer sizes only apply to
+    /// connections made later).
+    pub(crate) fn apply_options(&mut self, now: Instant, opts: &SocketOptions) {
+        self.opts.keepalive = opts.keepalive;
+        self.opts.nodelay = opts.nodelay;
+        self.opts.oob_inline = opts.oob_inline;
+        self.opts.linger = opts.linger;
+        self.opts.ttl = opts.ttl;
+        self.opts.tos = opts.tos;
+        self.options_changed(now);
+    }
+
+    /// Starts an active open: the SYN goes out on the next `output`.
+    pub(crate) fn connect(&mut self, now: Instant, out: &mut Out<'_>) {
+        self.state = State::SynSent;
+        self.active_open = true;
+        self.snd_nxt = self.iss;
+        self.output(now, out);
+    }
+
+    /// Queues data; returns how much fit.
+    pub(crate) fn send(&mut self, now: Instant, data: &[u8], out: &mut Out<'_>) -> usize {
+        let n = self.send_buf.enqueue_slice(data);
+        if n > 0 && self.state.synchronized() {
+            self.output(now, out);
+        }
+        n
+    }
+
+    /// Copies received data into `buf` (up to the urgent mark), consuming it unless
+    /// `peek`. Sends a window update when reading opened the window enough.
+    pub(crate) fn recv(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        peek: bool,
+        out: &mut Out<'_>,
+    ) -> usize {
+        // At the mark with the urgent byte held out of band: the stream skips it.
+        let skip = self.urg_rx.skip_at_head() as usize;
+        if skip == 1 && !peek && !buf.is_empty() && !self.recv_buf.is_empty() {
+            self.recv_buf.dequeue_allocated(1);
+            self.urg_rx.skipped();
+        }
+        let skip = if peek { skip } else { 0 };
+        let available = self.recv_buf.len().saturating_sub(skip);
+        let limit = if skip == 1 {
+            available
+        } else {
+            self.urg_rx.read_limit(available)
+        };
+        let want = buf.len().min(limit);
+        let n = self.recv_buf.read_allocated(skip, &mut buf[..want]);
+        if !peek && n > 0 {
+            self.recv_buf.dequeue_allocated(n);
+            self.urg_rx.consumed(n);
+        }
+        if !peek {
+            // Window update (RFC 9293 3.8.6.2.2): when the window we could offer
+            // grew by two segments or half the buffer, tell the peer.
+            // What we could advertise: the free space, as far as the window field
+            // (with our scale) can express it.
+            let could = self.recv_buf.window().min(65535usize << self.rcv_shift);
+            let offered = self.rcv_wnd();
+            let step = (2 * self.adv_mss as usize).min(self.recv_buf.capacity() / 2);
+            if self.state.synchronized() && could >= offered + step {
+                self.ack_now = true;
+                self.ack_urgent = true;
+                self.output(now, out);
+            }
+        }
+        n
+    }
+
+    /// Sequence number of the next byte a read returns.
+    pub(crate) fn next_read_seq(&self) -> SeqNumber {
+        self.rcv_nxt - (self.recv_buf.len() as u32)
+    }
+
+    /// `sockatmark`.
+    pub(crate) fn at_mark(&self) -> bool {
+        self.urg_rx.at_mark(self.next_read_seq())
+    }
+
+    /// Readable bytes before the mark (what a read would return, for `FIONREAD`
+    /// Linux reports all queued bytes; this is for readiness).
+    pub(crate) fn has_readable(&self) -> bool {
+        let skip = self.urg_rx.skip_at_head() as usize;
+        self.recv_buf.len() > skip
+    }
+
+    /// Queues `MSG_OOB` data: the last byte becomes urgent.
+    pub(crate) fn send_oob(&mut self, now: Instant, data: &[u8], out: &mut Out<'_>) -> usize {
+        let n = self.send_buf.enqueue_slice(data);
+        if n > 0 {
+            let end = self.buf_seq() + self.send_buf.len();
+            self.urg_tx.mark(end);
+            if self.state.synchronized() {
+                self.output(now, out);
+                // With a zero window the pointer still goes out ahead of the data
+                // (BSD sends the urgent notification even when data cannot go).
+                if self.snd_wnd == 0 {
+                    self.ack_now = true;
+                    self.ack_urgent = true;
+                    self.output(now, out);
+                }
+            }
+        }
+        n
+    }
+
+    /// Asks for a FIN after the queued data (close or `shutdown(SHUT_WR)`).
+    pub(crate) fn shutdown_write(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
+        let mut n = Notice::default();
+        match self.state {
+            State::SynSent | State::Closed | State::Listen => {
+                self.state = State::Closed;
+                n.closed = true;
+                n.wake = true;
+                self.timers.cancel_all();
+                return n;
+            }
+            State::SynReceived | State::Established => self.state = State::FinWait1,
+            State::CloseWait => self.state = State::LastAck,
+            _ => return n,
+        }
+        if !self.fin_queued {
+            self.fin_queued = true;
+            self.fin_at = self.buf_seq() + self.send_buf.len();
+            self.output(now, out);
+        }
+        n.wake = true;
+        n
+    }
+
+    /// Aborts: sends RST if synchronized and goes to CLOSED (RFC 9293 3.10.5 ABORT).
+    pub(crate) fn abort(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
+        if matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        ) {
+            self.emit_rst(now, out);
+        }
+        self.enter_closed();
+        Notice {
+            wake: true,
+            closed: true,
+            ..Notice::default()
+        }
+    }
+
+    pub(super) fn enter_closed(&mut self) {
+        self.state = State::Closed;
+        self.timers.cancel_all();
+    }
+
+    pub(super) fn enter_time_wait(&mut self, now: Instant) {
+        self.state = State::TimeWait;
+        self.timers.cancel_all();
+        self.timers.set(TimerKind::TimeWait, now + self.cfg.msl * 2);
+    }
+
+    /// Fails the connection with `err` (timeout, reset, ICMP hard error).
+    pub(super) fn fail(&mut self, err: NetError) -> Notice {
+        self.error = Some(err);
+        self.reset = true;
+        self.enter_closed();
+        Notice {
+            wake: true,
+            closed: true,
+            ..Notice::default()
+        }
+    }
+
+    /// A hard ICMP error (RFC 1122 4.2.3.9): fatal during the handshake, otherwise
+    /// recorded as a soft error.
+    /// ICMP "fragmentation needed" (RFC 1191): the path carries `mtu` bytes at most.
+    /// Our segments have DF set, so shrink the MSS and send the lost data again.
+    pub(crate) fn path_mtu(&mut self, now: Instant, mtu: u16, out: &mut Out<'_>) {
+        // RFC 1191 section 5: a router that sends no MTU (old RFC 792 format) gets
+        // the next plateau below the current size; 576 is a safe floor.
+        let mtu = if mtu >= 68 { mtu as usize } else { 576 };
+        let ts = if self.ts_enabled { 12 } else { 0 };
+        let new_mss = mtu
+            .saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN + ts)
+            .max(64);
+        if new_mss >= self.mss {
+            return;
+        }
+        self.mss = new_mss;
+        self.cc.set_mss(new_mss);
+        // Resend what is outstanding, now in smaller segments (not a congestion
+        // event: Linux's tcp_simple_retransmit).
+        let max = self.snd_max;
+        self.recovery.on_path_mtu(new_mss, max);
+        self.rtt_probe = None;
+        self.output(now, out);
+    }
+
+    pub(crate) fn icmp_error(&mut self, err: NetError, hard: bool) -> Notice {
+        // Linux (tcp_v4_err): during the handshake an unreachable kills the attempt;
+        // on a synchronized connection it is only remembered as a soft error.
+        if matches!(self.state, State::SynSent | State::SynReceived) && hard {
+            return self.fail(err);
+        }
+        self.soft_error = Some(err);
+        Notice::default()
+    }
+}
