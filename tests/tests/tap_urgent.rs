@@ -154,7 +154,7 @@ fn int(n: i32) -> Outcome {
     Outcome::Int(n)
 }
 
-/// One case of the issue: what the sender sends, what the receiver sees.
+/// One case of the urgent-data table: what the sender sends, what the receiver sees.
 struct Case {
     name: &'static str,
     /// `SO_OOBINLINE` on the receiver (set on the listener before `accept`).

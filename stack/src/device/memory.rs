@@ -144,8 +144,10 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
             wake();
         });
-        // Without the waker this would block for an hour.
-        a.wait(Some(Duration::from_secs(3600))).unwrap();
+        // Without the waker the wait would last its whole timeout.
+        let t0 = std::time::Instant::now();
+        a.wait(Some(Duration::from_secs(10))).unwrap();
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10));
         t.join().unwrap();
     }
 }

@@ -46,6 +46,19 @@ fn connected(p: &mut SimPair) -> (SocketHandle, SocketHandle) {
     (c, child.unwrap())
 }
 
+#[test]
+fn a_handshake_counts_each_segment_once() {
+    let mut p = pair();
+    connected(&mut p);
+    // Client: SYN and ACK out, SYN-ACK in. Server (through its listener): SYN and
+    // ACK in, SYN-ACK out.
+    let (a, b) = (p.a.counters(), p.b.counters());
+    assert_eq!(a.stat(Stat::TcpSegmentsOut), 2);
+    assert_eq!(a.stat(Stat::TcpSegmentsIn), 1);
+    assert_eq!(b.stat(Stat::TcpSegmentsIn), 2);
+    assert_eq!(b.stat(Stat::TcpSegmentsOut), 1);
+}
+
 /// Moves `data` from `tx` on `from` to `rx` on the other side; returns what arrived.
 fn transfer(
     p: &mut SimPair,

@@ -88,7 +88,7 @@ impl Tcb {
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = self.iss;
         self.last_recv = now;
-        out.counters.inc(Stat::TcpSegmentsIn);
+        // The listener counted the SYN in `TcpSegmentsIn`.
         self.output(now, out);
     }
 
@@ -157,8 +157,11 @@ impl Tcb {
         Notice::default()
     }
 
-    /// Sends <SEQ=SEG.ACK><CTL=RST> (or <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>)
-    /// in reply to an unacceptable segment.
+    /// Sends <SEQ=SEG.ACK><CTL=RST> in reply to a segment whose ACK acknowledges
+    /// something never sent, in SYN-SENT or SYN-RECEIVED (RFC 9293 3.10.7.3 and
+    /// 3.10.7.4; a synchronized connection answers an unacceptable segment with an
+    /// ACK instead). [`rst_for`] picks <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> for
+    /// a segment without ACK.
     pub(super) fn reply_rst_to(&mut self, seg: &TcpRepr, data_len: usize, out: &mut Out<'_>) {
         if let Some((send, frame)) = rst_for(self.local, self.remote, seg, data_len, out) {
             out.frames.push((send, frame, TxMeta::default()));

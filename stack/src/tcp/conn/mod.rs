@@ -218,7 +218,7 @@ pub(crate) struct Tcb {
     offered_wscale: bool,
     /// Both SYNs carried window scale.
     wscale_agreed: bool,
-    /// The peer acknowledged our SYN's options (the SYN-SENT side knows them).
+    /// User-set `TCP_MAXSEG`: caps the MSS we advertise and the one we use.
     user_mss: Option<u16>,
 
     // Timers and retransmission.
@@ -402,7 +402,8 @@ impl Tcb {
         self.rcv_adv.saturating_distance(self.rcv_nxt)
     }
 
-    /// Bytes readable now (up to the urgent mark when one is pending).
+    /// Bytes in the receive buffer. The urgent mark is not applied here: callers
+    /// that read or report (`recv`, `recv_queue_len`) stop at it.
     pub(crate) fn readable_len(&self) -> usize {
         self.recv_buf.len()
     }
