@@ -13,12 +13,15 @@
 //! - [`rack`]: RACK, the time-based loss detector (finds lost retransmissions).
 //! - [`congestion`] and [`cubic`]: the congestion controllers (Reno, CUBIC with
 //!   HyStart++), behind one trait.
+//! - `episode.rs`: declaring losses (RFC 6675 `IsLost`), entering recovery, PRR,
+//!   and D-SACK and timestamp undo.
+//! - `timeouts.rs`: the reordering timer, the retransmission timeout, the tail
+//!   loss probe's timeout and path MTU changes.
 //! - This file: the recovery state machine, shaped like Linux's
-//!   `tcp_fastretrans_alert` with the same four states ([`CaState`]), PRR, the
-//!   RFC 6675 `IsLost` and `NextSeg` rules (including the rescue
+//!   `tcp_fastretrans_alert` with the same four states ([`CaState`]), the ACK
+//!   processing, the RFC 6675 `NextSeg` rules (including the rescue
 //!   retransmission), duplicate ACKs and NewReno partial ACKs for peers without
-//!   SACK, D-SACK and timestamp undo, and the tail loss probe's episode
-//!   (RFC 8985 section 7.4).
+//!   SACK, and the tail loss probe's episode (RFC 8985 section 7.4).
 //!
 //! The connection ([`crate::tcp::conn`]) tells this module what it sent
 //! ([`Recovery::on_transmit`]) and what came back ([`Recovery::on_ack`]), and
@@ -30,6 +33,9 @@ pub mod congestion;
 pub mod cubic;
 pub mod rack;
 pub mod scoreboard;
+
+mod episode;
+mod timeouts;
 
 use crate::tcp::options::SackBlock;
 use crate::tcp::seq::SeqNumber;
@@ -639,239 +645,6 @@ impl Recovery {
             });
         }
         reorder_timeout
-    }
-
-    /// RFC 5827 early retransmit for peers without SACK: with fewer than four
-    /// segments outstanding and nothing new to send, `oseg - 1` duplicates.
-    fn dup_threshold(&self, has_unsent: bool) -> usize {
-        let oseg = self.board.outstanding().div_ceil(self.mss);
-        if oseg < 4 && !has_unsent {
-            oseg.saturating_sub(1).max(1)
-        } else {
-            self.reordering
-        }
-    }
-
-    /// RFC 6675 `IsLost`: "The routine returns true when either DupThresh
-    /// discontiguous SACKed sequences have arrived above 'SeqNum' or more than
-    /// (DupThresh - 1) * SMSS bytes with sequence numbers greater than 'SeqNum'
-    /// have been SACKed." Marks such segments lost unless already retransmitted.
-    fn mark_is_lost(&mut self) -> usize {
-        if self.board.sacked_bytes() == 0 {
-            return 0;
-        }
-        let thresh = self.reordering;
-        let mss = self.mss;
-        let (mut bytes, mut segs, mut lost) = (0usize, 0usize, 0usize);
-        // From the top down, counting what is SACKed above each record; marking
-        // a record changes no other record, so no list of them is needed.
-        for i in (0..self.board.len()).rev() {
-            let Some(&s) = self.board.get(i) else {
-                break;
-            };
-            if s.sacked {
-                bytes += s.len();
-                segs += s.len().div_ceil(mss);
-            } else if (segs >= thresh || bytes > (thresh - 1) * mss) && !s.lost && !s.retrans {
-                lost += self.board.mark_lost(i, LossCause::FastRecovery);
-            }
-        }
-        lost
-    }
-
-    fn enter_recovery(
-        &mut self,
-        una: SeqNumber,
-        snd_max: SeqNumber,
-        cc: &mut dyn CongestionControl,
-        now: Instant,
-    ) {
-        self.stats.recoveries += 1;
-        self.prior_cwnd = cc.cwnd();
-        self.prior_ssthresh = cc.ssthresh();
-        self.undo_marker = Some(una);
-        self.undo_retrans = -1;
-        self.retrans_stamp_ms = None;
-        self.high_seq = snd_max;
-        self.prr_delivered = 0;
-        self.prr_out = 0;
-        self.rescue_rxt = None;
-        self.tlp = None;
-        cc.on_loss(now);
-        self.state = CaState::Recovery;
-    }
-
-    /// RFC 6937 Proportional Rate Reduction with PRR-SSRB, in whole segments as
-    /// Linux's `tcp_cwnd_reduction` computes it (`prior_cwnd` standing for
-    /// RecoverFS): a budget of part of a segment would only be held back by
-    /// sender silly-window avoidance.
-    fn prr(
-        &mut self,
-        cc: &mut dyn CongestionControl,
-        delivered: usize,
-        newly_lost: bool,
-        una_advanced: bool,
-    ) {
-        if delivered == 0 && self.prr_out > 0 {
-            return;
-        }
-        let mss = self.mss;
-        self.prr_delivered += delivered;
-        let pipe = self.in_flight().div_ceil(mss);
-        let ssthresh = (cc.ssthresh() / mss).max(1);
-        let delivered_segs = delivered.div_ceil(mss);
-        let prr_delivered = self.prr_delivered.div_ceil(mss);
-        let prr_out = self.prr_out.div_ceil(mss);
-        let sndcnt = if pipe > ssthresh {
-            // "sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out"
-            let recover_fs = (self.prior_cwnd / mss).max(1) as u128;
-            let num = prr_delivered as u128 * ssthresh as u128 + recover_fs - 1;
-            ((num / recover_fs) as usize).saturating_sub(prr_out)
-        } else {
-            // PRR-SSRB: "limit = MAX(prr_delivered - prr_out, DeliveredData) +
-            // MSS; sndcnt = MIN(ssthresh - pipe, limit)".
-            let mut limit = prr_delivered.saturating_sub(prr_out).max(delivered_segs);
-            if una_advanced && !newly_lost {
-                limit += 1;
-            }
-            (ssthresh - pipe).min(limit)
-        };
-        // "Force a fast retransmit upon entering fast recovery".
-        let sndcnt = if self.prr_out == 0 {
-            sndcnt.max(1)
-        } else {
-            sndcnt
-        };
-        cc.set_cwnd((pipe + sndcnt) * mss);
-    }
-
-    /// Linux's `tcp_may_undo`: every retransmission of the episode was D-SACKed,
-    /// or the ACK echoes a timestamp older than the first retransmission (RFC
-    /// 3522: the original was delivered).
-    fn may_undo(&self, echo_ms: Option<u64>) -> bool {
-        self.undo_marker.is_some()
-            && (self.undo_retrans == 0
-                || matches!((echo_ms, self.retrans_stamp_ms), (Some(e), Some(r)) if e < r))
-    }
-
-    fn undo(&mut self, cc: &mut dyn CongestionControl, unmark_loss: bool) {
-        self.stats.undos += 1;
-        cc.undo(self.prior_cwnd, self.prior_ssthresh);
-        if unmark_loss {
-            self.board.clear_loss_marks();
-        }
-        self.undo_marker = None;
-        self.undo_retrans = -1;
-        self.retrans_stamp_ms = None;
-        if self.state == CaState::Loss || self.board.lost_bytes() == 0 {
-            self.state = CaState::Open;
-        }
-    }
-
-    /// RACK's reordering timer expired (RFC 8985 section 6.3): look for losses
-    /// again; enter recovery if some are found. Returns when to look again.
-    pub fn on_reorder_timeout(
-        &mut self,
-        now: Instant,
-        srtt: Option<Duration>,
-        snd_max: SeqNumber,
-        cc: &mut dyn CongestionControl,
-    ) -> Option<Duration> {
-        if !self.sack || self.board.is_empty() {
-            return None;
-        }
-        let sacked_segs = self.board.sacked_bytes() / self.mss;
-        let reo = self
-            .rack
-            .reo_wnd(srtt, self.in_recovery(), sacked_segs, self.reordering);
-        let (lost, timeout) = self.rack.detect_loss(&mut self.board, now, reo);
-        if lost > 0 && matches!(self.state, CaState::Open | CaState::Disorder) {
-            let una = self.board.start().unwrap_or(snd_max);
-            self.enter_recovery(una, snd_max, cc, now);
-            self.prr(cc, 0, true, false);
-        }
-        timeout
-    }
-
-    /// The retransmission timer expired (RFC 6298 section 5.4-5.6, RFC 6675
-    /// section 5.1, Linux's `tcp_enter_loss`): everything unSACKed is presumed
-    /// lost and is retransmitted in order from a one-segment window.
-    /// `backed_off` is true when this data had timed out before.
-    pub fn on_rto(
-        &mut self,
-        now: Instant,
-        snd_una: SeqNumber,
-        snd_max: SeqNumber,
-        backed_off: bool,
-        cc: &mut dyn CongestionControl,
-    ) {
-        self.stats.timeouts += 1;
-        let new_episode = matches!(self.state, CaState::Open | CaState::Disorder)
-            || !self.high_seq.gt(snd_una)
-            || (self.state == CaState::Loss && !backed_off);
-        if new_episode {
-            self.prior_cwnd = cc.cwnd();
-            self.prior_ssthresh = cc.ssthresh();
-            self.undo_marker = Some(snd_una);
-            self.undo_retrans = -1;
-            self.retrans_stamp_ms = None;
-        }
-        // A state already reduced (fast recovery) is not reduced again.
-        cc.on_rto(now, new_episode && self.state != CaState::Recovery);
-        // RFC 2018 section 8: the receiver may have reneged. Linux assumes so
-        // when the first unacknowledged segment is SACKed; after repeated
-        // timeouts, trust no SACK information.
-        let head_sacked = self.board.get(0).is_some_and(|s| s.sacked);
-        if head_sacked || backed_off {
-            self.board.clear_sacks();
-        }
-        self.board.mark_all_lost(LossCause::Timeout);
-        self.high_seq = snd_max;
-        self.dup_acks = 0;
-        self.tlp = None;
-        self.state = CaState::Loss;
-    }
-
-    /// The path MTU fell to fit segments of `mss` (RFC 1191): everything
-    /// unSACKed is resent in smaller segments, without a congestion response
-    /// (Linux's `tcp_simple_retransmit`).
-    pub fn on_path_mtu(&mut self, mss: usize, snd_max: SeqNumber) {
-        self.mss = mss.max(1);
-        if self.board.mark_all_lost(LossCause::Timeout) > 0 && self.state != CaState::Loss {
-            self.high_seq = snd_max;
-            self.undo_marker = None;
-            self.state = CaState::Loss;
-        }
-    }
-
-    /// The probe timeout for a tail loss probe (RFC 8985 section 7.2), or
-    /// `None` when no probe may be scheduled: SACK is needed (as in Linux), the
-    /// sender must be in the Open state, and no probe may be outstanding.
-    pub fn probe_timeout(&self, srtt: Option<Duration>, rto: Duration) -> Option<Duration> {
-        // RFC 8985 section 7.2 arms the probe only in the Open state. In fast
-        // recovery with nothing marked lost, a lost ACK for the last data in
-        // flight otherwise costs a whole RTO (at least 200 ms): probe there too.
-        let quiet_recovery = self.state == CaState::Recovery && self.board.lost_bytes() == 0;
-        if !self.sack
-            || !(matches!(self.state, CaState::Open | CaState::Disorder) || quiet_recovery)
-            || self.tlp.is_some()
-        {
-            return None;
-        }
-        let pto = match srtt {
-            // "PTO = 2 * SRTT; if FlightSize is one segment, PTO += WCDelAckT"
-            Some(s) => {
-                let one = self.board.outstanding() <= self.mss;
-                s * 2 + if one { WC_DEL_ACK } else { PTO_SLACK }
-            }
-            None => Duration::from_secs(1),
-        };
-        Some(pto.min(rto))
-    }
-
-    /// A tail loss probe is outstanding.
-    pub fn probe_outstanding(&self) -> bool {
-        self.tlp.is_some()
     }
 }
 
