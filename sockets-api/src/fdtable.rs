@@ -31,7 +31,7 @@ pub const FIRST_FD: i32 = 3;
 /// What protocol an open file speaks. Every BSD call matches on this, so a new kind
 /// makes the compiler point at each call to extend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SocketKind {
+pub enum SocketKind {
     /// `SOCK_DGRAM` over UDP.
     Udp,
     /// `SOCK_STREAM` over TCP: fresh, listening or connected (the engine knows

@@ -314,6 +314,7 @@ pub mod net;
 mod options;
 mod select;
 mod signals;
+pub mod sockopt;
 mod stream;
 pub mod tcp_info;
 
@@ -324,7 +325,7 @@ pub use crate::addr::{
 pub use crate::bsd::Stack;
 pub use crate::consts::*;
 pub use crate::errno::{errno, perror, perror_last, perror_text, set_errno, Errno};
-pub use crate::fdtable::{SignalHandler, FIRST_FD};
+pub use crate::fdtable::{SignalHandler, SocketKind, FIRST_FD};
 pub use crate::options::{Linger, OptionValue, TimeVal};
 pub use crate::select::{FdSet, PollFd, FD_CLR, FD_ISSET, FD_SET, FD_ZERO};
 pub use ::stack::runtime::Runtime;

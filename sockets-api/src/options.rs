@@ -15,20 +15,15 @@
 
 use std::time::Duration;
 
-use stack::tcp::recovery::congestion::CongestionAlgorithm;
 use stack::tcp::State;
-use stack::SocketOptions;
 
 use crate::bsd::Stack;
 use crate::consts::{
-    AF_INET, FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, IPPROTO_IP, IPPROTO_TCP,
-    IP_TOS, IP_TTL, O_NONBLOCK, O_RDWR, SIOCATMARK, SIOCOUTQ, SOL_SOCKET, SO_ACCEPTCONN,
-    SO_BROADCAST, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE, SO_PROTOCOL,
-    SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, TCP_CA_NAME_MAX,
-    TCP_CONGESTION, TCP_INFO, TCP_MAXSEG, TCP_NODELAY,
+    FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_NONBLOCK, O_RDWR, SIOCATMARK, SIOCOUTQ,
 };
 use crate::errno::{track, Errno};
-use crate::fdtable::{OpenFile, SocketKind, Timeout};
+use crate::fdtable::{SocketKind, Timeout};
+use crate::sockopt::{self, SetEffect, Timeouts};
 
 /// `struct timeval`: the value of `SO_RCVTIMEO` and `SO_SNDTIMEO` (16 bytes, as on
 /// 64-bit Linux).
@@ -156,18 +151,18 @@ impl<const N: usize> OptionValue for [u8; N] {
     }
 }
 
-fn int_from(b: &[u8]) -> Option<i32> {
+pub(crate) fn int_from(b: &[u8]) -> Option<i32> {
     Some(i32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
 }
 
-fn timeval_from(b: &[u8]) -> Option<TimeVal> {
+pub(crate) fn timeval_from(b: &[u8]) -> Option<TimeVal> {
     Some(TimeVal {
         tv_sec: i64::from_ne_bytes(b.get(..8)?.try_into().ok()?),
         tv_usec: i64::from_ne_bytes(b.get(8..16)?.try_into().ok()?),
     })
 }
 
-fn linger_from(b: &[u8]) -> Option<Linger> {
+pub(crate) fn linger_from(b: &[u8]) -> Option<Linger> {
     Some(Linger {
         l_onoff: int_from(b)?,
         l_linger: int_from(b.get(4..)?)?,
@@ -176,7 +171,7 @@ fn linger_from(b: &[u8]) -> Option<Linger> {
 
 /// Linux's `sock_set_timeout`: (0, 0) waits forever, a negative `tv_sec` does not
 /// wait at all, `tv_usec` out of range is `EDOM`.
-fn timeout_from(tv: TimeVal) -> Result<Timeout, Errno> {
+pub(crate) fn timeout_from(tv: TimeVal) -> Result<Timeout, Errno> {
     if !(0..1_000_000).contains(&tv.tv_usec) {
         return Err(Errno::EDOM);
     }
@@ -186,7 +181,7 @@ fn timeout_from(tv: TimeVal) -> Result<Timeout, Errno> {
     Ok(TimeVal::to_duration(tv).filter(|d| !d.is_zero()))
 }
 
-fn timeval_of(t: Timeout) -> TimeVal {
+pub(crate) fn timeval_of(t: Timeout) -> TimeVal {
     t.map(TimeVal::from_duration).unwrap_or_default()
 }
 
@@ -212,129 +207,24 @@ impl Stack {
         optname: i32,
         optval: &V,
     ) -> Result<(), Errno> {
-        track(self.setsockopt_inner(fd, level, optname, &optval.to_option_bytes()))
-    }
-
-    fn setsockopt_inner(&self, fd: i32, level: i32, optname: i32, val: &[u8]) -> Result<(), Errno> {
-        let file = self.file(fd)?;
-        match level {
-            SOL_SOCKET => {
-                // Linux checks for a whole int before looking at the option.
-                let v = int_from(val).ok_or(Errno::EINVAL)?;
-                match optname {
-                    SO_RCVTIMEO | SO_SNDTIMEO => {
-                        let tv = timeval_from(val).ok_or(Errno::EINVAL)?;
-                        let t = timeout_from(tv)?;
-                        if optname == SO_RCVTIMEO {
-                            file.set_recv_timeout(t);
-                        } else {
-                            file.set_send_timeout(t);
-                        }
-                        Ok(())
-                    }
-                    SO_REUSEADDR | SO_BROADCAST | SO_KEEPALIVE | SO_OOBINLINE | SO_RCVBUF
-                    | SO_SNDBUF | SO_LINGER => self.update_options(&file, |o, max| {
-                        match optname {
-                            SO_REUSEADDR => o.reuse_addr = v != 0,
-                            SO_BROADCAST => o.broadcast = v != 0,
-                            SO_KEEPALIVE => o.keepalive = v != 0,
-                            SO_OOBINLINE => o.oob_inline = v != 0,
-                            SO_RCVBUF | SO_SNDBUF => {
-                                // Linux: min(val as u32, max) then doubled "to allow
-                                // space for bookkeeping overhead".
-                                let bytes = (v as u32 as usize).min(max / 2) * 2;
-                                if optname == SO_RCVBUF {
-                                    o.recv_buffer = bytes;
-                                } else {
-                                    o.send_buffer = bytes;
-                                }
-                            }
-                            _ => {
-                                let l = linger_from(val).ok_or(Errno::EINVAL)?;
-                                o.linger = (l.l_onoff != 0)
-                                    .then(|| Duration::from_secs(u64::from(l.l_linger as u32)));
-                            }
-                        }
-                        Ok(())
-                    }),
-                    _ => Err(Errno::ENOPROTOOPT),
-                }
+        track((|| {
+            let file = self.file(fd)?;
+            let val = optval.to_option_bytes();
+            let effect = sockopt::set(
+                self.lock().engine(),
+                file.handle,
+                file.kind,
+                level,
+                optname,
+                &val,
+            )?;
+            match effect {
+                SetEffect::Engine => {}
+                SetEffect::RecvTimeout(t) => file.set_recv_timeout(t),
+                SetEffect::SendTimeout(t) => file.set_send_timeout(t),
             }
-            IPPROTO_IP => {
-                // Linux's ip_setsockopt: an int, or a single byte; nothing reads as 0.
-                let v = match val.len() {
-                    0 => 0,
-                    1..=3 => i32::from(val[0]),
-                    _ => int_from(val).unwrap_or(0),
-                };
-                match optname {
-                    IP_TTL => {
-                        if val.is_empty() || (v != -1 && !(1..=255).contains(&v)) {
-                            return Err(Errno::EINVAL);
-                        }
-                        // The engine's 0 means "the stack's default", Linux's -1.
-                        self.update_options(&file, |o, _| {
-                            o.ttl = if v == -1 { 0 } else { v as u8 };
-                            Ok(())
-                        })
-                    }
-                    IP_TOS => self.update_options(&file, |o, _| {
-                        o.tos = v as u8;
-                        Ok(())
-                    }),
-                    _ => Err(Errno::ENOPROTOOPT),
-                }
-            }
-            // IPPROTO_TCP: only TCP sockets have TCP options; a datagram socket
-            // answers ENOPROTOOPT like any unknown level.
-            IPPROTO_TCP if file.kind == SocketKind::Tcp && optname == TCP_CONGESTION => {
-                // A name, not an int: Linux reads up to TCP_CA_NAME_MAX - 1 bytes,
-                // stopping at a NUL; an unknown name is ENOENT.
-                let raw = &val[..val.len().min(TCP_CA_NAME_MAX - 1)];
-                let name = raw.split(|&b| b == 0).next().unwrap_or_default();
-                let algo = std::str::from_utf8(name)
-                    .ok()
-                    .and_then(CongestionAlgorithm::from_name)
-                    .ok_or(Errno::ENOENT)?;
-                self.lock().engine().tcp_set_congestion(file.handle, algo)?;
-                Ok(())
-            }
-            IPPROTO_TCP if file.kind == SocketKind::Tcp => {
-                // Linux's do_tcp_setsockopt: an int at least.
-                let v = int_from(val).ok_or(Errno::EINVAL)?;
-                match optname {
-                    TCP_NODELAY => self.update_options(&file, |o, _| {
-                        o.nodelay = v != 0;
-                        Ok(())
-                    }),
-                    TCP_MAXSEG => {
-                        let mss = u16::try_from(v).map_err(|_| Errno::EINVAL)?;
-                        self.lock().engine().tcp_set_maxseg(file.handle, mss)?;
-                        Ok(())
-                    }
-                    _ => Err(Errno::ENOPROTOOPT),
-                }
-            }
-            _ => Err(Errno::ENOPROTOOPT),
-        }
-    }
-
-    /// Applies `f` to the engine's options of `file` (with the stack's largest
-    /// buffer size), under the engine lock.
-    fn update_options(
-        &self,
-        file: &OpenFile,
-        f: impl FnOnce(&mut SocketOptions, usize) -> Result<(), Errno>,
-    ) -> Result<(), Errno> {
-        let mut g = self.lock();
-        let max = match file.kind {
-            SocketKind::Udp => g.engine_ref().config().udp.max_recv_buffer,
-            SocketKind::Tcp => g.engine_ref().config().tcp.max_buffer,
-        };
-        let mut o = g.engine_ref().socket_options(file.handle)?;
-        f(&mut o, max)?;
-        g.engine().set_socket_options(file.handle, o)?;
-        Ok(())
+            Ok(())
+        })())
     }
 
     /// `getsockopt(fd, level, optname, &optval, &optlen)`: fills `optval` (at most
@@ -352,92 +242,25 @@ impl Stack {
         optname: i32,
         optval: &mut V,
     ) -> Result<usize, Errno> {
-        let bytes = track(self.getsockopt_inner(fd, level, optname, optval.option_capacity()))?;
+        let bytes = track((|| {
+            let file = self.file(fd)?;
+            let timeouts = Timeouts {
+                recv: file.recv_timeout(),
+                send: file.send_timeout(),
+            };
+            let mut g = self.lock();
+            sockopt::get(
+                g.engine(),
+                file.handle,
+                file.kind,
+                level,
+                optname,
+                optval.option_capacity(),
+                timeouts,
+            )
+        })())?;
         optval.store_option_bytes(&bytes);
         Ok(bytes.len())
-    }
-
-    fn getsockopt_inner(
-        &self,
-        fd: i32,
-        level: i32,
-        optname: i32,
-        optlen: usize,
-    ) -> Result<Vec<u8>, Errno> {
-        let file = self.file(fd)?;
-        let int = |v: i32| v.to_ne_bytes().to_vec();
-        let mut g = self.lock();
-        let o = g.engine_ref().socket_options(file.handle)?;
-        let mut value = match level {
-            SOL_SOCKET => match optname {
-                SO_TYPE => int(file.kind.sock_type()),
-                SO_PROTOCOL => int(file.kind.protocol()),
-                SO_DOMAIN => int(AF_INET),
-                SO_ACCEPTCONN => int(match file.kind {
-                    SocketKind::Udp => 0,
-                    SocketKind::Tcp => {
-                        (g.engine_ref().tcp_state(file.handle)? == State::Listen).into()
-                    }
-                }),
-                SO_ERROR => {
-                    let e = match file.kind {
-                        SocketKind::Udp => g.engine().udp_take_error(file.handle)?,
-                        SocketKind::Tcp => g.engine().tcp_take_error(file.handle)?,
-                    };
-                    int(e.map_or(0, |e| Errno::from(e).raw()))
-                }
-                SO_REUSEADDR => int(o.reuse_addr.into()),
-                SO_BROADCAST => int(o.broadcast.into()),
-                SO_KEEPALIVE => int(o.keepalive.into()),
-                SO_OOBINLINE => int(o.oob_inline.into()),
-                SO_RCVBUF => int(i32::try_from(o.recv_buffer).unwrap_or(i32::MAX)),
-                SO_SNDBUF => int(i32::try_from(o.send_buffer).unwrap_or(i32::MAX)),
-                SO_LINGER => Linger {
-                    l_onoff: o.linger.is_some().into(),
-                    l_linger: o.linger.map_or(0, |d| d.as_secs() as u32 as i32),
-                }
-                .to_option_bytes(),
-                SO_RCVTIMEO => timeval_of(file.recv_timeout()).to_option_bytes(),
-                SO_SNDTIMEO => timeval_of(file.send_timeout()).to_option_bytes(),
-                _ => return Err(Errno::ENOPROTOOPT),
-            },
-            IPPROTO_IP => {
-                let v = match optname {
-                    IP_TTL if o.ttl == 0 => i32::from(g.engine_ref().config().ip.default_ttl),
-                    IP_TTL => i32::from(o.ttl),
-                    IP_TOS => i32::from(o.tos),
-                    _ => return Err(Errno::ENOPROTOOPT),
-                };
-                // Linux's ip_getsockopt: a buffer shorter than an int gets one byte.
-                if (1..4).contains(&optlen) && (0..=255).contains(&v) {
-                    vec![v as u8]
-                } else {
-                    int(v)
-                }
-            }
-            IPPROTO_TCP if file.kind == SocketKind::Tcp => match optname {
-                TCP_NODELAY => int(o.nodelay.into()),
-                TCP_MAXSEG => int(g.engine_ref().tcp_maxseg(file.handle)?.into()),
-                TCP_CONGESTION => {
-                    let mut name = g
-                        .engine_ref()
-                        .tcp_congestion(file.handle)?
-                        .name()
-                        .as_bytes()
-                        .to_vec();
-                    name.resize(TCP_CA_NAME_MAX, 0);
-                    name
-                }
-                TCP_INFO => {
-                    let info = g.engine_ref().tcp_info(file.handle)?;
-                    crate::tcp_info::linux_bytes(info.as_ref())
-                }
-                _ => return Err(Errno::ENOPROTOOPT),
-            },
-            _ => return Err(Errno::ENOPROTOOPT),
-        };
-        value.truncate(optlen);
-        Ok(value)
     }
 
     /// The typed form of `getsockopt(fd, IPPROTO_TCP, TCP_INFO)`: the

@@ -1,60 +1,8 @@
 //! Linux constants scripts use by name: errno values, socket-call constants,
 //! ICMP type and code names, and the mapping of the stack's errors to errno.
 
+use sockets::Errno;
 use stack::NetError;
-
-/// Linux errno numbers and `strerror` texts for the errors sockets report.
-const ERRNOS: &[(&str, i64, &str)] = &[
-    ("EPERM", 1, "Operation not permitted"),
-    ("ENOENT", 2, "No such file or directory"),
-    ("EINTR", 4, "Interrupted system call"),
-    ("EIO", 5, "Input/output error"),
-    ("EBADF", 9, "Bad file descriptor"),
-    ("EAGAIN", 11, "Resource temporarily unavailable"),
-    ("ENOMEM", 12, "Cannot allocate memory"),
-    ("EACCES", 13, "Permission denied"),
-    ("EFAULT", 14, "Bad address"),
-    ("EINVAL", 22, "Invalid argument"),
-    ("ENFILE", 23, "Too many open files in system"),
-    ("EMFILE", 24, "Too many open files"),
-    ("EPIPE", 32, "Broken pipe"),
-    ("ENOSYS", 38, "Function not implemented"),
-    ("ENOTSOCK", 88, "Socket operation on non-socket"),
-    ("EDESTADDRREQ", 89, "Destination address required"),
-    ("EMSGSIZE", 90, "Message too long"),
-    ("EPROTOTYPE", 91, "Protocol wrong type for socket"),
-    ("ENOPROTOOPT", 92, "Protocol not available"),
-    ("EPROTONOSUPPORT", 93, "Protocol not supported"),
-    ("ESOCKTNOSUPPORT", 94, "Socket type not supported"),
-    ("EOPNOTSUPP", 95, "Operation not supported"),
-    ("EPFNOSUPPORT", 96, "Protocol family not supported"),
-    (
-        "EAFNOSUPPORT",
-        97,
-        "Address family not supported by protocol",
-    ),
-    ("EADDRINUSE", 98, "Address already in use"),
-    ("EADDRNOTAVAIL", 99, "Cannot assign requested address"),
-    ("ENETDOWN", 100, "Network is down"),
-    ("ENETUNREACH", 101, "Network is unreachable"),
-    ("ENETRESET", 102, "Network dropped connection on reset"),
-    ("ECONNABORTED", 103, "Software caused connection abort"),
-    ("ECONNRESET", 104, "Connection reset by peer"),
-    ("ENOBUFS", 105, "No buffer space available"),
-    ("EISCONN", 106, "Transport endpoint is already connected"),
-    ("ENOTCONN", 107, "Transport endpoint is not connected"),
-    (
-        "ESHUTDOWN",
-        108,
-        "Cannot send after transport endpoint shutdown",
-    ),
-    ("ETIMEDOUT", 110, "Connection timed out"),
-    ("ECONNREFUSED", 111, "Connection refused"),
-    ("EHOSTDOWN", 112, "Host is down"),
-    ("EHOSTUNREACH", 113, "No route to host"),
-    ("EALREADY", 114, "Operation already in progress"),
-    ("EINPROGRESS", 115, "Operation now in progress"),
-];
 
 /// The canonical name of an errno, folding Linux aliases (`EWOULDBLOCK` is
 /// `EAGAIN`, `ENOTSUP` is `EOPNOTSUPP`, `EDEADLOCK` is `EDEADLK`).
@@ -67,63 +15,37 @@ pub fn canonical_errno(name: &str) -> &str {
     }
 }
 
-/// The Linux number of an errno name (aliases accepted).
+/// The Linux number of an errno name (aliases accepted), from the socket
+/// layer's table ([`sockets::Errno`]): one errno map for both.
 pub fn errno_value(name: &str) -> Option<i64> {
     let name = canonical_errno(name);
-    ERRNOS
+    Errno::ALL
         .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, v, _)| *v)
+        .find(|e| e.name() == name)
+        .map(|e| i64::from(e.raw()))
 }
 
 /// The errno name of a Linux errno number.
 pub fn errno_name(value: i64) -> Option<&'static str> {
-    ERRNOS
+    Errno::ALL
         .iter()
-        .find(|(_, v, _)| *v == value)
-        .map(|(n, _, _)| *n)
+        .find(|e| i64::from(e.raw()) == value)
+        .map(|e| e.name())
 }
 
 /// `strerror` text of an errno name.
 pub fn errno_text(name: &str) -> &'static str {
     let name = canonical_errno(name);
-    ERRNOS
+    Errno::ALL
         .iter()
-        .find(|(n, _, _)| *n == name)
-        .map_or("Unknown error", |(_, _, t)| t)
+        .find(|e| e.name() == name)
+        .map_or("Unknown error", |e| e.strerror())
 }
 
-/// The Linux errno a stack error is reported as (the same table as the BSD
-/// socket layer: `WouldBlock` is `EAGAIN`, `InProgress` is `EINPROGRESS`, ...).
+/// The Linux errno a stack error is reported as: the socket layer's mapping
+/// (`WouldBlock` is `EAGAIN`, `InProgress` is `EINPROGRESS`, ...).
 pub fn errno_of(e: NetError) -> &'static str {
-    match e {
-        NetError::BadHandle => "EBADF",
-        NetError::NotSupported => "EOPNOTSUPP",
-        NetError::InvalidInput => "EINVAL",
-        NetError::AddrInUse => "EADDRINUSE",
-        NetError::AddrNotAvailable => "EADDRNOTAVAIL",
-        NetError::PortsExhausted => "EAGAIN",
-        NetError::PermissionDenied => "EACCES",
-        NetError::WouldBlock => "EAGAIN",
-        NetError::NotConnected => "ENOTCONN",
-        NetError::IsConnected => "EISCONN",
-        NetError::Already => "EALREADY",
-        NetError::InProgress => "EINPROGRESS",
-        NetError::DestAddrRequired => "EDESTADDRREQ",
-        NetError::MessageTooLong => "EMSGSIZE",
-        NetError::NetUnreachable => "ENETUNREACH",
-        NetError::HostUnreachable => "EHOSTUNREACH",
-        NetError::ConnectionRefused => "ECONNREFUSED",
-        NetError::ConnectionReset => "ECONNRESET",
-        NetError::ConnectionAborted => "ECONNABORTED",
-        NetError::TimedOut => "ETIMEDOUT",
-        NetError::BrokenPipe => "EPIPE",
-        NetError::NoBuffers => "ENOBUFS",
-        NetError::TooManySockets => "EMFILE",
-        NetError::ProtocolUnreachable => "ENOPROTOOPT",
-        #[allow(unreachable_patterns)]
-        _ => "EIO",
-    }
+    Errno::from(e).name()
 }
 
 /// Socket-call constants with their Linux values.
@@ -326,8 +248,8 @@ mod tests {
         assert_eq!(icmp_code(3, "code_9"), Some(9));
         assert_eq!(icmp_code_name(3, 4), "frag_needed");
         assert_eq!(icmp_type_name(42), "type_42");
-        for (name, _, _) in ERRNOS {
-            assert!(crate::is_known_errno(name), "{name}");
+        for e in Errno::ALL {
+            assert!(crate::is_known_errno(e.name()), "{}", e.name());
         }
     }
 }

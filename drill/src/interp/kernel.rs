@@ -10,9 +10,10 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use sockets::{sockopt, SocketKind};
 use stack::{Instant, NetError, Readiness, SocketHandle};
 
-use super::consts::{canonical_errno, constant, errno_name, errno_of, errno_text, errno_value};
+use super::consts::{canonical_errno, constant, errno_name, errno_of, errno_text};
 use super::{secs, tcp, Failure, Interp, Pending};
 use crate::ast::*;
 
@@ -24,6 +25,15 @@ const MAX_BUF: usize = 1 << 20;
 pub(crate) enum Kind {
     Udp,
     Tcp,
+}
+
+impl From<Kind> for SocketKind {
+    fn from(k: Kind) -> SocketKind {
+        match k {
+            Kind::Udp => SocketKind::Udp,
+            Kind::Tcp => SocketKind::Tcp,
+        }
+    }
 }
 
 /// One open descriptor.
@@ -142,6 +152,46 @@ fn field<'a>(fields: &'a [Field], names: &[&str], pos: usize) -> Option<&'a Expr
         .find(|f| f.name.as_deref().is_some_and(|n| names.contains(&n)))
         .or_else(|| fields.get(pos).filter(|f| f.name.is_none()))
         .map(|f| &f.value)
+}
+
+/// The fields of a struct value, written `{...}` or `[{...}]`.
+fn struct_fields(e: &Expr) -> Option<&[Field]> {
+    match e {
+        Expr::Struct(fs) => Some(fs),
+        Expr::Array(items) => match items.as_slice() {
+            [Expr::Struct(fs)] => Some(fs),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An option value as C's bytes: `{l_onoff=N, l_linger=N}` is a `struct
+/// linger`, `{tv_sec=N, tv_usec=N}` a `struct timeval`, a string its bytes
+/// (`TCP_CONGESTION`), anything else an `int`.
+fn option_bytes(value: &Expr) -> Result<Vec<u8>, String> {
+    if let Some(fields) = struct_fields(value) {
+        let get = |names: &[&str], pos: usize| -> Result<i64, String> {
+            field(fields, names, pos)
+                .map(eval)
+                .transpose()
+                .map(|v| v.unwrap_or(0))
+        };
+        let named = |n: &str| fields.iter().any(|f| f.name.as_deref() == Some(n));
+        if named("tv_sec") || named("tv_usec") {
+            let mut b = get(&["tv_sec"], 0)?.to_ne_bytes().to_vec();
+            b.extend_from_slice(&get(&["tv_usec"], 1)?.to_ne_bytes());
+            return Ok(b);
+        }
+        let mut b = (get(&["l_onoff"], 0)? as i32).to_ne_bytes().to_vec();
+        b.extend_from_slice(&(get(&["l_linger"], 1)? as i32).to_ne_bytes());
+        return Ok(b);
+    }
+    if let Expr::Str(s) = value {
+        return Ok(s.as_bytes().to_vec());
+    }
+    let v = eval(value).map_err(|e| format!("option value: {e}"))?;
+    Ok((v as i32).to_ne_bytes().to_vec())
 }
 
 fn ip_expr(e: &Expr) -> Result<Ipv4Addr, String> {
@@ -847,61 +897,22 @@ impl Interp {
         };
         let level = int_arg(call, 1)?;
         let name = int_arg(call, 2)?;
-        let value = arg(call, 3)?;
-        let mut opts = match self.engine.socket_options(f.h) {
-            Ok(o) => o,
-            Err(e) => return Ok(net(e)),
-        };
-        let int = || eval(value).map_err(|e| format!("option value: {e}"));
-        match (level, name) {
-            (1, 2) => opts.reuse_addr = int()? != 0,
-            (1, 6) => opts.broadcast = int()? != 0,
-            (1, 9) => opts.keepalive = int()? != 0,
-            (1, 10) => opts.oob_inline = int()? != 0,
-            (1, 13) => {
-                let fields = match value {
-                    Expr::Struct(fs) => fs,
-                    Expr::Array(items) => match items.as_slice() {
-                        [Expr::Struct(fs)] => fs,
-                        _ => return Err("SO_LINGER needs {l_onoff=N, l_linger=N}".to_string()),
-                    },
-                    _ => return Err("SO_LINGER needs {l_onoff=N, l_linger=N}".to_string()),
-                };
-                let onoff = field(fields, &["l_onoff"], 0)
-                    .map(eval)
-                    .transpose()?
-                    .unwrap_or(0);
-                let secs = field(fields, &["l_linger"], 1)
-                    .map(eval)
-                    .transpose()?
-                    .unwrap_or(0);
-                opts.linger = (onoff != 0)
-                    .then(|| stack::Duration::from_secs(u64::try_from(secs).unwrap_or(0)));
-            }
-            (1, 8) => opts.recv_buffer = usize::try_from(int()?).unwrap_or(0),
-            (1, 7) => opts.send_buffer = usize::try_from(int()?).unwrap_or(0),
-            (0, 2) => {
-                let v = int()?;
-                if !(-1..=255).contains(&v) || v == 0 {
-                    return Ok(errno("EINVAL"));
-                }
-                opts.ttl = if v == -1 { 0 } else { v as u8 };
-            }
-            (0, 1) => opts.tos = (int()? & 0xff) as u8,
-            (6, 1) if f.kind == Kind::Tcp => opts.nodelay = int()? != 0,
-            (6, 2) if f.kind == Kind::Tcp => {
-                return Ok(match tcp::set_maxseg(&mut self.engine, f.h, int()?) {
-                    Ok(()) => ok(0),
-                    Err(e) => net(e),
-                });
-            }
-            (6, _) if f.kind == Kind::Udp => return Ok(errno("EOPNOTSUPP")),
-            _ => return Ok(errno("ENOPROTOOPT")),
+        let mut bytes = option_bytes(arg(call, 3)?)?;
+        // C hands the kernel `optlen` bytes of the value.
+        if let Some(len) = call.args.get(4).filter(|e| !matches!(e, Expr::Ellipsis)) {
+            let len = usize::try_from(eval(len)?).map_err(|_| "optlen must be >= 0")?;
+            bytes.resize(len.min(MAX_BUF), 0);
         }
-        Ok(match self.engine.set_socket_options(f.h, opts) {
-            Ok(()) => ok(0),
-            Err(e) => net(e),
-        })
+        let (Ok(level), Ok(name)) = (i32::try_from(level), i32::try_from(name)) else {
+            return Ok(errno("ENOPROTOOPT"));
+        };
+        // The descriptor's own timeouts are not modelled: the engine's options are.
+        Ok(
+            match sockopt::set(&mut self.engine, f.h, f.kind.into(), level, name, &bytes) {
+                Ok(_) => ok(0),
+                Err(e) => errno(e.name()),
+            },
+        )
     }
 
     fn sys_getsockopt(&mut self, call: &Syscall) -> Result<Outcome, String> {
@@ -911,77 +922,57 @@ impl Interp {
         let level = int_arg(call, 1)?;
         let name = int_arg(call, 2)?;
         let value = arg(call, 3)?;
-        let opts = match self.engine.socket_options(f.h) {
-            Ok(o) => o,
-            Err(e) => return Ok(net(e)),
+        let optlen = match call.args.get(4) {
+            Some(Expr::Ellipsis) | None => 64,
+            Some(e) => usize::try_from(eval(e)?).map_err(|_| "optlen must be >= 0")?,
         };
-        let b = |v: bool| i64::from(v);
-        let got: i64 = match (level, name) {
-            (1, 2) => b(opts.reuse_addr),
-            (1, 6) => b(opts.broadcast),
-            (1, 9) => b(opts.keepalive),
-            (1, 10) => b(opts.oob_inline),
-            (1, 3) => match f.kind {
-                Kind::Tcp => 1,
-                Kind::Udp => 2,
-            },
-            (1, 4) => {
-                let e = match f.kind {
-                    Kind::Udp => self.engine.udp_take_error(f.h),
-                    Kind::Tcp => tcp::take_error(&mut self.engine, f.h),
-                };
-                match e {
-                    Ok(Some(e)) => errno_value(errno_of(e)).unwrap_or(5),
-                    Ok(None) => 0,
-                    Err(e) => return Ok(net(e)),
-                }
-            }
-            (1, 8) => opts.recv_buffer as i64,
-            (1, 7) => opts.send_buffer as i64,
-            (1, 13) => {
-                let (onoff, secs) = match opts.linger {
-                    Some(d) => (1, d.as_secs() as i64),
-                    None => (0, 0),
-                };
-                let fields = match value {
-                    Expr::Struct(fs) => Some(fs),
-                    Expr::Array(items) => match items.as_slice() {
-                        [Expr::Struct(fs)] => Some(fs),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                let mut mismatch = None;
-                if let Some(fields) = fields {
-                    for (names, pos, got) in [(["l_onoff"], 0, onoff), (["l_linger"], 1, secs)] {
-                        if let Some(e) = field(fields, &names, pos) {
-                            let want = eval(e)?;
-                            if want != got && mismatch.is_none() {
-                                mismatch = Some(format!(
-                                    "getsockopt SO_LINGER: {} is {got}, the script expects {want}",
-                                    names[0]
-                                ));
-                            }
-                        }
+        let (Ok(level), Ok(name)) = (i32::try_from(level), i32::try_from(name)) else {
+            return Ok(errno("ENOPROTOOPT"));
+        };
+        let got = match sockopt::get(
+            &mut self.engine,
+            f.h,
+            f.kind.into(),
+            level,
+            name,
+            optlen.min(MAX_BUF),
+            sockopt::Timeouts::default(),
+        ) {
+            Ok(b) => b,
+            Err(e) => return Ok(errno(e.name())),
+        };
+        if let Some(fields) = struct_fields(value) {
+            // `struct linger`: each field the script names is compared.
+            let word = |i: usize| {
+                got.get(i * 4..i * 4 + 4).map_or(0, |w| {
+                    i64::from(i32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+                })
+            };
+            let mut mismatch = None;
+            for (names, pos) in [(["l_onoff"], 0), (["l_linger"], 1)] {
+                if let Some(e) = field(fields, &names, pos) {
+                    let want = eval(e)?;
+                    let have = word(pos);
+                    if want != have && mismatch.is_none() {
+                        mismatch = Some(format!(
+                            "getsockopt {}: {} is {have}, the script expects {want}",
+                            if level == 1 && name == 13 {
+                                "SO_LINGER"
+                            } else {
+                                ""
+                            },
+                            names[0]
+                        ));
                     }
                 }
-                return Ok(checked(0, mismatch));
             }
-            (0, 2) => {
-                if opts.ttl == 0 {
-                    64
-                } else {
-                    i64::from(opts.ttl)
-                }
-            }
-            (0, 1) => i64::from(opts.tos),
-            (6, 1) if f.kind == Kind::Tcp => b(opts.nodelay),
-            (6, 2) if f.kind == Kind::Tcp => match tcp::maxseg(&self.engine, f.h) {
-                Ok(m) => i64::from(m),
-                Err(e) => return Ok(net(e)),
-            },
-            (6, _) if f.kind == Kind::Udp => return Ok(errno("EOPNOTSUPP")),
-            _ => return Ok(errno("ENOPROTOOPT")),
+            return Ok(checked(0, mismatch));
+        }
+        // An int (or the single byte Linux gives a short buffer).
+        let got = match got.len() {
+            0 => 0,
+            1..=3 => i64::from(got[0]),
+            _ => i64::from(i32::from_ne_bytes([got[0], got[1], got[2], got[3]])),
         };
         let mismatch = match value {
             Expr::Ellipsis => None,

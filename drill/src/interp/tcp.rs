@@ -86,12 +86,3 @@ pub(super) fn send_queue_len(e: &Engine, h: SocketHandle) -> R<usize> {
 pub(super) fn at_mark(e: &Engine, h: SocketHandle) -> R<bool> {
     e.tcp_at_mark(h)
 }
-
-pub(super) fn set_maxseg(e: &mut Engine, h: SocketHandle, mss: i64) -> R<()> {
-    let mss = u16::try_from(mss).map_err(|_| NetError::InvalidInput)?;
-    e.tcp_set_maxseg(h, mss)
-}
-
-pub(super) fn maxseg(e: &Engine, h: SocketHandle) -> R<u16> {
-    e.tcp_maxseg(h)
-}
