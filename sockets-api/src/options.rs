@@ -210,14 +210,19 @@ impl Stack {
         track((|| {
             let file = self.file(fd)?;
             let val = optval.to_option_bytes();
-            let effect = sockopt::set(
-                self.lock().engine(),
-                file.handle,
-                file.kind,
-                level,
-                optname,
-                &val,
-            )?;
+            let effect = {
+                let mut g = self.lock();
+                let now = g.now();
+                sockopt::set(
+                    g.engine(),
+                    now,
+                    file.handle,
+                    file.kind,
+                    level,
+                    optname,
+                    &val,
+                )?
+            };
             match effect {
                 SetEffect::Engine => {}
                 SetEffect::RecvTimeout(t) => file.set_recv_timeout(t),

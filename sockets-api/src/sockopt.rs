@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use stack::tcp::recovery::congestion::CongestionAlgorithm;
 use stack::tcp::State;
-use stack::{Engine, SocketHandle, SocketOptions};
+use stack::{Engine, Instant, SocketHandle, SocketOptions};
 
 use crate::consts::{
     AF_INET, IPPROTO_IP, IPPROTO_TCP, IP_TOS, IP_TTL, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST,
@@ -46,9 +46,10 @@ pub struct Timeouts {
     pub send: Option<Duration>,
 }
 
-/// `setsockopt(level, optname, val)` on the socket `h` of `kind`.
+/// `setsockopt(level, optname, val)` on the socket `h` of `kind`, at `now`.
 pub fn set(
     engine: &mut Engine,
+    now: Instant,
     h: SocketHandle,
     kind: SocketKind,
     level: i32,
@@ -70,7 +71,7 @@ pub fn set(
                     })
                 }
                 SO_REUSEADDR | SO_BROADCAST | SO_KEEPALIVE | SO_OOBINLINE | SO_RCVBUF
-                | SO_SNDBUF | SO_LINGER => update(engine, h, kind, |o, max| {
+                | SO_SNDBUF | SO_LINGER => update(engine, now, h, kind, |o, max| {
                     match optname {
                         SO_REUSEADDR => o.reuse_addr = v != 0,
                         SO_BROADCAST => o.broadcast = v != 0,
@@ -110,12 +111,12 @@ pub fn set(
                         return Err(Errno::EINVAL);
                     }
                     // The engine's 0 means "the stack's default", Linux's -1.
-                    update(engine, h, kind, |o, _| {
+                    update(engine, now, h, kind, |o, _| {
                         o.ttl = if v == -1 { 0 } else { v as u8 };
                         Ok(())
                     })
                 }
-                IP_TOS => update(engine, h, kind, |o, _| {
+                IP_TOS => update(engine, now, h, kind, |o, _| {
                     o.tos = v as u8;
                     Ok(())
                 }),
@@ -140,7 +141,7 @@ pub fn set(
             // Linux's do_tcp_setsockopt: an int at least.
             let v = int_from(val).ok_or(Errno::EINVAL)?;
             match optname {
-                TCP_NODELAY => update(engine, h, kind, |o, _| {
+                TCP_NODELAY => update(engine, now, h, kind, |o, _| {
                     o.nodelay = v != 0;
                     Ok(())
                 }),
@@ -160,6 +161,7 @@ pub fn set(
 /// size for its kind).
 fn update(
     engine: &mut Engine,
+    now: Instant,
     h: SocketHandle,
     kind: SocketKind,
     f: impl FnOnce(&mut SocketOptions, usize) -> Result<(), Errno>,
@@ -170,7 +172,7 @@ fn update(
     };
     let mut o = engine.socket_options(h)?;
     f(&mut o, max)?;
-    engine.set_socket_options(h, o)?;
+    engine.set_socket_options(now, h, o)?;
     Ok(SetEffect::Engine)
 }
 

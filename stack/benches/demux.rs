@@ -13,7 +13,7 @@ const A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 
 fn pump(from: &mut Engine, to: &mut Engine, now: Instant) {
-    while let Some(f) = from.poll_transmit() {
+    while let Some(f) = from.poll_transmit(now) {
         to.handle_frame(now, &f);
         from.recycle(f);
     }
@@ -43,7 +43,7 @@ fn connected(n: usize) -> (Engine, Engine, Vec<(SocketHandle, SocketHandle)>) {
         let c = a.tcp_open().expect("socket");
         let mut o = a.socket_options(c).expect("options");
         o.nodelay = true;
-        a.set_socket_options(c, o).expect("nodelay");
+        a.set_socket_options(now, c, o).expect("nodelay");
         match a.tcp_connect(now, c, SocketAddrV4::new(B, 8080)) {
             Err(NetError::InProgress) | Ok(()) => {}
             Err(e) => panic!("connect: {e}"),

@@ -43,7 +43,7 @@ fn engine() -> Engine {
     arp.extend_from_slice(&[0; 6]);
     arp.extend_from_slice(&US.octets());
     e.handle_frame(Instant::ZERO, &arp);
-    while let Some(f) = e.poll_transmit() {
+    while let Some(f) = e.poll_transmit(Instant::ZERO) {
         e.recycle(f);
     }
     e
@@ -60,7 +60,7 @@ fn echo(c: &mut Criterion) {
             b.iter(|| {
                 t += 1;
                 e.handle_frame(Instant::from_micros(t), &frame);
-                let reply = e.poll_transmit().expect("reply");
+                let reply = e.poll_transmit(Instant::from_micros(t)).expect("reply");
                 debug_assert_eq!(reply[34], 0);
                 e.recycle(reply);
             })
@@ -111,7 +111,7 @@ fn echo(c: &mut Criterion) {
                 for f in &frags {
                     e.handle_frame(Instant::from_micros(t), f);
                 }
-                while let Some(r) = e.poll_transmit() {
+                while let Some(r) = e.poll_transmit(Instant::from_micros(t)) {
                     e.recycle(r);
                 }
             },

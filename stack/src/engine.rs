@@ -6,29 +6,38 @@
 //! device and [`Engine::poll_event`] to wake whoever waits on a socket. Socket
 //! operations (`udp_*`, `tcp_*`, `ping_*`) are non-blocking and take `now` too.
 //!
+//! The engine owns one value per layer, each with its own state: [`Link`]
+//! (Ethernet, ARP), `Ip` (IPv4, fragments, ICMP), `Udp`, `Tcp` and `Ping`. A
+//! received frame goes up through them here, in [`Engine::handle_frame`]: each
+//! layer's input takes a context (`now`, the frame's facts, the counters) and
+//! returns what it hands on, and the engine hands it to the next layer up. A
+//! layer sends by calling the layers below it; errors travel up as return
+//! values (an ICMP error, an ARP failure) that the engine dispatches.
+//!
 //! The engine never reads a clock, a file or a global RNG (DESIGN.md invariant 1):
 //! every `now` is a parameter and every random choice comes from the seeded
 //! generator, so two runs with the same inputs produce the same frames.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use rand::rngs::SmallRng;
 use rand::{RngCore, SeedableRng};
 
 use crate::config::{ConfigError, StackConfig};
 use crate::counters::{Counters, Stat};
+use crate::cx::{Cx, FramePool, RxFacts, Tx};
 use crate::error::NetError;
-use crate::ip::icmp::{TokenBucket, REASSEMBLY_TIME_EXCEEDED, TIME_EXCEEDED};
-use crate::ip::reassembly::Reassembler;
-use crate::ip::IpSend;
-use crate::link::arp::ArpCache;
+use crate::ip::icmp::{IcmpError, IcmpErrorKind, IcmpInput, HOST_UNREACHABLE};
+use crate::ip::{Ip, Route};
+use crate::link::Link;
+use crate::ping::{EchoReply, Ping};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
-use crate::tcp::isn::IsnGenerator;
+use crate::tcp::recovery::congestion::CongestionAlgorithm;
+use crate::tcp::{RecvFlags, SendFlags, Shutdown, State, Tcp, TcpInfo};
 use crate::time::Instant;
-use crate::udp::PortTable;
+use crate::udp::{Udp, UdpRecv};
 use crate::wire::offload::{Offloads, RxMeta, TxMeta};
+use crate::wire::{ETHERNET_HEADER_LEN, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 /// Something the application side should know about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,43 +55,20 @@ const LOOPBACK_BATCH: usize = 4096;
 /// One network stack's protocol state. See the module documentation for the call
 /// order.
 pub struct Engine {
-    pub(crate) config: StackConfig,
-    pub(crate) counters: Counters,
+    config: StackConfig,
+    counters: Counters,
     rng: SmallRng,
-    pub(crate) arp: ArpCache,
-    pub(crate) reassembler: Reassembler,
-    pub(crate) icmp_tokens: TokenBucket,
-    pub(crate) ip_ident: u16,
-    pub(crate) sockets: SocketSet,
-    pub(crate) udp_ports: PortTable,
-    pub(crate) tcp_ports: PortTable,
-    /// Connections by (local, remote): O(1) demultiplexing.
-    pub(crate) tcp_conns: HashMap<(SocketAddrV4, SocketAddrV4), SocketHandle>,
-    /// Listening sockets by port.
-    pub(crate) tcp_listeners: HashMap<u16, Vec<SocketHandle>>,
-    /// Connection deadlines (lazily cleaned: stale entries are skipped).
-    pub(crate) tcp_timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
-    pub(crate) isn: IsnGenerator,
-    pub(crate) tcp_out: Vec<(IpSend, Vec<u8>, TxMeta)>,
-    pub(crate) urgent_events: VecDeque<SocketHandle>,
-    /// Connections owing a pure ACK, sent at the next `poll_transmit` (one ACK per
-    /// batch of received frames).
-    pub(crate) tcp_ack_pending: Vec<SocketHandle>,
-    /// True while a received segment is processed (ACKs may be deferred).
-    pub(crate) tcp_defer_ack: bool,
-    tx_queue: VecDeque<(Vec<u8>, TxMeta)>,
-    /// What the device finishes for us (set by the runtime from the device).
-    pub(crate) offloads: Offloads,
-    /// The frame being processed had its transport checksum verified (or left out)
-    /// by the device.
-    pub(crate) rx_checksum_verified: bool,
-    pub(crate) spare_frames: Vec<Vec<u8>>,
-    pub(crate) loopback: VecDeque<Vec<u8>>,
-    /// Whether the frame being processed was a link-layer broadcast (RFC 1122 3.2.2:
-    /// no ICMP errors about those).
-    pub(crate) rx_link_broadcast: bool,
-    /// The latest `now` seen (for calls that take none, such as option changes).
-    pub(crate) last_now: Instant,
+    sockets: SocketSet,
+    pool: FramePool,
+    link: Link,
+    ip: Ip,
+    udp: Udp,
+    tcp: Tcp,
+    ping: Ping,
+    /// The latest `now` given to the engine. Only calls that do no timed work
+    /// (open, bind, listen, reads of a queue) take no `now`; their context
+    /// carries this one.
+    clock: Instant,
 }
 
 impl std::fmt::Debug for Engine {
@@ -96,47 +82,88 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// The transports, borrowed apart from the context a call gives them.
+struct Transports<'a> {
+    udp: &'a mut Udp,
+    tcp: &'a mut Tcp,
+    ping: &'a mut Ping,
+}
+
 impl Engine {
     /// A stack with `config`, which is validated first.
     pub fn new(config: StackConfig) -> Result<Engine, ConfigError> {
         config.validate()?;
         let mut rng = SmallRng::seed_from_u64(config.seed);
         let ip_ident = rng.next_u32() as u16;
-        let udp_ports = PortTable::new(&config.ports);
-        let tcp_ports = PortTable::new(&config.ports);
         let mut key = [0u8; 16];
         rng.fill_bytes(&mut key);
         Ok(Engine {
-            arp: ArpCache::new(config.arp.clone()),
-            reassembler: Reassembler::new(
-                config.ip.reassembly_timeout,
-                config.ip.reassembly_memory,
-                config.ip.max_reassemblies,
-            ),
-            icmp_tokens: TokenBucket::new(config.icmp.errors_per_sec, config.icmp.error_burst),
+            link: Link::new(config.arp.clone()),
+            ip: Ip::new(&config, ip_ident),
+            udp: Udp::new(&config),
+            tcp: Tcp::new(&config, key),
+            ping: Ping,
             sockets: SocketSet::new(config.max_sockets),
+            pool: FramePool::default(),
             counters: Counters::default(),
             rng,
-            ip_ident,
-            udp_ports,
-            tcp_ports,
-            tcp_conns: HashMap::new(),
-            tcp_listeners: HashMap::new(),
-            tcp_timers: BinaryHeap::new(),
-            isn: IsnGenerator::new(key),
-            tcp_out: Vec::new(),
-            urgent_events: VecDeque::new(),
-            tcp_ack_pending: Vec::new(),
-            tcp_defer_ack: false,
-            tx_queue: VecDeque::new(),
-            offloads: Offloads::default(),
-            rx_checksum_verified: false,
-            spare_frames: Vec::new(),
-            loopback: VecDeque::new(),
-            rx_link_broadcast: false,
-            last_now: Instant::ZERO,
+            clock: Instant::ZERO,
             config,
         })
+    }
+
+    /// The context of a link or IP call.
+    fn cx(&mut self, now: Instant, rx: RxFacts) -> (Cx<'_>, &mut Link, &mut Ip) {
+        self.clock = self.clock.max(now);
+        (
+            Cx {
+                now,
+                config: &self.config,
+                counters: &mut self.counters,
+                pool: &mut self.pool,
+                rx,
+            },
+            &mut self.link,
+            &mut self.ip,
+        )
+    }
+
+    /// The context of a transport call, and the transports.
+    fn tx(&mut self, now: Instant, rx: RxFacts) -> (Tx<'_>, Transports<'_>) {
+        self.clock = self.clock.max(now);
+        (
+            Tx {
+                now,
+                config: &self.config,
+                counters: &mut self.counters,
+                pool: &mut self.pool,
+                rx,
+                sockets: &mut self.sockets,
+                rng: &mut self.rng,
+                ip: &mut self.ip,
+                link: &mut self.link,
+            },
+            Transports {
+                udp: &mut self.udp,
+                tcp: &mut self.tcp,
+                ping: &mut self.ping,
+            },
+        )
+    }
+
+    /// Runs a transport call at `now`, then the work every entry point ends
+    /// with (datagrams we sent to ourselves).
+    fn call<R>(&mut self, now: Instant, f: impl FnOnce(&mut Tx<'_>, Transports<'_>) -> R) -> R {
+        let (mut t, l) = self.tx(now, RxFacts::default());
+        let r = f(&mut t, l);
+        self.after_socket_call(now);
+        r
+    }
+
+    /// A transport call that does no timed work (see `clock`).
+    fn untimed<R>(&mut self, f: impl FnOnce(&mut Tx<'_>, Transports<'_>) -> R) -> R {
+        let (mut t, l) = self.tx(self.clock, RxFacts::default());
+        f(&mut t, l)
     }
 
     /// The configuration the stack runs with.
@@ -150,119 +177,202 @@ impl Engine {
     }
 
     /// Resolved ARP entries (for `stats`).
-    pub fn arp_entries(
-        &self,
-        now: Instant,
-    ) -> Vec<(std::net::Ipv4Addr, crate::wire::EthernetAddress)> {
-        self.arp.resolved(now)
+    pub fn arp_entries(&self, now: Instant) -> Vec<(Ipv4Addr, crate::wire::EthernetAddress)> {
+        self.link.arp().resolved(now)
     }
+
+    /// Where `dst` goes.
+    pub fn route(&self, dst: Ipv4Addr) -> Result<Route, NetError> {
+        crate::ip::route(&self.config, dst)
+    }
+
+    // ------------------------------------------------------------ the device side
 
     /// Processes one received Ethernet frame. Never panics, whatever the bytes: a
     /// frame that is not acceptable is counted under its drop reason.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
-        self.last_now = self.last_now.max(now);
+        self.handle_frame_meta(now, frame, RxMeta::default());
+    }
+
+    /// Like [`Engine::handle_frame`], with what the device knows of the frame (a
+    /// checksum it verified or that was never computed is not verified again).
+    pub fn handle_frame_meta(&mut self, now: Instant, frame: &[u8], meta: RxMeta) {
         self.counters.inc(Stat::RxFrames);
         self.counters.add(Stat::RxBytes, frame.len() as u64);
-        self.link_input(now, frame);
+        let mut rx = RxFacts {
+            input: true,
+            checksum_verified: meta.checksum_verified,
+            link_broadcast: false,
+        };
+        let (mut cx, link, _) = self.cx(now, rx);
+        if let Some(up) = link.input(&mut cx, frame) {
+            rx.link_broadcast = up.broadcast;
+            self.ip_input(now, up.payload, rx);
+        }
         self.after_socket_call(now);
+    }
+
+    /// An IPv4 datagram from a frame or from the loopback queue: up through the
+    /// IP layer, then to its transport.
+    fn ip_input(&mut self, now: Instant, data: &[u8], rx: RxFacts) {
+        let (mut cx, _, ip) = self.cx(now, rx);
+        let Some(d) = ip.input(&mut cx, data) else {
+            return;
+        };
+        let (mut t, l) = self.tx(now, rx);
+        match d.repr.protocol {
+            PROTO_ICMP => {
+                t.counters.inc(Stat::Ipv4Delivered);
+                let mut cx = Cx {
+                    now,
+                    config: t.config,
+                    counters: t.counters,
+                    pool: t.pool,
+                    rx,
+                };
+                match t.ip.icmp_input(&mut cx, t.link, &d.repr, &d.payload) {
+                    IcmpInput::Done => {}
+                    IcmpInput::EchoReply => l.ping.input(&mut t, &d.repr, &d.payload),
+                    IcmpInput::Error(err) => transport_error(&mut t, l, err),
+                }
+            }
+            PROTO_UDP => {
+                t.counters.inc(Stat::Ipv4Delivered);
+                l.udp.input(&mut t, &d.repr, &d.header, &d.payload);
+            }
+            PROTO_TCP => {
+                t.counters.inc(Stat::Ipv4Delivered);
+                l.tcp.input(&mut t, &d.repr, &d.payload);
+            }
+            _ => {
+                t.counters
+                    .drop(crate::counters::DropReason::Ipv4UnknownProtocol);
+                // RFC 1122 3.2.2.1: a host SHOULD generate Protocol Unreachable.
+                if !crate::ip::is_broadcast(t.config, d.repr.dst) {
+                    t.send_icmp_error(
+                        crate::ip::icmp::DEST_UNREACHABLE,
+                        crate::ip::icmp::PROTO_UNREACHABLE,
+                        0,
+                        &d.header,
+                        &d.payload,
+                    );
+                }
+            }
+        }
     }
 
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.arp_poll(now);
-        self.tcp_poll(now);
-        for expired in self.reassembler.expire(now) {
-            self.counters.drop(crate::counters::DropReason::FragTimeout);
-            // RFC 792: time exceeded, code 1, if the first fragment was received.
-            if let Some(first) = expired.first_fragment {
-                let hlen =
-                    ((first.first().copied().unwrap_or(0x45) & 0x0f) as usize * 4).min(first.len());
-                let (h, p) = first.split_at(hlen);
-                self.send_icmp_error(now, TIME_EXCEEDED, REASSEMBLY_TIME_EXCEEDED, 0, h, p);
+        let (mut cx, link, ip) = self.cx(now, RxFacts::default());
+        let failed = link.poll(&mut cx);
+        ip.poll(&mut cx, link);
+        let (mut t, l) = self.tx(now, RxFacts::default());
+        for frame in failed {
+            // RFC 1122 2.3.2.1 / Linux: the sender learns "host unreachable".
+            let quote = frame.get(ETHERNET_HEADER_LEN..).unwrap_or(&[]);
+            if let Some(err) = IcmpError::from_quote(
+                IcmpErrorKind::Unreachable(HOST_UNREACHABLE),
+                t.config.addr,
+                quote,
+            ) {
+                transport_error(
+                    &mut t,
+                    Transports {
+                        udp: l.udp,
+                        tcp: l.tcp,
+                        ping: l.ping,
+                    },
+                    err,
+                );
             }
+            t.pool.recycle(frame);
         }
+        l.tcp.poll(&mut t);
         self.after_socket_call(now);
     }
 
     /// The earliest time at which [`Engine::handle_timeout`] has work, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if !self.loopback.is_empty() {
+        if self.ip.loopback_pending() {
             // Looped-back datagrams left over from a full batch: work is due now.
             return Some(Instant::ZERO);
         }
-        [
-            self.arp.next_deadline(),
-            self.reassembler.next_deadline(),
-            self.tcp_poll_at(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        [self.link.poll_at(), self.ip.poll_at(), self.tcp.poll_at()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// The next frame to hand to the device.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let (frame, meta) = self.poll_transmit_meta()?;
+    /// The next frame to hand to the device. The ACKs owed at the end of a batch
+    /// of received frames are sent first, at `now`.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let (frame, meta) = self.poll_transmit_meta(now)?;
         if meta.is_plain() {
             return Some(frame);
         }
         // A caller that knows nothing of offloads gets finished frames.
         let pieces = crate::wire::offload::finish_owned(&frame, meta, 0);
-        self.recycle(frame);
+        self.pool.recycle(frame);
         let mut pieces = pieces.into_iter();
         let first = pieces.next();
-        for (i, p) in pieces.enumerate() {
-            self.tx_queue.insert(i, (p, TxMeta::default()));
-        }
+        self.link.push_front_pieces(pieces);
         first
     }
 
     /// The next frame with what the device must finish (for devices with
     /// [`Offloads`]; see [`Engine::set_offloads`]).
-    pub fn poll_transmit_meta(&mut self) -> Option<(Vec<u8>, TxMeta)> {
-        if !self.tcp_ack_pending.is_empty() {
-            let now = self.last_now;
-            self.tcp_flush_acks(now);
+    pub fn poll_transmit_meta(&mut self, now: Instant) -> Option<(Vec<u8>, TxMeta)> {
+        if self.tcp.acks_pending() > 0 {
+            self.call(now, |t, l| l.tcp.flush_acks(t));
         }
-        self.tx_queue.pop_front()
+        self.link.pop()
     }
 
     /// Lets the engine hand out frames for the device to finish: TCP checksums left
     /// out, TCP segments up to 64 KiB (TSO). Frames from [`Engine::poll_transmit`]
     /// are still finished in software.
     pub fn set_offloads(&mut self, offloads: Offloads) {
-        self.offloads = offloads;
-    }
-
-    /// Like [`Engine::handle_frame`], with what the device knows of the frame (a
-    /// checksum it verified or that was never computed is not verified again).
-    pub fn handle_frame_meta(&mut self, now: Instant, frame: &[u8], meta: RxMeta) {
-        self.rx_checksum_verified = meta.checksum_verified;
-        self.handle_frame(now, frame);
-        self.rx_checksum_verified = false;
+        self.link.set_offloads(offloads);
     }
 
     /// Frames waiting in [`Engine::poll_transmit`].
     pub fn pending_transmits(&self) -> usize {
-        self.tx_queue.len() + self.tcp_ack_pending.len()
+        self.link.queued() + self.tcp.acks_pending()
     }
 
     /// Gives a transmitted frame's buffer back for reuse (optional; saves an
     /// allocation per frame).
-    pub fn recycle(&mut self, mut buf: Vec<u8>) {
-        if self.spare_frames.len() < 256 && buf.capacity() <= 65536 + 64 {
-            buf.clear();
-            self.spare_frames.push(buf);
-        }
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        self.pool.recycle(buf);
     }
 
     /// The next application-side event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(h) = self.urgent_events.pop_front() {
+        if let Some(h) = self.tcp.poll_urgent() {
             return Some(Event::Urgent(h));
         }
         self.sockets.pop_dirty().map(Event::Socket)
     }
+
+    /// Urgent notifications (the in-process SIGURG) since the last call.
+    pub fn poll_urgent(&mut self) -> Option<SocketHandle> {
+        self.tcp.poll_urgent()
+    }
+
+    /// Work every entry point finishes with: datagrams we sent to ourselves.
+    fn after_socket_call(&mut self, now: Instant) {
+        let mut budget = LOOPBACK_BATCH;
+        while budget > 0 {
+            let Some(datagram) = self.ip.pop_loopback() else {
+                break;
+            };
+            budget -= 1;
+            self.ip_input(now, &datagram, RxFacts::default());
+            self.pool.recycle(datagram);
+        }
+    }
+
+    // ------------------------------------------------------------ sockets of any kind
 
     /// What `h` can do now.
     pub fn readiness(&self, h: SocketHandle) -> Result<Readiness, NetError> {
@@ -276,10 +386,10 @@ impl Engine {
     /// Closes a socket of any kind.
     pub fn close(&mut self, now: Instant, h: SocketHandle) -> Result<(), NetError> {
         if let Socket::Tcp(_) = self.sockets.get(h)? {
-            return self.tcp_close(now, h);
+            return self.call(now, |t, l| l.tcp.close(t, h));
         }
         match self.sockets.remove(h)? {
-            Socket::Udp(u) => self.udp_release(h, &u),
+            Socket::Udp(u) => self.udp.release(h, &u),
             Socket::Ping(_) | Socket::Tcp(_) => {}
         }
         self.after_socket_call(now);
@@ -295,10 +405,13 @@ impl Engine {
         })
     }
 
-    /// Replaces the options of a socket. Buffer sizes are clamped to the configured
-    /// bounds (at least 256 bytes), as Linux clamps `SO_RCVBUF`/`SO_SNDBUF`.
+    /// Replaces the options of a socket at `now`. Buffer sizes are clamped to the
+    /// configured bounds (at least 256 bytes), as Linux clamps
+    /// `SO_RCVBUF`/`SO_SNDBUF`; a live connection takes the rest at once
+    /// (keep-alive timers, Nagle).
     pub fn set_socket_options(
         &mut self,
+        now: Instant,
         h: SocketHandle,
         mut opts: SocketOptions,
     ) -> Result<(), NetError> {
@@ -310,12 +423,7 @@ impl Engine {
         opts.send_buffer = opts.send_buffer.clamp(256, max);
         match self.sockets.get_mut(h)? {
             Socket::Udp(u) => u.opts = opts,
-            Socket::Tcp(_) => {
-                // Options apply to the live connection (keep-alive timers, Nagle);
-                // buffer sizes only to connections made after.
-                let now = self.last_now;
-                self.tcp_options_changed(now, h, opts)?;
-            }
+            Socket::Tcp(_) => self.call(now, |t, l| l.tcp.options_changed(t, h, opts))?,
             Socket::Ping(_) => return Err(NetError::NotSupported),
         }
         self.sockets.mark(h);
@@ -327,34 +435,277 @@ impl Engine {
         self.sockets.len()
     }
 
-    /// A uniformly random u32 from the seeded generator.
-    pub(crate) fn random_u32(&mut self) -> u32 {
-        self.rng.next_u32()
+    // ------------------------------------------------------------ UDP
+
+    /// Opens an unbound UDP socket.
+    pub fn udp_open(&mut self) -> Result<SocketHandle, NetError> {
+        self.untimed(|t, _| Udp::open(t))
     }
 
-    /// Queues a complete frame for the device.
-    pub(crate) fn push_frame(&mut self, frame: Vec<u8>) {
-        self.push_frame_meta(frame, TxMeta::default());
+    /// Binds to `addr` (port 0: an ephemeral port). `EINVAL` if already bound.
+    pub fn udp_bind(
+        &mut self,
+        h: SocketHandle,
+        addr: SocketAddrV4,
+    ) -> Result<SocketAddrV4, NetError> {
+        self.untimed(|t, l| l.udp.bind(t, h, addr))
     }
 
-    /// Queues a frame that may need finishing by the device.
-    pub(crate) fn push_frame_meta(&mut self, frame: Vec<u8>, meta: TxMeta) {
-        self.counters.inc(Stat::TxFrames);
-        self.counters.add(Stat::TxBytes, frame.len() as u64);
-        self.tx_queue.push_back((frame, meta));
+    /// Sets the default destination and the only peer datagrams are accepted from.
+    /// Binds an ephemeral port first if needed.
+    pub fn udp_connect(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        remote: SocketAddrV4,
+    ) -> Result<(), NetError> {
+        self.call(now, |t, l| l.udp.connect(t, h, remote))
     }
 
-    /// Work every entry point finishes with: datagrams we sent to ourselves.
-    pub(crate) fn after_socket_call(&mut self, now: Instant) {
-        self.last_now = self.last_now.max(now);
-        let mut budget = LOOPBACK_BATCH;
-        while budget > 0 {
-            let Some(datagram) = self.loopback.pop_front() else {
-                break;
-            };
-            budget -= 1;
-            self.ip_input(now, &datagram);
-            self.recycle(datagram);
-        }
+    /// Dissolves the association (`connect` with `AF_UNSPEC`).
+    pub fn udp_disconnect(&mut self, h: SocketHandle) -> Result<(), NetError> {
+        Udp::disconnect(&mut self.sockets, h)
+    }
+
+    /// Sends one datagram to `dst`, or to the connected peer when `dst` is `None`.
+    pub fn udp_send_to(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        data: &[u8],
+        dst: Option<SocketAddrV4>,
+    ) -> Result<usize, NetError> {
+        self.call(now, |t, l| l.udp.send_to(t, h, data, dst))
+    }
+
+    /// Receives one datagram into `buf` (truncating it if `buf` is short). With `peek`
+    /// the datagram stays queued.
+    pub fn udp_recv_from(
+        &mut self,
+        h: SocketHandle,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Result<UdpRecv, NetError> {
+        self.untimed(|t, _| Udp::recv_from(t, h, buf, peek))
+    }
+
+    /// Local address (None while unbound).
+    pub fn udp_local_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
+        Udp::local_addr(&self.sockets, h)
+    }
+
+    /// Connected peer.
+    pub fn udp_peer_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
+        Udp::peer_addr(&self.sockets, h)
+    }
+
+    /// Size of the next queued datagram (0 if none).
+    pub fn udp_next_len(&self, h: SocketHandle) -> Result<usize, NetError> {
+        Udp::next_len(&self.sockets, h)
+    }
+
+    /// Takes the pending error (`SO_ERROR`).
+    pub fn udp_take_error(&mut self, h: SocketHandle) -> Result<Option<NetError>, NetError> {
+        Udp::take_error(&mut self.sockets, h)
+    }
+
+    // ------------------------------------------------------------ ping
+
+    /// Opens a ping socket with a fresh identifier from the seeded generator.
+    pub fn ping_open(&mut self) -> Result<SocketHandle, NetError> {
+        self.untimed(|t, l| l.ping.open(t))
+    }
+
+    /// Sends an echo request with sequence number `seq` and `payload`.
+    pub fn ping_send(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        dst: Ipv4Addr,
+        seq: u16,
+        payload: &[u8],
+    ) -> Result<(), NetError> {
+        self.call(now, |t, l| l.ping.send(t, h, dst, seq, payload))
+    }
+
+    /// Takes the next reply, or the pending error (host unreachable, ...).
+    pub fn ping_recv(&mut self, h: SocketHandle) -> Result<EchoReply, NetError> {
+        Ping::recv(&mut self.sockets, h)
+    }
+
+    // ------------------------------------------------------------ TCP
+
+    /// Opens a TCP socket.
+    pub fn tcp_open(&mut self) -> Result<SocketHandle, NetError> {
+        self.untimed(|t, l| l.tcp.open(t))
+    }
+
+    /// Binds to a local address (port 0: ephemeral).
+    pub fn tcp_bind(
+        &mut self,
+        h: SocketHandle,
+        addr: SocketAddrV4,
+    ) -> Result<SocketAddrV4, NetError> {
+        self.untimed(|t, l| l.tcp.bind(t, h, addr))
+    }
+
+    /// Starts listening with room for `backlog` connections waiting for `accept`
+    /// (clamped to `somaxconn`; at least 1). Binds an ephemeral port if unbound.
+    pub fn tcp_listen(&mut self, h: SocketHandle, backlog: i32) -> Result<(), NetError> {
+        self.untimed(|t, l| l.tcp.listen(t, h, backlog))
+    }
+
+    /// Takes an established connection from the accept queue.
+    pub fn tcp_accept(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+    ) -> Result<(SocketHandle, SocketAddrV4), NetError> {
+        self.call(now, |t, l| l.tcp.accept(t, h))
+    }
+
+    /// Starts connecting; the result comes later (writable, or an error). Returns
+    /// `Err(InProgress)` when the SYN went out.
+    pub fn tcp_connect(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        remote: SocketAddrV4,
+    ) -> Result<(), NetError> {
+        self.call(now, |t, l| l.tcp.connect(t, h, remote))
+    }
+
+    /// Queues data to send. `Ok(n)` with `n` possibly short; `WouldBlock` when the
+    /// buffer is full.
+    pub fn tcp_send(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        data: &[u8],
+        flags: SendFlags,
+    ) -> Result<usize, NetError> {
+        self.call(now, |t, l| l.tcp.send(t, h, data, flags))
+    }
+
+    /// Reads received data (up to the urgent mark). `Ok(0)` at end of stream.
+    pub fn tcp_recv(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        buf: &mut [u8],
+        flags: RecvFlags,
+    ) -> Result<usize, NetError> {
+        self.call(now, |t, l| l.tcp.recv(t, h, buf, flags))
+    }
+
+    /// Shuts down one or both halves.
+    pub fn tcp_shutdown(
+        &mut self,
+        now: Instant,
+        h: SocketHandle,
+        how: Shutdown,
+    ) -> Result<(), NetError> {
+        self.call(now, |t, l| l.tcp.shutdown(t, h, how))
+    }
+
+    /// Aborts with a RST whatever the state.
+    pub fn tcp_abort(&mut self, now: Instant, h: SocketHandle) -> Result<(), NetError> {
+        self.call(now, |t, l| l.tcp.abort(t, h))
+    }
+
+    /// The state of a TCP socket (`Closed` for idle or finished ones, `Listen`).
+    pub fn tcp_state(&self, h: SocketHandle) -> Result<State, NetError> {
+        Tcp::state(&self.sockets, h)
+    }
+
+    /// Connection details (`None` unless connected or connecting).
+    pub fn tcp_info(&self, h: SocketHandle) -> Result<Option<TcpInfo>, NetError> {
+        Tcp::info(&self.sockets, h)
+    }
+
+    /// Local address.
+    pub fn tcp_local_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
+        Tcp::local_addr(&self.sockets, h)
+    }
+
+    /// Peer address, once connected (or connecting).
+    pub fn tcp_peer_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
+        Tcp::peer_addr(&self.sockets, h)
+    }
+
+    /// Takes the pending error (`SO_ERROR`).
+    pub fn tcp_take_error(&mut self, h: SocketHandle) -> Result<Option<NetError>, NetError> {
+        Tcp::take_error(&mut self.sockets, h)
+    }
+
+    /// `sockatmark`: the next byte to read is the urgent one.
+    pub fn tcp_at_mark(&self, h: SocketHandle) -> Result<bool, NetError> {
+        Tcp::at_mark(&self.sockets, h)
+    }
+
+    /// Bytes waiting to be read (`FIONREAD`; Linux counts up to the urgent mark).
+    pub fn tcp_recv_queue_len(&self, h: SocketHandle) -> Result<usize, NetError> {
+        Tcp::recv_queue_len(&self.sockets, h)
+    }
+
+    /// Bytes queued and not yet acknowledged (`SIOCOUTQ`).
+    pub fn tcp_send_queue_len(&self, h: SocketHandle) -> Result<usize, NetError> {
+        Tcp::send_queue_len(&self.sockets, h)
+    }
+
+    /// `TCP_MAXSEG`: clamps the MSS we advertise and use (set before connecting).
+    pub fn tcp_set_maxseg(&mut self, h: SocketHandle, mss: u16) -> Result<(), NetError> {
+        Tcp::set_maxseg(&mut self.sockets, h, mss)
+    }
+
+    /// `TCP_MAXSEG` as `getsockopt` reports it: the connection's MSS, or the
+    /// configured clamp / the default before connecting.
+    pub fn tcp_maxseg(&self, h: SocketHandle) -> Result<u16, NetError> {
+        Tcp::maxseg(&self.sockets, h)
+    }
+
+    /// `TCP_CONGESTION`: the congestion control of this socket (the stack's
+    /// default until set).
+    pub fn tcp_congestion(&self, h: SocketHandle) -> Result<CongestionAlgorithm, NetError> {
+        Tcp::congestion(&self.sockets, &self.config, h)
+    }
+
+    /// Sets `TCP_CONGESTION` for this socket: a connection switches at once
+    /// (keeping its window), a socket not yet connected uses it when it is.
+    pub fn tcp_set_congestion(
+        &mut self,
+        h: SocketHandle,
+        algo: CongestionAlgorithm,
+    ) -> Result<(), NetError> {
+        Tcp::set_congestion(&mut self.sockets, h, algo)
+    }
+}
+
+#[cfg(test)]
+impl Engine {
+    /// Teaches the ARP cache a neighbour (tests that inject frames by hand).
+    pub(crate) fn learn_neighbour(
+        &mut self,
+        now: Instant,
+        ip: Ipv4Addr,
+        mac: crate::wire::EthernetAddress,
+    ) {
+        self.link.learn(now, ip, mac);
+    }
+
+    /// No TCP connection, binding or listener is left.
+    pub(crate) fn tcp_tables_empty(&self) -> bool {
+        self.tcp.tables_empty()
+    }
+}
+
+/// Passes an ICMP error (received, or generated locally when ARP fails) to the
+/// transport that sent the quoted datagram.
+fn transport_error(t: &mut Tx<'_>, l: Transports<'_>, err: IcmpError) {
+    match err.protocol {
+        PROTO_UDP => l.udp.icmp_error(t, err),
+        PROTO_TCP => l.tcp.icmp_error(t, err),
+        PROTO_ICMP => l.ping.icmp_error(t, err),
+        _ => {}
     }
 }

@@ -120,12 +120,7 @@ fn echo_request(payload: &[u8]) -> Vec<u8> {
 fn engine() -> Engine {
     let mut e = Engine::new(StackConfig::new(B, 24)).unwrap();
     // Teach it the injector's MAC so replies go out without ARP.
-    e.arp.learn(
-        Instant::ZERO,
-        A,
-        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
-        true,
-    );
+    e.learn_neighbour(Instant::ZERO, A, EthernetAddress([2, 0, 0, 0, 0, 0x42]));
     e
 }
 
@@ -136,7 +131,7 @@ fn bad_ipv4_checksum_is_dropped_and_counted() {
     f[14 + 10] ^= 0xff;
     e.handle_frame(Instant::ZERO, &f);
     assert_eq!(e.counters().drops(DropReason::Ipv4BadChecksum), 1);
-    assert!(e.poll_transmit().is_none());
+    assert!(e.poll_transmit(Instant::ZERO).is_none());
 }
 
 #[test]
@@ -148,24 +143,19 @@ fn low_ttl_datagrams_are_accepted_and_replies_use_the_configured_ttl() {
             Instant::ZERO,
             &ipv4_frame(&e, A, 1, ttl, &echo_request(b"ttl")),
         );
-        let reply = e.poll_transmit().expect("echo reply");
+        let reply = e.poll_transmit(Instant::ZERO).expect("echo reply");
         assert_eq!(reply[14 + 8], 64, "reply TTL is the default");
         assert_eq!(e.counters().stat(Stat::IcmpEchoReplies), 1);
     }
     let mut c = StackConfig::new(B, 24);
     c.ip.default_ttl = 5;
     let mut e = Engine::new(c).unwrap();
-    e.arp.learn(
-        Instant::ZERO,
-        A,
-        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
-        true,
-    );
+    e.learn_neighbour(Instant::ZERO, A, EthernetAddress([2, 0, 0, 0, 0, 0x42]));
     e.handle_frame(
         Instant::ZERO,
         &ipv4_frame(&e, A, 1, 64, &echo_request(b"ttl")),
     );
-    assert_eq!(e.poll_transmit().unwrap()[14 + 8], 5);
+    assert_eq!(e.poll_transmit(Instant::ZERO).unwrap()[14 + 8], 5);
 }
 
 #[test]
@@ -174,17 +164,12 @@ fn unknown_protocol_gets_protocol_unreachable_rate_limited() {
     c.icmp.error_burst = 2;
     c.icmp.errors_per_sec = 1;
     let mut e = Engine::new(c).unwrap();
-    e.arp.learn(
-        Instant::ZERO,
-        A,
-        EthernetAddress([2, 0, 0, 0, 0, 0x42]),
-        true,
-    );
+    e.learn_neighbour(Instant::ZERO, A, EthernetAddress([2, 0, 0, 0, 0, 0x42]));
     for _ in 0..5 {
         e.handle_frame(Instant::ZERO, &ipv4_frame(&e, A, 200, 64, b"whatever"));
     }
     let mut errors = 0;
-    while let Some(f) = e.poll_transmit() {
+    while let Some(f) = e.poll_transmit(Instant::ZERO) {
         assert_eq!(f[14 + 9], 1, "ICMP");
         assert_eq!((f[34], f[35]), (3, 2), "protocol unreachable");
         errors += 1;
@@ -210,7 +195,7 @@ fn reassembly_timeout_sends_time_exceeded() {
     assert_eq!(e.poll_timeout(), Some(Instant::from_secs(30)));
     e.handle_timeout(Instant::from_secs(30));
     assert_eq!(e.counters().drops(DropReason::FragTimeout), 1);
-    let icmp = e.poll_transmit().expect("time exceeded");
+    let icmp = e.poll_transmit(Instant::ZERO).expect("time exceeded");
     assert_eq!((icmp[34], icmp[35]), (11, 1));
 }
 
@@ -287,7 +272,7 @@ proptest! {
         let mut e = engine();
         e.handle_frame(Instant::ZERO, &data);
         e.handle_timeout(Instant::from_secs(100));
-        while e.poll_transmit().is_some() {}
+        while e.poll_transmit(Instant::ZERO).is_some() {}
         prop_assert_eq!(e.counters().stat(Stat::RxFrames), 1);
     }
 
@@ -300,7 +285,7 @@ proptest! {
         let mut e = engine();
         e.handle_frame(Instant::ZERO, &f);
         e.handle_timeout(Instant::from_secs(100));
-        while e.poll_transmit().is_some() {}
+        while e.poll_transmit(Instant::ZERO).is_some() {}
     }
 }
 
@@ -430,7 +415,7 @@ fn udp_broadcast_needs_so_broadcast_and_reaches_wildcard_sockets() {
     let rx_specific = p.b.udp_open().unwrap();
     let mut o = p.b.socket_options(rx_specific).unwrap();
     o.reuse_addr = true;
-    p.b.set_socket_options(rx_specific, o).unwrap();
+    p.b.set_socket_options(p.now(), rx_specific, o).unwrap();
     let tx = p.a.udp_open().unwrap();
     assert_eq!(
         p.a.udp_send_to(now, tx, b"hi all", Some(sa(Ipv4Addr::BROADCAST, 5353))),
@@ -438,7 +423,7 @@ fn udp_broadcast_needs_so_broadcast_and_reaches_wildcard_sockets() {
     );
     let mut o = p.a.socket_options(tx).unwrap();
     o.broadcast = true;
-    p.a.set_socket_options(tx, o).unwrap();
+    p.a.set_socket_options(p.now(), tx, o).unwrap();
     p.a.udp_send_to(now, tx, b"hi all", Some(sa(Ipv4Addr::BROADCAST, 5353)))
         .unwrap();
     p.a.udp_send_to(
@@ -466,7 +451,7 @@ fn udp_receive_queue_is_bounded() {
     p.b.udp_bind(rx, sa(Ipv4Addr::UNSPECIFIED, 6000)).unwrap();
     let mut o = p.b.socket_options(rx).unwrap();
     o.recv_buffer = 1000;
-    p.b.set_socket_options(rx, o).unwrap();
+    p.b.set_socket_options(p.now(), rx, o).unwrap();
     let tx = p.a.udp_open().unwrap();
     for _ in 0..10 {
         p.a.udp_send_to(p.now(), tx, &[0u8; 300], Some(sa(B, 6000)))
@@ -488,7 +473,10 @@ fn udp_to_our_own_address_loops_back() {
     e.udp_send_to(now, tx, b"self", Some(sa(B, 4000))).unwrap();
     e.udp_send_to(now, tx, b"lo", Some(sa(Ipv4Addr::LOCALHOST, 4000)))
         .unwrap();
-    assert!(e.poll_transmit().is_none(), "nothing leaves the host");
+    assert!(
+        e.poll_transmit(Instant::ZERO).is_none(),
+        "nothing leaves the host"
+    );
     let mut buf = [0u8; 8];
     let r = e.udp_recv_from(rx, &mut buf, false).unwrap();
     assert_eq!((&buf[..r.copied], *r.from.ip()), (&b"self"[..], B));

@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod counters;
+mod cx;
 pub mod device;
 pub mod engine;
 pub mod error;

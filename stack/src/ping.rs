@@ -6,13 +6,14 @@ use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 use crate::counters::{DropReason, Stat};
-use crate::engine::Engine;
+use crate::cx::Tx;
 use crate::error::NetError;
 use crate::ip::icmp::{IcmpError, ECHO_REQUEST};
 use crate::ip::{IpSend, Ipv4Repr};
-use crate::socket::{Readiness, Socket, SocketHandle};
+use crate::socket::{Readiness, Socket, SocketHandle, SocketSet};
 use crate::time::Instant;
 use crate::wire::{checksum, read_u16, HEADROOM, PROTO_ICMP};
+use rand::RngCore;
 
 /// One echo reply received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,45 +59,54 @@ impl PingSocket {
     }
 }
 
-impl Engine {
-    fn ping_mut(&mut self, h: SocketHandle) -> Result<&mut PingSocket, NetError> {
-        match self.sockets.get_mut(h)? {
-            Socket::Ping(p) => Ok(p),
-            _ => Err(NetError::NotSupported),
-        }
-    }
+/// The ping layer: echo sockets over ICMP. It keeps no state of its own (each
+/// socket holds its identifier); the engine owns one for symmetry with the
+/// other transports.
+#[derive(Debug, Default)]
+pub(crate) struct Ping;
 
+fn sock_mut(sockets: &mut SocketSet, h: SocketHandle) -> Result<&mut PingSocket, NetError> {
+    match sockets.get_mut(h)? {
+        Socket::Ping(p) => Ok(p),
+        _ => Err(NetError::NotSupported),
+    }
+}
+
+/// The ping socket using `ident`, if any.
+fn by_ident(sockets: &SocketSet, ident: u16) -> Option<SocketHandle> {
+    sockets
+        .iter()
+        .find(|(_, s)| matches!(s, Socket::Ping(p) if p.ident == ident))
+        .map(|(h, _)| h)
+}
+
+impl Ping {
     /// Opens a ping socket with a fresh identifier from the seeded generator.
-    pub fn ping_open(&mut self) -> Result<SocketHandle, NetError> {
+    pub(crate) fn open(&mut self, t: &mut Tx<'_>) -> Result<SocketHandle, NetError> {
         let ident = loop {
-            let id: u16 = self.random_u32() as u16;
-            let taken = self
-                .sockets
-                .iter()
-                .any(|(_, s)| matches!(s, Socket::Ping(p) if p.ident == id));
-            if !taken {
+            let id: u16 = t.rng.next_u32() as u16;
+            if by_ident(t.sockets, id).is_none() {
                 break id;
             }
         };
-        let cap = self.config.icmp.ping_queue;
-        self.sockets
-            .insert(Socket::Ping(PingSocket::new(ident, cap)))
+        let cap = t.config.icmp.ping_queue;
+        t.sockets.insert(Socket::Ping(PingSocket::new(ident, cap)))
     }
 
     /// Sends an echo request with sequence number `seq` and `payload`.
-    pub fn ping_send(
+    pub(crate) fn send(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         dst: Ipv4Addr,
         seq: u16,
         payload: &[u8],
     ) -> Result<(), NetError> {
-        let ident = self.ping_mut(h)?.ident;
+        let ident = sock_mut(t.sockets, h)?.ident;
         if payload.len() > 65507 {
             return Err(NetError::MessageTooLong);
         }
-        let mut frame = self.alloc_frame(8 + payload.len());
+        let mut frame = t.pool.alloc(8 + payload.len());
         frame.extend_from_slice(&[ECHO_REQUEST, 0, 0, 0]);
         frame.extend_from_slice(&ident.to_be_bytes());
         frame.extend_from_slice(&seq.to_be_bytes());
@@ -104,66 +114,57 @@ impl Engine {
         let c = checksum::checksum(&frame[HEADROOM..]);
         frame[HEADROOM + 2..HEADROOM + 4].copy_from_slice(&c.to_be_bytes());
         let send = IpSend {
-            src: self.config.addr,
+            src: t.config.addr,
             dst,
             protocol: PROTO_ICMP,
             ttl: 0,
             tos: 0,
             dont_frag: false,
         };
-        self.ip_send(now, send, frame)?;
-        self.counters.inc(Stat::IcmpEchoRequests);
-        self.after_socket_call(now);
+        t.send(send, frame)?;
+        t.counters.inc(Stat::IcmpEchoRequests);
         Ok(())
     }
 
     /// Takes the next reply, or the pending error (host unreachable, ...).
-    pub fn ping_recv(&mut self, h: SocketHandle) -> Result<EchoReply, NetError> {
-        let p = self.ping_mut(h)?;
+    pub(crate) fn recv(sockets: &mut SocketSet, h: SocketHandle) -> Result<EchoReply, NetError> {
+        let p = sock_mut(sockets, h)?;
         if let Some(e) = p.error.take() {
             return Err(e);
         }
         p.replies.pop_front().ok_or(NetError::WouldBlock)
     }
 
-    pub(crate) fn ping_input(&mut self, now: Instant, ip: &Ipv4Repr, msg: &[u8]) {
+    /// An echo reply: queued on the socket whose identifier it carries.
+    pub(crate) fn input(&mut self, t: &mut Tx<'_>, ip: &Ipv4Repr, msg: &[u8]) {
         let ident = read_u16(msg, 4).unwrap_or(0);
         let seq = read_u16(msg, 6).unwrap_or(0);
-        let target = self
-            .sockets
-            .iter()
-            .find(|(_, s)| matches!(s, Socket::Ping(p) if p.ident == ident))
-            .map(|(h, _)| h);
-        let Some(h) = target else {
-            return self.counters.drop(DropReason::IcmpNoPingSocket);
+        let Some(h) = by_ident(t.sockets, ident) else {
+            return t.counters.drop(DropReason::IcmpNoPingSocket);
         };
-        if let Ok(Socket::Ping(p)) = self.sockets.get_mut(h) {
+        if let Ok(Socket::Ping(p)) = t.sockets.get_mut(h) {
             if p.replies.len() >= p.capacity {
-                return self.counters.drop(DropReason::IcmpPingQueueFull);
+                return t.counters.drop(DropReason::IcmpPingQueueFull);
             }
             p.replies.push_back(EchoReply {
                 from: ip.src,
                 seq,
                 ttl: ip.ttl,
                 payload: msg[8..].to_vec(),
-                at: now,
+                at: t.now,
             });
-            self.sockets.mark(h);
+            t.sockets.mark(h);
         }
     }
 
-    pub(crate) fn ping_icmp_error(&mut self, _now: Instant, err: IcmpError) {
+    /// An ICMP error about an echo request: the socket reports it.
+    pub(crate) fn icmp_error(&mut self, t: &mut Tx<'_>, err: IcmpError) {
         let Some(ident) = err.echo_ident else { return };
-        let target = self
-            .sockets
-            .iter()
-            .find(|(_, s)| matches!(s, Socket::Ping(p) if p.ident == ident))
-            .map(|(h, _)| h);
-        if let Some(h) = target {
-            if let Ok(Socket::Ping(p)) = self.sockets.get_mut(h) {
+        if let Some(h) = by_ident(t.sockets, ident) {
+            if let Ok(Socket::Ping(p)) = t.sockets.get_mut(h) {
                 p.error = Some(err.kind.to_net_error());
             }
-            self.sockets.mark(h);
+            t.sockets.mark(h);
         }
     }
 }

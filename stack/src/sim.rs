@@ -115,13 +115,14 @@ impl SimPair {
     }
 
     fn collect(&mut self) {
+        let now = self.now;
         for side in [Side::A, Side::B] {
             loop {
                 let (engine, wire) = match side {
                     Side::A => (&mut self.a, &mut self.ab),
                     Side::B => (&mut self.b, &mut self.ba),
                 };
-                let Some(mut frame) = engine.poll_transmit() else {
+                let Some(mut frame) = engine.poll_transmit(now) else {
                     break;
                 };
                 if let Some(f) = self.rewrite[side as usize].as_mut() {

@@ -12,17 +12,18 @@
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use crate::config::StackConfig;
 use crate::counters::{DropReason, Stat};
-use crate::engine::Engine;
+use crate::cx::Tx;
 use crate::error::NetError;
 use crate::ip::icmp::{
     IcmpError, IcmpErrorKind, DEST_UNREACHABLE, HOST_UNREACHABLE, PORT_UNREACHABLE,
 };
-use crate::ip::{IpSend, Ipv4Repr};
+use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
 use crate::ports::{Binding, ReuseAddrRules};
-use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions};
-use crate::time::Instant;
+use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::wire::{checksum, read_u16, HEADROOM, PROTO_UDP, UDP_HEADER_LEN};
+use rand::RngCore;
 
 pub use crate::ports::PortTable;
 
@@ -70,29 +71,71 @@ impl UdpSocket {
     }
 }
 
-impl Engine {
-    fn udp(&self, h: SocketHandle) -> Result<&UdpSocket, NetError> {
-        match self.sockets.get(h)? {
-            Socket::Udp(u) => Ok(u),
-            _ => Err(NetError::NotSupported),
-        }
-    }
+/// The UDP layer's state: the port bindings (the sockets live in the engine's
+/// socket table).
+#[derive(Debug)]
+pub(crate) struct Udp {
+    ports: PortTable,
+}
 
-    fn udp_mut(&mut self, h: SocketHandle) -> Result<&mut UdpSocket, NetError> {
-        match self.sockets.get_mut(h)? {
-            Socket::Udp(u) => Ok(u),
-            _ => Err(NetError::NotSupported),
+fn sock(sockets: &SocketSet, h: SocketHandle) -> Result<&UdpSocket, NetError> {
+    match sockets.get(h)? {
+        Socket::Udp(u) => Ok(u),
+        _ => Err(NetError::NotSupported),
+    }
+}
+
+fn sock_mut(sockets: &mut SocketSet, h: SocketHandle) -> Result<&mut UdpSocket, NetError> {
+    match sockets.get_mut(h)? {
+        Socket::Udp(u) => Ok(u),
+        _ => Err(NetError::NotSupported),
+    }
+}
+
+/// Checks that `addr` may be a local address of a stack configured with `c`
+/// (`EADDRNOTAVAIL` if not).
+pub(crate) fn check_local_addr(
+    c: &StackConfig,
+    addr: Ipv4Addr,
+    allow_broadcast: bool,
+) -> Result<(), NetError> {
+    if addr.is_unspecified() || addr == c.addr || addr.is_loopback() {
+        return Ok(());
+    }
+    if allow_broadcast && is_broadcast(c, addr) {
+        return Ok(());
+    }
+    Err(NetError::AddrNotAvailable)
+}
+
+/// The source address for datagrams to `dst` from a socket bound to `local`.
+fn source_for(c: &StackConfig, local: Ipv4Addr, dst: Ipv4Addr) -> Ipv4Addr {
+    if !local.is_unspecified() && !is_broadcast(c, local) {
+        return local;
+    }
+    if dst.is_loopback() {
+        Ipv4Addr::LOCALHOST
+    } else {
+        c.addr
+    }
+}
+
+impl Udp {
+    /// A UDP layer with the port range of `config`.
+    pub(crate) fn new(config: &StackConfig) -> Udp {
+        Udp {
+            ports: PortTable::new(&config.ports),
         }
     }
 
     /// Opens an unbound UDP socket.
-    pub fn udp_open(&mut self) -> Result<SocketHandle, NetError> {
+    pub(crate) fn open(t: &mut Tx<'_>) -> Result<SocketHandle, NetError> {
         let opts = SocketOptions {
-            recv_buffer: self.config.udp.recv_buffer,
-            send_buffer: self.config.udp.send_buffer,
+            recv_buffer: t.config.udp.recv_buffer,
+            send_buffer: t.config.udp.send_buffer,
             ..SocketOptions::default()
         };
-        self.sockets.insert(Socket::Udp(UdpSocket {
+        t.sockets.insert(Socket::Udp(UdpSocket {
             local: None,
             remote: None,
             rx: VecDeque::new(),
@@ -102,40 +145,26 @@ impl Engine {
         }))
     }
 
-    /// Checks that `addr` may be a local address of ours (`EADDRNOTAVAIL` if not).
-    pub(crate) fn check_local_addr(
-        &self,
-        addr: Ipv4Addr,
-        allow_broadcast: bool,
-    ) -> Result<(), NetError> {
-        if addr.is_unspecified() || addr == self.config.addr || addr.is_loopback() {
-            return Ok(());
-        }
-        if allow_broadcast && self.is_broadcast_addr(addr) {
-            return Ok(());
-        }
-        Err(NetError::AddrNotAvailable)
-    }
-
     /// Binds to `addr` (port 0: an ephemeral port). `EINVAL` if already bound.
-    pub fn udp_bind(
+    pub(crate) fn bind(
         &mut self,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         addr: SocketAddrV4,
     ) -> Result<SocketAddrV4, NetError> {
-        let u = self.udp(h)?;
+        let u = sock(t.sockets, h)?;
         if u.local.is_some() {
             return Err(NetError::InvalidInput);
         }
-        self.check_local_addr(*addr.ip(), true)?;
+        check_local_addr(t.config, *addr.ip(), true)?;
         let binding = Binding {
             addr: *addr.ip(),
             handle: h,
             reuse_addr: u.opts.reuse_addr,
         };
-        let random = self.random_u32();
+        let random = t.rng.next_u32();
         let port = self
-            .udp_ports
+            .ports
             .bind(addr.port(), binding, &ReuseAddrRules, random)
             .map_err(|e| {
                 if e == NetError::PortsExhausted {
@@ -145,15 +174,15 @@ impl Engine {
                 }
             })?;
         let local = SocketAddrV4::new(*addr.ip(), port);
-        self.udp_mut(h)?.local = Some(local);
+        sock_mut(t.sockets, h)?.local = Some(local);
         Ok(local)
     }
 
-    fn udp_autobind(&mut self, h: SocketHandle) -> Result<SocketAddrV4, NetError> {
-        match self.udp(h)?.local {
+    fn autobind(&mut self, t: &mut Tx<'_>, h: SocketHandle) -> Result<SocketAddrV4, NetError> {
+        match sock(t.sockets, h)?.local {
             Some(l) => Ok(l),
             None => self
-                .udp_bind(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
+                .bind(t, h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
                 .map_err(|e| {
                     if e == NetError::AddrInUse {
                         NetError::PortsExhausted
@@ -164,40 +193,28 @@ impl Engine {
         }
     }
 
-    /// The source address for datagrams to `dst` from a socket bound to `local`.
-    fn source_for(&self, local: Ipv4Addr, dst: Ipv4Addr) -> Ipv4Addr {
-        if !local.is_unspecified() && !self.is_broadcast_addr(local) {
-            return local;
-        }
-        if dst.is_loopback() {
-            Ipv4Addr::LOCALHOST
-        } else {
-            self.config.addr
-        }
-    }
-
     /// Sets the default destination and the only peer datagrams are accepted from.
     /// Binds an ephemeral port first if needed.
-    pub fn udp_connect(
+    pub(crate) fn connect(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         remote: SocketAddrV4,
     ) -> Result<(), NetError> {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(NetError::InvalidInput);
         }
-        if self.is_broadcast_addr(*remote.ip()) && !self.udp(h)?.opts.broadcast {
+        if is_broadcast(t.config, *remote.ip()) && !sock(t.sockets, h)?.opts.broadcast {
             return Err(NetError::PermissionDenied);
         }
-        self.route(*remote.ip())?;
-        let local = self.udp_autobind(h)?;
+        route(t.config, *remote.ip())?;
+        let local = self.autobind(t, h)?;
         // Linux (ip4_datagram_connect): a wildcard-bound socket takes the source
         // address of the route as its local address.
-        let src = self.source_for(*local.ip(), *remote.ip());
+        let src = source_for(t.config, *local.ip(), *remote.ip());
         if local.ip().is_unspecified() {
-            self.udp_ports.unbind(local.port(), h);
-            let reuse_addr = self.udp(h)?.opts.reuse_addr;
+            self.ports.unbind(local.port(), h);
+            let reuse_addr = sock(t.sockets, h)?.opts.reuse_addr;
             let b = Binding {
                 addr: src,
                 handle: h,
@@ -205,33 +222,30 @@ impl Engine {
             };
             // Re-adding ourselves with a narrower address cannot create a conflict
             // that did not exist: push directly, as Linux rehashes without a check.
-            let _ = self
-                .udp_ports
-                .bind(local.port(), b, &crate::ports::AnyShare, 0);
+            let _ = self.ports.bind(local.port(), b, &crate::ports::AnyShare, 0);
         }
-        let u = self.udp_mut(h)?;
+        let u = sock_mut(t.sockets, h)?;
         u.local = Some(SocketAddrV4::new(src, local.port()));
         u.remote = Some(remote);
         u.error = None;
-        self.after_socket_call(now);
         Ok(())
     }
 
     /// Dissolves the association (`connect` with `AF_UNSPEC`).
-    pub fn udp_disconnect(&mut self, h: SocketHandle) -> Result<(), NetError> {
-        self.udp_mut(h)?.remote = None;
+    pub(crate) fn disconnect(sockets: &mut SocketSet, h: SocketHandle) -> Result<(), NetError> {
+        sock_mut(sockets, h)?.remote = None;
         Ok(())
     }
 
     /// Sends one datagram to `dst`, or to the connected peer when `dst` is `None`.
-    pub fn udp_send_to(
+    pub(crate) fn send_to(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         data: &[u8],
         dst: Option<SocketAddrV4>,
     ) -> Result<usize, NetError> {
-        let u = self.udp_mut(h)?;
+        let u = sock_mut(t.sockets, h)?;
         if let Some(e) = u.error.take() {
             return Err(e);
         }
@@ -246,15 +260,15 @@ impl Engine {
         if dst.port() == 0 || dst.ip().is_unspecified() {
             return Err(NetError::InvalidInput);
         }
-        if self.is_broadcast_addr(*dst.ip()) && !self.udp(h)?.opts.broadcast {
+        if is_broadcast(t.config, *dst.ip()) && !sock(t.sockets, h)?.opts.broadcast {
             return Err(NetError::PermissionDenied);
         }
-        self.route(*dst.ip())?;
-        let local = self.udp_autobind(h)?;
-        let opts = self.udp(h)?.opts;
-        let src = self.source_for(*local.ip(), *dst.ip());
+        route(t.config, *dst.ip())?;
+        let local = self.autobind(t, h)?;
+        let opts = sock(t.sockets, h)?.opts;
+        let src = source_for(t.config, *local.ip(), *dst.ip());
         let len = UDP_HEADER_LEN + data.len();
-        let mut frame = self.alloc_frame(len);
+        let mut frame = t.pool.alloc(len);
         frame.extend_from_slice(&local.port().to_be_bytes());
         frame.extend_from_slice(&dst.port().to_be_bytes());
         frame.extend_from_slice(&(len as u16).to_be_bytes());
@@ -274,21 +288,20 @@ impl Engine {
             tos: opts.tos,
             dont_frag: false,
         };
-        self.ip_send(now, send, frame)?;
-        self.counters.inc(Stat::UdpSent);
-        self.after_socket_call(now);
+        t.send(send, frame)?;
+        t.counters.inc(Stat::UdpSent);
         Ok(data.len())
     }
 
     /// Receives one datagram into `buf` (truncating it if `buf` is short). With `peek`
     /// the datagram stays queued.
-    pub fn udp_recv_from(
-        &mut self,
+    pub(crate) fn recv_from(
+        t: &mut Tx<'_>,
         h: SocketHandle,
         buf: &mut [u8],
         peek: bool,
     ) -> Result<UdpRecv, NetError> {
-        let u = self.udp_mut(h)?;
+        let u = sock_mut(t.sockets, h)?;
         if let Some(e) = u.error.take() {
             return Err(e);
         }
@@ -305,66 +318,75 @@ impl Engine {
         if !peek {
             if let Some((_, d)) = u.rx.pop_front() {
                 u.rx_used -= d.len() + DATAGRAM_OVERHEAD;
-                self.recycle(d);
+                t.pool.recycle(d);
             }
         }
         Ok(result)
     }
 
     /// Local address (None while unbound).
-    pub fn udp_local_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
-        Ok(self.udp(h)?.local)
+    pub(crate) fn local_addr(
+        sockets: &SocketSet,
+        h: SocketHandle,
+    ) -> Result<Option<SocketAddrV4>, NetError> {
+        Ok(sock(sockets, h)?.local)
     }
 
     /// Connected peer.
-    pub fn udp_peer_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
-        Ok(self.udp(h)?.remote)
+    pub(crate) fn peer_addr(
+        sockets: &SocketSet,
+        h: SocketHandle,
+    ) -> Result<Option<SocketAddrV4>, NetError> {
+        Ok(sock(sockets, h)?.remote)
     }
 
     /// Size of the next queued datagram (0 if none).
-    pub fn udp_next_len(&self, h: SocketHandle) -> Result<usize, NetError> {
-        Ok(self.udp(h)?.next_len())
+    pub(crate) fn next_len(sockets: &SocketSet, h: SocketHandle) -> Result<usize, NetError> {
+        Ok(sock(sockets, h)?.next_len())
     }
 
     /// Takes the pending error (`SO_ERROR`).
-    pub fn udp_take_error(&mut self, h: SocketHandle) -> Result<Option<NetError>, NetError> {
-        Ok(self.udp_mut(h)?.error.take())
+    pub(crate) fn take_error(
+        sockets: &mut SocketSet,
+        h: SocketHandle,
+    ) -> Result<Option<NetError>, NetError> {
+        Ok(sock_mut(sockets, h)?.error.take())
     }
 
-    pub(crate) fn udp_release(&mut self, h: SocketHandle, u: &UdpSocket) {
+    pub(crate) fn release(&mut self, h: SocketHandle, u: &UdpSocket) {
         if let Some(local) = u.local {
-            self.udp_ports.unbind(local.port(), h);
+            self.ports.unbind(local.port(), h);
         }
     }
 
     /// UDP input: validate, find the socket(s), queue.
-    pub(crate) fn udp_input(&mut self, now: Instant, ip: &Ipv4Repr, header: &[u8], seg: &[u8]) {
+    pub(crate) fn input(&mut self, t: &mut Tx<'_>, ip: &Ipv4Repr, header: &[u8], seg: &[u8]) {
         let (Some(sport), Some(dport), Some(len), Some(csum)) = (
             read_u16(seg, 0),
             read_u16(seg, 2),
             read_u16(seg, 4),
             read_u16(seg, 6),
         ) else {
-            return self.counters.drop(DropReason::UdpMalformed);
+            return t.counters.drop(DropReason::UdpMalformed);
         };
         let len = len as usize;
         if len < UDP_HEADER_LEN || len > seg.len() {
-            return self.counters.drop(DropReason::UdpMalformed);
+            return t.counters.drop(DropReason::UdpMalformed);
         }
         let seg = &seg[..len];
         // RFC 768: "An all zero transmitted checksum value means that the transmitter
         // generated no checksum".
         if csum != 0
-            && !self.rx_checksum_verified
+            && !t.rx.checksum_verified
             && !checksum::transport_ok(ip.src, ip.dst, PROTO_UDP, seg)
         {
-            return self.counters.drop(DropReason::UdpBadChecksum);
+            return t.counters.drop(DropReason::UdpBadChecksum);
         }
         let from = SocketAddrV4::new(ip.src, sport);
-        let broadcast = self.is_broadcast_addr(ip.dst);
+        let broadcast = is_broadcast(t.config, ip.dst);
         let payload = &seg[UDP_HEADER_LEN..];
-        let udp_ports = &self.udp_ports;
-        let sockets = &self.sockets;
+        let udp_ports = &self.ports;
+        let sockets = &*t.sockets;
         // Sockets that take this datagram, with how specific their match is.
         let matches = udp_ports.bindings(dport).iter().filter_map(|b| {
             let Ok(Socket::Udp(u)) = sockets.get(b.handle) else {
@@ -379,10 +401,10 @@ impl Engine {
             // Broadcast reaches every matching socket (rare: a list is fine).
             let targets: Vec<SocketHandle> = matches.map(|(_, h)| h).collect();
             if targets.is_empty() {
-                return self.counters.drop(DropReason::UdpNoSocket);
+                return t.counters.drop(DropReason::UdpNoSocket);
             }
             for h in targets {
-                self.udp_deliver(h, from, payload);
+                Self::deliver(t, h, from, payload);
             }
             return;
         }
@@ -393,50 +415,49 @@ impl Engine {
             _ => Some(m),
         });
         match best {
-            Some((_, h)) => self.udp_deliver(h, from, payload),
+            Some((_, h)) => Self::deliver(t, h, from, payload),
             None => {
-                self.counters.drop(DropReason::UdpNoSocket);
-                self.send_icmp_error(now, DEST_UNREACHABLE, PORT_UNREACHABLE, 0, header, seg);
+                t.counters.drop(DropReason::UdpNoSocket);
+                t.send_icmp_error(DEST_UNREACHABLE, PORT_UNREACHABLE, 0, header, seg);
             }
         }
     }
 
     /// Queues a datagram on socket `h`, within its receive buffer.
-    fn udp_deliver(&mut self, h: SocketHandle, from: SocketAddrV4, payload: &[u8]) {
-        let Ok(Socket::Udp(u)) = self.sockets.get_mut(h) else {
+    fn deliver(t: &mut Tx<'_>, h: SocketHandle, from: SocketAddrV4, payload: &[u8]) {
+        let Ok(Socket::Udp(u)) = t.sockets.get_mut(h) else {
             return;
         };
         let cost = payload.len() + DATAGRAM_OVERHEAD;
         // Like Linux, one datagram is always accepted into an empty queue.
         if u.rx_used + cost > u.opts.recv_buffer && !u.rx.is_empty() {
-            return self.counters.drop(DropReason::UdpQueueFull);
+            return t.counters.drop(DropReason::UdpQueueFull);
         }
-        let mut data = self.spare_frames.pop().unwrap_or_default();
-        data.clear();
+        let mut data = t.pool.take();
         data.extend_from_slice(payload);
         u.rx_used += cost;
         u.rx.push_back((from, data));
-        self.counters.inc(Stat::UdpDelivered);
-        self.sockets.mark(h);
+        t.counters.inc(Stat::UdpDelivered);
+        t.sockets.mark(h);
     }
 
     /// An ICMP error about a datagram one of our sockets sent.
-    pub(crate) fn udp_icmp_error(&mut self, _now: Instant, err: IcmpError) {
+    pub(crate) fn icmp_error(&mut self, t: &mut Tx<'_>, err: IcmpError) {
         let local_generated = err.kind == IcmpErrorKind::Unreachable(HOST_UNREACHABLE)
-            && err.reporter == self.config.addr;
+            && err.reporter == t.config.addr;
         let handles: Vec<SocketHandle> = self
-            .udp_ports
+            .ports
             .bindings(err.local.port())
             .iter()
             .map(|b| b.handle)
             .collect();
         for h in handles {
-            if let Ok(Socket::Udp(u)) = self.sockets.get_mut(h) {
+            if let Ok(Socket::Udp(u)) = t.sockets.get_mut(h) {
                 // Linux (__udp4_lib_err): only connected sockets hear about errors,
                 // and only hard ones; we also pass on our own ARP failures.
                 if u.remote == Some(err.remote) && (err.kind.is_hard() || local_generated) {
                     u.error = Some(err.kind.to_net_error());
-                    self.sockets.mark(h);
+                    t.sockets.mark(h);
                 }
             }
         }

@@ -907,8 +907,17 @@ impl Interp {
             return Ok(errno("ENOPROTOOPT"));
         };
         // The descriptor's own timeouts are not modelled: the engine's options are.
+        let now = self.instant();
         Ok(
-            match sockopt::set(&mut self.engine, f.h, f.kind.into(), level, name, &bytes) {
+            match sockopt::set(
+                &mut self.engine,
+                now,
+                f.h,
+                f.kind.into(),
+                level,
+                name,
+                &bytes,
+            ) {
                 Ok(_) => ok(0),
                 Err(e) => errno(e.name()),
             },

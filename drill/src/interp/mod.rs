@@ -256,7 +256,7 @@ impl Interp {
         std::mem::take(&mut self.log)
     }
 
-    fn instant(&self) -> Instant {
+    pub(crate) fn instant(&self) -> Instant {
         Instant::from_micros(self.now)
     }
 
@@ -635,7 +635,8 @@ impl Interp {
         while self.engine.poll_event().is_some() {}
         while self.engine.poll_urgent().is_some() {}
         let mut budget = 1_000_000u32;
-        while let Some(frame) = self.engine.poll_transmit() {
+        let now = self.instant();
+        while let Some(frame) = self.engine.poll_transmit(now) {
             budget -= 1;
             self.capture(&frame);
             self.engine.recycle(frame);

@@ -8,10 +8,12 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::counters::{DropReason, Stat};
-use crate::engine::Engine;
+use crate::cx::Cx;
 use crate::error::NetError;
-use crate::ip::{IpSend, Ipv4Repr};
+use crate::ip::{is_broadcast, Ip, IpSend, Ipv4Repr};
+use crate::link::Link;
 use crate::time::Instant;
+use crate::wire::offload::TxMeta;
 use crate::wire::{checksum, read_u16, read_u32, HEADROOM, ICMP_HEADER_LEN, PROTO_ICMP};
 
 /// Echo reply.
@@ -182,23 +184,43 @@ impl TokenBucket {
     }
 }
 
-impl Engine {
-    /// Handles an ICMP message addressed to us.
-    pub(crate) fn icmp_input(&mut self, now: Instant, ip: &Ipv4Repr, _header: &[u8], msg: &[u8]) {
+/// What an ICMP message hands on, once the IP layer is done with it.
+pub(crate) enum IcmpInput {
+    /// Nothing more to do (an echo request answered, a message dropped).
+    Done,
+    /// An echo reply, for the ping sockets.
+    EchoReply,
+    /// An error about a datagram we sent, for the transport that sent it.
+    Error(IcmpError),
+}
+
+impl Ip {
+    /// Handles an ICMP message addressed to us: answers echo requests, hands
+    /// echo replies and errors up.
+    pub(crate) fn icmp_input(
+        &mut self,
+        cx: &mut Cx<'_>,
+        link: &mut Link,
+        ip: &Ipv4Repr,
+        msg: &[u8],
+    ) -> IcmpInput {
         if msg.len() < ICMP_HEADER_LEN {
-            return self.counters.drop(DropReason::IcmpMalformed);
+            cx.counters.drop(DropReason::IcmpMalformed);
+            return IcmpInput::Done;
         }
         if checksum::checksum(msg) != 0 {
-            return self.counters.drop(DropReason::IcmpBadChecksum);
+            cx.counters.drop(DropReason::IcmpBadChecksum);
+            return IcmpInput::Done;
         }
         let (ty, code) = (msg[0], msg[1]);
         match ty {
             ECHO_REQUEST => {
                 // Linux ignores broadcast echo by default (icmp_echo_ignore_broadcasts).
-                if self.is_broadcast_addr(ip.dst) || self.rx_link_broadcast {
-                    return self.counters.drop(DropReason::IcmpBroadcastEcho);
+                if is_broadcast(cx.config, ip.dst) || cx.rx.link_broadcast {
+                    cx.counters.drop(DropReason::IcmpBroadcastEcho);
+                    return IcmpInput::Done;
                 }
-                let mut frame = self.alloc_frame(msg.len());
+                let mut frame = cx.pool.alloc(msg.len());
                 frame.extend_from_slice(msg);
                 let m = &mut frame[HEADROOM..];
                 m[0] = ECHO_REPLY;
@@ -213,11 +235,15 @@ impl Engine {
                     tos: ip.tos,
                     dont_frag: false,
                 };
-                if self.ip_send(now, send, frame).is_ok() {
-                    self.counters.inc(Stat::IcmpEchoReplies);
+                if self
+                    .output(cx, link, send, frame, TxMeta::default())
+                    .is_ok()
+                {
+                    cx.counters.inc(Stat::IcmpEchoReplies);
                 }
+                IcmpInput::Done
             }
-            ECHO_REPLY => self.ping_input(now, ip, msg),
+            ECHO_REPLY => IcmpInput::EchoReply,
             DEST_UNREACHABLE | TIME_EXCEEDED | PARAMETER_PROBLEM => {
                 let kind = match (ty, code) {
                     (DEST_UNREACHABLE, FRAG_NEEDED) => {
@@ -229,34 +255,31 @@ impl Engine {
                 };
                 match IcmpError::from_quote(kind, ip.src, &msg[ICMP_HEADER_LEN..]) {
                     Some(err)
-                        if err.local.ip() == &self.config.addr || err.local.ip().is_loopback() =>
+                        if err.local.ip() == &cx.config.addr || err.local.ip().is_loopback() =>
                     {
-                        self.counters.inc(Stat::IcmpErrorsReceived);
-                        self.transport_error(now, err);
+                        cx.counters.inc(Stat::IcmpErrorsReceived);
+                        IcmpInput::Error(err)
                     }
-                    _ => self.counters.drop(DropReason::IcmpMalformed),
+                    _ => {
+                        cx.counters.drop(DropReason::IcmpMalformed);
+                        IcmpInput::Done
+                    }
                 }
             }
-            _ => self.counters.drop(DropReason::IcmpUnhandledType),
-        }
-    }
-
-    /// Passes an ICMP error (received, or generated locally when ARP fails) to the
-    /// transport that sent the quoted datagram.
-    pub(crate) fn transport_error(&mut self, now: Instant, err: IcmpError) {
-        match err.protocol {
-            crate::wire::PROTO_UDP => self.udp_icmp_error(now, err),
-            crate::wire::PROTO_TCP => self.tcp_icmp_error(now, err),
-            PROTO_ICMP => self.ping_icmp_error(now, err),
-            _ => {}
+            _ => {
+                cx.counters.drop(DropReason::IcmpUnhandledType);
+                IcmpInput::Done
+            }
         }
     }
 
     /// Sends an ICMP error about a datagram we received (`orig_header` and
     /// `orig_payload`), following RFC 1122 3.2.2's rules on when not to.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn send_icmp_error(
         &mut self,
-        now: Instant,
+        cx: &mut Cx<'_>,
+        link: &mut Link,
         ty: u8,
         code: u8,
         rest: u32,
@@ -271,13 +294,13 @@ impl Engine {
         // IP multicast address, a datagram sent as a link-layer broadcast, a non-initial
         // fragment, a datagram whose source address does not define a single host".
         if orig.frag_offset != 0
-            || self.rx_link_broadcast
-            || self.is_broadcast_addr(orig.dst)
+            || cx.rx.link_broadcast
+            || is_broadcast(cx.config, orig.dst)
             || orig.dst.is_multicast()
             || orig.src.is_unspecified()
             || orig.src.is_broadcast()
             || orig.src.is_multicast()
-            || orig.src == self.config.broadcast()
+            || orig.src == cx.config.broadcast()
         {
             return;
         }
@@ -288,13 +311,15 @@ impl Engine {
         {
             return;
         }
-        if !self.icmp_tokens.take(now) {
-            return self.counters.drop(DropReason::IcmpRateLimited);
+        if !self.icmp_tokens.take(cx.now) {
+            return cx.counters.drop(DropReason::IcmpRateLimited);
         }
         let quote_len = orig_payload
             .len()
             .min(MAX_ERROR_DATAGRAM - 20 - ICMP_HEADER_LEN - orig_header.len());
-        let mut frame = self.alloc_frame(ICMP_HEADER_LEN + orig_header.len() + quote_len);
+        let mut frame = cx
+            .pool
+            .alloc(ICMP_HEADER_LEN + orig_header.len() + quote_len);
         frame.extend_from_slice(&[ty, code, 0, 0]);
         frame.extend_from_slice(&rest.to_be_bytes());
         frame.extend_from_slice(orig_header);
@@ -302,15 +327,18 @@ impl Engine {
         let c = checksum::checksum(&frame[HEADROOM..]);
         frame[HEADROOM + 2..HEADROOM + 4].copy_from_slice(&c.to_be_bytes());
         let send = IpSend {
-            src: self.config.addr,
+            src: cx.config.addr,
             dst: orig.src,
             protocol: PROTO_ICMP,
             ttl: 0,
             tos: 0xc0, // Linux sends ICMP errors with IPTOS_PREC_INTERNETCONTROL.
             dont_frag: false,
         };
-        if self.ip_send(now, send, frame).is_ok() {
-            self.counters.inc(Stat::IcmpErrorsSent);
+        if self
+            .output(cx, link, send, frame, TxMeta::default())
+            .is_ok()
+        {
+            cx.counters.inc(Stat::IcmpErrorsSent);
         }
     }
 }

@@ -10,16 +10,21 @@
 pub mod icmp;
 pub mod reassembly;
 
+use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
+use crate::config::StackConfig;
 use crate::counters::{DropReason, Stat};
-use crate::engine::Engine;
+use crate::cx::{Cx, Datagram};
 use crate::error::NetError;
+use crate::link::Link;
 use crate::time::Instant;
 use crate::wire::offload::TxMeta;
 use crate::wire::{checksum, ETHERNET_HEADER_LEN, HEADROOM, IPV4_HEADER_LEN};
 
-use reassembly::{Fragment, FragmentKey};
+use icmp::TokenBucket;
+use reassembly::{Fragment, FragmentKey, Reassembler};
 
 /// A validated IPv4 header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,151 +148,136 @@ pub enum Route {
     Loopback,
 }
 
-impl Engine {
-    /// Where `dst` goes.
-    pub fn route(&self, dst: Ipv4Addr) -> Result<Route, NetError> {
-        let c = &self.config;
-        if dst == c.addr || dst.is_loopback() {
-            return Ok(Route::Loopback);
-        }
-        if dst.is_broadcast() || dst == c.broadcast() && c.prefix_len < 31 {
-            return Ok(Route::Broadcast);
-        }
-        if dst.is_unspecified() || dst.is_multicast() {
-            return Err(NetError::NetUnreachable);
-        }
-        if c.is_on_link(dst) {
-            return Ok(Route::NextHop(dst));
-        }
-        match c.gateway {
-            Some(gw) => Ok(Route::NextHop(gw)),
-            None => Err(NetError::NetUnreachable),
+/// Where `dst` goes, for a stack configured with `c`.
+pub fn route(c: &StackConfig, dst: Ipv4Addr) -> Result<Route, NetError> {
+    if dst == c.addr || dst.is_loopback() {
+        return Ok(Route::Loopback);
+    }
+    if is_broadcast(c, dst) {
+        return Ok(Route::Broadcast);
+    }
+    if dst.is_unspecified() || dst.is_multicast() {
+        return Err(NetError::NetUnreachable);
+    }
+    if c.is_on_link(dst) {
+        return Ok(Route::NextHop(dst));
+    }
+    match c.gateway {
+        Some(gw) => Ok(Route::NextHop(gw)),
+        None => Err(NetError::NetUnreachable),
+    }
+}
+
+/// True when `dst` is an address a stack configured with `c` accepts datagrams
+/// for.
+pub(crate) fn accepts_destination(c: &StackConfig, dst: Ipv4Addr) -> bool {
+    dst == c.addr || is_broadcast(c, dst) || dst.is_loopback()
+}
+
+/// True for broadcast destinations (limited, or directed to `c`'s network).
+pub(crate) fn is_broadcast(c: &StackConfig, dst: Ipv4Addr) -> bool {
+    dst.is_broadcast() || (dst == c.broadcast() && c.prefix_len < 31)
+}
+
+/// The IP layer's state: fragments being reassembled, the identification
+/// counter, the ICMP error rate limit, and datagrams sent to ourselves.
+#[derive(Debug)]
+pub(crate) struct Ip {
+    reassembler: Reassembler,
+    ident: u16,
+    icmp_tokens: TokenBucket,
+    loopback: VecDeque<Vec<u8>>,
+}
+
+impl Ip {
+    /// An IP layer for `config`, with its identification counter starting at
+    /// `ident` (a seeded random value).
+    pub(crate) fn new(config: &StackConfig, ident: u16) -> Ip {
+        Ip {
+            reassembler: Reassembler::new(
+                config.ip.reassembly_timeout,
+                config.ip.reassembly_memory,
+                config.ip.max_reassemblies,
+            ),
+            ident,
+            icmp_tokens: TokenBucket::new(config.icmp.errors_per_sec, config.icmp.error_burst),
+            loopback: VecDeque::new(),
         }
     }
 
-    /// True when `dst` is an address this stack accepts datagrams for.
-    pub(crate) fn accepts_destination(&self, dst: Ipv4Addr) -> bool {
-        let c = &self.config;
-        dst == c.addr
-            || dst.is_broadcast()
-            || (dst == c.broadcast() && c.prefix_len < 31)
-            || dst.is_loopback()
-    }
-
-    /// True for broadcast destinations (limited or directed).
-    pub(crate) fn is_broadcast_addr(&self, dst: Ipv4Addr) -> bool {
-        dst.is_broadcast() || (dst == self.config.broadcast() && self.config.prefix_len < 31)
-    }
-
-    /// Handles an IPv4 datagram from a frame (or from the loopback queue).
-    pub(crate) fn ip_input(&mut self, now: Instant, data: &[u8]) {
+    /// Validates an IPv4 datagram from a frame (or from the loopback queue) and
+    /// hands it up whole: fragments wait in the reassembly table.
+    pub(crate) fn input<'d>(&mut self, cx: &mut Cx<'_>, data: &'d [u8]) -> Option<Datagram<'d>> {
         let repr = match Ipv4Repr::parse(data) {
             Ok(r) => r,
-            Err(reason) => return self.counters.drop(reason),
+            Err(reason) => {
+                cx.counters.drop(reason);
+                return None;
+            }
         };
-        if !self.accepts_destination(repr.dst) {
-            return self.counters.drop(DropReason::Ipv4NotForUs);
+        let c = cx.config;
+        if !accepts_destination(c, repr.dst) {
+            cx.counters.drop(DropReason::Ipv4NotForUs);
+            return None;
         }
-        if repr.src.is_broadcast()
-            || repr.src.is_multicast()
-            || repr.src == self.config.broadcast() && self.config.prefix_len < 31
-        {
-            return self.counters.drop(DropReason::Ipv4BadSource);
+        if repr.src.is_broadcast() || repr.src.is_multicast() || is_broadcast(c, repr.src) {
+            cx.counters.drop(DropReason::Ipv4BadSource);
+            return None;
         }
         // RFC 1122 3.2.1.7: "A host MUST NOT discard a datagram just because it was
         // received with TTL less than 2." We are not a router: TTL is not checked.
         let header = &data[..repr.header_len];
         let payload = &data[repr.header_len..repr.total_len];
-        if repr.is_fragment() {
-            self.counters.inc(Stat::FragsReceived);
-            let frag = Fragment {
-                key: FragmentKey {
-                    src: repr.src,
-                    dst: repr.dst,
-                    protocol: repr.protocol,
-                    ident: repr.ident,
-                },
-                offset: repr.frag_offset,
-                more: repr.more_frags,
-                header,
-                payload,
-            };
-            let mut evicted = Vec::new();
-            let result = self.reassembler.add(now, frag, &mut evicted);
-            for reason in evicted {
-                self.counters.drop(reason);
-            }
-            match result {
-                Ok(Some(whole)) => {
-                    self.counters.inc(Stat::Reassembled);
-                    self.deliver(now, &repr, &whole.header, &whole.payload);
-                }
-                Ok(None) => {}
-                Err(reason) => self.counters.drop(reason),
-            }
-            return;
+        if !repr.is_fragment() {
+            return Some(Datagram {
+                repr,
+                header: Cow::Borrowed(header),
+                payload: Cow::Borrowed(payload),
+            });
         }
-        self.deliver(now, &repr, header, payload);
-    }
-
-    /// Hands a whole datagram to its transport.
-    fn deliver(&mut self, now: Instant, repr: &Ipv4Repr, header: &[u8], payload: &[u8]) {
-        match repr.protocol {
-            crate::wire::PROTO_ICMP => {
-                self.counters.inc(Stat::Ipv4Delivered);
-                self.icmp_input(now, repr, header, payload)
+        cx.counters.inc(Stat::FragsReceived);
+        let frag = Fragment {
+            key: FragmentKey {
+                src: repr.src,
+                dst: repr.dst,
+                protocol: repr.protocol,
+                ident: repr.ident,
+            },
+            offset: repr.frag_offset,
+            more: repr.more_frags,
+            header,
+            payload,
+        };
+        let mut evicted = Vec::new();
+        let result = self.reassembler.add(cx.now, frag, &mut evicted);
+        for reason in evicted {
+            cx.counters.drop(reason);
+        }
+        match result {
+            Ok(Some(whole)) => {
+                cx.counters.inc(Stat::Reassembled);
+                Some(Datagram {
+                    repr,
+                    header: Cow::Owned(whole.header),
+                    payload: Cow::Owned(whole.payload),
+                })
             }
-            crate::wire::PROTO_UDP => {
-                self.counters.inc(Stat::Ipv4Delivered);
-                self.udp_input(now, repr, header, payload)
-            }
-            crate::wire::PROTO_TCP => {
-                self.counters.inc(Stat::Ipv4Delivered);
-                self.tcp_input(now, repr, header, payload)
-            }
-            _ => {
-                self.counters.drop(DropReason::Ipv4UnknownProtocol);
-                // RFC 1122 3.2.2.1: a host SHOULD generate Protocol Unreachable.
-                if !self.is_broadcast_addr(repr.dst) {
-                    self.send_icmp_error(
-                        now,
-                        icmp::DEST_UNREACHABLE,
-                        icmp::PROTO_UNREACHABLE,
-                        0,
-                        header,
-                        payload,
-                    );
-                }
+            Ok(None) => None,
+            Err(reason) => {
+                cx.counters.drop(reason);
+                None
             }
         }
     }
 
-    /// A frame buffer with room for the Ethernet and IPv4 headers; the transport
-    /// writes from [`HEADROOM`] on.
-    pub(crate) fn alloc_frame(&mut self, payload_capacity: usize) -> Vec<u8> {
-        let mut buf = self.spare_frames.pop().unwrap_or_default();
-        buf.clear();
-        buf.reserve(HEADROOM + payload_capacity);
-        buf.resize(HEADROOM, 0);
-        buf
-    }
-
-    /// Sends the datagram whose payload is `frame[HEADROOM..]`: routes it, writes the
-    /// IPv4 header, fragments it if needed and hands it to the link layer.
-    pub(crate) fn ip_send(
+    /// Sends the datagram whose payload is `frame[HEADROOM..]`: routes it, writes
+    /// the IPv4 header, fragments it if needed and hands it to the link layer (or
+    /// to our own input, for our address and 127/8). `meta` says what the device
+    /// finishes (a partial TCP checksum, a TSO segment larger than the MTU).
+    pub(crate) fn output(
         &mut self,
-        now: Instant,
-        send: IpSend,
-        frame: Vec<u8>,
-    ) -> Result<(), NetError> {
-        self.ip_send_meta(now, send, frame, TxMeta::default())
-    }
-
-    /// [`Engine::ip_send`] for a frame that may need finishing by the device (a
-    /// partial TCP checksum, a TSO segment larger than the MTU: see [`TxMeta`]).
-    pub(crate) fn ip_send_meta(
-        &mut self,
-        now: Instant,
+        cx: &mut Cx<'_>,
+        link: &mut Link,
         mut send: IpSend,
         mut frame: Vec<u8>,
         meta: TxMeta,
@@ -297,24 +287,23 @@ impl Engine {
             return Err(NetError::MessageTooLong);
         }
         if send.ttl == 0 {
-            send.ttl = self.config.ip.default_ttl;
+            send.ttl = cx.config.ip.default_ttl;
         }
-        let route = self.route(send.dst);
-        let route = match route {
+        let route = match route(cx.config, send.dst) {
             Ok(r) => r,
             Err(e) => {
-                self.counters.drop(DropReason::Ipv4NoRoute);
+                cx.counters.drop(DropReason::Ipv4NoRoute);
                 return Err(e);
             }
         };
-        let ident = self.next_ip_ident();
-        self.counters.inc(Stat::Ipv4Sent);
+        let ident = self.next_ident();
+        cx.counters.inc(Stat::Ipv4Sent);
         if meta.gso_size > 0 {
             // The device cuts it into segments, each with the next identification.
             let segments = payload_len.div_ceil(meta.gso_size as usize).max(1);
-            self.ip_ident = self.ip_ident.wrapping_add((segments - 1) as u16);
+            self.ident = self.ident.wrapping_add((segments - 1) as u16);
         }
-        let mtu = self.config.mtu;
+        let mtu = cx.config.mtu;
         if route == Route::Loopback || IPV4_HEADER_LEN + payload_len <= mtu || meta.gso_size > 0 {
             write_header(
                 &mut frame[ETHERNET_HEADER_LEN..],
@@ -325,13 +314,15 @@ impl Engine {
                 false,
             );
             if route == Route::Loopback {
-                self.counters.inc(Stat::Loopback);
+                cx.counters.inc(Stat::Loopback);
+                self.loop_back(cx, frame, meta);
+            } else {
+                link.output(cx, route, frame, meta);
             }
-            self.link_send_meta(now, route, frame, meta);
             return Ok(());
         }
         if send.dont_frag {
-            self.counters.drop(DropReason::Ipv4FragNeeded);
+            cx.counters.drop(DropReason::Ipv4FragNeeded);
             return Err(NetError::MessageTooLong);
         }
         // RFC 791 3.2: every fragment but the last carries a multiple of 8 bytes.
@@ -340,7 +331,7 @@ impl Engine {
         while offset < payload_len {
             let len = per_fragment.min(payload_len - offset);
             let more = offset + len < payload_len;
-            let mut f = self.alloc_frame(len);
+            let mut f = cx.pool.alloc(len);
             f.extend_from_slice(&frame[HEADROOM + offset..HEADROOM + offset + len]);
             write_header(
                 &mut f[ETHERNET_HEADER_LEN..],
@@ -350,17 +341,67 @@ impl Engine {
                 offset,
                 more,
             );
-            self.counters.inc(Stat::FragsSent);
-            self.link_send(now, route, f);
+            cx.counters.inc(Stat::FragsSent);
+            link.output(cx, route, f, TxMeta::default());
             offset += len;
         }
-        self.recycle(frame);
+        cx.pool.recycle(frame);
         Ok(())
     }
 
+    /// Queues a datagram for our own input; our input verifies checksums, so a
+    /// frame the device would finish is finished in software first.
+    fn loop_back(&mut self, cx: &mut Cx<'_>, mut frame: Vec<u8>, meta: TxMeta) {
+        if meta.is_plain() {
+            frame.drain(..ETHERNET_HEADER_LEN);
+            self.loopback.push_back(frame);
+        } else {
+            let pieces = crate::wire::offload::finish_owned(&frame, meta, ETHERNET_HEADER_LEN);
+            self.loopback.extend(pieces);
+            cx.pool.recycle(frame);
+        }
+    }
+
+    /// The next datagram we sent to ourselves.
+    pub(crate) fn pop_loopback(&mut self) -> Option<Vec<u8>> {
+        self.loopback.pop_front()
+    }
+
+    /// Datagrams we sent to ourselves are waiting.
+    pub(crate) fn loopback_pending(&self) -> bool {
+        !self.loopback.is_empty()
+    }
+
+    /// Reassembly timeouts: each expired datagram is counted, and answered with
+    /// time exceeded (code 1) if its first fragment arrived (RFC 792).
+    pub(crate) fn poll(&mut self, cx: &mut Cx<'_>, link: &mut Link) {
+        for expired in self.reassembler.expire(cx.now) {
+            cx.counters.drop(DropReason::FragTimeout);
+            if let Some(first) = expired.first_fragment {
+                let hlen =
+                    ((first.first().copied().unwrap_or(0x45) & 0x0f) as usize * 4).min(first.len());
+                let (h, p) = first.split_at(hlen);
+                self.send_icmp_error(
+                    cx,
+                    link,
+                    icmp::TIME_EXCEEDED,
+                    icmp::REASSEMBLY_TIME_EXCEEDED,
+                    0,
+                    h,
+                    p,
+                );
+            }
+        }
+    }
+
+    /// When [`Ip::poll`] has work.
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        self.reassembler.next_deadline()
+    }
+
     /// The next IP identification: a counter started at a seeded random value.
-    fn next_ip_ident(&mut self) -> u16 {
-        self.ip_ident = self.ip_ident.wrapping_add(1);
-        self.ip_ident
+    fn next_ident(&mut self) -> u16 {
+        self.ident = self.ident.wrapping_add(1);
+        self.ident
     }
 }

@@ -3,58 +3,137 @@
 
 pub mod arp;
 
+use arp::ArpCache;
+
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
+use crate::config::ArpConfig;
 use crate::counters::{DropReason, Stat};
-use crate::engine::Engine;
-use crate::ip::icmp::{IcmpError, IcmpErrorKind, HOST_UNREACHABLE};
+use crate::cx::Cx;
 use crate::ip::Route;
 use crate::time::Instant;
 use crate::wire::ethernet::write_header;
-use crate::wire::offload::TxMeta;
+use crate::wire::offload::{Offloads, TxMeta};
 use crate::wire::{read_u16, EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
 
 const ARP_LEN: usize = 28;
 const ARP_REQUEST: u16 = 1;
 const ARP_REPLY: u16 = 2;
 
-impl Engine {
-    /// Ethernet input: checks the destination MAC and hands the payload to ARP or IPv4.
-    pub(crate) fn link_input(&mut self, now: Instant, frame: &[u8]) {
+/// The link layer's state: the ARP cache with its waiting packets, the queue of
+/// frames for the device, and what the device finishes for us.
+#[derive(Debug)]
+pub(crate) struct Link {
+    arp: ArpCache,
+    tx_queue: VecDeque<(Vec<u8>, TxMeta)>,
+    offloads: Offloads,
+}
+
+/// What a received frame carries up, once the link layer is done with it.
+pub(crate) struct LinkInput<'f> {
+    /// The IPv4 datagram.
+    pub payload: &'f [u8],
+    /// The frame was a link-layer broadcast.
+    pub broadcast: bool,
+}
+
+impl Link {
+    /// A link layer with an empty ARP cache bounded by `config`.
+    pub(crate) fn new(config: ArpConfig) -> Link {
+        Link {
+            arp: ArpCache::new(config),
+            tx_queue: VecDeque::new(),
+            offloads: Offloads::default(),
+        }
+    }
+
+    /// What the device finishes for us.
+    pub(crate) fn offloads(&self) -> Offloads {
+        self.offloads
+    }
+
+    /// Sets what the device finishes for us.
+    pub(crate) fn set_offloads(&mut self, offloads: Offloads) {
+        self.offloads = offloads;
+    }
+
+    /// The ARP cache (read-only, for views).
+    pub(crate) fn arp(&self) -> &ArpCache {
+        &self.arp
+    }
+
+    /// The next frame for the device.
+    pub(crate) fn pop(&mut self) -> Option<(Vec<u8>, TxMeta)> {
+        self.tx_queue.pop_front()
+    }
+
+    /// Frames waiting for the device.
+    pub(crate) fn queued(&self) -> usize {
+        self.tx_queue.len()
+    }
+
+    /// Puts finished frames at the head of the queue, in order (the pieces of a
+    /// frame finished in software for a caller that knows no offloads).
+    pub(crate) fn push_front_pieces(&mut self, pieces: impl Iterator<Item = Vec<u8>>) {
+        for (i, p) in pieces.enumerate() {
+            self.tx_queue.insert(i, (p, TxMeta::default()));
+        }
+    }
+
+    /// Queues a frame for the device.
+    fn push(&mut self, cx: &mut Cx<'_>, frame: Vec<u8>, meta: TxMeta) {
+        cx.counters.inc(Stat::TxFrames);
+        cx.counters.add(Stat::TxBytes, frame.len() as u64);
+        self.tx_queue.push_back((frame, meta));
+    }
+
+    /// Ethernet input: checks the destination MAC, answers ARP, and hands an
+    /// IPv4 payload up.
+    pub(crate) fn input<'f>(&mut self, cx: &mut Cx<'_>, frame: &'f [u8]) -> Option<LinkInput<'f>> {
         if frame.len() < ETHERNET_HEADER_LEN {
-            return self.counters.drop(DropReason::EthTruncated);
+            cx.counters.drop(DropReason::EthTruncated);
+            return None;
         }
         let mut dst = [0u8; 6];
         dst.copy_from_slice(&frame[0..6]);
         let dst = EthernetAddress(dst);
-        if dst != self.config.mac && !dst.is_broadcast() {
-            return self.counters.drop(DropReason::EthNotForUs);
+        if dst != cx.config.mac && !dst.is_broadcast() {
+            cx.counters.drop(DropReason::EthNotForUs);
+            return None;
         }
-        self.rx_link_broadcast = dst.is_broadcast();
         let payload = &frame[ETHERNET_HEADER_LEN..];
         match read_u16(frame, 12) {
-            Some(ETHERTYPE_IPV4) => self.ip_input(now, payload),
-            Some(ETHERTYPE_ARP) => self.arp_input(now, payload),
-            _ => self.counters.drop(DropReason::EthUnknownType),
+            Some(ETHERTYPE_IPV4) => Some(LinkInput {
+                payload,
+                broadcast: dst.is_broadcast(),
+            }),
+            Some(ETHERTYPE_ARP) => {
+                self.arp_input(cx, payload);
+                None
+            }
+            _ => {
+                cx.counters.drop(DropReason::EthUnknownType);
+                None
+            }
         }
-        self.rx_link_broadcast = false;
     }
 
     /// ARP input (RFC 826 "Packet Reception").
-    fn arp_input(&mut self, now: Instant, data: &[u8]) {
+    fn arp_input(&mut self, cx: &mut Cx<'_>, data: &[u8]) {
         let Ok(pkt) = etherparse::ArpPacketSlice::from_slice(data) else {
-            return self.counters.drop(DropReason::ArpMalformed);
+            return cx.counters.drop(DropReason::ArpMalformed);
         };
         if pkt.hw_addr_type() != etherparse::ArpHardwareId::ETHERNET
             || pkt.proto_addr_type() != etherparse::EtherType::IPV4
             || pkt.hw_addr_size() != 6
             || pkt.proto_addr_size() != 4
         {
-            return self.counters.drop(DropReason::ArpMalformed);
+            return cx.counters.drop(DropReason::ArpMalformed);
         }
         let op = pkt.operation().0;
         if op != ARP_REQUEST && op != ARP_REPLY {
-            return self.counters.drop(DropReason::ArpMalformed);
+            return cx.counters.drop(DropReason::ArpMalformed);
         }
         let mut sha = [0u8; 6];
         sha.copy_from_slice(pkt.sender_hw_addr());
@@ -62,149 +141,121 @@ impl Engine {
         let spa = ipv4_from(pkt.sender_protocol_addr());
         let tpa = ipv4_from(pkt.target_protocol_addr());
         if !sha.is_unicast() {
-            return self.counters.drop(DropReason::ArpMalformed);
+            return cx.counters.drop(DropReason::ArpMalformed);
         }
-        let for_us = tpa == self.config.addr;
+        let (mac, addr) = (cx.config.mac, cx.config.addr);
+        let for_us = tpa == addr;
         // RFC 826: update an existing entry for the sender whatever the target; add
         // one only when we are the target. An ARP probe (sender 0.0.0.0) teaches nothing.
-        if !spa.is_unspecified() && spa != self.config.addr {
-            let waiting = self.arp.learn(now, spa, sha, for_us);
+        if !spa.is_unspecified() && spa != addr {
+            let waiting = self.arp.learn(cx.now, spa, sha, for_us);
             if for_us || !waiting.is_empty() {
-                self.counters.inc(Stat::ArpCacheUpdates);
+                cx.counters.inc(Stat::ArpCacheUpdates);
             }
             for mut f in waiting {
-                write_header(&mut f, sha, self.config.mac, ETHERTYPE_IPV4);
-                self.push_frame(f);
+                write_header(&mut f, sha, mac, ETHERTYPE_IPV4);
+                self.push(cx, f, TxMeta::default());
             }
         }
         if !for_us {
-            return self.counters.drop(DropReason::ArpNotForUs);
+            return cx.counters.drop(DropReason::ArpNotForUs);
         }
         if op == ARP_REQUEST {
-            let mut f = self.alloc_frame(ARP_LEN);
+            let mut f = cx.pool.alloc(ARP_LEN);
             f.truncate(ETHERNET_HEADER_LEN);
-            write_header(&mut f, sha, self.config.mac, ETHERTYPE_ARP);
-            push_arp(
-                &mut f,
-                ARP_REPLY,
-                self.config.mac,
-                self.config.addr,
-                sha,
-                spa,
-            );
-            self.counters.inc(Stat::ArpRepliesSent);
-            self.push_frame(f);
+            write_header(&mut f, sha, mac, ETHERTYPE_ARP);
+            push_arp(&mut f, ARP_REPLY, mac, addr, sha, spa);
+            cx.counters.inc(Stat::ArpRepliesSent);
+            self.push(cx, f, TxMeta::default());
         }
     }
 
     /// Broadcasts an ARP request for `ip`.
-    pub(crate) fn send_arp_request(&mut self, ip: Ipv4Addr) {
-        let mut f = self.alloc_frame(ARP_LEN);
+    fn send_arp_request(&mut self, cx: &mut Cx<'_>, ip: Ipv4Addr) {
+        let (mac, addr) = (cx.config.mac, cx.config.addr);
+        let mut f = cx.pool.alloc(ARP_LEN);
         f.truncate(ETHERNET_HEADER_LEN);
-        write_header(
-            &mut f,
-            EthernetAddress::BROADCAST,
-            self.config.mac,
-            ETHERTYPE_ARP,
-        );
-        push_arp(
-            &mut f,
-            ARP_REQUEST,
-            self.config.mac,
-            self.config.addr,
-            EthernetAddress([0; 6]),
-            ip,
-        );
-        self.counters.inc(Stat::ArpRequestsSent);
-        self.push_frame(f);
+        write_header(&mut f, EthernetAddress::BROADCAST, mac, ETHERTYPE_ARP);
+        push_arp(&mut f, ARP_REQUEST, mac, addr, EthernetAddress([0; 6]), ip);
+        cx.counters.inc(Stat::ArpRequestsSent);
+        self.push(cx, f, TxMeta::default());
     }
 
-    /// Sends an IPv4 frame (headers from byte 14 on written) to `route`'s next hop,
-    /// resolving it first if needed.
-    pub(crate) fn link_send(&mut self, now: Instant, route: Route, frame: Vec<u8>) {
-        self.link_send_meta(now, route, frame, TxMeta::default());
-    }
-
-    /// [`Engine::link_send`] for a frame that may need finishing by the device.
-    pub(crate) fn link_send_meta(
+    /// Sends an IPv4 frame (headers from byte 14 on written) to `route`'s next
+    /// hop, resolving it first if needed; a frame the device would finish is
+    /// finished in software before it waits for ARP. Loopback is the IP layer's.
+    pub(crate) fn output(
         &mut self,
-        now: Instant,
+        cx: &mut Cx<'_>,
         route: Route,
         mut frame: Vec<u8>,
         meta: TxMeta,
     ) {
+        let mac = cx.config.mac;
         let next_hop = match route {
             Route::Broadcast => {
-                write_header(
-                    &mut frame,
-                    EthernetAddress::BROADCAST,
-                    self.config.mac,
-                    ETHERTYPE_IPV4,
-                );
-                return self.push_frame_meta(frame, meta);
+                write_header(&mut frame, EthernetAddress::BROADCAST, mac, ETHERTYPE_IPV4);
+                return self.push(cx, frame, meta);
             }
             Route::Loopback => {
-                // Our own input verifies checksums: finish in software first.
-                if meta.is_plain() {
-                    frame.drain(..ETHERNET_HEADER_LEN);
-                    self.loopback.push_back(frame);
-                } else {
-                    let pieces =
-                        crate::wire::offload::finish_owned(&frame, meta, ETHERNET_HEADER_LEN);
-                    self.loopback.extend(pieces);
-                    self.recycle(frame);
-                }
-                return;
+                debug_assert!(false, "loopback datagrams never reach the link layer");
+                return cx.pool.recycle(frame);
             }
             Route::NextHop(ip) => ip,
         };
-        if let Some(mac) = self.arp.lookup(now, next_hop) {
-            write_header(&mut frame, mac, self.config.mac, ETHERTYPE_IPV4);
-            self.push_frame_meta(frame, meta);
-            if self.arp.refresh_due(now, next_hop) {
-                self.send_arp_request(next_hop);
+        if let Some(dst) = self.arp.lookup(cx.now, next_hop) {
+            write_header(&mut frame, dst, mac, ETHERTYPE_IPV4);
+            self.push(cx, frame, meta);
+            if self.arp.refresh_due(cx.now, next_hop) {
+                self.send_arp_request(cx, next_hop);
             }
             return;
         }
         if !meta.is_plain() {
             // The pending queue holds plain frames: finish this one in software.
             let pieces = crate::wire::offload::finish_owned(&frame, meta, 0);
-            self.recycle(frame);
+            cx.pool.recycle(frame);
             for p in pieces {
-                self.link_send_meta(now, route, p, TxMeta::default());
+                self.output(cx, route, p, TxMeta::default());
             }
             return;
         }
-        let outcome = self.arp.enqueue(now, next_hop, frame);
+        let outcome = self.arp.enqueue(cx.now, next_hop, frame);
         for _ in 0..outcome.dropped {
-            self.counters.drop(DropReason::ArpPendingOverflow);
+            cx.counters.drop(DropReason::ArpPendingOverflow);
         }
         if outcome.send_request {
-            self.send_arp_request(next_hop);
+            self.send_arp_request(cx, next_hop);
         }
     }
 
-    /// ARP timers: retries, and failures reported to the senders as host unreachable.
-    pub(crate) fn arp_poll(&mut self, now: Instant) {
-        let work = self.arp.poll(now);
+    /// ARP timers: retries, and the frames whose next hop could not be resolved
+    /// (each counted). The caller reports them to their senders as host
+    /// unreachable (RFC 1122 2.3.2.1, as Linux does) and recycles them.
+    pub(crate) fn poll(&mut self, cx: &mut Cx<'_>) -> Vec<Vec<u8>> {
+        let work = self.arp.poll(cx.now);
         for ip in work.requests {
-            self.send_arp_request(ip);
+            self.send_arp_request(cx, ip);
         }
+        let mut failed = Vec::new();
         for (_ip, frames) in work.failed {
             for frame in frames {
-                self.counters.drop(DropReason::ArpResolutionFailed);
-                // RFC 1122 2.3.2.1 / Linux: the sender learns "host unreachable".
-                let quote = frame.get(ETHERNET_HEADER_LEN..).unwrap_or(&[]);
-                if let Some(err) = IcmpError::from_quote(
-                    IcmpErrorKind::Unreachable(HOST_UNREACHABLE),
-                    self.config.addr,
-                    quote,
-                ) {
-                    self.transport_error(now, err);
-                }
-                self.recycle(frame);
+                cx.counters.drop(DropReason::ArpResolutionFailed);
+                failed.push(frame);
             }
         }
+        failed
+    }
+
+    /// Teaches the ARP cache a neighbour.
+    #[cfg(test)]
+    pub(crate) fn learn(&mut self, now: Instant, ip: Ipv4Addr, mac: EthernetAddress) {
+        let _ = self.arp.learn(now, ip, mac, true);
+    }
+
+    /// When [`Link::poll`] has work.
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        self.arp.next_deadline()
     }
 }
 

@@ -405,7 +405,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<Fra
             if st.engine.poll_timeout().is_some_and(|t| t <= now) {
                 st.engine.handle_timeout(now);
             }
-            while let Some(f) = st.engine.poll_transmit_meta() {
+            while let Some(f) = st.engine.poll_transmit_meta(now) {
                 outgoing.push(f);
             }
             notify_events(&mut st, &shared.any_change);

@@ -3,68 +3,70 @@
 
 use super::*;
 
-impl Engine {
+impl Tcp {
     /// TCP input: demultiplex by 4-tuple, then to a listener, else answer RST.
-    pub(crate) fn tcp_input(&mut self, now: Instant, ip: &Ipv4Repr, _header: &[u8], seg: &[u8]) {
-        let parsed = if self.rx_checksum_verified {
+    pub(crate) fn input(&mut self, t: &mut Tx<'_>, ip: &Ipv4Repr, seg: &[u8]) {
+        let now = t.now;
+        let parsed = if t.rx.checksum_verified {
             TcpRepr::parse_verified(ip.src, ip.dst, seg)
         } else {
             TcpRepr::parse(ip.src, ip.dst, seg)
         };
         let (repr, data) = match parsed {
             Ok(x) => x,
-            Err(reason) => return self.counters.drop(reason),
+            Err(reason) => return t.counters.drop(reason),
         };
         // RFC 1122 4.2.3.10: a SYN to a broadcast address is ignored.
-        if self.is_broadcast_addr(ip.dst) {
-            return self.counters.drop(DropReason::TcpBadSegment);
+        if is_broadcast(t.config, ip.dst) {
+            return t.counters.drop(DropReason::TcpBadSegment);
         }
         let local = SocketAddrV4::new(ip.dst, repr.dst_port);
         let remote = SocketAddrV4::new(ip.src, repr.src_port);
-        if let Some(&h) = self.tcp_conns.get(&(local, remote)) {
+        if let Some(&h) = self.conns.get(&(local, remote)) {
             // A child in SYN-RECEIVED completing its handshake while the accept queue
             // is full: ignore the ACK (Linux drops it; the SYN-ACK will be repeated).
-            if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
-                if let (Some(p), Some(t)) = (s.parent, s.tcb()) {
-                    if t.state() == State::SynReceived
+            if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
+                if let (Some(p), Some(c)) = (s.parent, s.tcb()) {
+                    if c.state() == State::SynReceived
                         && repr.flags.ack
                         && !repr.flags.rst
-                        && self.listener_full(p)
+                        && listener_full(t.sockets, p)
                     {
-                        return self.counters.drop(DropReason::TcpAcceptQueueFull);
+                        return t.counters.drop(DropReason::TcpAcceptQueueFull);
                     }
                 }
             }
-            self.tcp_defer_ack = true;
-            let owed = self.with_tcb(now, h, |t, out| {
+            t.rx.input = true;
+            let owed = self.with_tcb(t, h, |t, out| {
                 let n = t.on_segment(now, &repr, data, out);
                 (t.ack_pending(), n)
             });
-            self.tcp_defer_ack = false;
-            if owed == Ok(true) && !self.tcp_ack_pending.contains(&h) {
-                self.tcp_ack_pending.push(h);
+            t.rx.input = false;
+            if owed == Ok(true) && !self.ack_pending.contains(&h) {
+                self.ack_pending.push(h);
             }
             return;
         }
-        if let Some(listener) = self.find_listener(local) {
-            return self.tcp_listen_input(now, listener, local, remote, &repr, data.len());
+        if let Some(listener) = self.find_listener(t.sockets, local) {
+            return self.listen_input(t, listener, local, remote, &repr, data.len());
         }
-        self.counters.drop(DropReason::TcpNoSocket);
-        self.tcp_reply_rst(now, local, remote, &repr, data.len());
+        t.counters.drop(DropReason::TcpNoSocket);
+        self.reply_rst(t, local, remote, &repr, data.len());
     }
 
-    pub(super) fn tcp_reply_rst(
+    /// Answers a segment no connection takes with a RST (RFC 9293 3.10.7.1).
+    pub(super) fn reply_rst(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         local: SocketAddrV4,
         remote: SocketAddrV4,
         repr: &TcpRepr,
         data_len: usize,
     ) {
         let mut out = Out {
-            frames: &mut self.tcp_out,
-            spare: &mut self.spare_frames,
-            counters: &mut self.counters,
+            frames: &mut self.out,
+            spare: t.pool.spare_mut(),
+            counters: t.counters,
             defer_ack: false,
             partial_checksum: false,
             tso_max: 0,
@@ -73,23 +75,24 @@ impl Engine {
             out.frames
                 .push((send, frame, crate::wire::offload::TxMeta::default()));
         }
-        self.tcp_flush(now);
+        self.flush(t);
     }
 
     /// An ICMP error about a segment we sent (RFC 1122 4.2.3.9).
-    pub(crate) fn tcp_icmp_error(&mut self, now: Instant, err: IcmpError) {
-        let Some(&h) = self.tcp_conns.get(&(err.local, err.remote)) else {
+    pub(crate) fn icmp_error(&mut self, t: &mut Tx<'_>, err: IcmpError) {
+        let now = t.now;
+        let Some(&h) = self.conns.get(&(err.local, err.remote)) else {
             return;
         };
         if let crate::ip::icmp::IcmpErrorKind::FragNeeded(mtu) = err.kind {
-            let _ = self.with_tcb(now, h, |t, out| {
+            let _ = self.with_tcb(t, h, |t, out| {
                 t.path_mtu(now, mtu, out);
                 ((), Notice::default())
             });
             return;
         }
-        let hard = err.kind.is_hard() || err.reporter == self.config.addr;
+        let hard = err.kind.is_hard() || err.reporter == t.config.addr;
         let e = err.kind.to_net_error();
-        let _ = self.with_tcb(now, h, |t, _out| ((), t.icmp_error(e, hard)));
+        let _ = self.with_tcb(t, h, |t, _out| ((), t.icmp_error(e, hard)));
     }
 }

@@ -3,24 +3,28 @@
 
 use super::*;
 
-impl Engine {
-    pub(super) fn listener_full(&self, h: SocketHandle) -> bool {
-        match self.sockets.get(h) {
-            Ok(Socket::Tcp(s)) => match &s.kind {
-                TcpKind::Listen(l) => l.accept_queue.len() >= l.backlog,
-                _ => false,
-            },
+pub(super) fn listener_full(sockets: &SocketSet, h: SocketHandle) -> bool {
+    match sockets.get(h) {
+        Ok(Socket::Tcp(s)) => match &s.kind {
+            TcpKind::Listen(l) => l.accept_queue.len() >= l.backlog,
             _ => false,
-        }
+        },
+        _ => false,
     }
+}
 
+impl Tcp {
     /// The listener for `local`: one bound to that address, else to the wildcard.
     /// Listeners are kept per port apart from the bindings (which include every
     /// accepted connection), so a SYN costs the same with 10 or 10,000 connections.
-    pub(super) fn find_listener(&self, local: SocketAddrV4) -> Option<SocketHandle> {
+    pub(super) fn find_listener(
+        &self,
+        sockets: &SocketSet,
+        local: SocketAddrV4,
+    ) -> Option<SocketHandle> {
         let mut best: Option<(bool, SocketHandle)> = None;
-        for &h in self.tcp_listeners.get(&local.port())? {
-            let Ok(Socket::Tcp(s)) = self.sockets.get(h) else {
+        for &h in self.listeners.get(&local.port())? {
+            let Ok(Socket::Tcp(s)) = sockets.get(h) else {
                 continue;
             };
             let Some(addr) = s.local.map(|l| *l.ip()) else {
@@ -38,29 +42,30 @@ impl Engine {
     }
 
     /// A segment for a listener (RFC 9293 3.10.7.2).
-    pub(super) fn tcp_listen_input(
+    pub(super) fn listen_input(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         lh: SocketHandle,
         local: SocketAddrV4,
         remote: SocketAddrV4,
         repr: &TcpRepr,
         data_len: usize,
     ) {
-        self.counters.inc(Stat::TcpSegmentsIn);
+        let now = t.now;
+        t.counters.inc(Stat::TcpSegmentsIn);
         // "First, check for a RST: an incoming RST should be ignored."
         if repr.flags.rst {
-            return self.counters.drop(DropReason::TcpBadSegment);
+            return t.counters.drop(DropReason::TcpBadSegment);
         }
         // "Second, check for an ACK: any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>".
         if repr.flags.ack {
-            self.counters.drop(DropReason::TcpBadSegment);
-            return self.tcp_reply_rst(now, local, remote, repr, data_len);
+            t.counters.drop(DropReason::TcpBadSegment);
+            return self.reply_rst(t, local, remote, repr, data_len);
         }
         if !repr.flags.syn {
-            return self.counters.drop(DropReason::TcpBadSegment);
+            return t.counters.drop(DropReason::TcpBadSegment);
         }
-        let (opts, user_mss, congestion, full, syn_full) = match self.sockets.get(lh) {
+        let (opts, user_mss, congestion, full, syn_full) = match t.sockets.get(lh) {
             Ok(Socket::Tcp(s)) => match &s.kind {
                 // The backlog counts half-open and completed connections together,
                 // as BSD's listen queue did: a burst of SYNs is not all answered.
@@ -69,7 +74,7 @@ impl Engine {
                     s.user_mss,
                     s.congestion,
                     l.accept_queue.len() + l.syn_queue.len() >= l.backlog,
-                    l.syn_queue.len() >= self.config.tcp.max_syn_backlog,
+                    l.syn_queue.len() >= t.config.tcp.max_syn_backlog,
                 ),
                 _ => return,
             },
@@ -77,25 +82,25 @@ impl Engine {
         };
         // The primer's rule: a full queue ignores the request, it does not refuse it.
         if full {
-            return self.counters.drop(DropReason::TcpAcceptQueueFull);
+            return t.counters.drop(DropReason::TcpAcceptQueueFull);
         }
         if syn_full {
-            return self.counters.drop(DropReason::TcpSynQueueFull);
+            return t.counters.drop(DropReason::TcpSynQueueFull);
         }
         let iss = self.isn.isn(local, remote, now);
-        let ts_offset = self.random_u32();
+        let ts_offset = t.rng.next_u32();
         let params = TcbParams {
             local,
             remote,
             iss,
-            link_mss: conn::link_mss(self.config.mtu),
+            link_mss: conn::link_mss(t.config.mtu),
             ts_offset,
             opts,
             user_mss,
             congestion,
         };
-        let tcb = Tcb::new(params, &self.config.tcp, now);
-        let child = match self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
+        let tcb = Tcb::new(params, &t.config.tcp, now);
+        let child = match t.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
             local: Some(local),
             bound: false,
             opts,
@@ -107,13 +112,13 @@ impl Engine {
             scheduled: None,
         }))) {
             Ok(c) => c,
-            Err(_) => return self.counters.drop(DropReason::TcpSynQueueFull),
+            Err(_) => return t.counters.drop(DropReason::TcpSynQueueFull),
         };
-        self.tcp_conns.insert((local, remote), child);
+        self.conns.insert((local, remote), child);
         // The connection holds its port like any socket (Linux's bind bucket): once
         // the listener is gone, a connection in TIME-WAIT still keeps a plain bind
         // of the port out (EADDRINUSE without SO_REUSEADDR).
-        let _ = self.tcp_ports.bind(
+        let _ = self.ports.bind(
             local.port(),
             Binding {
                 addr: *local.ip(),
@@ -123,15 +128,15 @@ impl Engine {
             &crate::ports::AnyShare,
             0,
         );
-        if let Ok(Socket::Tcp(cs)) = self.sockets.get_mut(child) {
+        if let Ok(Socket::Tcp(cs)) = t.sockets.get_mut(child) {
             cs.bound = true;
         }
-        if let Ok(Socket::Tcp(ls)) = self.sockets.get_mut(lh) {
+        if let Ok(Socket::Tcp(ls)) = t.sockets.get_mut(lh) {
             if let TcpKind::Listen(l) = &mut ls.kind {
                 l.syn_queue.push(child);
             }
         }
-        let _ = self.with_tcb(now, child, |t, out| {
+        let _ = self.with_tcb(t, child, |t, out| {
             t.on_syn(now, repr, out);
             ((), Notice::default())
         });

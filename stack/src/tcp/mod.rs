@@ -30,6 +30,8 @@ pub mod urgent;
 
 mod demux;
 mod listener;
+
+use listener::listener_full;
 mod socket;
 mod timers;
 
@@ -37,17 +39,23 @@ mod timers;
 mod tests;
 
 use std::cmp::Reverse;
-use std::collections::VecDeque;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use rand::RngCore;
+
+use crate::config::StackConfig;
 use crate::counters::{DropReason, Stat};
-use crate::engine::Engine;
+use crate::cx::Tx;
 use crate::error::NetError;
 use crate::ip::icmp::IcmpError;
-use crate::ip::Ipv4Repr;
+use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
 use crate::ports::{overlaps, BindRules, Binding};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::time::Instant;
+use crate::udp::{check_local_addr, PortTable};
+use crate::wire::offload::TxMeta;
+use isn::IsnGenerator;
 use recovery::congestion::CongestionAlgorithm;
 
 use conn::{CloseAction, Notice, Out, Tcb, TcbParams};
@@ -184,74 +192,117 @@ pub struct RecvFlags {
     pub oob: bool,
 }
 
-impl Engine {
-    fn tcp_sock(&self, h: SocketHandle) -> Result<&TcpSocket, NetError> {
-        match self.sockets.get(h)? {
-            Socket::Tcp(t) => Ok(t),
-            _ => Err(NetError::NotSupported),
+/// The TCP layer's state: port bindings, the demultiplexing tables, the timer
+/// schedule, and what connections owe (segments to send, ACKs at the end of a
+/// batch, urgent notifications). The sockets live in the engine's socket table.
+#[derive(Debug)]
+pub(crate) struct Tcp {
+    ports: PortTable,
+    /// Connections by (local, remote): O(1) demultiplexing.
+    conns: HashMap<(SocketAddrV4, SocketAddrV4), SocketHandle>,
+    /// Listening sockets by port.
+    listeners: HashMap<u16, Vec<SocketHandle>>,
+    /// Connection deadlines (lazily cleaned: stale entries are skipped).
+    timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    isn: IsnGenerator,
+    /// Segments connections produced, sent after each call.
+    out: Vec<(IpSend, Vec<u8>, TxMeta)>,
+    urgent_events: VecDeque<SocketHandle>,
+    /// Connections owing a pure ACK, sent when the batch of received frames ends.
+    ack_pending: Vec<SocketHandle>,
+}
+
+fn sock(sockets: &SocketSet, h: SocketHandle) -> Result<&TcpSocket, NetError> {
+    match sockets.get(h)? {
+        Socket::Tcp(t) => Ok(t),
+        _ => Err(NetError::NotSupported),
+    }
+}
+
+fn sock_mut(sockets: &mut SocketSet, h: SocketHandle) -> Result<&mut TcpSocket, NetError> {
+    match sockets.get_mut(h)? {
+        Socket::Tcp(t) => Ok(t),
+        _ => Err(NetError::NotSupported),
+    }
+}
+
+impl Tcp {
+    /// A TCP layer with the port range of `config` and the ISN key `isn_key`
+    /// (RFC 6528's secret).
+    pub(crate) fn new(config: &StackConfig, isn_key: [u8; 16]) -> Tcp {
+        Tcp {
+            ports: PortTable::new(&config.ports),
+            conns: HashMap::new(),
+            listeners: HashMap::new(),
+            timers: BinaryHeap::new(),
+            isn: IsnGenerator::new(isn_key),
+            out: Vec::new(),
+            urgent_events: VecDeque::new(),
+            ack_pending: Vec::new(),
         }
     }
 
-    fn tcp_sock_mut(&mut self, h: SocketHandle) -> Result<&mut TcpSocket, NetError> {
-        match self.sockets.get_mut(h)? {
-            Socket::Tcp(t) => Ok(t),
-            _ => Err(NetError::NotSupported),
-        }
+    /// No connection, binding or listener is left.
+    #[cfg(test)]
+    pub(crate) fn tables_empty(&self) -> bool {
+        self.conns.is_empty() && self.ports.is_empty() && self.listeners.values().all(Vec::is_empty)
+    }
+
+    /// Connections owe ACKs to be sent at the end of the batch.
+    pub(crate) fn acks_pending(&self) -> usize {
+        self.ack_pending.len()
     }
 
     /// Runs `f` on `h`'s connection with an output context, then sends what it
     /// produced and acts on the notice.
     fn with_tcb<R>(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         f: impl FnOnce(&mut Tcb, &mut Out<'_>) -> (R, Notice),
     ) -> Result<R, NetError> {
+        let offloads = t.offloads();
         let (r, notice) = {
-            let Ok(Socket::Tcp(sock)) = self.sockets.get_mut(h) else {
+            let Ok(Socket::Tcp(sock)) = t.sockets.get_mut(h) else {
                 return Err(NetError::BadHandle);
             };
             let Some(tcb) = sock.tcb_mut() else {
                 return Err(NetError::NotConnected);
             };
             let mut out = Out {
-                frames: &mut self.tcp_out,
-                spare: &mut self.spare_frames,
-                counters: &mut self.counters,
-                defer_ack: self.tcp_defer_ack,
-                partial_checksum: self.offloads.tx_checksum,
-                tso_max: if self.offloads.tso {
-                    TSO_MAX_PAYLOAD
-                } else {
-                    0
-                },
+                frames: &mut self.out,
+                spare: t.pool.spare_mut(),
+                counters: t.counters,
+                defer_ack: t.rx.input,
+                partial_checksum: offloads.tx_checksum,
+                tso_max: if offloads.tso { TSO_MAX_PAYLOAD } else { 0 },
             };
             f(tcb, &mut out)
         };
-        self.tcp_flush(now);
-        self.tcp_after(h, notice);
+        self.flush(t);
+        self.after(t, h, notice);
         Ok(r)
     }
 
     /// Sends the segments connections queued.
-    fn tcp_flush(&mut self, now: Instant) {
-        let mut frames = std::mem::take(&mut self.tcp_out);
+    fn flush(&mut self, t: &mut Tx<'_>) {
+        let mut frames = std::mem::take(&mut self.out);
         for (send, frame, meta) in frames.drain(..) {
-            let _ = self.ip_send_meta(now, send, frame, meta);
+            let _ = t.send_meta(send, frame, meta);
         }
-        self.tcp_out = frames;
+        self.out = frames;
     }
 
     /// Acts on what a connection reported: wake-ups, the accept queue, freeing,
     /// the timer schedule.
-    fn tcp_after(&mut self, h: SocketHandle, notice: Notice) {
+    fn after(&mut self, t: &mut Tx<'_>, h: SocketHandle, notice: Notice) {
         if notice.wake {
-            self.sockets.mark(h);
+            t.sockets.mark(h);
         }
         if notice.urgent {
             self.urgent_events.push_back(h);
         }
-        let (parent, orphan, closed, deadline) = match self.sockets.get(h) {
+        let (parent, orphan, closed, deadline) = match t.sockets.get(h) {
             Ok(Socket::Tcp(s)) => match s.tcb() {
                 Some(t) => (
                     s.parent,
@@ -265,69 +316,69 @@ impl Engine {
         };
         if let Some(p) = parent {
             if notice.established && !closed {
-                if let Ok(Socket::Tcp(ps)) = self.sockets.get_mut(p) {
+                if let Ok(Socket::Tcp(ps)) = t.sockets.get_mut(p) {
                     if let TcpKind::Listen(l) = &mut ps.kind {
                         l.syn_queue.retain(|&c| c != h);
                         l.accept_queue.push_back(h);
                     }
                 }
-                self.sockets.mark(p);
+                t.sockets.mark(p);
             }
             if closed {
                 // A child that died before accept: the listener forgets it.
-                if let Ok(Socket::Tcp(ps)) = self.sockets.get_mut(p) {
+                if let Ok(Socket::Tcp(ps)) = t.sockets.get_mut(p) {
                     if let TcpKind::Listen(l) = &mut ps.kind {
                         l.syn_queue.retain(|&c| c != h);
                         l.accept_queue.retain(|&c| c != h);
                     }
                 }
-                self.tcp_free(h);
+                self.free(t, h);
                 return;
             }
         }
         if closed && orphan {
-            self.tcp_free(h);
+            self.free(t, h);
             return;
         }
         if closed {
             // The user still holds the socket: keep it, out of the demux table.
-            self.tcp_unhash(h);
+            self.unhash(t, h);
             return;
         }
-        self.tcp_schedule(h, deadline);
+        self.schedule(t, h, deadline);
     }
 
-    fn tcp_unhash(&mut self, h: SocketHandle) {
-        if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
+    fn unhash(&mut self, t: &mut Tx<'_>, h: SocketHandle) {
+        if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
             if let Some(t) = s.tcb() {
                 let key = (t.local(), t.remote());
-                if self.tcp_conns.get(&key) == Some(&h) {
-                    self.tcp_conns.remove(&key);
+                if self.conns.get(&key) == Some(&h) {
+                    self.conns.remove(&key);
                 }
             }
         }
     }
 
     /// Frees a TCP socket: demux entry, port binding, slot.
-    fn tcp_free(&mut self, h: SocketHandle) {
-        self.tcp_unhash(h);
-        if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
+    fn free(&mut self, t: &mut Tx<'_>, h: SocketHandle) {
+        self.unhash(t, h);
+        if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
             if let (TcpKind::Listen(_), Some(l)) = (&s.kind, s.local) {
-                if let Some(v) = self.tcp_listeners.get_mut(&l.port()) {
+                if let Some(v) = self.listeners.get_mut(&l.port()) {
                     v.retain(|&x| x != h);
                     if v.is_empty() {
-                        self.tcp_listeners.remove(&l.port());
+                        self.listeners.remove(&l.port());
                     }
                 }
             }
         }
-        if let Ok(Socket::Tcp(s)) = self.sockets.get(h) {
+        if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
             if s.bound {
                 if let Some(l) = s.local {
-                    self.tcp_ports.unbind(l.port(), h);
+                    self.ports.unbind(l.port(), h);
                 }
             }
         }
-        let _ = self.sockets.remove(h);
+        let _ = t.sockets.remove(h);
     }
 }

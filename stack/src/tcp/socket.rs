@@ -3,15 +3,15 @@
 
 use super::*;
 
-impl Engine {
+impl Tcp {
     /// Opens a TCP socket.
-    pub fn tcp_open(&mut self) -> Result<SocketHandle, NetError> {
+    pub(crate) fn open(&mut self, t: &mut Tx<'_>) -> Result<SocketHandle, NetError> {
         let opts = SocketOptions {
-            recv_buffer: self.config.tcp.recv_buffer,
-            send_buffer: self.config.tcp.send_buffer,
+            recv_buffer: t.config.tcp.recv_buffer,
+            send_buffer: t.config.tcp.send_buffer,
             ..SocketOptions::default()
         };
-        self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
+        t.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
             local: None,
             bound: false,
             opts,
@@ -25,27 +25,26 @@ impl Engine {
     }
 
     /// Binds to a local address (port 0: ephemeral).
-    pub fn tcp_bind(
+    pub(crate) fn bind(
         &mut self,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         addr: SocketAddrV4,
     ) -> Result<SocketAddrV4, NetError> {
-        let s = self.tcp_sock(h)?;
+        let s = sock(t.sockets, h)?;
         if s.local.is_some() || !matches!(s.kind, TcpKind::Idle) {
             return Err(NetError::InvalidInput);
         }
-        self.check_local_addr(*addr.ip(), false)?;
+        check_local_addr(t.config, *addr.ip(), false)?;
         let binding = Binding {
             addr: *addr.ip(),
             handle: h,
             reuse_addr: s.opts.reuse_addr,
         };
-        let random = self.random_u32();
-        let rules = TcpBindRules {
-            sockets: &self.sockets,
-        };
+        let random = t.rng.next_u32();
+        let rules = TcpBindRules { sockets: t.sockets };
         let port = self
-            .tcp_ports
+            .ports
             .bind(addr.port(), binding, &rules, random)
             .map_err(|e| {
                 if e == NetError::PortsExhausted {
@@ -55,7 +54,7 @@ impl Engine {
                 }
             })?;
         let local = SocketAddrV4::new(*addr.ip(), port);
-        let s = self.tcp_sock_mut(h)?;
+        let s = sock_mut(t.sockets, h)?;
         s.local = Some(local);
         s.bound = true;
         Ok(local)
@@ -63,12 +62,17 @@ impl Engine {
 
     /// Starts listening with room for `backlog` connections waiting for `accept`
     /// (clamped to `somaxconn`; at least 1). Binds an ephemeral port if unbound.
-    pub fn tcp_listen(&mut self, h: SocketHandle, backlog: i32) -> Result<(), NetError> {
-        let somaxconn = self.config.tcp.somaxconn.max(1) as usize;
+    pub(crate) fn listen(
+        &mut self,
+        t: &mut Tx<'_>,
+        h: SocketHandle,
+        backlog: i32,
+    ) -> Result<(), NetError> {
+        let somaxconn = t.config.tcp.somaxconn.max(1) as usize;
         let backlog = (backlog.max(1) as usize).min(somaxconn);
-        match &self.tcp_sock(h)?.kind {
+        match &sock(t.sockets, h)?.kind {
             TcpKind::Listen(_) => {
-                if let TcpKind::Listen(l) = &mut self.tcp_sock_mut(h)?.kind {
+                if let TcpKind::Listen(l) = &mut sock_mut(t.sockets, h)?.kind {
                     l.backlog = backlog;
                 }
                 return Ok(());
@@ -76,63 +80,63 @@ impl Engine {
             TcpKind::Conn(_) => return Err(NetError::InvalidInput),
             TcpKind::Idle => {}
         }
-        if self.tcp_sock(h)?.local.is_none() {
-            self.tcp_bind(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
+        if sock(t.sockets, h)?.local.is_none() {
+            self.bind(t, h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
         }
         // A listener may not share its port with anything overlapping (even with
         // SO_REUSEADDR on both sides).
-        let s = self.tcp_sock(h)?;
+        let s = sock(t.sockets, h)?;
         let local = s.local.ok_or(NetError::InvalidInput)?;
-        let clash = self.tcp_ports.bindings(local.port()).iter().any(|b| {
+        let clash = self.ports.bindings(local.port()).iter().any(|b| {
             b.handle != h
                 && overlaps(b.addr, *local.ip())
-                && matches!(self.sockets.get(b.handle), Ok(Socket::Tcp(t)) if matches!(t.kind, TcpKind::Listen(_)) || t.tcb().is_some_and(Tcb::holds_port))
+                && matches!(t.sockets.get(b.handle), Ok(Socket::Tcp(t)) if matches!(t.kind, TcpKind::Listen(_)) || t.tcb().is_some_and(Tcb::holds_port))
         });
         if clash {
             return Err(NetError::AddrInUse);
         }
-        self.tcp_sock_mut(h)?.kind = TcpKind::Listen(Listener {
+        sock_mut(t.sockets, h)?.kind = TcpKind::Listen(Listener {
             backlog,
             ..Listener::default()
         });
-        self.tcp_listeners.entry(local.port()).or_default().push(h);
+        self.listeners.entry(local.port()).or_default().push(h);
         Ok(())
     }
 
     /// Takes an established connection from the accept queue.
-    pub fn tcp_accept(
+    pub(crate) fn accept(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
     ) -> Result<(SocketHandle, SocketAddrV4), NetError> {
-        let s = self.tcp_sock_mut(h)?;
+        let s = sock_mut(t.sockets, h)?;
         let TcpKind::Listen(l) = &mut s.kind else {
             return Err(NetError::InvalidInput);
         };
         let Some(child) = l.accept_queue.pop_front() else {
             return Err(NetError::WouldBlock);
         };
-        self.sockets.mark(h);
-        let c = self.tcp_sock_mut(child)?;
+        t.sockets.mark(h);
+        let c = sock_mut(t.sockets, child)?;
         c.parent = None;
         let remote = c
             .tcb()
             .map(Tcb::remote)
             .ok_or(NetError::ConnectionAborted)?;
-        self.sockets.mark(child);
-        self.after_socket_call(now);
+        t.sockets.mark(child);
         Ok((child, remote))
     }
 
     /// Starts connecting; the result comes later (writable, or an error). Returns
     /// `Err(InProgress)` when the SYN went out.
-    pub fn tcp_connect(
+    pub(crate) fn connect(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         remote: SocketAddrV4,
     ) -> Result<(), NetError> {
-        let s = self.tcp_sock_mut(h)?;
+        let now = t.now;
+        let s = sock_mut(t.sockets, h)?;
         match &s.kind {
             TcpKind::Listen(_) => return Err(NetError::InvalidInput),
             TcpKind::Conn(t) => return Err(t.connect_error(s.error)),
@@ -144,19 +148,19 @@ impl Engine {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(NetError::ConnectionRefused);
         }
-        if self.is_broadcast_addr(*remote.ip()) || remote.ip().is_multicast() {
+        if is_broadcast(t.config, *remote.ip()) || remote.ip().is_multicast() {
             return Err(NetError::NetUnreachable);
         }
-        self.route(*remote.ip())?;
+        route(t.config, *remote.ip())?;
         let src = if remote.ip().is_loopback() {
             Ipv4Addr::LOCALHOST
         } else {
-            self.config.addr
+            t.config.addr
         };
-        let local = match self.tcp_sock(h)?.local {
+        let local = match sock(t.sockets, h)?.local {
             Some(l) => l,
             None => self
-                .tcp_bind(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
+                .bind(t, h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
                 .map_err(|e| {
                     if e == NetError::AddrInUse {
                         NetError::PortsExhausted
@@ -175,13 +179,13 @@ impl Engine {
         );
         // Association uniqueness (4.2BSD primer 5.4): the full 4-tuple is unique,
         // whatever SO_REUSEADDR says.
-        if self.tcp_conns.contains_key(&(local, remote)) {
+        if self.conns.contains_key(&(local, remote)) {
             return Err(NetError::AddrInUse);
         }
         let iss = self.isn.isn(local, remote, now);
-        let ts_offset = self.random_u32();
-        let link_mss = conn::link_mss(self.config.mtu);
-        let s = self.tcp_sock(h)?;
+        let ts_offset = t.rng.next_u32();
+        let link_mss = conn::link_mss(t.config.mtu);
+        let s = sock(t.sockets, h)?;
         let params = TcbParams {
             local,
             remote,
@@ -192,29 +196,29 @@ impl Engine {
             user_mss: s.user_mss,
             congestion: s.congestion,
         };
-        let tcb = Tcb::new(params, &self.config.tcp, now);
-        let s = self.tcp_sock_mut(h)?;
+        let tcb = Tcb::new(params, &t.config.tcp, now);
+        let s = sock_mut(t.sockets, h)?;
         s.local = Some(local);
         s.kind = TcpKind::Conn(Box::new(tcb));
-        self.tcp_conns.insert((local, remote), h);
-        self.with_tcb(now, h, |t, out| {
+        self.conns.insert((local, remote), h);
+        self.with_tcb(t, h, |t, out| {
             t.connect(now, out);
             ((), Notice::default())
         })?;
-        self.after_socket_call(now);
         Err(NetError::InProgress)
     }
 
     /// Queues data to send. `Ok(n)` with `n` possibly short; `WouldBlock` when the
     /// buffer is full.
-    pub fn tcp_send(
+    pub(crate) fn send(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         data: &[u8],
         flags: SendFlags,
     ) -> Result<usize, NetError> {
-        let s = self.tcp_sock_mut(h)?;
+        let now = t.now;
+        let s = sock_mut(t.sockets, h)?;
         if let Some(e) = s.error.take() {
             return Err(e);
         }
@@ -225,7 +229,7 @@ impl Engine {
         if !tcb.check_send(data.len())? {
             return Ok(0);
         }
-        let n = self.with_tcb(now, h, |t, out| {
+        let n = self.with_tcb(t, h, |t, out| {
             let n = if flags.oob {
                 t.send_oob(now, data, out)
             } else {
@@ -233,19 +237,19 @@ impl Engine {
             };
             (n, Notice::default())
         })?;
-        self.after_socket_call(now);
         Ok(n)
     }
 
     /// Reads received data (up to the urgent mark). `Ok(0)` at end of stream.
-    pub fn tcp_recv(
+    pub(crate) fn recv(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         buf: &mut [u8],
         flags: RecvFlags,
     ) -> Result<usize, NetError> {
-        let s = self.tcp_sock_mut(h)?;
+        let now = t.now;
+        let s = sock_mut(t.sockets, h)?;
         let Some(tcb) = s.tcb_mut() else {
             // Idle or listening: the pending error of a failed attempt first.
             return Err(s.error.take().unwrap_or(NetError::NotConnected));
@@ -253,39 +257,38 @@ impl Engine {
         if flags.oob {
             let n = tcb.recv_oob(buf, flags.peek)?;
             if n > 0 {
-                self.sockets.mark(h);
+                t.sockets.mark(h);
             }
             return Ok(n);
         }
         if let Some(n) = tcb.check_recv(buf.len())? {
             return Ok(n);
         }
-        let n = self.with_tcb(now, h, |t, out| {
+        let n = self.with_tcb(t, h, |t, out| {
             (t.recv(now, buf, flags.peek, out), Notice::default())
         })?;
-        self.sockets.mark(h);
-        self.after_socket_call(now);
+        t.sockets.mark(h);
         Ok(n)
     }
 
     /// Shuts down one or both halves.
-    pub fn tcp_shutdown(
+    pub(crate) fn shutdown(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         how: Shutdown,
     ) -> Result<(), NetError> {
-        let s = self.tcp_sock_mut(h)?;
+        let now = t.now;
+        let s = sock_mut(t.sockets, h)?;
         match &mut s.kind {
             TcpKind::Idle => return Err(NetError::NotConnected),
             TcpKind::Listen(_) => return Err(NetError::NotConnected),
             TcpKind::Conn(t) => t.shutdown_check(matches!(how, Shutdown::Read | Shutdown::Both))?,
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            self.with_tcb(now, h, |t, out| ((), t.shutdown_write(now, out)))?;
+            self.with_tcb(t, h, |t, out| ((), t.shutdown_write(now, out)))?;
         }
-        self.sockets.mark(h);
-        self.after_socket_call(now);
+        t.sockets.mark(h);
         Ok(())
     }
 
@@ -293,12 +296,13 @@ impl Engine {
     /// connections; a connection with unread data, or with `SO_LINGER` of zero, is
     /// reset; otherwise a FIN follows the queued data and the connection finishes
     /// on its own.
-    pub(crate) fn tcp_close(&mut self, now: Instant, h: SocketHandle) -> Result<(), NetError> {
-        let s = self.tcp_sock_mut(h)?;
+    pub(crate) fn close(&mut self, t: &mut Tx<'_>, h: SocketHandle) -> Result<(), NetError> {
+        let now = t.now;
+        let s = sock_mut(t.sockets, h)?;
         let linger_zero = s.opts.linger == Some(crate::time::Duration::ZERO);
         match &mut s.kind {
             TcpKind::Idle => {
-                self.tcp_free(h);
+                self.free(t, h);
             }
             TcpKind::Listen(l) => {
                 let children: Vec<SocketHandle> = l
@@ -307,34 +311,33 @@ impl Engine {
                     .chain(l.accept_queue.drain(..))
                     .collect();
                 for c in children {
-                    let _ = self.with_tcb(now, c, |t, out| ((), t.abort(now, out)));
-                    self.tcp_free(c);
+                    let _ = self.with_tcb(t, c, |t, out| ((), t.abort(now, out)));
+                    self.free(t, c);
                 }
-                self.tcp_free(h);
+                self.free(t, h);
             }
-            TcpKind::Conn(t) => match t.close_action(linger_zero) {
-                CloseAction::Free => self.tcp_free(h),
-                CloseAction::Abort => self.with_tcb(now, h, |t, out| ((), t.abort(now, out)))?,
+            TcpKind::Conn(c) => match c.close_action(linger_zero) {
+                CloseAction::Free => self.free(t, h),
+                CloseAction::Abort => self.with_tcb(t, h, |t, out| ((), t.abort(now, out)))?,
                 // FIN-WAIT-2 of an orphan is bounded by fin_timeout.
                 CloseAction::Fin => {
-                    self.with_tcb(now, h, |t, out| ((), t.shutdown_write(now, out)))?
+                    self.with_tcb(t, h, |t, out| ((), t.shutdown_write(now, out)))?
                 }
             },
         }
-        self.after_socket_call(now);
         Ok(())
     }
 
     /// Aborts with a RST whatever the state.
-    pub fn tcp_abort(&mut self, now: Instant, h: SocketHandle) -> Result<(), NetError> {
-        self.with_tcb(now, h, |t, out| ((), t.abort(now, out)))?;
-        self.after_socket_call(now);
+    pub(crate) fn abort(&mut self, t: &mut Tx<'_>, h: SocketHandle) -> Result<(), NetError> {
+        let now = t.now;
+        self.with_tcb(t, h, |t, out| ((), t.abort(now, out)))?;
         Ok(())
     }
 
     /// The state of a TCP socket (`Closed` for idle or finished ones, `Listen`).
-    pub fn tcp_state(&self, h: SocketHandle) -> Result<State, NetError> {
-        let s = self.tcp_sock(h)?;
+    pub(crate) fn state(sockets: &SocketSet, h: SocketHandle) -> Result<State, NetError> {
+        let s = sock(sockets, h)?;
         Ok(match &s.kind {
             TcpKind::Idle => State::Closed,
             TcpKind::Listen(_) => State::Listen,
@@ -343,24 +346,33 @@ impl Engine {
     }
 
     /// Connection details (`None` unless connected or connecting).
-    pub fn tcp_info(&self, h: SocketHandle) -> Result<Option<TcpInfo>, NetError> {
-        Ok(self.tcp_sock(h)?.tcb().map(Tcb::info))
+    pub(crate) fn info(sockets: &SocketSet, h: SocketHandle) -> Result<Option<TcpInfo>, NetError> {
+        Ok(sock(sockets, h)?.tcb().map(Tcb::info))
     }
 
     /// Local address.
-    pub fn tcp_local_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
-        Ok(self.tcp_sock(h)?.local)
+    pub(crate) fn local_addr(
+        sockets: &SocketSet,
+        h: SocketHandle,
+    ) -> Result<Option<SocketAddrV4>, NetError> {
+        Ok(sock(sockets, h)?.local)
     }
 
     /// Peer address, once connected (or connecting).
-    pub fn tcp_peer_addr(&self, h: SocketHandle) -> Result<Option<SocketAddrV4>, NetError> {
-        let s = self.tcp_sock(h)?;
+    pub(crate) fn peer_addr(
+        sockets: &SocketSet,
+        h: SocketHandle,
+    ) -> Result<Option<SocketAddrV4>, NetError> {
+        let s = sock(sockets, h)?;
         Ok(s.tcb().and_then(Tcb::peer_addr))
     }
 
     /// Takes the pending error (`SO_ERROR`).
-    pub fn tcp_take_error(&mut self, h: SocketHandle) -> Result<Option<NetError>, NetError> {
-        let s = self.tcp_sock_mut(h)?;
+    pub(crate) fn take_error(
+        sockets: &mut SocketSet,
+        h: SocketHandle,
+    ) -> Result<Option<NetError>, NetError> {
+        let s = sock_mut(sockets, h)?;
         if let Some(e) = s.error.take() {
             return Ok(Some(e));
         }
@@ -368,47 +380,55 @@ impl Engine {
     }
 
     /// `sockatmark`: the next byte to read is the urgent one.
-    pub fn tcp_at_mark(&self, h: SocketHandle) -> Result<bool, NetError> {
-        Ok(self.tcp_sock(h)?.tcb().is_some_and(Tcb::at_mark))
+    pub(crate) fn at_mark(sockets: &SocketSet, h: SocketHandle) -> Result<bool, NetError> {
+        Ok(sock(sockets, h)?.tcb().is_some_and(Tcb::at_mark))
     }
 
     /// Bytes waiting to be read (`FIONREAD`; Linux counts up to the urgent mark).
-    pub fn tcp_recv_queue_len(&self, h: SocketHandle) -> Result<usize, NetError> {
-        Ok(self.tcp_sock(h)?.tcb().map_or(0, Tcb::recv_queue_len))
+    pub(crate) fn recv_queue_len(sockets: &SocketSet, h: SocketHandle) -> Result<usize, NetError> {
+        Ok(sock(sockets, h)?.tcb().map_or(0, Tcb::recv_queue_len))
     }
 
     /// Bytes queued and not yet acknowledged (`SIOCOUTQ`).
-    pub fn tcp_send_queue_len(&self, h: SocketHandle) -> Result<usize, NetError> {
-        Ok(self.tcp_sock(h)?.tcb().map_or(0, Tcb::send_queue_len))
+    pub(crate) fn send_queue_len(sockets: &SocketSet, h: SocketHandle) -> Result<usize, NetError> {
+        Ok(sock(sockets, h)?.tcb().map_or(0, Tcb::send_queue_len))
     }
 
     /// `TCP_MAXSEG`: clamps the MSS we advertise and use (set before connecting).
-    pub fn tcp_set_maxseg(&mut self, h: SocketHandle, mss: u16) -> Result<(), NetError> {
+    pub(crate) fn set_maxseg(
+        sockets: &mut SocketSet,
+        h: SocketHandle,
+        mss: u16,
+    ) -> Result<(), NetError> {
         if !(88..=32767).contains(&mss) {
             return Err(NetError::InvalidInput);
         }
-        self.tcp_sock_mut(h)?.user_mss = Some(mss);
+        sock_mut(sockets, h)?.user_mss = Some(mss);
         Ok(())
     }
 
     /// `TCP_CONGESTION`: the congestion control of this socket (the stack's
     /// default until set).
-    pub fn tcp_congestion(&self, h: SocketHandle) -> Result<CongestionAlgorithm, NetError> {
-        let s = self.tcp_sock(h)?;
+    pub(crate) fn congestion(
+        sockets: &SocketSet,
+        config: &StackConfig,
+        h: SocketHandle,
+    ) -> Result<CongestionAlgorithm, NetError> {
+        let s = sock(sockets, h)?;
         Ok(s.tcb()
             .map(Tcb::congestion)
             .or(s.congestion)
-            .unwrap_or(self.config.tcp.congestion_control))
+            .unwrap_or(config.tcp.congestion_control))
     }
 
     /// Sets `TCP_CONGESTION` for this socket: a connection switches at once
     /// (keeping its window), a socket not yet connected uses it when it is.
-    pub fn tcp_set_congestion(
-        &mut self,
+    pub(crate) fn set_congestion(
+        sockets: &mut SocketSet,
         h: SocketHandle,
         algo: CongestionAlgorithm,
     ) -> Result<(), NetError> {
-        let s = self.tcp_sock_mut(h)?;
+        let s = sock_mut(sockets, h)?;
         s.congestion = Some(algo);
         if let Some(t) = s.tcb_mut() {
             t.set_congestion(algo);
@@ -418,8 +438,8 @@ impl Engine {
 
     /// `TCP_MAXSEG` as `getsockopt` reports it: the connection's MSS, or the
     /// configured clamp / the default before connecting.
-    pub fn tcp_maxseg(&self, h: SocketHandle) -> Result<u16, NetError> {
-        let s = self.tcp_sock(h)?;
+    pub(crate) fn maxseg(sockets: &SocketSet, h: SocketHandle) -> Result<u16, NetError> {
+        let s = sock(sockets, h)?;
         Ok(s.tcb()
             .and_then(Tcb::maxseg)
             .unwrap_or(s.user_mss.unwrap_or(536)))
@@ -427,21 +447,22 @@ impl Engine {
 
     /// Applies changed options to a live connection (keep-alive, buffers before
     /// the connection exists).
-    pub(crate) fn tcp_options_changed(
+    pub(crate) fn options_changed(
         &mut self,
-        now: Instant,
+        t: &mut Tx<'_>,
         h: SocketHandle,
         opts: SocketOptions,
     ) -> Result<(), NetError> {
-        let s = self.tcp_sock_mut(h)?;
+        let now = t.now;
+        let s = sock_mut(t.sockets, h)?;
         s.opts = opts;
-        if let Some(t) = s.tcb_mut() {
-            t.apply_options(now, &opts);
-            let deadline = t.poll_at();
+        if let Some(c) = s.tcb_mut() {
+            c.apply_options(now, &opts);
+            let deadline = c.poll_at();
             s.scheduled = None;
-            self.tcp_schedule(h, deadline);
+            self.schedule(t, h, deadline);
             // Nagle off may release held data.
-            let _ = self.with_tcb(now, h, |t, out| {
+            let _ = self.with_tcb(t, h, |t, out| {
                 t.output(now, out);
                 ((), Notice::default())
             });
@@ -450,7 +471,7 @@ impl Engine {
     }
 
     /// Urgent notifications (the in-process SIGURG) since the last call.
-    pub fn poll_urgent(&mut self) -> Option<SocketHandle> {
+    pub(crate) fn poll_urgent(&mut self) -> Option<SocketHandle> {
         self.urgent_events.pop_front()
     }
 }

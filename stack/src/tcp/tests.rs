@@ -415,8 +415,7 @@ fn backlog_full_ignores_syns_until_accept_makes_room() {
     p.run_for(Duration::from_secs(120));
     assert_eq!(p.a.socket_count(), 0);
     assert_eq!(p.b.socket_count(), 0);
-    assert!(p.a.tcp_conns.is_empty() && p.b.tcp_conns.is_empty());
-    assert!(p.a.tcp_ports.is_empty() && p.b.tcp_ports.is_empty());
+    assert!(p.a.tcp_tables_empty() && p.b.tcp_tables_empty());
 }
 
 #[test]
@@ -476,7 +475,7 @@ fn connect_times_out_after_syn_retries_with_exponential_backoff() {
         1,
     );
     // Loss is total: even ARP fails; use a resolved neighbour so the SYNs go out.
-    p.a.arp.learn(p.now(), B, p.b.config().mac, true);
+    p.a.learn_neighbour(p.now(), B, p.b.config().mac);
     p.record();
     let c = p.a.tcp_open().unwrap();
     let _ = p.a.tcp_connect(p.now(), c, sa(B, 8080));
@@ -603,7 +602,7 @@ fn every_flag_combination_is_handled() {
             ethernet::write_header(&mut f, b_mac, a_mac, ETHERTYPE_IPV4);
             let now = p.now();
             p.b.handle_frame(now, &f);
-            while p.b.poll_transmit().is_some() {}
+            while p.b.poll_transmit(now).is_some() {}
         }
         let _ = EthernetAddress::BROADCAST;
     }

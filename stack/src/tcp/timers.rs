@@ -3,27 +3,29 @@
 
 use super::*;
 
-impl Engine {
-    pub(super) fn tcp_schedule(&mut self, h: SocketHandle, deadline: Option<Instant>) {
+impl Tcp {
+    /// Puts `h`'s next deadline on the heap (unless an earlier one is there).
+    pub(super) fn schedule(&mut self, t: &mut Tx<'_>, h: SocketHandle, deadline: Option<Instant>) {
         let Some(d) = deadline else { return };
-        if let Ok(Socket::Tcp(s)) = self.sockets.get_mut(h) {
+        if let Ok(Socket::Tcp(s)) = t.sockets.get_mut(h) {
             if s.scheduled.is_none_or(|old| d < old) {
                 s.scheduled = Some(d);
-                self.tcp_timers.push(Reverse((d, h)));
+                self.timers.push(Reverse((d, h)));
             }
         }
     }
 
     /// Runs due TCP timers.
-    pub(crate) fn tcp_poll(&mut self, now: Instant) {
-        while let Some(Reverse((t, h))) = self.tcp_timers.peek().copied() {
-            if t > now {
+    pub(crate) fn poll(&mut self, t: &mut Tx<'_>) {
+        let now = t.now;
+        while let Some(Reverse((d, h))) = self.timers.peek().copied() {
+            if d > now {
                 break;
             }
-            self.tcp_timers.pop();
-            let due = match self.sockets.get_mut(h) {
+            self.timers.pop();
+            let due = match t.sockets.get_mut(h) {
                 Ok(Socket::Tcp(s)) => {
-                    if s.scheduled == Some(t) {
+                    if s.scheduled == Some(d) {
                         s.scheduled = None;
                     }
                     s.tcb().is_some()
@@ -31,22 +33,22 @@ impl Engine {
                 _ => false,
             };
             if due {
-                let _ = self.with_tcb(now, h, |tcb, out| ((), tcb.on_timer(now, out)));
+                let _ = self.with_tcb(t, h, |tcb, out| ((), tcb.on_timer(now, out)));
             }
         }
         // Keep the heap from growing without bound with stale entries.
-        if self.tcp_timers.len() > 4 * self.sockets.len() + 64 {
+        if self.timers.len() > 4 * t.sockets.len() + 64 {
             let mut live: Vec<(Instant, SocketHandle)> = Vec::new();
-            for (h, s) in self.sockets.iter() {
-                if let Socket::Tcp(t) = s {
-                    if let Some(d) = t.tcb().and_then(Tcb::poll_at) {
+            for (h, s) in t.sockets.iter() {
+                if let Socket::Tcp(s) = s {
+                    if let Some(d) = s.tcb().and_then(Tcb::poll_at) {
                         live.push((d, h));
                     }
                 }
             }
-            self.tcp_timers = live.iter().map(|&x| Reverse(x)).collect();
+            self.timers = live.iter().map(|&x| Reverse(x)).collect();
             for (d, h) in live {
-                if let Ok(Socket::Tcp(s)) = self.sockets.get_mut(h) {
+                if let Ok(Socket::Tcp(s)) = t.sockets.get_mut(h) {
                     s.scheduled = Some(d);
                 }
             }
@@ -54,20 +56,21 @@ impl Engine {
     }
 
     /// Sends the ACKs deferred while a batch of frames was processed.
-    pub(crate) fn tcp_flush_acks(&mut self, now: Instant) {
-        let mut pending = std::mem::take(&mut self.tcp_ack_pending);
+    pub(crate) fn flush_acks(&mut self, t: &mut Tx<'_>) {
+        let now = t.now;
+        let mut pending = std::mem::take(&mut self.ack_pending);
         for h in pending.drain(..) {
-            let _ = self.with_tcb(now, h, |t, out| {
+            let _ = self.with_tcb(t, h, |t, out| {
                 t.flush_ack(now, out);
                 ((), Notice::default())
             });
         }
         // Keep the (now empty) buffer for the next batch.
-        self.tcp_ack_pending = pending;
+        self.ack_pending = pending;
     }
 
     /// The earliest TCP timer.
-    pub(crate) fn tcp_poll_at(&self) -> Option<Instant> {
-        self.tcp_timers.peek().map(|Reverse((t, _))| *t)
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
     }
 }

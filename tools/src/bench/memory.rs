@@ -45,7 +45,7 @@ fn client_socket(engine: &mut Engine, buffer: usize) -> Result<SocketHandle, Str
     opts.recv_buffer = buffer;
     opts.send_buffer = buffer;
     engine
-        .set_socket_options(h, opts)
+        .set_socket_options(stack::Instant::ZERO, h, opts)
         .map_err(|e| format!("our stack: setsockopt: {e}"))?;
     Ok(h)
 }
@@ -56,7 +56,7 @@ fn client_socket(engine: &mut Engine, buffer: usize) -> Result<SocketHandle, Str
 /// skips checksums the same way).
 fn pump(from: &mut Engine, to: &mut Engine, now: stack::Instant) -> bool {
     let mut moved = false;
-    while let Some((f, meta)) = from.poll_transmit_meta() {
+    while let Some((f, meta)) = from.poll_transmit_meta(now) {
         let rx = RxMeta {
             checksum_verified: meta.checksum_partial,
         };

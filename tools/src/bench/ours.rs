@@ -68,7 +68,7 @@ pub fn listen(engine: &mut Engine, port: u16, buffer: usize) -> Result<SocketHan
     opts.send_buffer = buffer;
     opts.reuse_addr = true;
     engine
-        .set_socket_options(h, opts)
+        .set_socket_options(stack::Instant::ZERO, h, opts)
         .map_err(|e| err("setsockopt", e))?;
     engine
         .tcp_bind(h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
@@ -446,7 +446,7 @@ pub fn run_poll(run: &TapRun) -> Result<Transfer, String> {
             Ok(p) => p,
             Err(e) => break Err(e),
         };
-        while let Some(f) = engine.poll_transmit() {
+        while let Some(f) = engine.poll_transmit(now) {
             if let Err(e) = tap.transmit(&f, now) {
                 failure = Some(e.to_string());
             }
