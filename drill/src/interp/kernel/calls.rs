@@ -1,0 +1,429 @@
+//! The socket calls: socket, bind, listen, accept, connect, read/write and their
+//! send/recv forms, close, shutdown, poll, getsockname/getpeername.
+
+use super::*;
+
+impl Interp {
+    pub(super) fn sys_socket(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let domain = opt_int(call, 0, 2)?;
+        if domain != 2 {
+            return Ok(errno("EAFNOSUPPORT"));
+        }
+        let ty = int_arg(call, 1)?;
+        let nonblocking = ty & 0o4000 != 0;
+        let proto = opt_int(call, 2, 0)?;
+        let kind = match ty & !(0o4000 | 0o2000000) {
+            2 if proto == 0 || proto == 17 => Kind::Udp,
+            1 if proto == 0 || proto == 6 => Kind::Tcp,
+            1 | 2 => return Ok(errno("EPROTONOSUPPORT")),
+            _ => return Ok(errno("ESOCKTNOSUPPORT")),
+        };
+        let h = match kind {
+            Kind::Udp => self.engine.udp_open(),
+            Kind::Tcp => tcp::open(&mut self.engine),
+        };
+        let h = match h {
+            Ok(h) => h,
+            Err(e) => return Ok(net(e)),
+        };
+        let fd = self.lowest_free_fd();
+        self.fds.insert(
+            fd,
+            Fd {
+                kind,
+                h,
+                nonblocking,
+            },
+        );
+        Ok(ok(fd))
+    }
+
+    pub(super) fn sys_bind(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        let default = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, self.settings.bind_port);
+        let addr_expr = arg(call, 1)?;
+        let Some(addr) = sockaddr(addr_expr, default)? else {
+            return Ok(errno("EAFNOSUPPORT"));
+        };
+        let r = match f.kind {
+            Kind::Udp => self.engine.udp_bind(f.h, addr),
+            Kind::Tcp => tcp::bind(&mut self.engine, f.h, addr),
+        };
+        match r {
+            Ok(local) => {
+                if matches!(addr_expr, Expr::Ellipsis) || self.def.local_port.is_none() {
+                    self.def.local_port = Some(local.port());
+                    self.def.tcp = f.kind == Kind::Tcp;
+                }
+                Ok(ok(0))
+            }
+            Err(e) => Ok(net(e)),
+        }
+    }
+
+    pub(super) fn sys_listen(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        let backlog = opt_int(call, 1, 128)?;
+        if f.kind == Kind::Udp {
+            return Ok(errno("EOPNOTSUPP"));
+        }
+        Ok(match tcp::listen(&mut self.engine, f.h, backlog) {
+            Ok(()) => ok(0),
+            Err(e) => net(e),
+        })
+    }
+
+    pub(super) fn sys_accept(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        let flags = if call.name == "accept4" {
+            opt_int(call, 3, 0)?
+        } else {
+            0
+        };
+        if f.kind == Kind::Udp {
+            return Ok(errno("EOPNOTSUPP"));
+        }
+        let now = self.now_instant();
+        match tcp::accept(&mut self.engine, now, f.h) {
+            Ok((child, peer)) => {
+                let fd = self.lowest_free_fd();
+                self.fds.insert(
+                    fd,
+                    Fd {
+                        kind: Kind::Tcp,
+                        h: child,
+                        nonblocking: flags & 0o4000 != 0,
+                    },
+                );
+                let mismatch = check_sockaddr("accept", call.args.get(1), peer)?;
+                Ok(checked(fd, mismatch))
+            }
+            Err(NetError::WouldBlock) => Ok(Self::would_block(&f, false)),
+            Err(e) => Ok(net(e)),
+        }
+    }
+
+    pub(super) fn sys_connect(
+        &mut self,
+        call: &Syscall,
+        wait: Option<&Wait>,
+    ) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        if wait == Some(&Wait::Connect) {
+            return Ok(self.connect_status(&f));
+        }
+        let default = SocketAddrV4::new(self.settings.remote_ip, self.settings.connect_port);
+        let addr_expr = arg(call, 1)?;
+        let dst = sockaddr(addr_expr, default)?;
+        let now = self.now_instant();
+        let is_default = matches!(addr_expr, Expr::Ellipsis);
+        match (f.kind, dst) {
+            (Kind::Udp, None) => Ok(match self.engine.udp_disconnect(f.h) {
+                Ok(()) => ok(0),
+                Err(e) => net(e),
+            }),
+            (Kind::Udp, Some(a)) => match self.engine.udp_connect(now, f.h, a) {
+                Ok(()) => {
+                    self.learn_connect(&f, a, is_default);
+                    Ok(ok(0))
+                }
+                Err(e) => Ok(net(e)),
+            },
+            (Kind::Tcp, None) => Ok(errno("EAFNOSUPPORT")),
+            (Kind::Tcp, Some(a)) => {
+                let r = tcp::connect(&mut self.engine, now, f.h, a);
+                if matches!(r, Ok(()) | Err(NetError::InProgress)) {
+                    self.learn_connect(&f, a, is_default);
+                }
+                Ok(match r {
+                    Ok(()) => ok(0),
+                    Err(NetError::InProgress) if f.nonblocking => errno("EINPROGRESS"),
+                    Err(NetError::InProgress) => Outcome::Blocked(Wait::Connect),
+                    Err(e) => net(e),
+                })
+            }
+        }
+    }
+
+    /// After `connect`: the default connection becomes this one.
+    pub(super) fn learn_connect(&mut self, f: &Fd, remote: SocketAddrV4, is_default: bool) {
+        if !is_default && self.def.local_port.is_some() {
+            return;
+        }
+        if *remote.ip() == self.settings.remote_ip {
+            self.def.remote_port = remote.port();
+        }
+        if let Ok(Some(local)) = self.local_addr(f) {
+            self.def.local_port = Some(local.port());
+        }
+        self.def.tcp = f.kind == Kind::Tcp;
+    }
+
+    /// Whether a blocking TCP connect has finished.
+    pub(super) fn connect_status(&mut self, f: &Fd) -> Outcome {
+        match tcp::take_error(&mut self.engine, f.h) {
+            Ok(Some(e)) => return net(e),
+            Err(e) => return net(e),
+            Ok(None) => {}
+        }
+        match tcp::connected(&self.engine, f.h) {
+            Ok(true) => ok(0),
+            Ok(false) => match self.engine.readiness(f.h) {
+                Ok(r) if r.hangup && !r.writable => errno("ECONNREFUSED"),
+                Ok(_) => Outcome::Blocked(Wait::Connect),
+                Err(e) => net(e),
+            },
+            Err(e) => net(e),
+        }
+    }
+
+    pub(super) fn sys_recv(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        let len = len_arg(call, 2)?;
+        let flags = if call.name == "read" {
+            0
+        } else {
+            opt_int(call, 3, 0)?
+        };
+        let (oob, peek, trunc, dontwait) = (
+            flags & 1 != 0,
+            flags & 2 != 0,
+            flags & 0x20 != 0,
+            flags & 0x40 != 0,
+        );
+        let mut buf = vec![0u8; len];
+        match f.kind {
+            Kind::Udp => match self.engine.udp_recv_from(f.h, &mut buf, peek) {
+                Ok(r) => {
+                    let n = if trunc { r.len } else { r.copied };
+                    let mismatch = if call.name == "recvfrom" {
+                        check_sockaddr("recvfrom", call.args.get(4), r.from)?
+                    } else {
+                        None
+                    };
+                    Ok(checked(n as i64, mismatch))
+                }
+                Err(NetError::WouldBlock) => Ok(Self::would_block(&f, dontwait)),
+                Err(e) => Ok(net(e)),
+            },
+            Kind::Tcp => {
+                let now = self.now_instant();
+                match tcp::recv(&mut self.engine, now, f.h, &mut buf, peek, oob) {
+                    Ok(n) => Ok(ok(n as i64)),
+                    Err(NetError::WouldBlock) => Ok(Self::would_block(&f, dontwait)),
+                    Err(e) => Ok(net(e)),
+                }
+            }
+        }
+    }
+
+    pub(super) fn sys_send(
+        &mut self,
+        call: &Syscall,
+        wait: Option<&Wait>,
+    ) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        let data = data_arg(call, 1, 2)?;
+        let flags = if call.name == "write" {
+            0
+        } else {
+            opt_int(call, 3, 0)?
+        };
+        let (oob, dontwait) = (flags & 1 != 0, flags & 0x40 != 0);
+        let now = self.now_instant();
+        match f.kind {
+            Kind::Udp => {
+                let dst = if call.name == "sendto" {
+                    let default = SocketAddrV4::new(self.settings.remote_ip, self.def.remote_port);
+                    match call.args.get(4) {
+                        Some(e) => sockaddr(e, default)?,
+                        None => None,
+                    }
+                } else {
+                    None
+                };
+                match self.engine.udp_send_to(now, f.h, &data, dst) {
+                    Ok(n) => {
+                        if self.def.local_port.is_none() {
+                            if let Ok(Some(local)) = self.engine.udp_local_addr(f.h) {
+                                self.def.local_port = Some(local.port());
+                                self.def.tcp = false;
+                            }
+                        }
+                        Ok(ok(n as i64))
+                    }
+                    Err(NetError::WouldBlock) => Ok(Self::would_block(&f, dontwait)),
+                    Err(e) => Ok(net(e)),
+                }
+            }
+            Kind::Tcp => {
+                let done = match wait {
+                    Some(Wait::Write { done }) => *done,
+                    _ => 0,
+                };
+                let rest = data.get(done..).unwrap_or(&[]);
+                match tcp::send(&mut self.engine, now, f.h, rest, oob) {
+                    Ok(n) => {
+                        let total = done + n;
+                        if total < data.len() && !(f.nonblocking || dontwait) {
+                            Ok(Outcome::Blocked(Wait::Write { done: total }))
+                        } else {
+                            Ok(ok(total as i64))
+                        }
+                    }
+                    Err(NetError::WouldBlock) if done > 0 && (f.nonblocking || dontwait) => {
+                        Ok(ok(done as i64))
+                    }
+                    Err(NetError::WouldBlock) if f.nonblocking || dontwait => Ok(errno("EAGAIN")),
+                    Err(NetError::WouldBlock) => Ok(Outcome::Blocked(Wait::Write { done })),
+                    Err(e) if done > 0 => {
+                        let _ = e;
+                        Ok(ok(done as i64))
+                    }
+                    Err(e) => Ok(net(e)),
+                }
+            }
+        }
+    }
+
+    pub(super) fn sys_close(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let (fd, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        self.fds.remove(&fd);
+        let now = self.now_instant();
+        Ok(match self.engine.close(now, f.h) {
+            Ok(()) => ok(0),
+            Err(e) => net(e),
+        })
+    }
+
+    pub(super) fn sys_shutdown(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        let how = int_arg(call, 1)?;
+        if !(0..=2).contains(&how) {
+            return Ok(errno("EINVAL"));
+        }
+        let now = self.now_instant();
+        Ok(match f.kind {
+            Kind::Udp => match self.engine.udp_peer_addr(f.h) {
+                Ok(Some(_)) => ok(0),
+                Ok(None) => errno("ENOTCONN"),
+                Err(e) => net(e),
+            },
+            Kind::Tcp => match tcp::shutdown(&mut self.engine, now, f.h, how) {
+                Ok(()) => ok(0),
+                Err(e) => net(e),
+            },
+        })
+    }
+
+    pub(super) fn sys_poll(
+        &mut self,
+        call: &Syscall,
+        wait: Option<&Wait>,
+    ) -> Result<Outcome, String> {
+        let Expr::Array(entries) = arg(call, 0)? else {
+            return Err("the first argument must be an array of {fd=..., events=...}".to_string());
+        };
+        let timeout = opt_int(call, 2, -1)?;
+        let mut ready = 0;
+        let mut mismatch = None;
+        let mut expected = Vec::new();
+        let mut actual = Vec::new();
+        for e in entries {
+            let Expr::Struct(fields) = e else {
+                return Err(format!("poll entry '{e}' is not a struct"));
+            };
+            let fd = field(fields, &["fd"], 0)
+                .map(eval)
+                .transpose()?
+                .ok_or("poll entry without fd")?;
+            let events = field(fields, &["events"], 1)
+                .map(eval)
+                .transpose()?
+                .unwrap_or(0);
+            let want = match field(fields, &["revents"], 2) {
+                None | Some(Expr::Ellipsis) => None,
+                Some(e) => Some(eval(e)?),
+            };
+            let revents = match self.fds.get(&fd) {
+                None => 0x20,
+                Some(f) => match self.engine.readiness(f.h) {
+                    Ok(r) => readiness_bits(r) & (events | 0x8 | 0x10),
+                    Err(_) => 0x20,
+                },
+            };
+            if revents != 0 {
+                ready += 1;
+            }
+            expected.push((fd, want));
+            actual.push(revents);
+        }
+        let timed_out = match wait {
+            Some(Wait::Poll { deadline }) => deadline.is_some_and(|d| self.now >= d),
+            _ => timeout == 0,
+        };
+        if ready == 0 && !timed_out {
+            let deadline = match wait {
+                Some(Wait::Poll { deadline }) => *deadline,
+                _ => (timeout >= 0).then(|| {
+                    self.now
+                        .saturating_add((timeout as u64).saturating_mul(1000))
+                }),
+            };
+            return Ok(Outcome::Blocked(Wait::Poll { deadline }));
+        }
+        for ((fd, want), got) in expected.iter().zip(&actual) {
+            if let Some(want) = want {
+                if *want != *got && mismatch.is_none() {
+                    mismatch = Some(format!(
+                        "poll: fd {fd} has revents {}, the script expects {}",
+                        poll_bits(*got),
+                        poll_bits(*want)
+                    ));
+                }
+            }
+        }
+        Ok(checked(ready, mismatch))
+    }
+
+    pub(super) fn sys_sockname(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let (_, Some(f)) = self.fd_at(call, 0)? else {
+            return Ok(errno("EBADF"));
+        };
+        let peer = call.name == "getpeername";
+        let r = match (f.kind, peer) {
+            (Kind::Udp, false) => self.engine.udp_local_addr(f.h),
+            (Kind::Udp, true) => self.engine.udp_peer_addr(f.h),
+            (Kind::Tcp, false) => tcp::local_addr(&self.engine, f.h),
+            (Kind::Tcp, true) => tcp::peer_addr(&self.engine, f.h),
+        };
+        match r {
+            Ok(Some(a)) => Ok(checked(0, check_sockaddr(&call.name, call.args.get(1), a)?)),
+            Ok(None) if peer => Ok(errno("ENOTCONN")),
+            Ok(None) => {
+                let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+                Ok(checked(
+                    0,
+                    check_sockaddr(&call.name, call.args.get(1), any)?,
+                ))
+            }
+            Err(e) => Ok(net(e)),
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The script's "kernel": system calls on virtual time.
+//!
+//! A file-descriptor table (sockets get the lowest free number from 3), the
+//! `O_NONBLOCK` flag, and blocking: a call that would block on a blocking
+//! socket is parked and retried after every engine event until it completes,
+//! times out (`poll`) or misses its end time. Arguments follow packetdrill:
+//! `...` means "the interpreter fills it in": `bind(3, ..., ...)` binds
+//! `0.0.0.0:--bind_port`, `connect(3, ..., ...)` connects to
+//! `--remote_ip:--connect_port`, a `...` buffer is zeros.
+
+mod args;
+mod calls;
+mod options;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use sockets::{sockopt, SocketKind};
+use stack::{Instant, NetError, Readiness, SocketHandle};
+
+use super::consts::{canonical_errno, constant, errno_name, errno_of, errno_text};
+use super::{secs, tcp, Failure, Interp, Pending};
+use crate::ast::*;
+pub(crate) use args::eval;
+use args::*;
+
+/// Largest buffer a `read`/`write` may name (larger lengths are clamped).
+const MAX_BUF: usize = 1 << 20;
+
+/// Which protocol a descriptor's socket speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Udp,
+    Tcp,
+}
+
+impl From<Kind> for SocketKind {
+    fn from(k: Kind) -> SocketKind {
+        match k {
+            Kind::Udp => SocketKind::Udp,
+            Kind::Tcp => SocketKind::Tcp,
+        }
+    }
+}
+
+/// One open descriptor.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fd {
+    kind: Kind,
+    h: SocketHandle,
+    nonblocking: bool,
+}
+
+/// What a blocked call waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// Retry the call as written.
+    Retry,
+    /// `poll` with its timeout (`None`: forever).
+    Poll { deadline: Option<Micros> },
+    /// A blocking TCP `connect` in progress.
+    Connect,
+    /// A blocking `write` that has queued `done` bytes so far.
+    Write { done: usize },
+}
+
+impl Wait {
+    /// When the call returns by itself (a `poll` timeout).
+    pub(crate) fn deadline(&self) -> Option<Micros> {
+        match self {
+            Wait::Poll { deadline } => *deadline,
+            _ => None,
+        }
+    }
+}
+
+/// A finished call: its return value or errno name, and a mismatch in an
+/// output argument (`getsockopt`'s value, `poll`'s `revents`, ...).
+#[derive(Debug, Clone)]
+pub(crate) struct Done {
+    ret: Result<i64, &'static str>,
+    mismatch: Option<String>,
+}
+
+/// A call's outcome.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    Done(Done),
+    Blocked(Wait),
+}
+
+fn ok(v: i64) -> Outcome {
+    Outcome::Done(Done {
+        ret: Ok(v),
+        mismatch: None,
+    })
+}
+
+fn errno(e: &'static str) -> Outcome {
+    Outcome::Done(Done {
+        ret: Err(e),
+        mismatch: None,
+    })
+}
+
+fn net(e: NetError) -> Outcome {
+    errno(errno_of(e))
+}
+
+fn checked(v: i64, mismatch: Option<String>) -> Outcome {
+    Outcome::Done(Done {
+        ret: Ok(v),
+        mismatch,
+    })
+}
+
+impl Interp {
+    fn now_instant(&self) -> Instant {
+        Instant::from_micros(self.now)
+    }
+
+    /// Runs a call event.
+    pub(super) fn syscall(
+        &mut self,
+        ev: &Event,
+        call: &Syscall,
+        base: Micros,
+    ) -> Result<(), Failure> {
+        let start = self.now;
+        let end = call.end.map(|e| match ev.time {
+            EventTime::Relative(_) | EventTime::RelativeRange { .. } => base.saturating_add(e),
+            _ => e,
+        });
+        let outcome = self
+            .call(call, None)
+            .map_err(|m| self.fail(ev.line, format!("{}: {m}", call.name)))?;
+        match outcome {
+            Outcome::Done(done) => {
+                self.note(|| with_result(call, &done.ret));
+                self.check_done(ev.line, call, &done)?;
+                if let Some(end) = end {
+                    let tol = self.tolerance(end, start);
+                    if start.saturating_add(tol) < end {
+                        return Err(Failure {
+                            line: ev.line,
+                            message: format!(
+                                "timing error: {} returned at once, at {}; the script expects it to block until {} (tolerance {})",
+                                call.name,
+                                secs(start),
+                                secs(end),
+                                secs(tol)
+                            ),
+                            expected: Some(call.to_string()),
+                            actual: Some(with_result(call, &done.ret)),
+                            time: start,
+                        });
+                    }
+                }
+            }
+            Outcome::Blocked(wait) => {
+                let Some(end) = end else {
+                    return Err(Failure {
+                        line: ev.line,
+                        message: format!(
+                            "{} would block; give a blocking call an end time (`+0...0.1 {}(...)`) or make the socket non-blocking",
+                            call.name, call.name
+                        ),
+                        expected: Some(call.to_string()),
+                        actual: None,
+                        time: self.now,
+                    });
+                };
+                let tol = self.tolerance(end, start);
+                self.note(|| format!("{}(...) blocks", call.name));
+                self.pending = Some(Pending {
+                    line: ev.line,
+                    call: call.clone(),
+                    start,
+                    end,
+                    tol,
+                    wait,
+                });
+            }
+        }
+        self.after_engine_call()
+    }
+
+    /// Retries a blocked call; checks its result and return time when it
+    /// completes, and fails it once it is past its end time.
+    pub(super) fn poll_pending(&mut self) -> Result<(), Failure> {
+        let Some(p) = self.pending.take() else {
+            return Ok(());
+        };
+        let outcome = self
+            .call(&p.call, Some(&p.wait))
+            .map_err(|m| self.fail(p.line, format!("{}: {m}", p.call.name)))?;
+        match outcome {
+            Outcome::Done(done) => {
+                self.note(|| format!("{} (returned)", with_result(&p.call, &done.ret)));
+                self.check_done(p.line, &p.call, &done)?;
+                if self.now.saturating_add(p.tol) < p.end || self.now > p.end.saturating_add(p.tol)
+                {
+                    return Err(Failure {
+                        line: p.line,
+                        message: format!(
+                            "timing error: {} (started at {}) returned at {}; the script expects it to return at {} (tolerance {})",
+                            p.call.name,
+                            secs(p.start),
+                            secs(self.now),
+                            secs(p.end),
+                            secs(p.tol)
+                        ),
+                        expected: Some(p.call.to_string()),
+                        actual: Some(with_result(&p.call, &done.ret)),
+                        time: self.now,
+                    });
+                }
+                self.drain();
+            }
+            Outcome::Blocked(wait) => {
+                if self.now > p.end.saturating_add(p.tol) {
+                    return Err(Failure {
+                        line: p.line,
+                        message: format!(
+                            "{} (started at {}) was still blocked at {}; the script expects it to return at {} (tolerance {})",
+                            p.call.name,
+                            secs(p.start),
+                            secs(self.now),
+                            secs(p.end),
+                            secs(p.tol)
+                        ),
+                        expected: Some(p.call.to_string()),
+                        actual: None,
+                        time: self.now,
+                    });
+                }
+                self.pending = Some(Pending { wait, ..p });
+            }
+        }
+        Ok(())
+    }
+
+    /// Compares a finished call with the script's expected result.
+    fn check_done(&self, line: usize, call: &Syscall, done: &Done) -> Result<(), Failure> {
+        let want = &call.result;
+        let want_val = match &want.value {
+            Expr::Ellipsis => None,
+            e => Some(eval(e).map_err(|m| self.fail(line, format!("{}: result: {m}", call.name)))?),
+        };
+        let good = match done.ret {
+            Ok(v) => want.errno.is_none() && want_val.is_none_or(|w| w == v),
+            Err(e) => {
+                want_val.is_none_or(|w| w == -1)
+                    && want
+                        .errno
+                        .as_deref()
+                        .is_none_or(|w| canonical_errno(w) == canonical_errno(e))
+            }
+        };
+        if !good {
+            let got = match done.ret {
+                Ok(v) => format!("{v}"),
+                Err(e) => format!("-1 {e} ({})", errno_text(e)),
+            };
+            return Err(Failure {
+                line,
+                message: format!("{} returned {got}, the script expects {}", call.name, want),
+                expected: Some(call.to_string()),
+                actual: Some(with_result(call, &done.ret)),
+                time: self.now,
+            });
+        }
+        if let Some(m) = &done.mismatch {
+            return Err(Failure {
+                line,
+                message: m.clone(),
+                expected: Some(call.to_string()),
+                actual: None,
+                time: self.now,
+            });
+        }
+        Ok(())
+    }
+
+    fn lowest_free_fd(&self) -> i64 {
+        let mut fd = 3;
+        while self.fds.contains_key(&fd) {
+            fd += 1;
+        }
+        fd
+    }
+
+    /// Looks up argument `i` as a descriptor.
+    fn fd_at(&self, call: &Syscall, i: usize) -> Result<(i64, Option<Fd>), String> {
+        let fd = int_arg(call, i)?;
+        Ok((fd, self.fds.get(&fd).copied()))
+    }
+
+    fn would_block(f: &Fd, dontwait: bool) -> Outcome {
+        if f.nonblocking || dontwait {
+            errno("EAGAIN")
+        } else {
+            Outcome::Blocked(Wait::Retry)
+        }
+    }
+
+    fn local_addr(&self, f: &Fd) -> Result<Option<SocketAddrV4>, NetError> {
+        match f.kind {
+            Kind::Udp => self.engine.udp_local_addr(f.h),
+            Kind::Tcp => tcp::local_addr(&self.engine, f.h),
+        }
+    }
+
+    /// Runs one call. `wait` is set when retrying a blocked call. `Err` is a
+    /// script error (unknown call, bad arguments), not an errno.
+    pub(super) fn call(&mut self, call: &Syscall, wait: Option<&Wait>) -> Result<Outcome, String> {
+        match call.name.as_str() {
+            "socket" => self.sys_socket(call),
+            "bind" => self.sys_bind(call),
+            "listen" => self.sys_listen(call),
+            "accept" | "accept4" => self.sys_accept(call),
+            "connect" => self.sys_connect(call, wait),
+            "read" | "recv" | "recvfrom" => self.sys_recv(call),
+            "write" | "send" | "sendto" => self.sys_send(call, wait),
+            "close" => self.sys_close(call),
+            "shutdown" => self.sys_shutdown(call),
+            "setsockopt" => self.sys_setsockopt(call),
+            "getsockopt" => self.sys_getsockopt(call),
+            "fcntl" => self.sys_fcntl(call),
+            "ioctl" => self.sys_ioctl(call),
+            "poll" => self.sys_poll(call, wait),
+            "getsockname" | "getpeername" => self.sys_sockname(call),
+            other => Err(format!(
+                "unsupported system call '{other}' (supported: socket, bind, listen, accept, accept4, \
+                 connect, read, recv, recvfrom, write, send, sendto, close, shutdown, setsockopt, \
+                 getsockopt, fcntl, ioctl, poll, getsockname, getpeername)"
+            )),
+        }
+    }
+}
