@@ -112,6 +112,21 @@ pub(crate) struct Tx<'a> {
 }
 
 impl Tx<'_> {
+    /// The context of a call to the layers below, and those layers.
+    pub(crate) fn below(&mut self) -> (Cx<'_>, &mut crate::ip::Ip, &mut Link) {
+        (
+            Cx {
+                now: self.now,
+                config: self.config,
+                counters: self.counters,
+                pool: self.pool,
+                rx: self.rx,
+            },
+            self.ip,
+            self.link,
+        )
+    }
+
     /// What the device finishes for us.
     pub(crate) fn offloads(&self) -> Offloads {
         self.link.offloads()
@@ -130,14 +145,8 @@ impl Tx<'_> {
         frame: Vec<u8>,
         meta: TxMeta,
     ) -> Result<(), NetError> {
-        let mut cx = Cx {
-            now: self.now,
-            config: self.config,
-            counters: self.counters,
-            pool: self.pool,
-            rx: self.rx,
-        };
-        self.ip.output(&mut cx, self.link, send, frame, meta)
+        let (mut cx, ip, link) = self.below();
+        ip.output(&mut cx, link, send, frame, meta)
     }
 
     /// Sends an ICMP error about a datagram we received, following RFC 1122
@@ -150,22 +159,8 @@ impl Tx<'_> {
         orig_header: &[u8],
         orig_payload: &[u8],
     ) {
-        let mut cx = Cx {
-            now: self.now,
-            config: self.config,
-            counters: self.counters,
-            pool: self.pool,
-            rx: self.rx,
-        };
-        self.ip.send_icmp_error(
-            &mut cx,
-            self.link,
-            ty,
-            code,
-            rest,
-            orig_header,
-            orig_payload,
-        );
+        let (mut cx, ip, link) = self.below();
+        ip.send_icmp_error(&mut cx, link, ty, code, rest, orig_header, orig_payload);
     }
 }
 

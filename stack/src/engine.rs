@@ -223,14 +223,8 @@ impl Engine {
         match d.repr.protocol {
             PROTO_ICMP => {
                 t.counters.inc(Stat::Ipv4Delivered);
-                let mut cx = Cx {
-                    now,
-                    config: t.config,
-                    counters: t.counters,
-                    pool: t.pool,
-                    rx,
-                };
-                match t.ip.icmp_input(&mut cx, t.link, &d.repr, &d.payload) {
+                let (mut cx, ip, link) = t.below();
+                match ip.icmp_input(&mut cx, link, &d.repr, &d.payload) {
                     IcmpInput::Done => {}
                     IcmpInput::EchoReply => l.ping.input(&mut t, &d.repr, &d.payload),
                     IcmpInput::Error(err) => transport_error(&mut t, l, err),

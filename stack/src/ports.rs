@@ -12,7 +12,7 @@
 //! - ports below 1024 are reserved (`EACCES`) unless the stack is privileged.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::config::PortConfig;
 use crate::error::NetError;
@@ -70,6 +70,16 @@ pub struct PortTable {
     next_hint: Option<u16>,
 }
 
+/// The error of an implicit bind (`connect`, `sendto`, `listen` on an unbound
+/// socket): no free ephemeral port is `EAGAIN` there, as Linux says, not the
+/// `EADDRINUSE` of an explicit `bind`.
+pub(crate) fn implicit_bind_error(e: NetError) -> NetError {
+    match e {
+        NetError::AddrInUse => NetError::PortsExhausted,
+        e => e,
+    }
+}
+
 impl PortTable {
     /// An empty table with the configured ephemeral range.
     pub fn new(config: &PortConfig) -> PortTable {
@@ -95,6 +105,25 @@ impl PortTable {
     /// True when nothing is bound.
     pub fn is_empty(&self) -> bool {
         self.ports.is_empty()
+    }
+
+    /// What `bind(2)` does: binds `binding` to `addr` (port 0: an ephemeral one,
+    /// searched from `random`) and returns the address bound. No free ephemeral
+    /// port is `EADDRINUSE`, as Linux's `bind` says.
+    pub fn bind_addr(
+        &mut self,
+        addr: SocketAddrV4,
+        binding: Binding,
+        rules: &impl BindRules,
+        random: u32,
+    ) -> Result<SocketAddrV4, NetError> {
+        let port = self
+            .bind(addr.port(), binding, rules, random)
+            .map_err(|e| match e {
+                NetError::PortsExhausted => NetError::AddrInUse,
+                e => e,
+            })?;
+        Ok(SocketAddrV4::new(*addr.ip(), port))
     }
 
     /// Binds `binding` to `port`, or to an ephemeral port when `port` is 0 (then

@@ -20,7 +20,7 @@ use crate::ip::icmp::{
     IcmpError, IcmpErrorKind, DEST_UNREACHABLE, HOST_UNREACHABLE, PORT_UNREACHABLE,
 };
 use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
-use crate::ports::{Binding, ReuseAddrRules};
+use crate::ports::{implicit_bind_error, Binding, ReuseAddrRules};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::wire::{checksum, read_u16, HEADROOM, PROTO_UDP, UDP_HEADER_LEN};
 use rand::RngCore;
@@ -163,17 +163,9 @@ impl Udp {
             reuse_addr: u.opts.reuse_addr,
         };
         let random = t.rng.next_u32();
-        let port = self
+        let local = self
             .ports
-            .bind(addr.port(), binding, &ReuseAddrRules, random)
-            .map_err(|e| {
-                if e == NetError::PortsExhausted {
-                    NetError::AddrInUse
-                } else {
-                    e
-                }
-            })?;
-        let local = SocketAddrV4::new(*addr.ip(), port);
+            .bind_addr(addr, binding, &ReuseAddrRules, random)?;
         sock_mut(t.sockets, h)?.local = Some(local);
         Ok(local)
     }
@@ -183,13 +175,7 @@ impl Udp {
             Some(l) => Ok(l),
             None => self
                 .bind(t, h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
-                .map_err(|e| {
-                    if e == NetError::AddrInUse {
-                        NetError::PortsExhausted
-                    } else {
-                        e
-                    }
-                }),
+                .map_err(implicit_bind_error),
         }
     }
 

@@ -50,7 +50,7 @@ use crate::cx::Tx;
 use crate::error::NetError;
 use crate::ip::icmp::IcmpError;
 use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
-use crate::ports::{overlaps, BindRules, Binding};
+use crate::ports::{implicit_bind_error, overlaps, BindRules, Binding};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::time::Instant;
 use crate::udp::{check_local_addr, PortTable};

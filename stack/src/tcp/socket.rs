@@ -43,17 +43,7 @@ impl Tcp {
         };
         let random = t.rng.next_u32();
         let rules = TcpBindRules { sockets: t.sockets };
-        let port = self
-            .ports
-            .bind(addr.port(), binding, &rules, random)
-            .map_err(|e| {
-                if e == NetError::PortsExhausted {
-                    NetError::AddrInUse
-                } else {
-                    e
-                }
-            })?;
-        let local = SocketAddrV4::new(*addr.ip(), port);
+        let local = self.ports.bind_addr(addr, binding, &rules, random)?;
         let s = sock_mut(t.sockets, h)?;
         s.local = Some(local);
         s.bound = true;
@@ -161,13 +151,7 @@ impl Tcp {
             Some(l) => l,
             None => self
                 .bind(t, h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))
-                .map_err(|e| {
-                    if e == NetError::AddrInUse {
-                        NetError::PortsExhausted
-                    } else {
-                        e
-                    }
-                })?,
+                .map_err(implicit_bind_error)?,
         };
         let local = SocketAddrV4::new(
             if local.ip().is_unspecified() {
