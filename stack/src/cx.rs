@@ -10,12 +10,12 @@ use rand::rngs::SmallRng;
 
 use crate::config::StackConfig;
 use crate::counters::Counters;
+use crate::device::offload::{Offloads, TxMeta};
 use crate::error::NetError;
 use crate::ip::{IpSend, Ipv4Repr};
 use crate::link::Link;
 use crate::socket::SocketSet;
 use crate::time::Instant;
-use crate::wire::offload::{Offloads, TxMeta};
 use crate::wire::HEADROOM;
 
 /// Most spare frame buffers kept for reuse.

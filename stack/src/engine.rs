@@ -26,6 +26,7 @@ use rand::{RngCore, SeedableRng};
 use crate::config::{ConfigError, StackConfig};
 use crate::counters::{Counters, Stat};
 use crate::cx::{Cx, FramePool, RxFacts, Tx};
+use crate::device::offload::{Offloads, RxMeta, TxMeta};
 use crate::error::NetError;
 use crate::ip::icmp::{IcmpError, IcmpErrorKind, IcmpInput, HOST_UNREACHABLE};
 use crate::ip::{Ip, Route};
@@ -36,8 +37,7 @@ use crate::tcp::recovery::congestion::CongestionAlgorithm;
 use crate::tcp::{RecvFlags, SendFlags, Shutdown, State, Tcp, TcpInfo};
 use crate::time::Instant;
 use crate::udp::{Udp, UdpRecv};
-use crate::wire::offload::{Offloads, RxMeta, TxMeta};
-use crate::wire::{ETHERNET_HEADER_LEN, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use crate::wire::{ETHERNET_HEADER_LEN, ICMP_HEADER_LEN, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 /// Something the application side should know about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,7 +226,10 @@ impl Engine {
                 let (mut cx, ip, link) = t.below();
                 match ip.icmp_input(&mut cx, link, &d.repr, &d.payload) {
                     IcmpInput::Done => {}
-                    IcmpInput::EchoReply => l.ping.input(&mut t, &d.repr, &d.payload),
+                    IcmpInput::EchoReply { ident, seq } => {
+                        let data = d.payload.get(ICMP_HEADER_LEN..).unwrap_or_default();
+                        l.ping.input(&mut t, &d.repr, ident, seq, data)
+                    }
                     IcmpInput::Error(err) => transport_error(&mut t, l, err),
                 }
             }
@@ -305,7 +308,7 @@ impl Engine {
             return Some(frame);
         }
         // A caller that knows nothing of offloads gets finished frames.
-        let pieces = crate::wire::offload::finish_owned(&frame, meta, 0);
+        let pieces = crate::device::offload::finish_owned(&frame, meta, 0);
         self.pool.recycle(frame);
         let mut pieces = pieces.into_iter();
         let first = pieces.next();

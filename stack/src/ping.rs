@@ -8,11 +8,12 @@ use std::net::Ipv4Addr;
 use crate::counters::{DropReason, Stat};
 use crate::cx::Tx;
 use crate::error::NetError;
-use crate::ip::icmp::{IcmpError, ECHO_REQUEST};
+use crate::ip::icmp::IcmpError;
 use crate::ip::{IpSend, Ipv4Repr};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketSet};
 use crate::time::Instant;
-use crate::wire::{checksum, read_u16, HEADROOM, PROTO_ICMP};
+use crate::wire::icmpv4::IcmpRepr;
+use crate::wire::{HEADROOM, PROTO_ICMP};
 use rand::RngCore;
 
 /// One echo reply received.
@@ -106,13 +107,13 @@ impl Ping {
         if payload.len() > 65507 {
             return Err(NetError::MessageTooLong);
         }
-        let mut frame = t.pool.alloc(8 + payload.len());
-        frame.extend_from_slice(&[ECHO_REQUEST, 0, 0, 0]);
-        frame.extend_from_slice(&ident.to_be_bytes());
-        frame.extend_from_slice(&seq.to_be_bytes());
-        frame.extend_from_slice(payload);
-        let c = checksum::checksum(&frame[HEADROOM..]);
-        frame[HEADROOM + 2..HEADROOM + 4].copy_from_slice(&c.to_be_bytes());
+        let request = IcmpRepr::EchoRequest {
+            ident,
+            seq,
+            data: payload,
+        };
+        let mut frame = t.pool.alloc(request.len());
+        request.emit(&mut frame, HEADROOM);
         let send = IpSend {
             src: t.config.addr,
             dst,
@@ -136,9 +137,14 @@ impl Ping {
     }
 
     /// An echo reply: queued on the socket whose identifier it carries.
-    pub(crate) fn input(&mut self, t: &mut Tx<'_>, ip: &Ipv4Repr, msg: &[u8]) {
-        let ident = read_u16(msg, 4).unwrap_or(0);
-        let seq = read_u16(msg, 6).unwrap_or(0);
+    pub(crate) fn input(
+        &mut self,
+        t: &mut Tx<'_>,
+        ip: &Ipv4Repr,
+        ident: u16,
+        seq: u16,
+        data: &[u8],
+    ) {
         let Some(h) = by_ident(t.sockets, ident) else {
             return t.counters.drop(DropReason::IcmpNoPingSocket);
         };
@@ -150,7 +156,7 @@ impl Ping {
                 from: ip.src,
                 seq,
                 ttl: ip.ttl,
-                payload: msg[8..].to_vec(),
+                payload: data.to_vec(),
                 at: t.now,
             });
             t.sockets.mark(h);

@@ -22,7 +22,8 @@ use crate::ip::icmp::{
 use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
 use crate::ports::{implicit_bind_error, Binding, ReuseAddrRules};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
-use crate::wire::{checksum, read_u16, HEADROOM, PROTO_UDP, UDP_HEADER_LEN};
+use crate::wire::udp::UdpRepr;
+use crate::wire::{HEADROOM, PROTO_UDP, UDP_HEADER_LEN};
 use rand::RngCore;
 
 pub use crate::ports::PortTable;
@@ -253,19 +254,12 @@ impl Udp {
         let local = self.autobind(t, h)?;
         let opts = sock(t.sockets, h)?.opts;
         let src = source_for(t.config, *local.ip(), *dst.ip());
-        let len = UDP_HEADER_LEN + data.len();
-        let mut frame = t.pool.alloc(len);
-        frame.extend_from_slice(&local.port().to_be_bytes());
-        frame.extend_from_slice(&dst.port().to_be_bytes());
-        frame.extend_from_slice(&(len as u16).to_be_bytes());
-        frame.extend_from_slice(&[0, 0]);
-        frame.extend_from_slice(data);
-        let mut c = checksum::transport(src, *dst.ip(), PROTO_UDP, &frame[HEADROOM..]);
-        if c == 0 {
-            // RFC 768: a computed zero is sent as all ones (zero means "no checksum").
-            c = 0xffff;
-        }
-        frame[HEADROOM + 6..HEADROOM + 8].copy_from_slice(&c.to_be_bytes());
+        let mut frame = t.pool.alloc(UDP_HEADER_LEN + data.len());
+        let repr = UdpRepr {
+            src_port: local.port(),
+            dst_port: dst.port(),
+        };
+        repr.emit(&mut frame, HEADROOM, src, *dst.ip(), data);
         let send = IpSend {
             src,
             dst: *dst.ip(),
@@ -347,30 +341,15 @@ impl Udp {
 
     /// UDP input: validate, find the socket(s), queue.
     pub(crate) fn input(&mut self, t: &mut Tx<'_>, ip: &Ipv4Repr, header: &[u8], seg: &[u8]) {
-        let (Some(sport), Some(dport), Some(len), Some(csum)) = (
-            read_u16(seg, 0),
-            read_u16(seg, 2),
-            read_u16(seg, 4),
-            read_u16(seg, 6),
-        ) else {
-            return t.counters.drop(DropReason::UdpMalformed);
+        let (repr, payload) = match UdpRepr::parse(ip.src, ip.dst, seg, t.rx.checksum_verified) {
+            Ok(x) => x,
+            Err(reason) => return t.counters.drop(reason),
         };
-        let len = len as usize;
-        if len < UDP_HEADER_LEN || len > seg.len() {
-            return t.counters.drop(DropReason::UdpMalformed);
-        }
-        let seg = &seg[..len];
-        // RFC 768: "An all zero transmitted checksum value means that the transmitter
-        // generated no checksum".
-        if csum != 0
-            && !t.rx.checksum_verified
-            && !checksum::transport_ok(ip.src, ip.dst, PROTO_UDP, seg)
-        {
-            return t.counters.drop(DropReason::UdpBadChecksum);
-        }
+        let (sport, dport) = (repr.src_port, repr.dst_port);
+        // The datagram as it came (the ICMP error quotes it).
+        let seg = &seg[..UDP_HEADER_LEN + payload.len()];
         let from = SocketAddrV4::new(ip.src, sport);
         let broadcast = is_broadcast(t.config, ip.dst);
-        let payload = &seg[UDP_HEADER_LEN..];
         let udp_ports = &self.ports;
         let sockets = &*t.sockets;
         // Sockets that take this datagram, with how specific their match is.

@@ -8,6 +8,7 @@
 
 pub mod impaired;
 pub mod memory;
+pub mod offload;
 pub mod pcap;
 pub mod tap;
 
@@ -15,7 +16,7 @@ use std::io;
 use std::sync::Arc;
 
 use crate::time::{Duration, Instant};
-pub use crate::wire::offload::{Offloads, RxMeta, TxMeta};
+pub use offload::{Offloads, RxMeta, TxMeta};
 
 /// Wakes a device's [`Device::wait`] from another thread.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -81,7 +82,7 @@ pub fn transmit_finished<D: Device + ?Sized>(
         return dev.transmit(frame, now);
     }
     let mut result = Ok(());
-    crate::wire::offload::finish(frame, meta, |f| {
+    crate::device::offload::finish(frame, meta, |f| {
         if result.is_ok() {
             result = dev.transmit(f, now);
         }

@@ -416,7 +416,7 @@ impl Device for TapDevice {
             let got = self.read_vnet(buf)?;
             if let Some((n, meta)) = got {
                 if meta.checksum_verified {
-                    crate::wire::offload::complete_checksum(&mut buf[..n]);
+                    crate::device::offload::complete_checksum(&mut buf[..n]);
                 }
             }
             return Ok(got.map(|(n, _)| n));

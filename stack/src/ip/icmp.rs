@@ -9,25 +9,19 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::counters::{DropReason, Stat};
 use crate::cx::Cx;
+use crate::device::offload::TxMeta;
 use crate::error::NetError;
 use crate::ip::{is_broadcast, Ip, IpSend, Ipv4Repr};
 use crate::link::Link;
 use crate::time::Instant;
-use crate::wire::offload::TxMeta;
-use crate::wire::{checksum, read_u16, read_u32, HEADROOM, ICMP_HEADER_LEN, PROTO_ICMP};
+use crate::wire::icmpv4::IcmpRepr;
+use crate::wire::{read_u16, read_u32, HEADROOM, ICMP_HEADER_LEN, PROTO_ICMP};
 
-/// Echo reply.
-pub const ECHO_REPLY: u8 = 0;
-/// Destination unreachable.
-pub const DEST_UNREACHABLE: u8 = 3;
+pub use crate::wire::icmpv4::{
+    DEST_UNREACHABLE, ECHO_REPLY, ECHO_REQUEST, PARAMETER_PROBLEM, TIME_EXCEEDED,
+};
 /// Source quench (deprecated by RFC 6633; ignored).
 pub const SOURCE_QUENCH: u8 = 4;
-/// Echo request.
-pub const ECHO_REQUEST: u8 = 8;
-/// Time exceeded.
-pub const TIME_EXCEEDED: u8 = 11;
-/// Parameter problem.
-pub const PARAMETER_PROBLEM: u8 = 12;
 
 /// Destination unreachable: network.
 pub const NET_UNREACHABLE: u8 = 0;
@@ -188,8 +182,14 @@ impl TokenBucket {
 pub(crate) enum IcmpInput {
     /// Nothing more to do (an echo request answered, a message dropped).
     Done,
-    /// An echo reply, for the ping sockets.
-    EchoReply,
+    /// An echo reply, for the ping sockets: its identifier and sequence number
+    /// (the data follows the 8-byte header).
+    EchoReply {
+        /// Identifier.
+        ident: u16,
+        /// Sequence number.
+        seq: u16,
+    },
     /// An error about a datagram we sent, for the transport that sent it.
     Error(IcmpError),
 }
@@ -204,29 +204,23 @@ impl Ip {
         ip: &Ipv4Repr,
         msg: &[u8],
     ) -> IcmpInput {
-        if msg.len() < ICMP_HEADER_LEN {
-            cx.counters.drop(DropReason::IcmpMalformed);
-            return IcmpInput::Done;
-        }
-        if checksum::checksum(msg) != 0 {
-            cx.counters.drop(DropReason::IcmpBadChecksum);
-            return IcmpInput::Done;
-        }
-        let (ty, code) = (msg[0], msg[1]);
-        match ty {
-            ECHO_REQUEST => {
+        let m = match IcmpRepr::parse(msg) {
+            Ok(m) => m,
+            Err(reason) => {
+                cx.counters.drop(reason);
+                return IcmpInput::Done;
+            }
+        };
+        let (kind, quote) = match m {
+            IcmpRepr::EchoRequest { ident, seq, data } => {
                 // Linux ignores broadcast echo by default (icmp_echo_ignore_broadcasts).
                 if is_broadcast(cx.config, ip.dst) || cx.rx.link_broadcast {
                     cx.counters.drop(DropReason::IcmpBroadcastEcho);
                     return IcmpInput::Done;
                 }
-                let mut frame = cx.pool.alloc(msg.len());
-                frame.extend_from_slice(msg);
-                let m = &mut frame[HEADROOM..];
-                m[0] = ECHO_REPLY;
-                m[2..4].copy_from_slice(&[0, 0]);
-                let c = checksum::checksum(m);
-                m[2..4].copy_from_slice(&c.to_be_bytes());
+                let reply = IcmpRepr::EchoReply { ident, seq, data };
+                let mut frame = cx.pool.alloc(reply.len());
+                reply.emit(&mut frame, HEADROOM);
                 let send = IpSend {
                     src: ip.dst,
                     dst: ip.src,
@@ -241,33 +235,31 @@ impl Ip {
                 {
                     cx.counters.inc(Stat::IcmpEchoReplies);
                 }
-                IcmpInput::Done
+                return IcmpInput::Done;
             }
-            ECHO_REPLY => IcmpInput::EchoReply,
-            DEST_UNREACHABLE | TIME_EXCEEDED | PARAMETER_PROBLEM => {
-                let kind = match (ty, code) {
-                    (DEST_UNREACHABLE, FRAG_NEEDED) => {
-                        IcmpErrorKind::FragNeeded(read_u16(msg, 6).unwrap_or(0))
-                    }
-                    (DEST_UNREACHABLE, c) => IcmpErrorKind::Unreachable(c),
-                    (TIME_EXCEEDED, c) => IcmpErrorKind::TimeExceeded(c),
-                    _ => IcmpErrorKind::ParameterProblem,
-                };
-                match IcmpError::from_quote(kind, ip.src, &msg[ICMP_HEADER_LEN..]) {
-                    Some(err)
-                        if err.local.ip() == &cx.config.addr || err.local.ip().is_loopback() =>
-                    {
-                        cx.counters.inc(Stat::IcmpErrorsReceived);
-                        IcmpInput::Error(err)
-                    }
-                    _ => {
-                        cx.counters.drop(DropReason::IcmpMalformed);
-                        IcmpInput::Done
-                    }
-                }
+            IcmpRepr::EchoReply { ident, seq, .. } => return IcmpInput::EchoReply { ident, seq },
+            IcmpRepr::DstUnreachable {
+                code: FRAG_NEEDED,
+                next_hop_mtu,
+                quote,
+            } => (IcmpErrorKind::FragNeeded(next_hop_mtu), quote),
+            IcmpRepr::DstUnreachable { code, quote, .. } => {
+                (IcmpErrorKind::Unreachable(code), quote)
+            }
+            IcmpRepr::TimeExceeded { code, quote } => (IcmpErrorKind::TimeExceeded(code), quote),
+            IcmpRepr::ParamProblem { quote, .. } => (IcmpErrorKind::ParameterProblem, quote),
+            IcmpRepr::Other { .. } => {
+                cx.counters.drop(DropReason::IcmpUnhandledType);
+                return IcmpInput::Done;
+            }
+        };
+        match IcmpError::from_quote(kind, ip.src, quote) {
+            Some(err) if err.local.ip() == &cx.config.addr || err.local.ip().is_loopback() => {
+                cx.counters.inc(Stat::IcmpErrorsReceived);
+                IcmpInput::Error(err)
             }
             _ => {
-                cx.counters.drop(DropReason::IcmpUnhandledType);
+                cx.counters.drop(DropReason::IcmpMalformed);
                 IcmpInput::Done
             }
         }
@@ -286,7 +278,7 @@ impl Ip {
         orig_header: &[u8],
         orig_payload: &[u8],
     ) {
-        let Ok(orig) = Ipv4Repr::parse_unchecked_quote(orig_header) else {
+        let Ok(orig) = Ipv4Repr::parse_quote(orig_header) else {
             return;
         };
         // RFC 1122 3.2.2: "An ICMP error message MUST NOT be sent as the result of
@@ -317,15 +309,17 @@ impl Ip {
         let quote_len = orig_payload
             .len()
             .min(MAX_ERROR_DATAGRAM - 20 - ICMP_HEADER_LEN - orig_header.len());
-        let mut frame = cx
-            .pool
-            .alloc(ICMP_HEADER_LEN + orig_header.len() + quote_len);
-        frame.extend_from_slice(&[ty, code, 0, 0]);
-        frame.extend_from_slice(&rest.to_be_bytes());
-        frame.extend_from_slice(orig_header);
-        frame.extend_from_slice(&orig_payload[..quote_len]);
-        let c = checksum::checksum(&frame[HEADROOM..]);
-        frame[HEADROOM + 2..HEADROOM + 4].copy_from_slice(&c.to_be_bytes());
+        let mut quote = Vec::with_capacity(orig_header.len() + quote_len);
+        quote.extend_from_slice(orig_header);
+        quote.extend_from_slice(&orig_payload[..quote_len]);
+        let m = IcmpRepr::Other {
+            ty,
+            code,
+            rest,
+            body: &quote,
+        };
+        let mut frame = cx.pool.alloc(m.len());
+        m.emit(&mut frame, HEADROOM);
         let send = IpSend {
             src: cx.config.addr,
             dst: orig.src,
@@ -340,30 +334,6 @@ impl Ip {
         {
             cx.counters.inc(Stat::IcmpErrorsSent);
         }
-    }
-}
-
-impl Ipv4Repr {
-    /// Reads the fields of a header we already validated (or quote), without
-    /// requiring the payload to be present.
-    pub(crate) fn parse_unchecked_quote(h: &[u8]) -> Result<Ipv4Repr, DropReason> {
-        if h.len() < 20 || h[0] >> 4 != 4 {
-            return Err(DropReason::Ipv4Malformed);
-        }
-        let frag = read_u16(h, 6).ok_or(DropReason::Ipv4Malformed)?;
-        Ok(Ipv4Repr {
-            src: Ipv4Addr::from(read_u32(h, 12).ok_or(DropReason::Ipv4Malformed)?),
-            dst: Ipv4Addr::from(read_u32(h, 16).ok_or(DropReason::Ipv4Malformed)?),
-            protocol: h[9],
-            ttl: h[8],
-            tos: h[1],
-            ident: read_u16(h, 4).ok_or(DropReason::Ipv4Malformed)?,
-            dont_frag: frag & 0x4000 != 0,
-            more_frags: frag & 0x2000 != 0,
-            frag_offset: (frag & 0x1fff) as usize * 8,
-            header_len: ((h[0] & 0x0f) as usize) * 4,
-            total_len: read_u16(h, 2).ok_or(DropReason::Ipv4Malformed)? as usize,
-        })
     }
 }
 

@@ -17,76 +17,16 @@ use std::net::Ipv4Addr;
 use crate::config::StackConfig;
 use crate::counters::{DropReason, Stat};
 use crate::cx::{Cx, Datagram};
+use crate::device::offload::TxMeta;
 use crate::error::NetError;
 use crate::link::Link;
 use crate::time::Instant;
-use crate::wire::offload::TxMeta;
-use crate::wire::{checksum, ETHERNET_HEADER_LEN, HEADROOM, IPV4_HEADER_LEN};
+use crate::wire::{ETHERNET_HEADER_LEN, HEADROOM, IPV4_HEADER_LEN};
 
 use icmp::TokenBucket;
 use reassembly::{Fragment, FragmentKey, Reassembler};
 
-/// A validated IPv4 header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ipv4Repr {
-    /// Source address.
-    pub src: Ipv4Addr,
-    /// Destination address.
-    pub dst: Ipv4Addr,
-    /// Protocol number.
-    pub protocol: u8,
-    /// Time to live.
-    pub ttl: u8,
-    /// Type of service / DSCP+ECN byte.
-    pub tos: u8,
-    /// Identification.
-    pub ident: u16,
-    /// Don't-fragment flag.
-    pub dont_frag: bool,
-    /// More-fragments flag.
-    pub more_frags: bool,
-    /// Fragment offset in bytes.
-    pub frag_offset: usize,
-    /// Header length in bytes (options included).
-    pub header_len: usize,
-    /// Total length from the header (header plus payload).
-    pub total_len: usize,
-}
-
-impl Ipv4Repr {
-    /// Parses and validates an IPv4 header at the start of `data` (link padding after
-    /// `total_len` is allowed). The checksum is verified.
-    pub fn parse(data: &[u8]) -> Result<Ipv4Repr, DropReason> {
-        let slice =
-            etherparse::Ipv4HeaderSlice::from_slice(data).map_err(|_| DropReason::Ipv4Malformed)?;
-        let header_len = slice.slice().len();
-        let total_len = slice.total_len() as usize;
-        if total_len < header_len || total_len > data.len() {
-            return Err(DropReason::Ipv4Malformed);
-        }
-        if checksum::checksum(slice.slice()) != 0 {
-            return Err(DropReason::Ipv4BadChecksum);
-        }
-        Ok(Ipv4Repr {
-            src: slice.source_addr(),
-            dst: slice.destination_addr(),
-            protocol: slice.protocol().0,
-            ttl: slice.ttl(),
-            tos: data[1],
-            ident: slice.identification(),
-            dont_frag: slice.dont_fragment(),
-            more_frags: slice.more_fragments(),
-            frag_offset: slice.fragments_offset().byte_offset() as usize,
-            header_len,
-            total_len,
-        })
-    }
-
-    /// True when this header belongs to a fragment.
-    pub fn is_fragment(&self) -> bool {
-        self.more_frags || self.frag_offset != 0
-    }
-}
+pub use crate::wire::ipv4::Ipv4Repr;
 
 /// What an outgoing datagram needs besides its payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,8 +45,8 @@ pub struct IpSend {
     pub dont_frag: bool,
 }
 
-/// Writes a 20-byte IPv4 header (no options) into `buf[..20]` and its checksum.
-#[allow(clippy::too_many_arguments)]
+/// Writes a 20-byte IPv4 header (no options) for `send` into `buf[..20]`, with its
+/// checksum.
 pub fn write_header(
     buf: &mut [u8],
     send: &IpSend,
@@ -115,26 +55,20 @@ pub fn write_header(
     frag_offset: usize,
     more_frags: bool,
 ) {
-    debug_assert!(buf.len() >= IPV4_HEADER_LEN);
-    buf[0] = 0x45;
-    buf[1] = send.tos;
-    buf[2..4].copy_from_slice(&(total_len as u16).to_be_bytes());
-    buf[4..6].copy_from_slice(&ident.to_be_bytes());
-    let mut flags = (frag_offset / 8) as u16 & 0x1fff;
-    if send.dont_frag {
-        flags |= 0x4000;
+    Ipv4Repr {
+        src: send.src,
+        dst: send.dst,
+        protocol: send.protocol,
+        ttl: send.ttl,
+        tos: send.tos,
+        ident,
+        dont_frag: send.dont_frag,
+        more_frags,
+        frag_offset,
+        header_len: IPV4_HEADER_LEN,
+        total_len,
     }
-    if more_frags {
-        flags |= 0x2000;
-    }
-    buf[6..8].copy_from_slice(&flags.to_be_bytes());
-    buf[8] = send.ttl;
-    buf[9] = send.protocol;
-    buf[10..12].copy_from_slice(&[0, 0]);
-    buf[12..16].copy_from_slice(&send.src.octets());
-    buf[16..20].copy_from_slice(&send.dst.octets());
-    let c = checksum::checksum(&buf[..IPV4_HEADER_LEN]);
-    buf[10..12].copy_from_slice(&c.to_be_bytes());
+    .emit(buf);
 }
 
 /// How a destination is reached.
@@ -356,7 +290,7 @@ impl Ip {
             frame.drain(..ETHERNET_HEADER_LEN);
             self.loopback.push_back(frame);
         } else {
-            let pieces = crate::wire::offload::finish_owned(&frame, meta, ETHERNET_HEADER_LEN);
+            let pieces = crate::device::offload::finish_owned(&frame, meta, ETHERNET_HEADER_LEN);
             self.loopback.extend(pieces);
             cx.pool.recycle(frame);
         }

@@ -11,15 +11,12 @@ use std::net::Ipv4Addr;
 use crate::config::ArpConfig;
 use crate::counters::{DropReason, Stat};
 use crate::cx::Cx;
+use crate::device::offload::{Offloads, TxMeta};
 use crate::ip::Route;
 use crate::time::Instant;
+use crate::wire::arp::{self as arp_wire, ArpRepr};
 use crate::wire::ethernet::write_header;
-use crate::wire::offload::{Offloads, TxMeta};
 use crate::wire::{read_u16, EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
-
-const ARP_LEN: usize = 28;
-const ARP_REQUEST: u16 = 1;
-const ARP_REPLY: u16 = 2;
 
 /// The link layer's state: the ARP cache with its waiting packets, the queue of
 /// frames for the device, and what the device finishes for us.
@@ -121,30 +118,16 @@ impl Link {
 
     /// ARP input (RFC 826 "Packet Reception").
     fn arp_input(&mut self, cx: &mut Cx<'_>, data: &[u8]) {
-        let Ok(pkt) = etherparse::ArpPacketSlice::from_slice(data) else {
-            return cx.counters.drop(DropReason::ArpMalformed);
+        let pkt = match ArpRepr::parse(data) {
+            Ok(p) => p,
+            Err(reason) => return cx.counters.drop(reason),
         };
-        if pkt.hw_addr_type() != etherparse::ArpHardwareId::ETHERNET
-            || pkt.proto_addr_type() != etherparse::EtherType::IPV4
-            || pkt.hw_addr_size() != 6
-            || pkt.proto_addr_size() != 4
-        {
-            return cx.counters.drop(DropReason::ArpMalformed);
-        }
-        let op = pkt.operation().0;
-        if op != ARP_REQUEST && op != ARP_REPLY {
-            return cx.counters.drop(DropReason::ArpMalformed);
-        }
-        let mut sha = [0u8; 6];
-        sha.copy_from_slice(pkt.sender_hw_addr());
-        let sha = EthernetAddress(sha);
-        let spa = ipv4_from(pkt.sender_protocol_addr());
-        let tpa = ipv4_from(pkt.target_protocol_addr());
+        let (sha, spa) = (pkt.sender_hw, pkt.sender_ip);
         if !sha.is_unicast() {
             return cx.counters.drop(DropReason::ArpMalformed);
         }
         let (mac, addr) = (cx.config.mac, cx.config.addr);
-        let for_us = tpa == addr;
+        let for_us = pkt.target_ip == addr;
         // RFC 826: update an existing entry for the sender whatever the target; add
         // one only when we are the target. An ARP probe (sender 0.0.0.0) teaches nothing.
         if !spa.is_unspecified() && spa != addr {
@@ -160,25 +143,39 @@ impl Link {
         if !for_us {
             return cx.counters.drop(DropReason::ArpNotForUs);
         }
-        if op == ARP_REQUEST {
-            let mut f = cx.pool.alloc(ARP_LEN);
-            f.truncate(ETHERNET_HEADER_LEN);
-            write_header(&mut f, sha, mac, ETHERTYPE_ARP);
-            push_arp(&mut f, ARP_REPLY, mac, addr, sha, spa);
+        if pkt.operation == arp_wire::REQUEST {
+            let reply = ArpRepr {
+                operation: arp_wire::REPLY,
+                sender_hw: mac,
+                sender_ip: addr,
+                target_hw: sha,
+                target_ip: spa,
+            };
+            self.send_arp(cx, sha, reply);
             cx.counters.inc(Stat::ArpRepliesSent);
-            self.push(cx, f, TxMeta::default());
         }
+    }
+
+    /// Sends an ARP packet to `dst`.
+    fn send_arp(&mut self, cx: &mut Cx<'_>, dst: EthernetAddress, arp: ArpRepr) {
+        let mut f = cx.pool.alloc(arp_wire::PACKET_LEN);
+        f.truncate(ETHERNET_HEADER_LEN);
+        write_header(&mut f, dst, cx.config.mac, ETHERTYPE_ARP);
+        arp.emit(&mut f);
+        self.push(cx, f, TxMeta::default());
     }
 
     /// Broadcasts an ARP request for `ip`.
     fn send_arp_request(&mut self, cx: &mut Cx<'_>, ip: Ipv4Addr) {
-        let (mac, addr) = (cx.config.mac, cx.config.addr);
-        let mut f = cx.pool.alloc(ARP_LEN);
-        f.truncate(ETHERNET_HEADER_LEN);
-        write_header(&mut f, EthernetAddress::BROADCAST, mac, ETHERTYPE_ARP);
-        push_arp(&mut f, ARP_REQUEST, mac, addr, EthernetAddress([0; 6]), ip);
+        let request = ArpRepr {
+            operation: arp_wire::REQUEST,
+            sender_hw: cx.config.mac,
+            sender_ip: cx.config.addr,
+            target_hw: EthernetAddress([0; 6]),
+            target_ip: ip,
+        };
+        self.send_arp(cx, EthernetAddress::BROADCAST, request);
         cx.counters.inc(Stat::ArpRequestsSent);
-        self.push(cx, f, TxMeta::default());
     }
 
     /// Sends an IPv4 frame (headers from byte 14 on written) to `route`'s next
@@ -213,7 +210,7 @@ impl Link {
         }
         if !meta.is_plain() {
             // The pending queue holds plain frames: finish this one in software.
-            let pieces = crate::wire::offload::finish_owned(&frame, meta, 0);
+            let pieces = crate::device::offload::finish_owned(&frame, meta, 0);
             cx.pool.recycle(frame);
             for p in pieces {
                 self.output(cx, route, p, TxMeta::default());
@@ -257,27 +254,4 @@ impl Link {
     pub(crate) fn poll_at(&self) -> Option<Instant> {
         self.arp.next_deadline()
     }
-}
-
-fn ipv4_from(b: &[u8]) -> Ipv4Addr {
-    match b {
-        [a, b, c, d] => Ipv4Addr::new(*a, *b, *c, *d),
-        _ => Ipv4Addr::UNSPECIFIED,
-    }
-}
-
-fn push_arp(
-    f: &mut Vec<u8>,
-    op: u16,
-    sha: EthernetAddress,
-    spa: Ipv4Addr,
-    tha: EthernetAddress,
-    tpa: Ipv4Addr,
-) {
-    f.extend_from_slice(&[0, 1, 0x08, 0x00, 6, 4]);
-    f.extend_from_slice(&op.to_be_bytes());
-    f.extend_from_slice(&sha.0);
-    f.extend_from_slice(&spa.octets());
-    f.extend_from_slice(&tha.0);
-    f.extend_from_slice(&tpa.octets());
 }

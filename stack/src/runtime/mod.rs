@@ -18,11 +18,11 @@ use std::thread::JoinHandle;
 use crossbeam_channel::Sender;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use crate::device::offload as stack_meta;
 use crate::device::{Device, Waker};
 use crate::engine::{Engine, Event};
 use crate::socket::SocketHandle;
 use crate::time::{Duration, Instant};
-use crate::wire::offload as stack_meta;
 
 /// Frames received per batch before timers and transmits are serviced.
 const RX_BATCH: usize = 64;

@@ -73,7 +73,7 @@ impl Tcp {
         };
         if let Some((send, frame)) = conn::rst_for(local, remote, repr, data_len, &mut out) {
             out.frames
-                .push((send, frame, crate::wire::offload::TxMeta::default()));
+                .push((send, frame, crate::device::offload::TxMeta::default()));
         }
         self.flush(t);
     }

@@ -20,13 +20,13 @@ pub mod assembler;
 pub mod buffer;
 pub mod conn;
 pub mod isn;
-pub mod options;
 pub mod recovery;
 pub mod rtt;
-pub mod segment;
-pub mod seq;
 pub mod timer;
 pub mod urgent;
+
+pub use crate::wire::tcp as segment;
+pub use crate::wire::tcp::{options, seq};
 
 mod demux;
 mod listener;
@@ -47,6 +47,7 @@ use rand::RngCore;
 use crate::config::StackConfig;
 use crate::counters::{DropReason, Stat};
 use crate::cx::Tx;
+use crate::device::offload::TxMeta;
 use crate::error::NetError;
 use crate::ip::icmp::IcmpError;
 use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
@@ -54,7 +55,6 @@ use crate::ports::{implicit_bind_error, overlaps, BindRules, Binding};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::time::Instant;
 use crate::udp::{check_local_addr, PortTable};
-use crate::wire::offload::TxMeta;
 use isn::IsnGenerator;
 use recovery::congestion::CongestionAlgorithm;
 

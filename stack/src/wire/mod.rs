@@ -4,19 +4,23 @@
 //! checked accessors) so that no accessor can panic once a view is validated. Headers
 //! we send are written straight into the outgoing frame buffer at fixed offsets.
 
+pub mod arp;
 pub mod checksum;
 pub mod ethernet;
-pub mod offload;
+pub mod icmpv4;
+pub mod ipv4;
 pub mod pretty;
+pub mod tcp;
+pub mod udp;
 
 pub use ethernet::{EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
 
 /// Length of an IPv4 header without options.
-pub const IPV4_HEADER_LEN: usize = 20;
+pub const IPV4_HEADER_LEN: usize = ipv4::HEADER_LEN;
 /// Length of a UDP header.
-pub const UDP_HEADER_LEN: usize = 8;
+pub const UDP_HEADER_LEN: usize = udp::HEADER_LEN;
 /// Length of an ICMP header (type, code, checksum, rest-of-header).
-pub const ICMP_HEADER_LEN: usize = 8;
+pub const ICMP_HEADER_LEN: usize = icmpv4::HEADER_LEN;
 /// Length of a TCP header without options.
 pub const TCP_HEADER_LEN: usize = 20;
 /// Room reserved at the front of an outgoing frame for Ethernet and IPv4 headers.

@@ -2,9 +2,13 @@
 //! output and test failure messages. Never panics, whatever the bytes.
 
 use std::fmt::Write;
-use std::net::Ipv4Addr;
 
-use super::{read_u16, read_u32, ETHERTYPE_ARP, ETHERTYPE_IPV4};
+use super::arp::{ArpPacket, REPLY, REQUEST};
+use super::icmpv4::IcmpRepr;
+use super::ipv4::Ipv4Packet;
+use super::tcp::TcpPacket;
+use super::udp::UdpPacket;
+use super::{read_u16, ETHERTYPE_ARP, ETHERTYPE_IPV4, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 /// Describes an Ethernet frame in one line.
 pub fn frame(frame: &[u8]) -> String {
@@ -24,23 +28,20 @@ pub fn frame(frame: &[u8]) -> String {
     out
 }
 
-fn ip_at(b: &[u8], at: usize) -> Option<Ipv4Addr> {
-    read_u32(b, at).map(Ipv4Addr::from)
-}
-
 fn arp(out: &mut String, p: &[u8]) {
-    let (Some(op), Some(spa), Some(tpa)) = (read_u16(p, 6), ip_at(p, 14), ip_at(p, 24)) else {
+    let Ok(a) = ArpPacket::new_checked(p) else {
         let _ = write!(out, "ARP, truncated");
         return;
     };
-    let _ = match op {
-        1 => write!(out, "ARP, Request who-has {tpa} tell {spa}"),
-        2 => {
-            let mac = p.get(8..14).unwrap_or(&[]);
-            let mac: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
-            write!(out, "ARP, Reply {spa} is-at {}", mac.join(":"))
-        }
-        _ => write!(out, "ARP, op {op}"),
+    let _ = match a.operation() {
+        REQUEST => write!(
+            out,
+            "ARP, Request who-has {} tell {}",
+            a.target_ip(),
+            a.sender_ip()
+        ),
+        REPLY => write!(out, "ARP, Reply {} is-at {}", a.sender_ip(), a.sender_hw()),
+        op => write!(out, "ARP, op {op}"),
     };
 }
 
@@ -52,23 +53,18 @@ pub fn ipv4_packet(p: &[u8]) -> String {
 }
 
 fn ipv4(out: &mut String, p: &[u8]) {
-    let (Some(&vihl), Some(src), Some(dst)) = (p.first(), ip_at(p, 12), ip_at(p, 16)) else {
-        let _ = write!(out, "IP, truncated");
+    let Ok(ip) = Ipv4Packet::new_checked(p) else {
+        let _ = write!(out, "IP, truncated ({} bytes)", p.len());
         return;
     };
-    let ihl = ((vihl & 0x0f) as usize) * 4;
-    let total = read_u16(p, 2).unwrap_or(0) as usize;
-    let frag = read_u16(p, 6).unwrap_or(0);
-    let proto = p.get(9).copied().unwrap_or(0);
-    let ttl = p.get(8).copied().unwrap_or(0);
-    let offset = (frag & 0x1fff) as usize * 8;
-    let mf = frag & 0x2000 != 0;
-    let payload = p.get(ihl..total.min(p.len())).unwrap_or(&[]);
+    let (src, dst, proto) = (ip.src(), ip.dst(), ip.protocol());
+    let payload = ip.payload();
+    let (offset, mf) = (ip.frag_offset(), ip.more_frags());
     if offset != 0 || mf {
-        let id = read_u16(p, 4).unwrap_or(0);
         let _ = write!(
             out,
-            "IP {src} > {dst}: frag id {id} offset {offset}{} len {} proto {proto}",
+            "IP {src} > {dst}: frag id {} offset {offset}{} len {} proto {proto}",
+            ip.ident(),
             if mf { "+" } else { "" },
             payload.len()
         );
@@ -80,85 +76,88 @@ fn ipv4(out: &mut String, p: &[u8]) {
         let _ = write!(out, "IP {src} > {dst}: ");
     }
     match proto {
-        1 => icmp(out, payload),
-        6 => tcp(out, payload),
-        17 => {
-            let sp = read_u16(payload, 0).unwrap_or(0);
-            let dp = read_u16(payload, 2).unwrap_or(0);
-            let _ = write!(
-                out,
-                "UDP {sp} > {dp} length {}",
-                payload.len().saturating_sub(8)
-            );
-        }
+        PROTO_ICMP => icmp(out, payload),
+        PROTO_TCP => tcp(out, payload),
+        PROTO_UDP => udp(out, payload),
         _ => {
             let _ = write!(out, "proto {proto} length {}", payload.len());
         }
     }
-    let _ = write!(out, " ttl {ttl}");
+    let _ = write!(out, " ttl {}", ip.ttl());
+}
+
+fn udp(out: &mut String, p: &[u8]) {
+    let _ = match UdpPacket::new_checked(p) {
+        Ok(u) => write!(
+            out,
+            "UDP {} > {} length {}",
+            u.src_port(),
+            u.dst_port(),
+            u.payload().len()
+        ),
+        Err(_) => write!(out, "UDP truncated"),
+    };
 }
 
 fn icmp(out: &mut String, p: &[u8]) {
-    let (Some(&ty), Some(&code)) = (p.first(), p.get(1)) else {
+    let Some(m) = IcmpRepr::parse_unchecked(p) else {
         let _ = write!(out, "ICMP truncated");
         return;
     };
-    let id = read_u16(p, 4).unwrap_or(0);
-    let seq = read_u16(p, 6).unwrap_or(0);
-    let _ = match ty {
-        0 => write!(
-            out,
-            "ICMP echo reply, id {id}, seq {seq}, length {}",
-            p.len()
-        ),
-        8 => write!(
-            out,
-            "ICMP echo request, id {id}, seq {seq}, length {}",
-            p.len()
-        ),
-        3 => write!(out, "ICMP unreachable code {code}"),
-        11 => write!(out, "ICMP time exceeded code {code}"),
-        _ => write!(out, "ICMP type {ty} code {code}"),
+    let len = p.len();
+    let _ = match m {
+        IcmpRepr::EchoReply { ident, seq, .. } => {
+            write!(out, "ICMP echo reply, id {ident}, seq {seq}, length {len}")
+        }
+        IcmpRepr::EchoRequest { ident, seq, .. } => {
+            write!(
+                out,
+                "ICMP echo request, id {ident}, seq {seq}, length {len}"
+            )
+        }
+        IcmpRepr::DstUnreachable { code, .. } => write!(out, "ICMP unreachable code {code}"),
+        IcmpRepr::TimeExceeded { code, .. } => write!(out, "ICMP time exceeded code {code}"),
+        other => {
+            let (ty, code) = other.type_code();
+            write!(out, "ICMP type {ty} code {code}")
+        }
     };
 }
 
 fn tcp(out: &mut String, p: &[u8]) {
-    let (Some(sp), Some(dp), Some(seq), Some(ack), Some(&off), Some(&flags)) = (
-        read_u16(p, 0),
-        read_u16(p, 2),
-        read_u32(p, 4),
-        read_u32(p, 8),
-        p.get(12),
-        p.get(13),
-    ) else {
+    let Ok(t) = TcpPacket::new_checked(p) else {
         let _ = write!(out, "TCP truncated");
         return;
     };
-    let hlen = ((off >> 4) as usize) * 4;
-    let len = p.len().saturating_sub(hlen);
+    let flags = t.flags();
     let mut f = String::new();
-    for (bit, c) in [
-        (0x02, 'S'),
-        (0x01, 'F'),
-        (0x04, 'R'),
-        (0x08, 'P'),
-        (0x20, 'U'),
-        (0x10, '.'),
+    for (on, c) in [
+        (flags.syn, 'S'),
+        (flags.fin, 'F'),
+        (flags.rst, 'R'),
+        (flags.psh, 'P'),
+        (flags.urg, 'U'),
+        (flags.ack, '.'),
     ] {
-        if flags & bit != 0 {
+        if on {
             f.push(c);
         }
     }
-    let win = read_u16(p, 14).unwrap_or(0);
-    let _ = write!(out, "TCP {sp} > {dp}: [{f}] seq {seq}");
-    if flags & 0x10 != 0 {
-        let _ = write!(out, " ack {ack}");
+    let _ = write!(
+        out,
+        "TCP {} > {}: [{f}] seq {}",
+        t.src_port(),
+        t.dst_port(),
+        t.seq().0
+    );
+    if flags.ack {
+        let _ = write!(out, " ack {}", t.ack().0);
     }
-    let _ = write!(out, " win {win}");
-    if flags & 0x20 != 0 {
-        let _ = write!(out, " urg {}", read_u16(p, 18).unwrap_or(0));
+    let _ = write!(out, " win {}", t.window());
+    if flags.urg {
+        let _ = write!(out, " urg {}", t.urgent());
     }
-    let _ = write!(out, " length {len}");
+    let _ = write!(out, " length {}", t.payload().len());
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ fn pump(from: &mut Engine, to: &mut Engine, now: stack::Instant) -> bool {
         if meta.gso_size == 0 {
             to.handle_frame_meta(now, &f, rx);
         } else {
-            stack::wire::offload::finish(&f, meta, |piece| to.handle_frame(now, piece));
+            stack::device::offload::finish(&f, meta, |piece| to.handle_frame(now, piece));
         }
         from.recycle(f);
         moved = true;

@@ -25,6 +25,7 @@ use std::net::SocketAddrV4;
 
 use crate::config::TcpConfig;
 use crate::counters::{Counters, DropReason, Stat};
+use crate::device::offload::TxMeta;
 use crate::error::NetError;
 use crate::ip::IpSend;
 use crate::socket::SocketOptions;
@@ -40,7 +41,6 @@ use crate::tcp::seq::SeqNumber;
 use crate::tcp::timer::{TimerKind, Timers};
 use crate::tcp::urgent::{UrgentRx, UrgentTx};
 use crate::time::{Duration, Instant};
-use crate::wire::offload::TxMeta;
 use crate::wire::{HEADROOM, IPV4_HEADER_LEN, PROTO_TCP, TCP_HEADER_LEN};
 
 /// The eleven states of RFC 9293 section 3.3.2.

@@ -26,7 +26,7 @@ const MSS: usize = 1460;
 
 struct Harness {
     tcb: Tcb,
-    frames: Vec<(IpSend, Vec<u8>, crate::wire::offload::TxMeta)>,
+    frames: Vec<(IpSend, Vec<u8>, crate::device::offload::TxMeta)>,
     spare: Vec<Vec<u8>>,
     counters: Counters,
     now: Instant,

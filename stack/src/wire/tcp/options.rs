@@ -20,7 +20,7 @@
 //! data/ACK without TS:  [nop,nop,sack b1 .. b4]
 //! ```
 
-use crate::tcp::seq::SeqNumber;
+use super::seq::SeqNumber;
 use core::fmt;
 
 /// Largest option space a TCP header can carry: data offset 15 words minus

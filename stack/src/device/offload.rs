@@ -7,8 +7,8 @@
 //! device, the ARP pending queue, loopback), [`finish`] does the same work in
 //! software, as Linux's `skb_gso_segment` and `skb_checksum_help` do.
 
-use super::checksum;
-use super::{read_u16, read_u32, ETHERNET_HEADER_LEN, PROTO_TCP};
+use crate::wire::checksum;
+use crate::wire::{read_u16, read_u32, ETHERNET_HEADER_LEN, PROTO_TCP};
 
 /// How a transmitted frame must be finished.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub fn complete_checksum(frame: &mut [u8]) {
     let start = ip + ihl;
     let offset = match proto {
         PROTO_TCP => 16,
-        super::PROTO_UDP => 6,
+        crate::wire::PROTO_UDP => 6,
         _ => return,
     };
     if ihl < 20 || end < start + offset + 2 {
@@ -139,7 +139,7 @@ pub fn complete_checksum(frame: &mut [u8]) {
     let dst = std::net::Ipv4Addr::from(read_u32(frame, ip + 16).unwrap_or(0));
     frame[start + offset..start + offset + 2].copy_from_slice(&[0, 0]);
     let mut c = checksum::transport(src, dst, proto, &frame[start..end]);
-    if proto == super::PROTO_UDP && c == 0 {
+    if proto == crate::wire::PROTO_UDP && c == 0 {
         c = 0xffff;
     }
     frame[start + offset..start + offset + 2].copy_from_slice(&c.to_be_bytes());

@@ -1,12 +1,114 @@
-//! TCP segments: a validated view of a received header, and the header we send
-//! (RFC 9293 section 3.1).
+//! TCP segments (RFC 9293 section 3.1): a checked zero-copy view of a segment, and
+//! the header's fields as a value ([`TcpRepr`]) that parses and emits; the options
+//! ([`options`]) and sequence-number arithmetic ([`seq`]) beside them.
 
 use std::net::Ipv4Addr;
 
+pub mod options;
+pub mod seq;
+
 use crate::counters::DropReason;
-use crate::tcp::options::TcpOptions;
-use crate::tcp::seq::SeqNumber;
-use crate::wire::{checksum, read_u16, read_u32, PROTO_TCP, TCP_HEADER_LEN};
+use crate::wire::{checksum, PROTO_TCP, TCP_HEADER_LEN};
+use options::TcpOptions;
+use seq::SeqNumber;
+
+/// A TCP segment in a buffer, checked once by [`TcpPacket::new_checked`] so that no
+/// accessor can panic: a whole 20-byte header and a data offset between 20 and
+/// the buffer's length.
+#[derive(Clone, Copy, Debug)]
+pub struct TcpPacket<T: AsRef<[u8]>> {
+    buf: T,
+}
+
+impl<T: AsRef<[u8]>> TcpPacket<T> {
+    /// Checks `buf` and wraps it.
+    pub fn new_checked(buf: T) -> Result<TcpPacket<T>, DropReason> {
+        let b = buf.as_ref();
+        let off = *b.get(12).ok_or(DropReason::TcpMalformed)?;
+        let header_len = usize::from(off >> 4) * 4;
+        if b.len() < TCP_HEADER_LEN || header_len < TCP_HEADER_LEN || header_len > b.len() {
+            return Err(DropReason::TcpMalformed);
+        }
+        Ok(TcpPacket { buf })
+    }
+
+    fn b(&self) -> &[u8] {
+        self.buf.as_ref()
+    }
+
+    fn u16_at(&self, at: usize) -> u16 {
+        u16::from_be_bytes([self.b()[at], self.b()[at + 1]])
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        u32::from_be_bytes([
+            self.b()[at],
+            self.b()[at + 1],
+            self.b()[at + 2],
+            self.b()[at + 3],
+        ])
+    }
+
+    /// Source port.
+    pub fn src_port(&self) -> u16 {
+        self.u16_at(0)
+    }
+
+    /// Destination port.
+    pub fn dst_port(&self) -> u16 {
+        self.u16_at(2)
+    }
+
+    /// Sequence number.
+    pub fn seq(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(4))
+    }
+
+    /// Acknowledgment number (meaningful with ACK).
+    pub fn ack(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(8))
+    }
+
+    /// Header length in bytes, options included.
+    pub fn header_len(&self) -> usize {
+        usize::from(self.b()[12] >> 4) * 4
+    }
+
+    /// Control bits.
+    pub fn flags(&self) -> Flags {
+        Flags::from_byte(self.b()[13])
+    }
+
+    /// Window field (unscaled).
+    pub fn window(&self) -> u16 {
+        self.u16_at(14)
+    }
+
+    /// Checksum field.
+    pub fn checksum(&self) -> u16 {
+        self.u16_at(16)
+    }
+
+    /// Urgent pointer field.
+    pub fn urgent(&self) -> u16 {
+        self.u16_at(18)
+    }
+
+    /// The options' bytes.
+    pub fn options(&self) -> &[u8] {
+        &self.b()[TCP_HEADER_LEN..self.header_len()]
+    }
+
+    /// The data.
+    pub fn payload(&self) -> &[u8] {
+        &self.b()[self.header_len()..]
+    }
+
+    /// True when the checksum over the pseudo-header and the segment is right.
+    pub fn checksum_ok(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        checksum::transport_ok(src, dst, PROTO_TCP, self.b())
+    }
+}
 
 /// The control bits of a segment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -102,39 +204,25 @@ impl TcpRepr {
         seg: &[u8],
         verify: bool,
     ) -> Result<(TcpRepr, &[u8]), DropReason> {
-        let (Some(src_port), Some(dst_port), Some(seq), Some(ack), Some(&off), Some(&fl)) = (
-            read_u16(seg, 0),
-            read_u16(seg, 2),
-            read_u32(seg, 4),
-            read_u32(seg, 8),
-            seg.get(12),
-            seg.get(13),
-        ) else {
-            return Err(DropReason::TcpMalformed);
-        };
-        let header_len = ((off >> 4) as usize) * 4;
-        if header_len < TCP_HEADER_LEN || header_len > seg.len() {
-            return Err(DropReason::TcpMalformed);
-        }
-        if verify && !checksum::transport_ok(src, dst, PROTO_TCP, seg) {
+        let p = TcpPacket::new_checked(seg)?;
+        if verify && !p.checksum_ok(src, dst) {
             return Err(DropReason::TcpBadChecksum);
         }
-        let options = TcpOptions::parse(&seg[TCP_HEADER_LEN..header_len])
-            .map_err(|_| DropReason::TcpMalformed)?;
-        let repr = TcpRepr {
-            src_port,
-            dst_port,
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            flags: Flags::from_byte(fl),
-            window: read_u16(seg, 14).unwrap_or(0),
-            urgent: read_u16(seg, 18).unwrap_or(0),
-            options,
-        };
-        if dst_port == 0 || src_port == 0 {
+        let options = TcpOptions::parse(p.options()).map_err(|_| DropReason::TcpMalformed)?;
+        if p.dst_port() == 0 || p.src_port() == 0 {
             return Err(DropReason::TcpMalformed);
         }
-        Ok((repr, &seg[header_len..]))
+        let repr = TcpRepr {
+            src_port: p.src_port(),
+            dst_port: p.dst_port(),
+            seq: p.seq(),
+            ack: p.ack(),
+            flags: p.flags(),
+            window: p.window(),
+            urgent: p.urgent(),
+            options,
+        };
+        Ok((repr, &seg[p.header_len()..]))
     }
 
     /// Header length with options.
@@ -190,8 +278,8 @@ impl TcpRepr {
 
 #[cfg(test)]
 mod tests {
+    use super::options::Timestamps;
     use super::*;
-    use crate::tcp::options::Timestamps;
 
     const S: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
     const D: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
@@ -244,6 +332,76 @@ mod tests {
         for off in [0u8, 1, 4, 6, 15] {
             seg[12] = off << 4;
             assert!(TcpRepr::parse(S, D, &seg).is_err(), "offset {off}");
+        }
+    }
+
+    use proptest::prelude::*;
+
+    fn repr() -> impl Strategy<Value = TcpRepr> {
+        (
+            1u16..,
+            1u16..,
+            any::<(u32, u32, u8, u16, u16)>(),
+            proptest::option::of(536u16..9000),
+            proptest::option::of(0u8..15),
+            any::<bool>(),
+            proptest::option::of(any::<(u32, u32)>()),
+        )
+            .prop_map(|(sp, dp, (seq, ack, fl, win, urg), mss, ws, sack, ts)| {
+                let flags = Flags::from_byte(fl);
+                TcpRepr {
+                    src_port: sp,
+                    dst_port: dp,
+                    seq: SeqNumber(seq),
+                    ack: SeqNumber(if flags.ack { ack } else { 0 }),
+                    flags,
+                    window: win,
+                    urgent: if flags.urg { urg } else { 0 },
+                    options: TcpOptions {
+                        mss,
+                        window_scale: ws,
+                        sack_permitted: sack,
+                        timestamps: ts.map(|(value, echo_reply)| Timestamps { value, echo_reply }),
+                        ..TcpOptions::default()
+                    },
+                }
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn emit_then_parse_round_trips_any_header(
+            r in repr(),
+            payload in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut buf = vec![0u8; r.header_len() + payload.len()];
+            let h = r.header_len();
+            buf[h..].copy_from_slice(&payload);
+            r.emit(&mut buf, S, D, &payload);
+            let (got, data) = TcpRepr::parse(S, D, &buf).unwrap();
+            prop_assert_eq!(got, r.clone());
+            prop_assert_eq!(data, &payload[..]);
+            // etherparse, an independent implementation, reads the same header and
+            // finds the checksum right.
+            let e = etherparse::TcpHeaderSlice::from_slice(&buf).unwrap();
+            prop_assert_eq!((e.source_port(), e.destination_port()), (r.src_port, r.dst_port));
+            prop_assert_eq!(e.sequence_number(), r.seq.0);
+            prop_assert_eq!(e.acknowledgment_number(), r.ack.0);
+            prop_assert_eq!((e.syn(), e.ack(), e.fin(), e.rst()), (r.flags.syn, r.flags.ack, r.flags.fin, r.flags.rst));
+            prop_assert_eq!(e.window_size(), r.window);
+            prop_assert_eq!(
+                e.to_header().calc_checksum_ipv4_raw(S.octets(), D.octets(), &payload).unwrap(),
+                e.checksum()
+            );
+        }
+
+        /// Any bytes: a checked view or an error, never a panic.
+        #[test]
+        fn any_bytes_are_checked(b in proptest::collection::vec(any::<u8>(), 0..80)) {
+            if let Ok(p) = TcpPacket::new_checked(&b[..]) {
+                let _ = (p.options(), p.payload(), p.flags(), p.checksum_ok(S, D));
+            }
+            let _ = TcpRepr::parse(S, D, &b);
         }
     }
 }
