@@ -1,76 +1,40 @@
-//! The simulated remote host's own packet code: building the frames a script
-//! injects and decoding the frames the stack sends.
+//! The simulated remote host's packet code: building the frames a script
+//! injects and decoding the frames the stack sends, on the stack's own wire
+//! formats (`stack::wire`: checked views and `Repr`s that parse and emit).
 //!
-//! This is deliberately independent of the stack's `wire` module, so a bug in
-//! the stack's header or checksum code cannot hide itself: every captured frame
-//! is checked here (IP header checksum, transport checksum, lengths).
+//! Those formats are checked against etherparse, an independent implementation,
+//! by their property tests, so a bug in them cannot hide here. What is drill's
+//! own: TCP option lists as scripts write them (any order, padding, unknown
+//! kinds), and the error messages that say what is malformed in a captured frame.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
+use stack::wire::arp::{ArpRepr, REPLY};
+use stack::wire::checksum;
+use stack::wire::icmpv4::IcmpRepr;
+use stack::wire::ipv4::{Ipv4Packet, Ipv4Repr};
+use stack::wire::tcp::TcpPacket;
+use stack::wire::udp::{UdpPacket, UdpRepr};
+use stack::wire::{read_u16, read_u32, EthernetAddress};
+
 use crate::ast::TcpOptionSpec;
 
-/// Ethernet header length.
-pub(crate) const ETH_HDR: usize = 14;
-/// EtherType of IPv4.
-pub(crate) const ETHERTYPE_IPV4: u16 = 0x0800;
-/// EtherType of ARP.
-pub(crate) const ETHERTYPE_ARP: u16 = 0x0806;
-/// IP protocol numbers.
-pub(crate) const PROTO_ICMP: u8 = 1;
-pub(crate) const PROTO_TCP: u8 = 6;
-pub(crate) const PROTO_UDP: u8 = 17;
-
-fn rd16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn rd32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-/// One's-complement sum of `data` added to `sum` (not folded).
-fn sum_words(mut sum: u64, data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum += u64::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        sum += u64::from(*last) << 8;
-    }
-    sum
-}
-
-fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// The Internet checksum of `data`.
-pub(crate) fn checksum(data: &[u8]) -> u16 {
-    fold(sum_words(0, data))
-}
-
-/// The TCP/UDP checksum of `segment` (checksum field included as is).
-pub(crate) fn transport_checksum(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, segment: &[u8]) -> u16 {
-    let mut sum = sum_words(0, &src.octets());
-    sum = sum_words(sum, &dst.octets());
-    sum += u64::from(proto);
-    sum += segment.len() as u64;
-    fold(sum_words(sum, segment))
-}
+pub(crate) use stack::wire::{
+    ETHERNET_HEADER_LEN as ETH_HDR, ETHERTYPE_ARP, ETHERTYPE_IPV4, PROTO_ICMP, PROTO_TCP, PROTO_UDP,
+};
 
 /// A MAC address.
 pub(crate) type Mac = [u8; 6];
 
 /// An Ethernet frame around `payload`.
 pub(crate) fn ethernet(dst: Mac, src: Mac, ethertype: u16, payload: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(ETH_HDR + payload.len());
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&ethertype.to_be_bytes());
+    let mut f = vec![0u8; ETH_HDR];
+    stack::wire::ethernet::write_header(
+        &mut f,
+        EthernetAddress(dst),
+        EthernetAddress(src),
+        ethertype,
+    );
     f.extend_from_slice(payload);
     f
 }
@@ -87,34 +51,31 @@ pub(crate) struct Arp {
 
 /// Parses an Ethernet/IPv4 ARP packet (the Ethernet payload).
 pub(crate) fn parse_arp(p: &[u8]) -> Option<Arp> {
-    if rd16(p, 0)? != 1 || rd16(p, 2)? != ETHERTYPE_IPV4 || *p.get(4)? != 6 || *p.get(5)? != 4 {
-        return None;
-    }
-    let mut sender_mac = [0u8; 6];
-    sender_mac.copy_from_slice(p.get(8..14)?);
+    let a = ArpRepr::parse(p).ok()?;
     Some(Arp {
-        oper: rd16(p, 6)?,
-        sender_mac,
-        sender_ip: Ipv4Addr::from(rd32(p, 14)?),
-        target_ip: Ipv4Addr::from(rd32(p, 24)?),
+        oper: a.operation,
+        sender_mac: a.sender_hw.0,
+        sender_ip: a.sender_ip,
+        target_ip: a.target_ip,
     })
 }
 
 /// An ARP reply "`ip` is at `mac`" to `to_mac`/`to_ip`, as an Ethernet frame.
 pub(crate) fn arp_reply(mac: Mac, ip: Ipv4Addr, to_mac: Mac, to_ip: Ipv4Addr) -> Vec<u8> {
     let mut p = Vec::with_capacity(28);
-    p.extend_from_slice(&1u16.to_be_bytes());
-    p.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-    p.extend_from_slice(&[6, 4]);
-    p.extend_from_slice(&2u16.to_be_bytes());
-    p.extend_from_slice(&mac);
-    p.extend_from_slice(&ip.octets());
-    p.extend_from_slice(&to_mac);
-    p.extend_from_slice(&to_ip.octets());
+    ArpRepr {
+        operation: REPLY,
+        sender_hw: EthernetAddress(mac),
+        sender_ip: ip,
+        target_hw: EthernetAddress(to_mac),
+        target_ip: to_ip,
+    }
+    .emit(&mut p);
     ethernet(to_mac, mac, ETHERTYPE_ARP, &p)
 }
 
-/// An IPv4 header without options; `payload_len` bytes follow it.
+/// An IPv4 header (TTL 64, no options) for a datagram with `payload_len` bytes
+/// after it (an ICMP error quotes only the start of one).
 pub(crate) fn ipv4_header(
     src: Ipv4Addr,
     dst: Ipv4Addr,
@@ -122,24 +83,27 @@ pub(crate) fn ipv4_header(
     id: u16,
     payload_len: usize,
 ) -> [u8; 20] {
-    let total = (20 + payload_len).min(0xffff) as u16;
     let mut h = [0u8; 20];
-    h[0] = 0x45;
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[4..6].copy_from_slice(&id.to_be_bytes());
-    h[8] = 64;
-    h[9] = proto;
-    h[12..16].copy_from_slice(&src.octets());
-    h[16..20].copy_from_slice(&dst.octets());
-    let c = checksum(&h);
-    h[10..12].copy_from_slice(&c.to_be_bytes());
+    Ipv4Repr {
+        src,
+        dst,
+        protocol: proto,
+        ttl: 64,
+        tos: 0,
+        ident: id,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+        header_len: 20,
+        total_len: (20 + payload_len).min(0xffff),
+    }
+    .emit(&mut h);
     h
 }
 
 /// A whole IPv4 datagram.
 pub(crate) fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, id: u16, payload: &[u8]) -> Vec<u8> {
-    let mut d = Vec::with_capacity(20 + payload.len());
-    d.extend_from_slice(&ipv4_header(src, dst, proto, id, payload.len()));
+    let mut d = ipv4_header(src, dst, proto, id, payload.len()).to_vec();
     d.extend_from_slice(payload);
     d
 }
@@ -227,7 +191,7 @@ pub(crate) fn decode_tcp_options(mut b: &[u8]) -> Result<Vec<TcpOptionSpec>, Str
         let body = &b[2..len];
         let bad = || format!("TCP option kind {kind} has a bad length {len}");
         out.push(match kind {
-            2 if len == 4 => TcpOptionSpec::Mss(rd16(body, 0).ok_or_else(bad)?),
+            2 if len == 4 => TcpOptionSpec::Mss(read_u16(body, 0).ok_or_else(bad)?),
             3 if len == 3 => TcpOptionSpec::WindowScale(body[0]),
             4 if len == 2 => TcpOptionSpec::SackPermitted,
             5 if len >= 10 && (len - 2).is_multiple_of(8) => TcpOptionSpec::Sack(
@@ -241,8 +205,8 @@ pub(crate) fn decode_tcp_options(mut b: &[u8]) -> Result<Vec<TcpOptionSpec>, Str
                     .collect(),
             ),
             8 if len == 10 => TcpOptionSpec::Timestamp {
-                val: rd32(body, 0).ok_or_else(bad)?,
-                ecr: rd32(body, 4).ok_or_else(bad)?,
+                val: read_u32(body, 0).ok_or_else(bad)?,
+                ecr: read_u32(body, 4).ok_or_else(bad)?,
             },
             2..=5 | 8 => return Err(bad()),
             _ => return Err(format!("unknown TCP option kind {kind} (length {len})")),
@@ -266,7 +230,8 @@ pub(crate) struct TcpBuild {
     pub payload_len: usize,
 }
 
-/// A TCP segment (header and zero payload) with a correct checksum.
+/// A TCP segment (header and zero payload) with a correct checksum. The header
+/// is written here because its options are the script's raw list.
 pub(crate) fn tcp_segment(t: &TcpBuild) -> Vec<u8> {
     let hlen = 20 + t.options.len();
     let mut s = Vec::with_capacity(hlen + t.payload_len);
@@ -281,36 +246,32 @@ pub(crate) fn tcp_segment(t: &TcpBuild) -> Vec<u8> {
     s.extend_from_slice(&t.urg.to_be_bytes());
     s.extend_from_slice(&t.options);
     s.resize(hlen + t.payload_len, 0);
-    let c = transport_checksum(*t.src.ip(), *t.dst.ip(), PROTO_TCP, &s);
+    let c = checksum::transport(*t.src.ip(), *t.dst.ip(), PROTO_TCP, &s);
     s[16..18].copy_from_slice(&c.to_be_bytes());
     s
 }
 
 /// A UDP datagram with `payload_len` zero bytes and a correct checksum.
 pub(crate) fn udp_datagram(src: SocketAddrV4, dst: SocketAddrV4, payload_len: usize) -> Vec<u8> {
-    let len = 8 + payload_len;
-    let mut s = Vec::with_capacity(len);
-    s.extend_from_slice(&src.port().to_be_bytes());
-    s.extend_from_slice(&dst.port().to_be_bytes());
-    s.extend_from_slice(&(len.min(0xffff) as u16).to_be_bytes());
-    s.extend_from_slice(&[0, 0]);
-    s.resize(len, 0);
-    let mut c = transport_checksum(*src.ip(), *dst.ip(), PROTO_UDP, &s);
-    if c == 0 {
-        c = 0xffff;
-    }
-    s[6..8].copy_from_slice(&c.to_be_bytes());
+    let mut s = Vec::with_capacity(8 + payload_len);
+    let repr = UdpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+    };
+    repr.emit(&mut s, 0, *src.ip(), *dst.ip(), &vec![0u8; payload_len]);
     s
 }
 
 /// An ICMP message: type, code, the 4 "rest of header" bytes and a body.
 pub(crate) fn icmp_message(ty: u8, code: u8, rest: u32, body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(8 + body.len());
-    m.extend_from_slice(&[ty, code, 0, 0]);
-    m.extend_from_slice(&rest.to_be_bytes());
-    m.extend_from_slice(body);
-    let c = checksum(&m);
-    m[2..4].copy_from_slice(&c.to_be_bytes());
+    IcmpRepr::Other {
+        ty,
+        code,
+        rest,
+        body,
+    }
+    .emit(&mut m, 0);
     m
 }
 
@@ -391,44 +352,38 @@ pub(crate) fn decode_ipv4(d: &[u8]) -> Result<Decoded, String> {
     if vihl >> 4 != 4 {
         return Err(format!("IP version {} instead of 4", vihl >> 4));
     }
-    let ihl = usize::from(vihl & 0x0f) * 4;
-    if ihl < 20 || d.len() < ihl {
-        return Err(format!(
-            "bad IPv4 header length {ihl} in a {}-byte packet",
-            d.len()
-        ));
-    }
-    let total = usize::from(rd16(d, 2).unwrap_or(0));
-    if total < ihl || total > d.len() {
-        return Err(format!(
-            "IPv4 total length {total} does not fit the {}-byte frame payload",
-            d.len()
-        ));
-    }
-    if checksum(&d[..ihl]) != 0 {
+    let ip = Ipv4Packet::new_checked(d).map_err(|_| {
+        let ihl = usize::from(vihl & 0x0f) * 4;
+        let total = usize::from(read_u16(d, 2).unwrap_or(0));
+        if ihl < 20 || d.len() < ihl {
+            format!("bad IPv4 header length {ihl} in a {}-byte packet", d.len())
+        } else {
+            format!(
+                "IPv4 total length {total} does not fit the {}-byte frame payload",
+                d.len()
+            )
+        }
+    })?;
+    if !ip.checksum_ok() {
         return Err("bad IPv4 header checksum".to_string());
     }
-    let d = &d[..total];
-    let src = Ipv4Addr::from(rd32(d, 12).unwrap_or(0));
-    let dst = Ipv4Addr::from(rd32(d, 16).unwrap_or(0));
-    let proto = d[9];
-    let frag = rd16(d, 6).unwrap_or(0);
-    let payload = &d[ihl..];
+    let (src, dst, proto) = (ip.src(), ip.dst(), ip.protocol());
+    let payload = ip.payload();
     let base = |transport| Decoded {
         src,
         dst,
-        ttl: d[8],
-        tos: d[1],
+        ttl: ip.ttl(),
+        tos: ip.tos(),
         transport,
     };
-    if frag & 0x3fff != 0 {
+    if ip.frag_offset() != 0 || ip.more_frags() {
         return Ok(base(Transport::Other {
             proto,
             len: payload.len(),
             note: format!(
                 "IPv4 fragment (offset {}, more fragments {})",
-                (frag & 0x1fff) * 8,
-                frag & 0x2000 != 0
+                ip.frag_offset(),
+                ip.more_frags()
             ),
         }));
     }
@@ -440,23 +395,22 @@ pub(crate) fn decode_ipv4(d: &[u8]) -> Result<Decoded, String> {
                     payload.len()
                 ));
             }
-            if transport_checksum(src, dst, PROTO_TCP, payload) != 0 {
+            if !checksum::transport_ok(src, dst, PROTO_TCP, payload) {
                 return Err("bad TCP checksum".to_string());
             }
-            let off = usize::from(payload[12] >> 4) * 4;
-            if off < 20 || off > payload.len() {
-                return Err(format!("bad TCP data offset {off}"));
-            }
+            let t = TcpPacket::new_checked(payload).map_err(|_| {
+                format!("bad TCP data offset {}", usize::from(payload[12] >> 4) * 4)
+            })?;
             Transport::Tcp(TcpSeg {
-                src_port: rd16(payload, 0).unwrap_or(0),
-                dst_port: rd16(payload, 2).unwrap_or(0),
-                seq: rd32(payload, 4).unwrap_or(0),
-                ack: rd32(payload, 8).unwrap_or(0),
-                flags: payload[13],
-                win: rd16(payload, 14).unwrap_or(0),
-                urg: rd16(payload, 18).unwrap_or(0),
-                options: decode_tcp_options(&payload[20..off]),
-                payload_len: payload.len() - off,
+                src_port: t.src_port(),
+                dst_port: t.dst_port(),
+                seq: t.seq().0,
+                ack: t.ack().0,
+                flags: t.flags().to_byte(),
+                win: t.window(),
+                urg: t.urgent(),
+                options: decode_tcp_options(t.options()),
+                payload_len: t.payload().len(),
             })
         }
         PROTO_UDP => {
@@ -466,21 +420,23 @@ pub(crate) fn decode_ipv4(d: &[u8]) -> Result<Decoded, String> {
                     payload.len()
                 ));
             }
-            let len = usize::from(rd16(payload, 4).unwrap_or(0));
-            if len != payload.len() {
-                return Err(format!(
-                    "UDP length field {len} but the IP payload is {} bytes",
-                    payload.len()
-                ));
-            }
-            if rd16(payload, 6) != Some(0) && transport_checksum(src, dst, PROTO_UDP, payload) != 0
-            {
+            let len = usize::from(read_u16(payload, 4).unwrap_or(0));
+            let u = UdpPacket::new_checked(payload)
+                .ok()
+                .filter(|u| u.len() == payload.len())
+                .ok_or_else(|| {
+                    format!(
+                        "UDP length field {len} but the IP payload is {} bytes",
+                        payload.len()
+                    )
+                })?;
+            if !u.checksum_ok(src, dst) {
                 return Err("bad UDP checksum".to_string());
             }
             Transport::Udp(UdpDgram {
-                src_port: rd16(payload, 0).unwrap_or(0),
-                dst_port: rd16(payload, 2).unwrap_or(0),
-                payload_len: len - 8,
+                src_port: u.src_port(),
+                dst_port: u.dst_port(),
+                payload_len: u.payload().len(),
             })
         }
         PROTO_ICMP => {
@@ -490,10 +446,8 @@ pub(crate) fn decode_ipv4(d: &[u8]) -> Result<Decoded, String> {
                     payload.len()
                 ));
             }
-            if checksum(payload) != 0 {
-                return Err("bad ICMP checksum".to_string());
-            }
-            let ty = payload[0];
+            let m = IcmpRepr::parse(payload).map_err(|_| "bad ICMP checksum".to_string())?;
+            let (ty, code) = m.type_code();
             let quoted = if matches!(ty, 3 | 4 | 5 | 11 | 12) {
                 parse_quote(&payload[8..])
             } else {
@@ -501,8 +455,8 @@ pub(crate) fn decode_ipv4(d: &[u8]) -> Result<Decoded, String> {
             };
             Transport::Icmp(IcmpMsg {
                 ty,
-                code: payload[1],
-                rest: rd32(payload, 4).unwrap_or(0),
+                code,
+                rest: read_u32(payload, 4).unwrap_or(0),
                 quoted,
             })
         }
@@ -517,27 +471,28 @@ pub(crate) fn decode_ipv4(d: &[u8]) -> Result<Decoded, String> {
 
 /// Parses the IP header and first transport bytes quoted in an ICMP error.
 pub(crate) fn parse_quote(q: &[u8]) -> Option<Quoted> {
-    let vihl = *q.first()?;
-    let ihl = usize::from(vihl & 0x0f) * 4;
-    if vihl >> 4 != 4 || ihl < 20 || q.len() < ihl {
+    let ip = Ipv4Repr::parse_quote(q).ok()?;
+    let ihl = ip.header_len;
+    if ihl < 20 || q.len() < ihl {
         return None;
     }
-    let total = usize::from(rd16(q, 2)?);
-    let proto = q[9];
     let t = &q[ihl..];
-    let (src_port, dst_port) = (rd16(t, 0), rd16(t, 2));
-    let (seq, payload_len) = match proto {
+    let (src_port, dst_port) = (read_u16(t, 0), read_u16(t, 2));
+    let (seq, payload_len) = match ip.protocol {
         PROTO_TCP => {
             let off = t.get(12).map_or(20, |b| usize::from(b >> 4) * 4).max(20);
-            (rd32(t, 4), total.checked_sub(ihl + off))
+            (read_u32(t, 4), ip.total_len.checked_sub(ihl + off))
         }
-        PROTO_UDP => (None, rd16(t, 4).and_then(|l| usize::from(l).checked_sub(8))),
-        _ => (None, total.checked_sub(ihl)),
+        PROTO_UDP => (
+            None,
+            read_u16(t, 4).and_then(|l| usize::from(l).checked_sub(8)),
+        ),
+        _ => (None, ip.total_len.checked_sub(ihl)),
     };
     Some(Quoted {
-        proto,
-        src: Ipv4Addr::from(rd32(q, 12)?),
-        dst: Ipv4Addr::from(rd32(q, 16)?),
+        proto: ip.protocol,
+        src: ip.src,
+        dst: ip.dst,
         src_port,
         dst_port,
         seq,
