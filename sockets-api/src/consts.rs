@@ -69,6 +69,8 @@ pub const MSG_TRUNC: i32 = 0x20;
 pub const MSG_DONTWAIT: i32 = 0x40;
 /// `recv` flag: wait for the full amount (streams; a datagram is always whole).
 pub const MSG_WAITALL: i32 = 0x100;
+/// `send` flag: end of record (accepted, no effect on stream and datagram sockets).
+pub const MSG_EOR: i32 = 0x80;
 /// `send` flag: no `SIGPIPE`: the handler set with
 /// [`Stack::set_sigpipe_handler`](crate::Stack::set_sigpipe_handler) is not called
 /// when this call fails with `EPIPE`.
@@ -80,6 +82,12 @@ pub const SOMAXCONN: i32 = 128;
 
 /// `setsockopt` level of the socket itself.
 pub const SOL_SOCKET: i32 = 1;
+/// `setsockopt` level of IP options (Linux's name for [`IPPROTO_IP`]).
+pub const SOL_IP: i32 = IPPROTO_IP;
+/// `setsockopt` level of TCP options (Linux's name for [`IPPROTO_TCP`]).
+pub const SOL_TCP: i32 = IPPROTO_TCP;
+/// `setsockopt` level of UDP options (Linux's name for [`IPPROTO_UDP`]).
+pub const SOL_UDP: i32 = IPPROTO_UDP;
 /// Allow a local address already in use, if every socket using it sets this too.
 pub const SO_REUSEADDR: i32 = 2;
 /// (get only) The socket type: `SOCK_DGRAM`, `SOCK_STREAM`.
@@ -137,10 +145,16 @@ pub const F_GETFL: i32 = 3;
 pub const F_SETFL: i32 = 4;
 /// Descriptor flag: close on exec.
 pub const FD_CLOEXEC: i32 = 1;
+/// File status flag: open for reading only.
+pub const O_RDONLY: i32 = 0o0;
+/// File status flag: open for writing only.
+pub const O_WRONLY: i32 = 0o1;
 /// File status flag: open for reading and writing (sockets always are).
 pub const O_RDWR: i32 = 0o2;
 /// File status flag: non-blocking mode.
 pub const O_NONBLOCK: i32 = 0o4000;
+/// File status flag: the old name of [`O_NONBLOCK`].
+pub const O_NDELAY: i32 = O_NONBLOCK;
 
 /// `ioctl` request: bytes of the next datagram (or of data queued, on a stream).
 pub const FIONREAD: u64 = 0x541b;
@@ -188,3 +202,106 @@ pub const SHUT_RDWR: i32 = 2;
 /// Descriptors an [`FdSet`](crate::FdSet) can hold (and the default descriptor limit,
 /// like `ulimit -n`).
 pub const FD_SETSIZE: usize = 1024;
+
+/// The constants above by their C names, with their values (for programs that
+/// read constants by name, such as packet scripts).
+macro_rules! named {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), $name as i64)),*]
+    };
+}
+
+/// Every socket-call constant by its C name.
+pub const NAMED: &[(&str, i64)] = named![
+    AF_UNSPEC,
+    AF_UNIX,
+    AF_INET,
+    AF_INET6,
+    PF_UNSPEC,
+    PF_UNIX,
+    PF_INET,
+    SOCK_STREAM,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_RDM,
+    SOCK_SEQPACKET,
+    SOCK_NONBLOCK,
+    SOCK_CLOEXEC,
+    IPPROTO_IP,
+    IPPROTO_ICMP,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    IPPROTO_RAW,
+    INADDR_ANY,
+    INADDR_BROADCAST,
+    INADDR_LOOPBACK,
+    INADDR_NONE,
+    MSG_OOB,
+    MSG_PEEK,
+    MSG_DONTROUTE,
+    MSG_TRUNC,
+    MSG_DONTWAIT,
+    MSG_EOR,
+    MSG_WAITALL,
+    MSG_NOSIGNAL,
+    SOMAXCONN,
+    SOL_SOCKET,
+    SOL_IP,
+    SOL_TCP,
+    SOL_UDP,
+    SO_REUSEADDR,
+    SO_TYPE,
+    SO_ERROR,
+    SO_BROADCAST,
+    SO_SNDBUF,
+    SO_RCVBUF,
+    SO_KEEPALIVE,
+    SO_OOBINLINE,
+    SO_LINGER,
+    SO_RCVTIMEO,
+    SO_SNDTIMEO,
+    SO_ACCEPTCONN,
+    SO_PROTOCOL,
+    SO_DOMAIN,
+    IP_TOS,
+    IP_TTL,
+    TCP_NODELAY,
+    TCP_MAXSEG,
+    TCP_INFO,
+    TCP_CONGESTION,
+    F_GETFD,
+    F_SETFD,
+    F_GETFL,
+    F_SETFL,
+    FD_CLOEXEC,
+    O_RDONLY,
+    O_WRONLY,
+    O_RDWR,
+    O_NONBLOCK,
+    O_NDELAY,
+    FIONREAD,
+    SIOCINQ,
+    SIOCOUTQ,
+    TIOCOUTQ,
+    FIONBIO,
+    SIOCATMARK,
+    POLLIN,
+    POLLPRI,
+    POLLOUT,
+    POLLERR,
+    POLLHUP,
+    POLLNVAL,
+    POLLRDNORM,
+    POLLRDBAND,
+    POLLWRNORM,
+    POLLWRBAND,
+    POLLRDHUP,
+    SHUT_RD,
+    SHUT_WR,
+    SHUT_RDWR,
+];
+
+/// The value of the socket-call constant named `name` (C's name, e.g. "SO_LINGER").
+pub fn constant(name: &str) -> Option<i64> {
+    NAMED.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}

@@ -21,12 +21,11 @@ use parking_lot::Mutex;
 use stack::SocketHandle;
 
 use crate::bsd::Stack;
-use crate::consts::{FD_SETSIZE, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_STREAM};
+use crate::consts::{IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_STREAM};
+use crate::descriptors::Descriptors;
 use crate::errno::Errno;
 
-/// The first descriptor handed out: 0, 1 and 2 are stdin, stdout and stderr in a C
-/// process, so the first socket is 3, as students expect.
-pub const FIRST_FD: i32 = 3;
+pub use crate::descriptors::FIRST_FD;
 
 /// What protocol an open file speaks. Every BSD call matches on this, so a new kind
 /// makes the compiler point at each call to extend.
@@ -181,107 +180,61 @@ impl OpenFile {
     }
 }
 
-/// The descriptor table of one stack.
-#[derive(Debug)]
+/// The descriptor table of one stack: shared open files, each counting the
+/// descriptors that name it (`dup`), so the socket closes with the last one.
+#[derive(Debug, Default)]
 pub(crate) struct FdTable {
-    /// `slots[i]` is descriptor `FIRST_FD + i`.
-    slots: Vec<Option<Arc<OpenFile>>>,
-    /// Descriptors must be below this (like `RLIMIT_NOFILE`).
-    limit: usize,
-    open: usize,
-}
-
-impl Default for FdTable {
-    fn default() -> Self {
-        FdTable {
-            slots: Vec::new(),
-            limit: FD_SETSIZE,
-            open: 0,
-        }
-    }
+    table: Descriptors<Arc<OpenFile>>,
 }
 
 impl FdTable {
-    fn index(fd: i32) -> Option<usize> {
-        usize::try_from(fd.checked_sub(FIRST_FD)?).ok()
-    }
-
     /// The open file `fd` names (`EBADF` if none).
     pub(crate) fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
-        Self::index(fd)
-            .and_then(|i| self.slots.get(i))
-            .and_then(|s| s.clone())
-            .ok_or(Errno::EBADF)
+        self.table.get(fd).cloned()
     }
 
     /// True when `fd` still names `file`.
     pub(crate) fn names(&self, fd: i32, file: &Arc<OpenFile>) -> bool {
-        Self::index(fd)
-            .and_then(|i| self.slots.get(i))
-            .and_then(|s| s.as_ref())
-            .is_some_and(|f| Arc::ptr_eq(f, file))
+        self.table.get(fd).is_ok_and(|f| Arc::ptr_eq(f, file))
     }
 
     /// True when a new descriptor could be allocated.
     pub(crate) fn has_room(&self) -> bool {
-        self.lowest_free().is_some()
-    }
-
-    fn lowest_free(&self) -> Option<usize> {
-        let i = self
-            .slots
-            .iter()
-            .position(Option::is_none)
-            .unwrap_or(self.slots.len());
-        (FIRST_FD as usize + i < self.limit).then_some(i)
+        self.table.has_room()
     }
 
     /// Gives `file` the lowest free descriptor (`EMFILE` if the table is full).
     pub(crate) fn insert(&mut self, file: Arc<OpenFile>) -> Result<i32, Errno> {
-        let i = self.lowest_free().ok_or(Errno::EMFILE)?;
+        let fd = self.table.insert(Arc::clone(&file))?;
         file.descriptors.fetch_add(1, Ordering::Relaxed);
-        if i == self.slots.len() {
-            self.slots.push(Some(file));
-        } else {
-            self.slots[i] = Some(file);
-        }
-        self.open += 1;
-        Ok(FIRST_FD + i as i32)
+        Ok(fd)
     }
 
     /// Frees `fd`. Returns its open file and whether that was the last descriptor
     /// naming it (then the socket itself must be closed).
     pub(crate) fn remove(&mut self, fd: i32) -> Result<(Arc<OpenFile>, bool), Errno> {
-        let slot = Self::index(fd)
-            .and_then(|i| self.slots.get_mut(i))
-            .ok_or(Errno::EBADF)?;
-        let file = slot.take().ok_or(Errno::EBADF)?;
-        self.open -= 1;
-        while self.slots.last().is_some_and(Option::is_none) {
-            self.slots.pop();
-        }
+        let file = self.table.remove(fd)?;
         let last = file.descriptors.fetch_sub(1, Ordering::Relaxed) == 1;
         Ok((file, last))
     }
 
     /// Every open descriptor and its file.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (i32, &Arc<OpenFile>)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|f| (FIRST_FD + i as i32, f)))
+        self.table.iter()
     }
 
     /// Number of open descriptors.
     pub(crate) fn len(&self) -> usize {
-        self.open
+        self.table.len()
     }
 
+    /// The limit descriptors stay below.
     pub(crate) fn limit(&self) -> usize {
-        self.limit
+        self.table.limit()
     }
 
+    /// Changes the limit.
     pub(crate) fn set_limit(&mut self, limit: usize) {
-        self.limit = limit;
+        self.table.set_limit(limit);
     }
 }

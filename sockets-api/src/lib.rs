@@ -307,6 +307,7 @@
 mod addr;
 mod bsd;
 mod consts;
+pub mod descriptors;
 mod errno;
 mod fdtable;
 mod io;

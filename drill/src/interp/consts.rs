@@ -1,5 +1,6 @@
-//! Linux constants scripts use by name: errno values, socket-call constants,
-//! ICMP type and code names, and the mapping of the stack's errors to errno.
+//! Names scripts use: socket-call constants and errnos (the socket layer's tables,
+//! `sockets::NAMED` and `sockets::Errno`, so drill and the BSD calls agree), errno
+//! aliases, and ICMP type and code names.
 
 use sockets::Errno;
 use stack::NetError;
@@ -48,84 +49,9 @@ pub fn errno_of(e: NetError) -> &'static str {
     Errno::from(e).name()
 }
 
-/// Socket-call constants with their Linux values.
-const CONSTANTS: &[(&str, i64)] = &[
-    ("AF_UNSPEC", 0),
-    ("AF_INET", 2),
-    ("PF_INET", 2),
-    ("AF_INET6", 10),
-    ("SOCK_STREAM", 1),
-    ("SOCK_DGRAM", 2),
-    ("SOCK_RAW", 3),
-    ("SOCK_NONBLOCK", 0o4000),
-    ("SOCK_CLOEXEC", 0o2000000),
-    ("IPPROTO_IP", 0),
-    ("IPPROTO_ICMP", 1),
-    ("IPPROTO_TCP", 6),
-    ("IPPROTO_UDP", 17),
-    ("SOL_IP", 0),
-    ("SOL_SOCKET", 1),
-    ("SOL_TCP", 6),
-    ("SOL_UDP", 17),
-    ("SO_REUSEADDR", 2),
-    ("SO_TYPE", 3),
-    ("SO_ERROR", 4),
-    ("SO_BROADCAST", 6),
-    ("SO_SNDBUF", 7),
-    ("SO_RCVBUF", 8),
-    ("SO_KEEPALIVE", 9),
-    ("SO_OOBINLINE", 10),
-    ("SO_LINGER", 13),
-    ("SO_RCVTIMEO", 20),
-    ("SO_SNDTIMEO", 21),
-    ("IP_TOS", 1),
-    ("IP_TTL", 2),
-    ("TCP_NODELAY", 1),
-    ("TCP_MAXSEG", 2),
-    ("F_GETFD", 1),
-    ("F_SETFD", 2),
-    ("F_GETFL", 3),
-    ("F_SETFL", 4),
-    ("FD_CLOEXEC", 1),
-    ("O_RDONLY", 0),
-    ("O_WRONLY", 1),
-    ("O_RDWR", 2),
-    ("O_NONBLOCK", 0o4000),
-    ("O_NDELAY", 0o4000),
-    ("MSG_OOB", 1),
-    ("MSG_PEEK", 2),
-    ("MSG_DONTROUTE", 4),
-    ("MSG_TRUNC", 0x20),
-    ("MSG_DONTWAIT", 0x40),
-    ("MSG_EOR", 0x80),
-    ("MSG_WAITALL", 0x100),
-    ("MSG_NOSIGNAL", 0x4000),
-    ("SHUT_RD", 0),
-    ("SHUT_WR", 1),
-    ("SHUT_RDWR", 2),
-    ("POLLIN", 0x1),
-    ("POLLPRI", 0x2),
-    ("POLLOUT", 0x4),
-    ("POLLERR", 0x8),
-    ("POLLHUP", 0x10),
-    ("POLLNVAL", 0x20),
-    ("POLLRDNORM", 0x40),
-    ("POLLRDBAND", 0x80),
-    ("POLLWRNORM", 0x100),
-    ("POLLWRBAND", 0x200),
-    ("POLLRDHUP", 0x2000),
-    ("FIONREAD", 0x541b),
-    ("SIOCINQ", 0x541b),
-    ("TIOCOUTQ", 0x5411),
-    ("SIOCOUTQ", 0x5411),
-    ("FIONBIO", 0x5421),
-    ("SIOCATMARK", 0x8905),
-    ("INADDR_ANY", 0),
-];
-
 /// The `POLL*` event bits, by name (for printing `revents`).
 pub fn poll_names() -> impl Iterator<Item = (&'static str, i64)> {
-    CONSTANTS
+    sockets::NAMED
         .iter()
         .copied()
         .filter(|(n, _)| n.starts_with("POLL"))
@@ -133,11 +59,7 @@ pub fn poll_names() -> impl Iterator<Item = (&'static str, i64)> {
 
 /// The value of a named constant, or of an errno name (for `SO_ERROR`).
 pub fn constant(name: &str) -> Option<i64> {
-    CONSTANTS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .or_else(|| errno_value(name))
+    sockets::constant(name).or_else(|| errno_value(name))
 }
 
 /// ICMP types by script name, with their numbers.

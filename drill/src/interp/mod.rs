@@ -37,7 +37,7 @@ pub mod settings;
 mod tcp;
 mod wire;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
 
 use stack::{Engine, Instant};
@@ -176,7 +176,7 @@ pub(crate) struct Interp {
     outq: VecDeque<Captured>,
     conns: HashMap<ConnKey, Conn>,
     def: DefaultConn,
-    fds: BTreeMap<i64, kernel::Fd>,
+    fds: sockets::descriptors::Descriptors<kernel::Fd>,
     pending: Option<Pending>,
     arp_answer: Vec<Ipv4Addr>,
     arp_pending: Vec<(Micros, Vec<u8>)>,
@@ -233,7 +233,7 @@ impl Interp {
             outq: VecDeque::new(),
             conns: HashMap::new(),
             def,
-            fds: BTreeMap::new(),
+            fds: sockets::descriptors::Descriptors::default(),
             pending: None,
             arp_answer,
             arp_pending: Vec::new(),

@@ -91,16 +91,19 @@ pub(super) fn option_bytes(value: &Expr) -> Result<Vec<u8>, String> {
 }
 
 pub(super) fn ip_expr(e: &Expr) -> Result<Ipv4Addr, String> {
+    // The socket layer's address codec: C's inet_aton rules ("10.1" is 10.0.0.1).
+    let dotted = |s: &str| {
+        let mut a = sockets::InAddr::default();
+        (sockets::inet_aton(s, &mut a) == 1).then(|| Ipv4Addr::from(a))
+    };
     match e {
         Expr::Call { name, args } if name == "inet_addr" => match args.as_slice() {
-            [Expr::Str(s)] => s
-                .parse()
-                .map_err(|_| format!("inet_addr(\"{s}\"): not an IPv4 address")),
+            [Expr::Str(s)] => {
+                dotted(s).ok_or_else(|| format!("inet_addr(\"{s}\"): not an IPv4 address"))
+            }
             _ => Err("inet_addr() takes one string".to_string()),
         },
-        Expr::Str(s) => s
-            .parse()
-            .map_err(|_| format!("\"{s}\" is not an IPv4 address")),
+        Expr::Str(s) => dotted(s).ok_or_else(|| format!("\"{s}\" is not an IPv4 address")),
         other => Ok(Ipv4Addr::from(eval(other)? as u32)),
     }
 }

@@ -26,16 +26,15 @@ impl Interp {
             Ok(h) => h,
             Err(e) => return Ok(net(e)),
         };
-        let fd = self.lowest_free_fd();
-        self.fds.insert(
-            fd,
-            Fd {
-                kind,
-                h,
-                nonblocking,
-            },
-        );
-        Ok(ok(fd))
+        let fd = Fd {
+            kind,
+            h,
+            nonblocking,
+        };
+        Ok(match self.new_fd(fd) {
+            Ok(fd) => ok(fd),
+            Err(e) => e,
+        })
     }
 
     pub(super) fn sys_bind(&mut self, call: &Syscall) -> Result<Outcome, String> {
@@ -92,15 +91,15 @@ impl Interp {
         let now = self.now_instant();
         match tcp::accept(&mut self.engine, now, f.h) {
             Ok((child, peer)) => {
-                let fd = self.lowest_free_fd();
-                self.fds.insert(
-                    fd,
-                    Fd {
-                        kind: Kind::Tcp,
-                        h: child,
-                        nonblocking: flags & 0o4000 != 0,
-                    },
-                );
+                let fd = Fd {
+                    kind: Kind::Tcp,
+                    h: child,
+                    nonblocking: flags & 0o4000 != 0,
+                };
+                let fd = match self.new_fd(fd) {
+                    Ok(fd) => fd,
+                    Err(e) => return Ok(e),
+                };
                 let mismatch = check_sockaddr("accept", call.args.get(1), peer)?;
                 Ok(checked(fd, mismatch))
             }
@@ -302,7 +301,7 @@ impl Interp {
         let (fd, Some(f)) = self.fd_at(call, 0)? else {
             return Ok(errno("EBADF"));
         };
-        self.fds.remove(&fd);
+        let _ = i32::try_from(fd).map(|fd| self.fds.remove(fd));
         let now = self.now_instant();
         Ok(match self.engine.close(now, f.h) {
             Ok(()) => ok(0),
@@ -361,7 +360,7 @@ impl Interp {
                 None | Some(Expr::Ellipsis) => None,
                 Some(e) => Some(eval(e)?),
             };
-            let revents = match self.fds.get(&fd) {
+            let revents = match self.fd_get(fd) {
                 None => 0x20,
                 Some(f) => match self.engine.readiness(f.h) {
                     Ok(r) => readiness_bits(r) & (events | 0x8 | 0x10),

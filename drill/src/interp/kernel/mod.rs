@@ -281,18 +281,39 @@ impl Interp {
         Ok(())
     }
 
-    fn lowest_free_fd(&self) -> i64 {
-        let mut fd = 3;
-        while self.fds.contains_key(&fd) {
-            fd += 1;
+    /// Gives a new socket the lowest free descriptor; with the table full, the
+    /// socket is closed again and the call fails with `EMFILE`.
+    pub(super) fn new_fd(&mut self, f: Fd) -> Result<i64, Outcome> {
+        match self.fds.insert(f) {
+            Ok(fd) => Ok(i64::from(fd)),
+            Err(e) => {
+                let now = self.now_instant();
+                let _ = self.engine.close(now, f.h);
+                Err(errno(e.name()))
+            }
         }
-        fd
+    }
+
+    /// The descriptor named by script value `fd`, if open.
+    pub(super) fn fd_get(&self, fd: i64) -> Option<Fd> {
+        let fd = i32::try_from(fd).ok()?;
+        self.fds.get(fd).ok().copied()
+    }
+
+    /// Updates the open descriptor `fd`.
+    pub(super) fn fd_set(&mut self, fd: i64, f: Fd) {
+        if let Some(slot) = i32::try_from(fd)
+            .ok()
+            .and_then(|fd| self.fds.get_mut(fd).ok())
+        {
+            *slot = f;
+        }
     }
 
     /// Looks up argument `i` as a descriptor.
     fn fd_at(&self, call: &Syscall, i: usize) -> Result<(i64, Option<Fd>), String> {
         let fd = int_arg(call, i)?;
-        Ok((fd, self.fds.get(&fd).copied()))
+        Ok((fd, self.fd_get(fd)))
     }
 
     fn would_block(f: &Fd, dontwait: bool) -> Outcome {

@@ -128,7 +128,7 @@ impl Interp {
             3 => ok(2 | if f.nonblocking { 0o4000 } else { 0 }),
             4 => {
                 f.nonblocking = int_arg(call, 2)? & 0o4000 != 0;
-                self.fds.insert(fd, f);
+                self.fd_set(fd, f);
                 ok(0)
             }
             1 | 2 => ok(0),
@@ -144,7 +144,7 @@ impl Interp {
         let got = match req {
             0x5421 => {
                 f.nonblocking = int_arg(call, 2)? != 0;
-                self.fds.insert(fd, f);
+                self.fd_set(fd, f);
                 return Ok(ok(0));
             }
             0x541b => match f.kind {
