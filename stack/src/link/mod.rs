@@ -15,8 +15,8 @@ use crate::device::offload::{Offloads, TxMeta};
 use crate::ip::Route;
 use crate::time::Instant;
 use crate::wire::arp::{self as arp_wire, ArpRepr};
-use crate::wire::ethernet::write_header;
-use crate::wire::{read_u16, EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
+use crate::wire::ethernet::{write_header, EthernetFrame};
+use crate::wire::{EthernetAddress, ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4};
 
 /// The link layer's state: the ARP cache with its waiting packets, the queue of
 /// frames for the device, and what the device finishes for us.
@@ -88,24 +88,22 @@ impl Link {
     /// Ethernet input: checks the destination MAC, answers ARP, and hands an
     /// IPv4 payload up.
     pub(crate) fn input<'f>(&mut self, cx: &mut Cx<'_>, frame: &'f [u8]) -> Option<LinkInput<'f>> {
-        if frame.len() < ETHERNET_HEADER_LEN {
+        let Some(eth) = EthernetFrame::new_checked(frame) else {
             cx.counters.drop(DropReason::EthTruncated);
             return None;
-        }
-        let mut dst = [0u8; 6];
-        dst.copy_from_slice(&frame[0..6]);
-        let dst = EthernetAddress(dst);
+        };
+        let dst = eth.dst();
         if dst != cx.config.mac && !dst.is_broadcast() {
             cx.counters.drop(DropReason::EthNotForUs);
             return None;
         }
         let payload = &frame[ETHERNET_HEADER_LEN..];
-        match read_u16(frame, 12) {
-            Some(ETHERTYPE_IPV4) => Some(LinkInput {
+        match eth.ethertype() {
+            ETHERTYPE_IPV4 => Some(LinkInput {
                 payload,
                 broadcast: dst.is_broadcast(),
             }),
-            Some(ETHERTYPE_ARP) => {
+            ETHERTYPE_ARP => {
                 self.arp_input(cx, payload);
                 None
             }

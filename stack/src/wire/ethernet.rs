@@ -1,4 +1,5 @@
-//! Ethernet II: addresses and the 14-byte header.
+//! Ethernet II: addresses, a checked zero-copy view of a frame, and the 14-byte
+//! header as a value ([`EthernetRepr`]) that parses and emits.
 
 use core::fmt;
 use core::str::FromStr;
@@ -81,6 +82,73 @@ impl FromStr for EthernetAddress {
     }
 }
 
+/// An Ethernet II frame in a buffer, checked once: a whole header.
+#[derive(Clone, Copy, Debug)]
+pub struct EthernetFrame<T: AsRef<[u8]>> {
+    buf: T,
+}
+
+impl<T: AsRef<[u8]>> EthernetFrame<T> {
+    /// Checks `buf` and wraps it (`None` when it is shorter than a header).
+    pub fn new_checked(buf: T) -> Option<EthernetFrame<T>> {
+        (buf.as_ref().len() >= ETHERNET_HEADER_LEN).then_some(EthernetFrame { buf })
+    }
+
+    fn mac_at(&self, at: usize) -> EthernetAddress {
+        let mut m = [0u8; 6];
+        m.copy_from_slice(&self.buf.as_ref()[at..at + 6]);
+        EthernetAddress(m)
+    }
+
+    /// Destination address.
+    pub fn dst(&self) -> EthernetAddress {
+        self.mac_at(0)
+    }
+
+    /// Source address.
+    pub fn src(&self) -> EthernetAddress {
+        self.mac_at(6)
+    }
+
+    /// EtherType.
+    pub fn ethertype(&self) -> u16 {
+        u16::from_be_bytes([self.buf.as_ref()[12], self.buf.as_ref()[13]])
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> &[u8] {
+        &self.buf.as_ref()[ETHERNET_HEADER_LEN..]
+    }
+}
+
+/// An Ethernet II header's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EthernetRepr {
+    /// Destination address.
+    pub dst: EthernetAddress,
+    /// Source address.
+    pub src: EthernetAddress,
+    /// EtherType.
+    pub ethertype: u16,
+}
+
+impl EthernetRepr {
+    /// The header of a frame (`None` when it is shorter than a header).
+    pub fn parse(frame: &[u8]) -> Option<EthernetRepr> {
+        let f = EthernetFrame::new_checked(frame)?;
+        Some(EthernetRepr {
+            dst: f.dst(),
+            src: f.src(),
+            ethertype: f.ethertype(),
+        })
+    }
+
+    /// Writes the header into the first 14 bytes of `frame`.
+    pub fn emit(&self, frame: &mut [u8]) {
+        write_header(frame, self.dst, self.src, self.ethertype);
+    }
+}
+
 /// Writes an Ethernet II header into the first 14 bytes of `frame`.
 ///
 /// Callers reserve the room (see [`super::HEADROOM`]); a too-short buffer is a bug in
@@ -107,5 +175,31 @@ mod tests {
         assert!("02:00:0a:ff:00:zz".parse::<EthernetAddress>().is_err());
         assert!(EthernetAddress::BROADCAST.is_multicast());
         assert!(EthernetAddress::local_from_seed(7).is_unicast());
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn emit_then_parse_round_trips(
+            d in any::<[u8; 6]>(), s in any::<[u8; 6]>(), t in any::<u16>(),
+            payload in proptest::collection::vec(any::<u8>(), 0..32),
+        ) {
+            let r = EthernetRepr { dst: EthernetAddress(d), src: EthernetAddress(s), ethertype: t };
+            let mut f = vec![0u8; ETHERNET_HEADER_LEN];
+            r.emit(&mut f);
+            f.extend_from_slice(&payload);
+            prop_assert_eq!(EthernetRepr::parse(&f), Some(r));
+            let view = EthernetFrame::new_checked(&f[..]).unwrap();
+            prop_assert_eq!(view.payload(), &payload[..]);
+            // etherparse, an independent implementation, reads the same header.
+            let e = etherparse::Ethernet2HeaderSlice::from_slice(&f).unwrap();
+            prop_assert_eq!((e.destination(), e.source(), e.ether_type().0), (d, s, t));
+        }
+
+        #[test]
+        fn short_frames_are_refused(b in proptest::collection::vec(any::<u8>(), 0..14)) {
+            prop_assert!(EthernetFrame::new_checked(&b[..]).is_none());
+        }
     }
 }

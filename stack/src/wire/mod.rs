@@ -1,8 +1,11 @@
 //! Wire formats: addresses, checksums, and the headers we parse and build.
 //!
-//! Parsing of received frames goes through etherparse's checked slices (or our own
-//! checked accessors) so that no accessor can panic once a view is validated. Headers
-//! we send are written straight into the outgoing frame buffer at fixed offsets.
+//! One file per format ([`ethernet`], [`arp`], [`ipv4`], [`icmpv4`], [`udp`],
+//! [`tcp`]), each with a checked zero-copy view (`new_checked` validates lengths
+//! once, so no accessor can panic) and a `Repr` holding the fields, which parses
+//! and emits. Their property tests check emit-then-parse round trips and let
+//! etherparse, an independent implementation, read what we write. The engine's
+//! layers, drill and the printer ([`pretty`]) all use these formats.
 
 pub mod arp;
 pub mod checksum;

@@ -4,26 +4,26 @@
 use std::fmt::Write;
 
 use super::arp::{ArpPacket, REPLY, REQUEST};
+use super::ethernet::EthernetFrame;
 use super::icmpv4::IcmpRepr;
 use super::ipv4::Ipv4Packet;
 use super::tcp::TcpPacket;
 use super::udp::UdpPacket;
-use super::{read_u16, ETHERTYPE_ARP, ETHERTYPE_IPV4, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
+use super::{ETHERTYPE_ARP, ETHERTYPE_IPV4, PROTO_ICMP, PROTO_TCP, PROTO_UDP};
 
 /// Describes an Ethernet frame in one line.
 pub fn frame(frame: &[u8]) -> String {
     let mut out = String::new();
-    if frame.len() < 14 {
+    let Some(eth) = EthernetFrame::new_checked(frame) else {
         let _ = write!(out, "truncated frame ({} bytes)", frame.len());
         return out;
-    }
-    match read_u16(frame, 12) {
-        Some(ETHERTYPE_ARP) => arp(&mut out, &frame[14..]),
-        Some(ETHERTYPE_IPV4) => ipv4(&mut out, &frame[14..]),
-        Some(t) => {
+    };
+    match eth.ethertype() {
+        ETHERTYPE_ARP => arp(&mut out, eth.payload()),
+        ETHERTYPE_IPV4 => ipv4(&mut out, eth.payload()),
+        t => {
             let _ = write!(out, "ethertype 0x{t:04x}, {} bytes", frame.len());
         }
-        None => {}
     }
     out
 }
