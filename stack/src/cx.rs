@@ -88,19 +88,30 @@ pub(crate) struct Cx<'a> {
     pub rx: RxFacts,
 }
 
+impl<'a> Cx<'a> {
+    /// A context at `now` for a frame with facts `rx` (default for a user call).
+    pub(crate) fn new(
+        now: Instant,
+        config: &'a StackConfig,
+        counters: &'a mut Counters,
+        pool: &'a mut FramePool,
+        rx: RxFacts,
+    ) -> Cx<'a> {
+        Cx {
+            now,
+            config,
+            counters,
+            pool,
+            rx,
+        }
+    }
+}
+
 /// The context of a call to a transport (UDP, TCP, ping): a [`Cx`] plus the
 /// socket table, the seeded generator, and the IP and link layers to send through.
 pub(crate) struct Tx<'a> {
-    /// Now.
-    pub now: Instant,
-    /// The stack's configuration.
-    pub config: &'a StackConfig,
-    /// The engine's counters.
-    pub counters: &'a mut Counters,
-    /// Frame buffers.
-    pub pool: &'a mut FramePool,
-    /// The received frame's facts.
-    pub rx: RxFacts,
+    /// What every layer call gets.
+    pub cx: Cx<'a>,
     /// The socket table.
     pub sockets: &'a mut SocketSet,
     /// The seeded generator (ephemeral ports, ping identifiers).
@@ -111,20 +122,10 @@ pub(crate) struct Tx<'a> {
     pub link: &'a mut Link,
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
     /// The context of a call to the layers below, and those layers.
-    pub(crate) fn below(&mut self) -> (Cx<'_>, &mut crate::ip::Ip, &mut Link) {
-        (
-            Cx {
-                now: self.now,
-                config: self.config,
-                counters: self.counters,
-                pool: self.pool,
-                rx: self.rx,
-            },
-            self.ip,
-            self.link,
-        )
+    pub(crate) fn below(&mut self) -> (&mut Cx<'a>, &mut crate::ip::Ip, &mut Link) {
+        (&mut self.cx, self.ip, self.link)
     }
 
     /// What the device finishes for us.
@@ -145,8 +146,8 @@ impl Tx<'_> {
         frame: Vec<u8>,
         meta: TxMeta,
     ) -> Result<(), NetError> {
-        let (mut cx, ip, link) = self.below();
-        ip.output(&mut cx, link, send, frame, meta)
+        let (cx, ip, link) = self.below();
+        ip.output(cx, link, send, frame, meta)
     }
 
     /// Sends an ICMP error about a datagram we received, following RFC 1122
@@ -159,8 +160,8 @@ impl Tx<'_> {
         orig_header: &[u8],
         orig_payload: &[u8],
     ) {
-        let (mut cx, ip, link) = self.below();
-        ip.send_icmp_error(&mut cx, link, ty, code, rest, orig_header, orig_payload);
+        let (cx, ip, link) = self.below();
+        ip.send_icmp_error(cx, link, ty, code, rest, orig_header, orig_payload);
     }
 }
 

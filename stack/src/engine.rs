@@ -116,13 +116,7 @@ impl Engine {
     fn cx(&mut self, now: Instant, rx: RxFacts) -> (Cx<'_>, &mut Link, &mut Ip) {
         self.clock = self.clock.max(now);
         (
-            Cx {
-                now,
-                config: &self.config,
-                counters: &mut self.counters,
-                pool: &mut self.pool,
-                rx,
-            },
+            Cx::new(now, &self.config, &mut self.counters, &mut self.pool, rx),
             &mut self.link,
             &mut self.ip,
         )
@@ -133,11 +127,7 @@ impl Engine {
         self.clock = self.clock.max(now);
         (
             Tx {
-                now,
-                config: &self.config,
-                counters: &mut self.counters,
-                pool: &mut self.pool,
-                rx,
+                cx: Cx::new(now, &self.config, &mut self.counters, &mut self.pool, rx),
                 sockets: &mut self.sockets,
                 rng: &mut self.rng,
                 ip: &mut self.ip,
@@ -222,9 +212,9 @@ impl Engine {
         let (mut t, l) = self.tx(now, rx);
         match d.repr.protocol {
             PROTO_ICMP => {
-                t.counters.inc(Stat::Ipv4Delivered);
-                let (mut cx, ip, link) = t.below();
-                match ip.icmp_input(&mut cx, link, &d.repr, &d.payload) {
+                t.cx.counters.inc(Stat::Ipv4Delivered);
+                let (cx, ip, link) = t.below();
+                match ip.icmp_input(cx, link, &d.repr, &d.payload) {
                     IcmpInput::Done => {}
                     IcmpInput::EchoReply { ident, seq } => {
                         let data = d.payload.get(ICMP_HEADER_LEN..).unwrap_or_default();
@@ -234,18 +224,18 @@ impl Engine {
                 }
             }
             PROTO_UDP => {
-                t.counters.inc(Stat::Ipv4Delivered);
+                t.cx.counters.inc(Stat::Ipv4Delivered);
                 l.udp.input(&mut t, &d.repr, &d.header, &d.payload);
             }
             PROTO_TCP => {
-                t.counters.inc(Stat::Ipv4Delivered);
+                t.cx.counters.inc(Stat::Ipv4Delivered);
                 l.tcp.input(&mut t, &d.repr, &d.payload);
             }
             _ => {
-                t.counters
+                t.cx.counters
                     .drop(crate::counters::DropReason::Ipv4UnknownProtocol);
                 // RFC 1122 3.2.2.1: a host SHOULD generate Protocol Unreachable.
-                if !crate::ip::is_broadcast(t.config, d.repr.dst) {
+                if !crate::ip::is_broadcast(t.cx.config, d.repr.dst) {
                     t.send_icmp_error(
                         crate::ip::icmp::DEST_UNREACHABLE,
                         crate::ip::icmp::PROTO_UNREACHABLE,
@@ -269,7 +259,7 @@ impl Engine {
             let quote = frame.get(ETHERNET_HEADER_LEN..).unwrap_or(&[]);
             if let Some(err) = IcmpError::from_quote(
                 IcmpErrorKind::Unreachable(HOST_UNREACHABLE),
-                t.config.addr,
+                t.cx.config.addr,
                 quote,
             ) {
                 transport_error(
@@ -282,7 +272,7 @@ impl Engine {
                     err,
                 );
             }
-            t.pool.recycle(frame);
+            t.cx.pool.recycle(frame);
         }
         l.tcp.poll(&mut t);
         self.after_socket_call(now);

@@ -90,7 +90,7 @@ impl Ping {
                 break id;
             }
         };
-        let cap = t.config.icmp.ping_queue;
+        let cap = t.cx.config.icmp.ping_queue;
         t.sockets.insert(Socket::Ping(PingSocket::new(ident, cap)))
     }
 
@@ -112,10 +112,10 @@ impl Ping {
             seq,
             data: payload,
         };
-        let mut frame = t.pool.alloc(request.len());
+        let mut frame = t.cx.pool.alloc(request.len());
         request.emit(&mut frame, HEADROOM);
         let send = IpSend {
-            src: t.config.addr,
+            src: t.cx.config.addr,
             dst,
             protocol: PROTO_ICMP,
             ttl: 0,
@@ -123,7 +123,7 @@ impl Ping {
             dont_frag: false,
         };
         t.send(send, frame)?;
-        t.counters.inc(Stat::IcmpEchoRequests);
+        t.cx.counters.inc(Stat::IcmpEchoRequests);
         Ok(())
     }
 
@@ -146,18 +146,18 @@ impl Ping {
         data: &[u8],
     ) {
         let Some(h) = by_ident(t.sockets, ident) else {
-            return t.counters.drop(DropReason::IcmpNoPingSocket);
+            return t.cx.counters.drop(DropReason::IcmpNoPingSocket);
         };
         if let Ok(Socket::Ping(p)) = t.sockets.get_mut(h) {
             if p.replies.len() >= p.capacity {
-                return t.counters.drop(DropReason::IcmpPingQueueFull);
+                return t.cx.counters.drop(DropReason::IcmpPingQueueFull);
             }
             p.replies.push_back(EchoReply {
                 from: ip.src,
                 seq,
                 ttl: ip.ttl,
                 payload: data.to_vec(),
-                at: t.now,
+                at: t.cx.now,
             });
             t.sockets.mark(h);
         }

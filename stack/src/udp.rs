@@ -132,8 +132,8 @@ impl Udp {
     /// Opens an unbound UDP socket.
     pub(crate) fn open(t: &mut Tx<'_>) -> Result<SocketHandle, NetError> {
         let opts = SocketOptions {
-            recv_buffer: t.config.udp.recv_buffer,
-            send_buffer: t.config.udp.send_buffer,
+            recv_buffer: t.cx.config.udp.recv_buffer,
+            send_buffer: t.cx.config.udp.send_buffer,
             ..SocketOptions::default()
         };
         t.sockets.insert(Socket::Udp(UdpSocket {
@@ -157,7 +157,7 @@ impl Udp {
         if u.local.is_some() {
             return Err(NetError::InvalidInput);
         }
-        check_local_addr(t.config, *addr.ip(), true)?;
+        check_local_addr(t.cx.config, *addr.ip(), true)?;
         let binding = Binding {
             addr: *addr.ip(),
             handle: h,
@@ -191,14 +191,14 @@ impl Udp {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(NetError::InvalidInput);
         }
-        if is_broadcast(t.config, *remote.ip()) && !sock(t.sockets, h)?.opts.broadcast {
+        if is_broadcast(t.cx.config, *remote.ip()) && !sock(t.sockets, h)?.opts.broadcast {
             return Err(NetError::PermissionDenied);
         }
-        route(t.config, *remote.ip())?;
+        route(t.cx.config, *remote.ip())?;
         let local = self.autobind(t, h)?;
         // Linux (ip4_datagram_connect): a wildcard-bound socket takes the source
         // address of the route as its local address.
-        let src = source_for(t.config, *local.ip(), *remote.ip());
+        let src = source_for(t.cx.config, *local.ip(), *remote.ip());
         if local.ip().is_unspecified() {
             self.ports.unbind(local.port(), h);
             let reuse_addr = sock(t.sockets, h)?.opts.reuse_addr;
@@ -247,14 +247,14 @@ impl Udp {
         if dst.port() == 0 || dst.ip().is_unspecified() {
             return Err(NetError::InvalidInput);
         }
-        if is_broadcast(t.config, *dst.ip()) && !sock(t.sockets, h)?.opts.broadcast {
+        if is_broadcast(t.cx.config, *dst.ip()) && !sock(t.sockets, h)?.opts.broadcast {
             return Err(NetError::PermissionDenied);
         }
-        route(t.config, *dst.ip())?;
+        route(t.cx.config, *dst.ip())?;
         let local = self.autobind(t, h)?;
         let opts = sock(t.sockets, h)?.opts;
-        let src = source_for(t.config, *local.ip(), *dst.ip());
-        let mut frame = t.pool.alloc(UDP_HEADER_LEN + data.len());
+        let src = source_for(t.cx.config, *local.ip(), *dst.ip());
+        let mut frame = t.cx.pool.alloc(UDP_HEADER_LEN + data.len());
         let repr = UdpRepr {
             src_port: local.port(),
             dst_port: dst.port(),
@@ -269,7 +269,7 @@ impl Udp {
             dont_frag: false,
         };
         t.send(send, frame)?;
-        t.counters.inc(Stat::UdpSent);
+        t.cx.counters.inc(Stat::UdpSent);
         Ok(data.len())
     }
 
@@ -298,7 +298,7 @@ impl Udp {
         if !peek {
             if let Some((_, d)) = u.rx.pop_front() {
                 u.rx_used -= d.len() + DATAGRAM_OVERHEAD;
-                t.pool.recycle(d);
+                t.cx.pool.recycle(d);
             }
         }
         Ok(result)
@@ -341,15 +341,15 @@ impl Udp {
 
     /// UDP input: validate, find the socket(s), queue.
     pub(crate) fn input(&mut self, t: &mut Tx<'_>, ip: &Ipv4Repr, header: &[u8], seg: &[u8]) {
-        let (repr, payload) = match UdpRepr::parse(ip.src, ip.dst, seg, t.rx.checksum_verified) {
+        let (repr, payload) = match UdpRepr::parse(ip.src, ip.dst, seg, t.cx.rx.checksum_verified) {
             Ok(x) => x,
-            Err(reason) => return t.counters.drop(reason),
+            Err(reason) => return t.cx.counters.drop(reason),
         };
         let (sport, dport) = (repr.src_port, repr.dst_port);
         // The datagram as it came (the ICMP error quotes it).
         let seg = &seg[..UDP_HEADER_LEN + payload.len()];
         let from = SocketAddrV4::new(ip.src, sport);
-        let broadcast = is_broadcast(t.config, ip.dst);
+        let broadcast = is_broadcast(t.cx.config, ip.dst);
         let udp_ports = &self.ports;
         let sockets = &*t.sockets;
         // Sockets that take this datagram, with how specific their match is.
@@ -366,7 +366,7 @@ impl Udp {
             // Broadcast reaches every matching socket (rare: a list is fine).
             let targets: Vec<SocketHandle> = matches.map(|(_, h)| h).collect();
             if targets.is_empty() {
-                return t.counters.drop(DropReason::UdpNoSocket);
+                return t.cx.counters.drop(DropReason::UdpNoSocket);
             }
             for h in targets {
                 Self::deliver(t, h, from, payload);
@@ -382,7 +382,7 @@ impl Udp {
         match best {
             Some((_, h)) => Self::deliver(t, h, from, payload),
             None => {
-                t.counters.drop(DropReason::UdpNoSocket);
+                t.cx.counters.drop(DropReason::UdpNoSocket);
                 t.send_icmp_error(DEST_UNREACHABLE, PORT_UNREACHABLE, 0, header, seg);
             }
         }
@@ -396,20 +396,20 @@ impl Udp {
         let cost = payload.len() + DATAGRAM_OVERHEAD;
         // Like Linux, one datagram is always accepted into an empty queue.
         if u.rx_used + cost > u.opts.recv_buffer && !u.rx.is_empty() {
-            return t.counters.drop(DropReason::UdpQueueFull);
+            return t.cx.counters.drop(DropReason::UdpQueueFull);
         }
-        let mut data = t.pool.take();
+        let mut data = t.cx.pool.take();
         data.extend_from_slice(payload);
         u.rx_used += cost;
         u.rx.push_back((from, data));
-        t.counters.inc(Stat::UdpDelivered);
+        t.cx.counters.inc(Stat::UdpDelivered);
         t.sockets.mark(h);
     }
 
     /// An ICMP error about a datagram one of our sockets sent.
     pub(crate) fn icmp_error(&mut self, t: &mut Tx<'_>, err: IcmpError) {
         let local_generated = err.kind == IcmpErrorKind::Unreachable(HOST_UNREACHABLE)
-            && err.reporter == t.config.addr;
+            && err.reporter == t.cx.config.addr;
         let handles: Vec<SocketHandle> = self
             .ports
             .bindings(err.local.port())

@@ -256,20 +256,7 @@ impl StackGuard<'_> {
             .entry(h.index())
             .or_insert_with(|| Arc::new(Condvar::new()))
             .clone();
-        let timed_out = match deadline {
-            Some(d) => cv.wait_until(&mut self.guard, d).timed_out(),
-            None => {
-                cv.wait(&mut self.guard);
-                false
-            }
-        };
-        if self.guard.stopped {
-            WaitOutcome::Stopped
-        } else if timed_out {
-            WaitOutcome::TimedOut
-        } else {
-            WaitOutcome::Woken
-        }
+        self.wait_on(&cv, deadline)
     }
 
     /// Waits until any socket may have changed (for select and poll).
@@ -278,14 +265,16 @@ impl StackGuard<'_> {
             return WaitOutcome::Stopped;
         }
         self.flush();
+        let shared = self.shared;
+        self.wait_on(&shared.any_change, deadline)
+    }
+
+    /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`.
+    fn wait_on(&mut self, cv: &Condvar, deadline: Option<std::time::Instant>) -> WaitOutcome {
         let timed_out = match deadline {
-            Some(d) => self
-                .shared
-                .any_change
-                .wait_until(&mut self.guard, d)
-                .timed_out(),
+            Some(d) => cv.wait_until(&mut self.guard, d).timed_out(),
             None => {
-                self.shared.any_change.wait(&mut self.guard);
+                cv.wait(&mut self.guard);
                 false
             }
         };

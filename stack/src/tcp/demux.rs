@@ -6,19 +6,19 @@ use super::*;
 impl Tcp {
     /// TCP input: demultiplex by 4-tuple, then to a listener, else answer RST.
     pub(crate) fn input(&mut self, t: &mut Tx<'_>, ip: &Ipv4Repr, seg: &[u8]) {
-        let now = t.now;
-        let parsed = if t.rx.checksum_verified {
+        let now = t.cx.now;
+        let parsed = if t.cx.rx.checksum_verified {
             TcpRepr::parse_verified(ip.src, ip.dst, seg)
         } else {
             TcpRepr::parse(ip.src, ip.dst, seg)
         };
         let (repr, data) = match parsed {
             Ok(x) => x,
-            Err(reason) => return t.counters.drop(reason),
+            Err(reason) => return t.cx.counters.drop(reason),
         };
         // RFC 1122 4.2.3.10: a SYN to a broadcast address is ignored.
-        if is_broadcast(t.config, ip.dst) {
-            return t.counters.drop(DropReason::TcpBadSegment);
+        if is_broadcast(t.cx.config, ip.dst) {
+            return t.cx.counters.drop(DropReason::TcpBadSegment);
         }
         let local = SocketAddrV4::new(ip.dst, repr.dst_port);
         let remote = SocketAddrV4::new(ip.src, repr.src_port);
@@ -32,16 +32,16 @@ impl Tcp {
                         && !repr.flags.rst
                         && listener_full(t.sockets, p)
                     {
-                        return t.counters.drop(DropReason::TcpAcceptQueueFull);
+                        return t.cx.counters.drop(DropReason::TcpAcceptQueueFull);
                     }
                 }
             }
-            t.rx.input = true;
+            t.cx.rx.input = true;
             let owed = self.with_tcb(t, h, |t, out| {
                 let n = t.on_segment(now, &repr, data, out);
                 (t.ack_pending(), n)
             });
-            t.rx.input = false;
+            t.cx.rx.input = false;
             if owed == Ok(true) && !self.ack_pending.contains(&h) {
                 self.ack_pending.push(h);
             }
@@ -50,7 +50,7 @@ impl Tcp {
         if let Some(listener) = self.find_listener(t.sockets, local) {
             return self.listen_input(t, listener, local, remote, &repr, data.len());
         }
-        t.counters.drop(DropReason::TcpNoSocket);
+        t.cx.counters.drop(DropReason::TcpNoSocket);
         self.reply_rst(t, local, remote, &repr, data.len());
     }
 
@@ -65,8 +65,8 @@ impl Tcp {
     ) {
         let mut out = Out {
             frames: &mut self.out,
-            spare: t.pool.spare_mut(),
-            counters: t.counters,
+            spare: t.cx.pool.spare_mut(),
+            counters: t.cx.counters,
             defer_ack: false,
             partial_checksum: false,
             tso_max: 0,
@@ -80,7 +80,7 @@ impl Tcp {
 
     /// An ICMP error about a segment we sent (RFC 1122 4.2.3.9).
     pub(crate) fn icmp_error(&mut self, t: &mut Tx<'_>, err: IcmpError) {
-        let now = t.now;
+        let now = t.cx.now;
         let Some(&h) = self.conns.get(&(err.local, err.remote)) else {
             return;
         };
@@ -91,7 +91,7 @@ impl Tcp {
             });
             return;
         }
-        let hard = err.kind.is_hard() || err.reporter == t.config.addr;
+        let hard = err.kind.is_hard() || err.reporter == t.cx.config.addr;
         let e = err.kind.to_net_error();
         let _ = self.with_tcb(t, h, |t, _out| ((), t.icmp_error(e, hard)));
     }

@@ -51,19 +51,19 @@ impl Tcp {
         repr: &TcpRepr,
         data_len: usize,
     ) {
-        let now = t.now;
-        t.counters.inc(Stat::TcpSegmentsIn);
+        let now = t.cx.now;
+        t.cx.counters.inc(Stat::TcpSegmentsIn);
         // "First, check for a RST: an incoming RST should be ignored."
         if repr.flags.rst {
-            return t.counters.drop(DropReason::TcpBadSegment);
+            return t.cx.counters.drop(DropReason::TcpBadSegment);
         }
         // "Second, check for an ACK: any acknowledgment is bad ... <SEQ=SEG.ACK><CTL=RST>".
         if repr.flags.ack {
-            t.counters.drop(DropReason::TcpBadSegment);
+            t.cx.counters.drop(DropReason::TcpBadSegment);
             return self.reply_rst(t, local, remote, repr, data_len);
         }
         if !repr.flags.syn {
-            return t.counters.drop(DropReason::TcpBadSegment);
+            return t.cx.counters.drop(DropReason::TcpBadSegment);
         }
         let (opts, user_mss, congestion, full, syn_full) = match t.sockets.get(lh) {
             Ok(Socket::Tcp(s)) => match &s.kind {
@@ -74,7 +74,7 @@ impl Tcp {
                     s.user_mss,
                     s.congestion,
                     l.accept_queue.len() + l.syn_queue.len() >= l.backlog,
-                    l.syn_queue.len() >= t.config.tcp.max_syn_backlog,
+                    l.syn_queue.len() >= t.cx.config.tcp.max_syn_backlog,
                 ),
                 _ => return,
             },
@@ -82,10 +82,10 @@ impl Tcp {
         };
         // The primer's rule: a full queue ignores the request, it does not refuse it.
         if full {
-            return t.counters.drop(DropReason::TcpAcceptQueueFull);
+            return t.cx.counters.drop(DropReason::TcpAcceptQueueFull);
         }
         if syn_full {
-            return t.counters.drop(DropReason::TcpSynQueueFull);
+            return t.cx.counters.drop(DropReason::TcpSynQueueFull);
         }
         let iss = self.isn.isn(local, remote, now);
         let ts_offset = t.rng.next_u32();
@@ -93,13 +93,13 @@ impl Tcp {
             local,
             remote,
             iss,
-            link_mss: conn::link_mss(t.config.mtu),
+            link_mss: conn::link_mss(t.cx.config.mtu),
             ts_offset,
             opts,
             user_mss,
             congestion,
         };
-        let tcb = Tcb::new(params, &t.config.tcp, now);
+        let tcb = Tcb::new(params, &t.cx.config.tcp, now);
         let child = match t.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
             local: Some(local),
             bound: false,
@@ -112,7 +112,7 @@ impl Tcp {
             scheduled: None,
         }))) {
             Ok(c) => c,
-            Err(_) => return t.counters.drop(DropReason::TcpSynQueueFull),
+            Err(_) => return t.cx.counters.drop(DropReason::TcpSynQueueFull),
         };
         self.conns.insert((local, remote), child);
         // The connection holds its port like any socket (Linux's bind bucket): once

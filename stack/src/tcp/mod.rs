@@ -271,9 +271,9 @@ impl Tcp {
             };
             let mut out = Out {
                 frames: &mut self.out,
-                spare: t.pool.spare_mut(),
-                counters: t.counters,
-                defer_ack: t.rx.input,
+                spare: t.cx.pool.spare_mut(),
+                counters: t.cx.counters,
+                defer_ack: t.cx.rx.input,
                 partial_checksum: offloads.tx_checksum,
                 tso_max: if offloads.tso { TSO_MAX_PAYLOAD } else { 0 },
             };

@@ -7,8 +7,8 @@ impl Tcp {
     /// Opens a TCP socket.
     pub(crate) fn open(&mut self, t: &mut Tx<'_>) -> Result<SocketHandle, NetError> {
         let opts = SocketOptions {
-            recv_buffer: t.config.tcp.recv_buffer,
-            send_buffer: t.config.tcp.send_buffer,
+            recv_buffer: t.cx.config.tcp.recv_buffer,
+            send_buffer: t.cx.config.tcp.send_buffer,
             ..SocketOptions::default()
         };
         t.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
@@ -35,7 +35,7 @@ impl Tcp {
         if s.local.is_some() || !matches!(s.kind, TcpKind::Idle) {
             return Err(NetError::InvalidInput);
         }
-        check_local_addr(t.config, *addr.ip(), false)?;
+        check_local_addr(t.cx.config, *addr.ip(), false)?;
         let binding = Binding {
             addr: *addr.ip(),
             handle: h,
@@ -58,7 +58,7 @@ impl Tcp {
         h: SocketHandle,
         backlog: i32,
     ) -> Result<(), NetError> {
-        let somaxconn = t.config.tcp.somaxconn.max(1) as usize;
+        let somaxconn = t.cx.config.tcp.somaxconn.max(1) as usize;
         let backlog = (backlog.max(1) as usize).min(somaxconn);
         match &sock(t.sockets, h)?.kind {
             TcpKind::Listen(_) => {
@@ -125,7 +125,7 @@ impl Tcp {
         h: SocketHandle,
         remote: SocketAddrV4,
     ) -> Result<(), NetError> {
-        let now = t.now;
+        let now = t.cx.now;
         let s = sock_mut(t.sockets, h)?;
         match &s.kind {
             TcpKind::Listen(_) => return Err(NetError::InvalidInput),
@@ -138,14 +138,14 @@ impl Tcp {
         if remote.port() == 0 || remote.ip().is_unspecified() {
             return Err(NetError::ConnectionRefused);
         }
-        if is_broadcast(t.config, *remote.ip()) || remote.ip().is_multicast() {
+        if is_broadcast(t.cx.config, *remote.ip()) || remote.ip().is_multicast() {
             return Err(NetError::NetUnreachable);
         }
-        route(t.config, *remote.ip())?;
+        route(t.cx.config, *remote.ip())?;
         let src = if remote.ip().is_loopback() {
             Ipv4Addr::LOCALHOST
         } else {
-            t.config.addr
+            t.cx.config.addr
         };
         let local = match sock(t.sockets, h)?.local {
             Some(l) => l,
@@ -168,7 +168,7 @@ impl Tcp {
         }
         let iss = self.isn.isn(local, remote, now);
         let ts_offset = t.rng.next_u32();
-        let link_mss = conn::link_mss(t.config.mtu);
+        let link_mss = conn::link_mss(t.cx.config.mtu);
         let s = sock(t.sockets, h)?;
         let params = TcbParams {
             local,
@@ -180,7 +180,7 @@ impl Tcp {
             user_mss: s.user_mss,
             congestion: s.congestion,
         };
-        let tcb = Tcb::new(params, &t.config.tcp, now);
+        let tcb = Tcb::new(params, &t.cx.config.tcp, now);
         let s = sock_mut(t.sockets, h)?;
         s.local = Some(local);
         s.kind = TcpKind::Conn(Box::new(tcb));
@@ -201,7 +201,7 @@ impl Tcp {
         data: &[u8],
         flags: SendFlags,
     ) -> Result<usize, NetError> {
-        let now = t.now;
+        let now = t.cx.now;
         let s = sock_mut(t.sockets, h)?;
         if let Some(e) = s.error.take() {
             return Err(e);
@@ -232,7 +232,7 @@ impl Tcp {
         buf: &mut [u8],
         flags: RecvFlags,
     ) -> Result<usize, NetError> {
-        let now = t.now;
+        let now = t.cx.now;
         let s = sock_mut(t.sockets, h)?;
         let Some(tcb) = s.tcb_mut() else {
             // Idle or listening: the pending error of a failed attempt first.
@@ -262,7 +262,7 @@ impl Tcp {
         h: SocketHandle,
         how: Shutdown,
     ) -> Result<(), NetError> {
-        let now = t.now;
+        let now = t.cx.now;
         let s = sock_mut(t.sockets, h)?;
         match &mut s.kind {
             TcpKind::Idle => return Err(NetError::NotConnected),
@@ -281,7 +281,7 @@ impl Tcp {
     /// reset; otherwise a FIN follows the queued data and the connection finishes
     /// on its own.
     pub(crate) fn close(&mut self, t: &mut Tx<'_>, h: SocketHandle) -> Result<(), NetError> {
-        let now = t.now;
+        let now = t.cx.now;
         let s = sock_mut(t.sockets, h)?;
         let linger_zero = s.opts.linger == Some(crate::time::Duration::ZERO);
         match &mut s.kind {
@@ -314,7 +314,7 @@ impl Tcp {
 
     /// Aborts with a RST whatever the state.
     pub(crate) fn abort(&mut self, t: &mut Tx<'_>, h: SocketHandle) -> Result<(), NetError> {
-        let now = t.now;
+        let now = t.cx.now;
         self.with_tcb(t, h, |t, out| ((), t.abort(now, out)))?;
         Ok(())
     }
@@ -437,7 +437,7 @@ impl Tcp {
         h: SocketHandle,
         opts: SocketOptions,
     ) -> Result<(), NetError> {
-        let now = t.now;
+        let now = t.cx.now;
         let s = sock_mut(t.sockets, h)?;
         s.opts = opts;
         if let Some(c) = s.tcb_mut() {

@@ -17,7 +17,7 @@ impl Tcp {
 
     /// Runs due TCP timers.
     pub(crate) fn poll(&mut self, t: &mut Tx<'_>) {
-        let now = t.now;
+        let now = t.cx.now;
         while let Some(Reverse((d, h))) = self.timers.peek().copied() {
             if d > now {
                 break;
@@ -57,7 +57,7 @@ impl Tcp {
 
     /// Sends the ACKs deferred while a batch of frames was processed.
     pub(crate) fn flush_acks(&mut self, t: &mut Tx<'_>) {
-        let now = t.now;
+        let now = t.cx.now;
         let mut pending = std::mem::take(&mut self.ack_pending);
         for h in pending.drain(..) {
             let _ = self.with_tcb(t, h, |t, out| {

@@ -66,6 +66,30 @@ impl Peer {
         self.cancel.store(true, Ordering::SeqCst);
     }
 
+    /// Ends a run in which our side finished with `ours`: the kernel side is told
+    /// to stop if ours failed, then joined. The transfer is what the receiver
+    /// measured: the kernel side when we sent, ours (`our_transfer`) when we
+    /// received.
+    pub fn settle(
+        self,
+        ours: Result<(), String>,
+        dir: super::Dir,
+        our_transfer: impl FnOnce() -> Transfer,
+    ) -> Result<Transfer, String> {
+        if ours.is_err() {
+            self.cancel();
+        }
+        let theirs = self.join();
+        ours?;
+        match dir {
+            super::Dir::Send => theirs?.ok_or_else(|| "the kernel side measured nothing".into()),
+            super::Dir::Recv => {
+                theirs?;
+                Ok(our_transfer())
+            }
+        }
+    }
+
     /// Waits for the kernel side and returns what it measured (`Some` when it was the
     /// receiver).
     pub fn join(mut self) -> Result<Option<Transfer>, String> {

@@ -477,16 +477,5 @@ pub fn run_poll(run: &TapRun) -> Result<Transfer, String> {
             }
         }
     };
-    if ours.is_err() {
-        peer.cancel();
-    }
-    let theirs = peer.join();
-    ours?;
-    match run.dir {
-        Dir::Send => theirs?.ok_or_else(|| "the kernel side measured nothing".into()),
-        Dir::Recv => {
-            theirs?;
-            Ok(app.meter.transfer())
-        }
-    }
+    peer.settle(ours, run.dir, || app.meter.transfer())
 }

@@ -199,44 +199,43 @@ impl Interp {
                 self.check_done(p.line, &p.call, &done)?;
                 if self.now.saturating_add(p.tol) < p.end || self.now > p.end.saturating_add(p.tol)
                 {
-                    return Err(Failure {
-                        line: p.line,
-                        message: format!(
-                            "timing error: {} (started at {}) returned at {}; the script expects it to return at {} (tolerance {})",
-                            p.call.name,
-                            secs(p.start),
-                            secs(self.now),
-                            secs(p.end),
-                            secs(p.tol)
-                        ),
-                        expected: Some(p.call.to_string()),
-                        actual: Some(with_result(&p.call, &done.ret)),
-                        time: self.now,
-                    });
+                    return Err(self.timing_failure(&p, "returned", Some(&done.ret)));
                 }
                 self.drain();
             }
             Outcome::Blocked(wait) => {
                 if self.now > p.end.saturating_add(p.tol) {
-                    return Err(Failure {
-                        line: p.line,
-                        message: format!(
-                            "{} (started at {}) was still blocked at {}; the script expects it to return at {} (tolerance {})",
-                            p.call.name,
-                            secs(p.start),
-                            secs(self.now),
-                            secs(p.end),
-                            secs(p.tol)
-                        ),
-                        expected: Some(p.call.to_string()),
-                        actual: None,
-                        time: self.now,
-                    });
+                    return Err(self.timing_failure(&p, "was still blocked", None));
                 }
                 self.pending = Some(Pending { wait, ..p });
             }
         }
         Ok(())
+    }
+
+    /// A blocking call that returned (`ret`), or is still blocked, outside its
+    /// expected time.
+    fn timing_failure(
+        &self,
+        p: &Pending,
+        what: &str,
+        ret: Option<&Result<i64, &'static str>>,
+    ) -> Failure {
+        let prefix = if ret.is_some() { "timing error: " } else { "" };
+        Failure {
+            line: p.line,
+            message: format!(
+                "{prefix}{} (started at {}) {what} at {}; the script expects it to return at {} (tolerance {})",
+                p.call.name,
+                secs(p.start),
+                secs(self.now),
+                secs(p.end),
+                secs(p.tol)
+            ),
+            expected: Some(p.call.to_string()),
+            actual: ret.map(|r| with_result(&p.call, r)),
+            time: self.now,
+        }
     }
 
     /// Compares a finished call with the script's expected result.
