@@ -6,7 +6,7 @@
 //! device and [`Engine::poll_event`] to wake whoever waits on a socket. Socket
 //! operations (`udp_*`, `tcp_*`, `ping_*`) are non-blocking and take `now` too.
 //!
-//! The engine owns one value per layer, each with its own state: [`Link`]
+//! The engine owns one value per layer, each with its own state: `Link`
 //! (Ethernet, ARP), `Ip` (IPv4, fragments, ICMP), `Udp`, `Tcp` and `Ping`. A
 //! received frame goes up through them here, in [`Engine::handle_frame`]: each
 //! layer's input takes a context (`now`, the frame's facts, the counters) and

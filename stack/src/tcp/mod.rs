@@ -9,7 +9,7 @@
 //! user calls), `demux.rs` (segment input by the 4-tuple in a hash map),
 //! `listener.rs` (the SYN queue and the accept queue) and `timers.rs` (the schedule
 //! of all connections); this file holds the socket types and what a connection's
-//! [`conn::Notice`]s make the engine do.
+//! `Notice`s make the engine do.
 //!
 //! Listen backlog (4.2BSD primer 2.4): "If a connection request arrives with the
 //! queue full, the connection is ignored, not refused": a SYN that finds the accept
@@ -176,14 +176,14 @@ impl BindRules for TcpBindRules<'_> {
     }
 }
 
-/// Flags of [`Engine::tcp_send`].
+/// Flags of [`crate::Engine::tcp_send`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SendFlags {
     /// `MSG_OOB`: the last byte is urgent.
     pub oob: bool,
 }
 
-/// Flags of [`Engine::tcp_recv`].
+/// Flags of [`crate::Engine::tcp_recv`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RecvFlags {
     /// `MSG_PEEK`.

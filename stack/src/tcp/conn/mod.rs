@@ -1,16 +1,18 @@
 //! One TCP connection: the transmission control block and its state machine.
 //!
 //! Read RFC 9293 section 3.10 ("Event Processing") before touching this: the input
-//! path below follows its "SEGMENT ARRIVES" steps in order (sequence check, RST, SYN,
-//! ACK, URG, text, FIN), with RFC 5961's stricter RST, SYN and ACK rules. Output
+//! path (`input.rs`) follows its "SEGMENT ARRIVES" steps in order (sequence check,
+//! RST, SYN, ACK, URG, text, FIN), with RFC 5961's stricter RST, SYN and ACK rules.
+//! `user.rs` holds the user calls and the errors they report, `timers.rs` the
+//! timer events, `output.rs` what is sent. Output
 //! follows RFC 9293 3.8.6 (Nagle, silly window avoidance), RFC 6298 (RTO), RFC 7323
 //! (window scale and timestamps) and RFC 2018 (SACK blocks we send). Loss detection,
-//! what to retransmit and the congestion window live in [`crate::tcp::recovery`]; this
-//! file tells it what was sent and what the ACKs said, and sends what it chooses.
+//! what to retransmit and the congestion window live in [`crate::tcp::recovery`]; the
+//! connection tells it what was sent and what the ACKs said, and sends what it chooses.
 //!
-//! A [`Tcb`] knows nothing of the engine: segments it sends are written into an
-//! [`Out`], and what the owner must do (wake the user, notify a listener, free the
-//! socket) comes back as [`Notice`]s. That keeps it testable one connection at a time.
+//! A `Tcb` knows nothing of the engine: segments it sends are written into an
+//! `Out`, and what the owner must do (wake the user, notify a listener, free the
+//! socket) comes back as `Notice`s. That keeps it testable one connection at a time.
 
 mod input;
 mod output;
