@@ -112,12 +112,7 @@ pub fn ours_engines(
             while e.poll_event().is_some() {}
         }
         spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(1024) && Instant::now() >= deadline {
-            return Err(format!(
-                "timed out after {} of {bytes} bytes",
-                receiver.meter.bytes
-            ));
-        }
+        receiver.meter.overdue(spins, deadline, bytes)?;
     }
     Ok(receiver.meter.transfer())
 }

@@ -101,6 +101,19 @@ impl Meter {
         self.last = Some(now);
         self.bytes += n as u64;
     }
+    /// In a busy loop (checked every 1024 turns, so the clock costs nothing):
+    /// the error of a transfer of `bytes` that passed its `deadline`.
+    pub fn overdue(
+        &self,
+        spins: u32,
+        deadline: std::time::Instant,
+        bytes: u64,
+    ) -> Result<(), String> {
+        if spins.is_multiple_of(1024) && std::time::Instant::now() >= deadline {
+            return Err(format!("timed out after {} of {bytes} bytes", self.bytes));
+        }
+        Ok(())
+    }
 
     /// The transfer so far.
     pub fn transfer(&self) -> Transfer {

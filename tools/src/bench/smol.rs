@@ -271,12 +271,7 @@ fn loopback_inner(
         receiver.step(sockets.get_mut::<tcp::Socket>(server))?;
         sender.step(sockets.get_mut::<tcp::Socket>(client))?;
         spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(1024) && Instant::now() >= deadline {
-            return Err(format!(
-                "timed out after {} of {bytes} bytes",
-                receiver.meter.bytes
-            ));
-        }
+        receiver.meter.overdue(spins, deadline, bytes)?;
     }
     Ok(receiver.meter.transfer())
 }
