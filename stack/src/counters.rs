@@ -57,6 +57,12 @@ counter_enum! {
         Ipv4BadChecksum => "ipv4_bad_checksum",
         /// Destination address not ours.
         Ipv4NotForUs => "ipv4_not_for_us",
+        /// From the wire, a source that cannot be another host's (martian): one of
+        /// our addresses, 127/8 or 0/8 (RFC 1122 3.2.1.3; it would loop back to us).
+        Ipv4MartianSource => "ipv4_martian_source",
+        /// From the wire, a destination in 127/8: loopback stays inside the host
+        /// (RFC 1122 3.2.1.3).
+        Ipv4MartianDestination => "ipv4_martian_destination",
         /// Source address is broadcast or multicast (martian).
         Ipv4BadSource => "ipv4_bad_source",
         /// Protocol we do not implement (ICMP protocol-unreachable sent if allowed).
@@ -75,6 +81,10 @@ counter_enum! {
         FragTimeout => "frag_timeout",
         /// Incomplete datagram evicted to stay within the reassembly memory bound.
         FragMemory => "frag_memory",
+        /// An ICMP error about a TCP segment that is not in flight: its quoted
+        /// sequence number is outside [SND.UNA, SND.NXT) (RFC 5927 4.1; Linux's
+        /// OutOfWindowIcmps). Forged errors are ignored this way.
+        IcmpOutOfWindow => "icmp_out_of_window",
         /// ICMP message too short.
         IcmpMalformed => "icmp_malformed",
         /// ICMP checksum mismatch.

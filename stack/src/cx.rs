@@ -67,6 +67,8 @@ pub(crate) struct RxFacts {
     /// The frame came in on a received batch: TCP may owe its ACK to the end of
     /// the batch instead of sending it at once.
     pub input: bool,
+    /// The datagram came from the wire (not from our own loopback queue).
+    pub from_wire: bool,
     /// The device verified (or never computed) the transport checksum.
     pub checksum_verified: bool,
     /// The frame was a link-layer broadcast (RFC 1122 3.2.2: no ICMP errors

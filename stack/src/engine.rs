@@ -191,6 +191,7 @@ impl Engine {
         self.counters.add(Stat::RxBytes, frame.len() as u64);
         let mut rx = RxFacts {
             input: true,
+            from_wire: true,
             checksum_verified: meta.checksum_verified,
             link_broadcast: false,
         };

@@ -486,3 +486,110 @@ fn udp_to_our_own_address_loops_back() {
         (&b"lo"[..], Ipv4Addr::LOCALHOST)
     );
 }
+
+/// A frame to `dst` (our MAC) from `src`, carrying `payload` of protocol `proto`.
+fn frame_between(e: &Engine, src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = ipv4_frame(e, src, proto, 64, payload);
+    let send = IpSend {
+        src,
+        dst,
+        protocol: proto,
+        ttl: 64,
+        tos: 0,
+        dont_frag: false,
+    };
+    write_header(&mut f[14..], &send, 77, 20 + payload.len(), 0, false);
+    f
+}
+
+/// A TCP SYN from `src:sport` to `dst:dport`.
+fn syn(src: SocketAddrV4, dst: SocketAddrV4) -> Vec<u8> {
+    let repr = crate::tcp::segment::TcpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        seq: crate::tcp::seq::SeqNumber(1000),
+        flags: crate::tcp::segment::Flags {
+            syn: true,
+            ..Default::default()
+        },
+        window: 65535,
+        ..Default::default()
+    };
+    let mut seg = vec![0u8; repr.header_len()];
+    repr.emit(&mut seg, *src.ip(), *dst.ip(), &[]);
+    seg
+}
+
+/// A UDP datagram from `src` to `dst`.
+fn udp(src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) -> Vec<u8> {
+    let mut d = Vec::new();
+    crate::wire::udp::UdpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+    }
+    .emit(&mut d, 0, *src.ip(), *dst.ip(), payload);
+    d
+}
+
+#[test]
+fn land_syn_from_our_own_address_is_dropped_and_nothing_loops() {
+    let mut e = engine();
+    let l = e.tcp_open().unwrap();
+    e.tcp_bind(l, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 7007))
+        .unwrap();
+    e.tcp_listen(l, 5).unwrap();
+    let me = SocketAddrV4::new(B, 7007);
+    let f = frame_between(&e, B, B, 6, &syn(me, me));
+    e.handle_frame(Instant::ZERO, &f);
+    assert_eq!(e.counters().drops(DropReason::Ipv4MartianSource), 1);
+    assert_eq!(e.counters().stat(Stat::TcpSegmentsIn), 0);
+    assert!(e.poll_transmit(Instant::ZERO).is_none());
+    // The driver is idle: no looped-back datagram, no connection timer.
+    assert_eq!(e.poll_timeout(), None);
+    assert_eq!(e.counters().stat(Stat::Loopback), 0);
+}
+
+#[test]
+fn martian_sources_and_loopback_destinations_from_the_wire_are_dropped() {
+    let mut e = engine();
+    let u = e.udp_open().unwrap();
+    e.udp_bind(u, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 7007))
+        .unwrap();
+    let us = SocketAddrV4::new(B, 7007);
+    for src in [
+        B,
+        Ipv4Addr::LOCALHOST,
+        Ipv4Addr::new(127, 9, 9, 9),
+        Ipv4Addr::new(0, 1, 2, 3),
+    ] {
+        let from = SocketAddrV4::new(src, 7007);
+        let f = frame_between(&e, src, B, 17, &udp(from, us, b"echo me"));
+        e.handle_frame(Instant::ZERO, &f);
+    }
+    assert_eq!(e.counters().drops(DropReason::Ipv4MartianSource), 4);
+    // To 127.0.0.1 from the wire, even from a real neighbour.
+    let lo = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7007);
+    let f = frame_between(
+        &e,
+        A,
+        Ipv4Addr::LOCALHOST,
+        17,
+        &udp(SocketAddrV4::new(A, 9), lo, b"x"),
+    );
+    e.handle_frame(Instant::ZERO, &f);
+    assert_eq!(e.counters().drops(DropReason::Ipv4MartianDestination), 1);
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        e.udp_recv_from(u, &mut buf, false),
+        Err(NetError::WouldBlock)
+    );
+    assert!(e.poll_transmit(Instant::ZERO).is_none());
+    assert_eq!(e.poll_timeout(), None);
+    // A real neighbour still gets through, and our own loopback still works.
+    let f = frame_between(&e, A, B, 17, &udp(SocketAddrV4::new(A, 9), us, b"hi"));
+    e.handle_frame(Instant::ZERO, &f);
+    assert_eq!(e.udp_recv_from(u, &mut buf, false).map(|r| r.copied), Ok(2));
+    let s = e.udp_open().unwrap();
+    e.udp_send_to(Instant::ZERO, s, b"self", Some(lo)).unwrap();
+    assert_eq!(e.udp_recv_from(u, &mut buf, false).map(|r| r.copied), Ok(4));
+}

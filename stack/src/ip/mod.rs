@@ -158,6 +158,24 @@ impl Ip {
             cx.counters.drop(DropReason::Ipv4BadSource);
             return None;
         }
+        if cx.rx.from_wire {
+            // RFC 1122 3.2.1.3: 127/8 "MUST NOT appear outside a host", and 0/8 is
+            // only "this host" (Linux accepts 0.0.0.0 only towards 255.255.255.255,
+            // for DHCP). A frame from the wire claiming one of our own addresses is
+            // spoofed, and answering it would loop inside the stack (LAND).
+            let zero_net = repr.src.octets()[0] == 0;
+            if repr.src == c.addr
+                || repr.src.is_loopback()
+                || (zero_net && !(repr.src.is_unspecified() && repr.dst.is_broadcast()))
+            {
+                cx.counters.drop(DropReason::Ipv4MartianSource);
+                return None;
+            }
+            if repr.dst.is_loopback() {
+                cx.counters.drop(DropReason::Ipv4MartianDestination);
+                return None;
+            }
+        }
         // RFC 1122 3.2.1.7: "A host MUST NOT discard a datagram just because it was
         // received with TTL less than 2." We are not a router: TTL is not checked.
         let header = &data[..repr.header_len];

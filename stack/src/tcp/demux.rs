@@ -84,6 +84,14 @@ impl Tcp {
         let Some(&h) = self.conns.get(&(err.local, err.remote)) else {
             return;
         };
+        // RFC 5927 4.1: only an error about a segment in flight is believed.
+        let in_flight = match (t.sockets.get(h), err.seq) {
+            (Ok(Socket::Tcp(s)), Some(seq)) => s.tcb().is_some_and(|c| c.quote_in_flight(seq)),
+            _ => false,
+        };
+        if !in_flight {
+            return t.cx.counters.drop(DropReason::IcmpOutOfWindow);
+        }
         if let crate::ip::icmp::IcmpErrorKind::FragNeeded(mtu) = err.kind {
             let _ = self.with_tcb(t, h, |t, out| {
                 t.path_mtu(now, mtu, out);

@@ -4,6 +4,10 @@ use super::*;
 use crate::socket::Readiness;
 use crate::tcp::urgent::OobState;
 
+/// The smallest path MTU an ICMP "fragmentation needed" may set (Linux's
+/// `net.ipv4.route.min_pmtu`: 512 bytes of data and two 20-byte headers).
+const MIN_PMTU: usize = 552;
+
 /// What closing the user's descriptor does to a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CloseAction {
@@ -391,8 +395,14 @@ impl Tcb {
     /// Our segments have DF set, so shrink the MSS and send the lost data again.
     pub(crate) fn path_mtu(&mut self, now: Instant, mtu: u16, out: &mut Out<'_>) {
         // RFC 1191 section 5: a router that sends no MTU (old RFC 792 format) gets
-        // the next plateau below the current size; 576 is a safe floor.
-        let mtu = if mtu >= 68 { mtu as usize } else { 576 };
+        // the next plateau below the current size; 576 is a safe floor. A smaller
+        // MTU is not believed below 552 (Linux's min_pmtu): a forged "fragmentation
+        // needed" must not cut the path to a trickle.
+        let mtu = if mtu >= 68 {
+            (mtu as usize).max(MIN_PMTU)
+        } else {
+            576
+        };
         let ts = if self.ts_enabled { 12 } else { 0 };
         let new_mss = mtu
             .saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN + ts)
@@ -408,6 +418,13 @@ impl Tcb {
         self.recovery.on_path_mtu(new_mss, max);
         self.rtt_probe = None;
         self.output(now, out);
+    }
+
+    /// True when an ICMP error quoting sequence number `seq` can be about a
+    /// segment of ours in flight: SND.UNA =< seq < SND.NXT (RFC 5927 4.1).
+    pub(crate) fn quote_in_flight(&self, seq: u32) -> bool {
+        let seq = SeqNumber(seq);
+        seq.ge(self.snd_una) && seq.lt(self.snd_max)
     }
 
     pub(crate) fn icmp_error(&mut self, err: NetError, hard: bool) -> Notice {
