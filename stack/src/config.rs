@@ -181,8 +181,14 @@ pub struct TcpConfig {
     /// Congestion control for new connections (`TCP_CONGESTION` changes it per
     /// socket); CUBIC, as Linux's `net.ipv4.tcp_congestion_control`.
     pub congestion_control: CongestionAlgorithm,
-    /// Challenge ACKs per second (RFC 5961 section 7; Linux 1000).
+    /// Challenge ACKs per second, for the whole stack (RFC 5961 section 7; Linux's
+    /// tcp_challenge_ack_limit, 1000).
     pub challenge_acks_per_sec: u32,
+    /// Per connection, at most one ACK per this interval answers bare
+    /// unacceptable segments (out of window, failing PAWS, challenges), so two
+    /// desynchronised peers cannot ACK-storm (Linux's tcp_invalid_ratelimit,
+    /// 500 ms).
+    pub invalid_ack_interval: Duration,
 }
 
 impl Default for TcpConfig {
@@ -212,6 +218,7 @@ impl Default for TcpConfig {
             initial_window: 10,
             congestion_control: CongestionAlgorithm::Cubic,
             challenge_acks_per_sec: 1000,
+            invalid_ack_interval: Duration::from_millis(500),
         }
     }
 }

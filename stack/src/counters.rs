@@ -115,6 +115,10 @@ counter_enum! {
         TcpAcceptQueueFull => "tcp_accept_queue_full",
         /// SYN ignored because the listener's SYN queue is full.
         TcpSynQueueFull => "tcp_syn_queue_full",
+        /// A segment whose timestamp is older than the newest one taken (RFC 7323
+        /// 5.3 PAWS: an old duplicate from a wrapped sequence space); answered
+        /// with an ACK (Linux's PAWSEstabRejected).
+        TcpPaws => "tcp_paws",
         /// Segment failed the acceptability test (out of window).
         TcpOutOfWindow => "tcp_out_of_window",
         /// Segment dropped by a state rule (bad ACK, RST not acceptable, ...).
@@ -194,6 +198,13 @@ counter_enum! {
         TcpUndos => "tcp_undos",
         /// TCP RSTs sent.
         TcpRstSent => "tcp_rst_sent",
+        /// Challenge ACKs sent (RFC 5961: for a RST or SYN in the window, an ACK
+        /// outside the acceptable range).
+        TcpChallengeAcks => "tcp_challenge_acks",
+        /// ACKs not sent because of a rate limit: the stack's challenge-ACK limit
+        /// (RFC 5961 section 7) or a socket's limit on answering bare
+        /// unacceptable segments (Linux's tcp_invalid_ratelimit).
+        TcpAcksRateLimited => "tcp_acks_rate_limited",
         /// TCP connections established (active or passive).
         TcpEstablished => "tcp_established",
     }

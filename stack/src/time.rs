@@ -106,6 +106,42 @@ impl fmt::Display for Instant {
     }
 }
 
+/// A token bucket: `per_sec` tokens a second, at most `burst` saved (the ICMP
+/// error limit, the challenge-ACK limit).
+#[derive(Debug, Clone)]
+pub(crate) struct TokenBucket {
+    /// Tokens in millionths.
+    micro_tokens: u64,
+    last: Instant,
+    per_sec: u64,
+    burst: u64,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(per_sec: u32, burst: u32) -> TokenBucket {
+        TokenBucket {
+            micro_tokens: burst as u64 * 1_000_000,
+            last: Instant::ZERO,
+            per_sec: per_sec as u64,
+            burst: burst as u64,
+        }
+    }
+
+    /// Takes a token if one is available at `now`.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_micros() as u64;
+        self.last = self.last.max(now);
+        self.micro_tokens =
+            (self.micro_tokens + elapsed.saturating_mul(self.per_sec)).min(self.burst * 1_000_000);
+        if self.micro_tokens >= 1_000_000 {
+            self.micro_tokens -= 1_000_000;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

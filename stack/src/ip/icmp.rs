@@ -13,7 +13,6 @@ use crate::device::offload::TxMeta;
 use crate::error::NetError;
 use crate::ip::{is_broadcast, Ip, IpSend, Ipv4Repr};
 use crate::link::Link;
-use crate::time::Instant;
 use crate::wire::icmpv4::IcmpRepr;
 use crate::wire::{read_u16, read_u32, HEADROOM, ICMP_HEADER_LEN, PROTO_ICMP};
 
@@ -140,41 +139,6 @@ impl IcmpError {
             echo_ident,
             reporter,
         })
-    }
-}
-
-/// A token bucket limiting ICMP errors we send.
-#[derive(Debug, Clone)]
-pub(crate) struct TokenBucket {
-    /// Tokens in millionths.
-    micro_tokens: u64,
-    last: Instant,
-    per_sec: u64,
-    burst: u64,
-}
-
-impl TokenBucket {
-    pub(crate) fn new(per_sec: u32, burst: u32) -> TokenBucket {
-        TokenBucket {
-            micro_tokens: burst as u64 * 1_000_000,
-            last: Instant::ZERO,
-            per_sec: per_sec as u64,
-            burst: burst as u64,
-        }
-    }
-
-    /// Takes a token if one is available at `now`.
-    pub(crate) fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_micros() as u64;
-        self.last = self.last.max(now);
-        self.micro_tokens =
-            (self.micro_tokens + elapsed.saturating_mul(self.per_sec)).min(self.burst * 1_000_000);
-        if self.micro_tokens >= 1_000_000 {
-            self.micro_tokens -= 1_000_000;
-            true
-        } else {
-            false
-        }
     }
 }
 
@@ -340,6 +304,7 @@ impl Ip {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::{Instant, TokenBucket};
 
     #[test]
     fn token_bucket_limits_and_refills() {

@@ -23,7 +23,7 @@ use crate::link::Link;
 use crate::time::Instant;
 use crate::wire::{ETHERNET_HEADER_LEN, HEADROOM, IPV4_HEADER_LEN};
 
-use icmp::TokenBucket;
+use crate::time::TokenBucket;
 use reassembly::{Fragment, FragmentKey, Reassembler};
 
 pub use crate::wire::ipv4::Ipv4Repr;

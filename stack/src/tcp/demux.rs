@@ -70,6 +70,7 @@ impl Tcp {
             defer_ack: false,
             partial_checksum: false,
             tso_max: 0,
+            challenge_acks: &mut self.challenge_acks,
         };
         if let Some((send, frame)) = conn::rst_for(local, remote, repr, data_len, &mut out) {
             out.frames

@@ -53,6 +53,7 @@ use crate::ip::icmp::IcmpError;
 use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
 use crate::ports::{implicit_bind_error, overlaps, BindRules, Binding};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
+use crate::time::Duration;
 use crate::time::Instant;
 use crate::udp::{check_local_addr, PortTable};
 use isn::IsnGenerator;
@@ -210,6 +211,45 @@ pub(crate) struct Tcp {
     urgent_events: VecDeque<SocketHandle>,
     /// Connections owing a pure ACK, sent when the batch of received frames ends.
     ack_pending: Vec<SocketHandle>,
+    /// Challenge ACKs the stack may still send (RFC 5961 section 7).
+    challenge_acks: ChallengeAckLimit,
+}
+
+/// The stack's challenge-ACK limit (RFC 5961 section 7, as Linux's
+/// `tcp_challenge_ack_limit`): at most `limit` in a one-second window that opens
+/// with the first one.
+#[derive(Debug)]
+pub(crate) struct ChallengeAckLimit {
+    limit: u32,
+    window: Option<Instant>,
+    sent: u32,
+}
+
+impl ChallengeAckLimit {
+    /// A limit of `limit` challenge ACKs a second.
+    pub(crate) fn new(limit: u32) -> ChallengeAckLimit {
+        ChallengeAckLimit {
+            limit,
+            window: None,
+            sent: 0,
+        }
+    }
+
+    /// Takes one if the window has room at `now`.
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
+        if self
+            .window
+            .is_none_or(|start| now >= start + Duration::from_secs(1))
+        {
+            self.window = Some(now);
+            self.sent = 0;
+        }
+        if self.sent >= self.limit {
+            return false;
+        }
+        self.sent += 1;
+        true
+    }
 }
 
 fn sock(sockets: &SocketSet, h: SocketHandle) -> Result<&TcpSocket, NetError> {
@@ -239,6 +279,7 @@ impl Tcp {
             out: Vec::new(),
             urgent_events: VecDeque::new(),
             ack_pending: Vec::new(),
+            challenge_acks: ChallengeAckLimit::new(config.tcp.challenge_acks_per_sec),
         }
     }
 
@@ -276,6 +317,7 @@ impl Tcp {
                 defer_ack: t.cx.rx.input,
                 partial_checksum: offloads.tx_checksum,
                 tso_max: if offloads.tso { TSO_MAX_PAYLOAD } else { 0 },
+                challenge_acks: &mut self.challenge_acks,
             };
             f(tcb, &mut out)
         };

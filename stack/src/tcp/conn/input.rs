@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// Timestamp ticks a segment may lag TS.Recent and still pass PAWS (Linux's
+/// TCP_PAWS_WINDOW).
+const PAWS_WINDOW: i32 = 1;
+
+/// After this long without a new TS.Recent it is no longer trusted (RFC 7323 5.5:
+/// 24 days, before a 1 ms timestamp clock could wrap half its space).
+const PAWS_IDLE: Duration = Duration::from_secs(24 * 24 * 3600);
+
 impl Tcb {
     /// Processes a segment for a connection past LISTEN (RFC 9293 3.10.7.3 and 3.10.7.4).
     pub(crate) fn on_segment(
@@ -194,6 +202,14 @@ impl Tcb {
             return self.on_segment_synchronized(now, &pure, &[], out);
         }
 
+        // RFC 7323 5.3 R1 (PAWS): a segment whose timestamp is older than
+        // TS.Recent is an old duplicate: not acceptable, answered with an ACK.
+        if self.paws_rejects(now, seg, data.len()) {
+            out.counters.drop(DropReason::TcpPaws);
+            self.invalid_ack(now, seg, data.len(), out);
+            return notice;
+        }
+
         // First: check the sequence number (RFC 9293 3.10.7.4, the four cases).
         let wnd = self.rcv_wnd().max(if self.state == State::SynReceived {
             1
@@ -247,19 +263,24 @@ impl Tcb {
                 if self.state == State::SynReceived && seg.flags.syn && seg.seq == self.irs {
                     self.snd_nxt = self.iss;
                     if let Some(ts) = seg.options.timestamps {
-                        self.ts_recent = ts.value;
+                        self.take_ts_recent(now, ts.value);
                     }
+                    self.ack_now = true;
+                    self.ack_urgent = true;
+                } else if seg.flags.syn {
+                    self.challenge_ack(now, seg, data.len(), out);
+                } else {
+                    self.invalid_ack(now, seg, data.len(), out);
                 }
-                self.ack_now = true;
-                self.ack_urgent = true;
             }
             return notice;
         }
-        // PAWS-lite (RFC 7323 5): remember the newest timestamp of in-window segments.
+        // RFC 7323 4.3: remember the newest timestamp of a segment at the left
+        // edge of the window (the one to echo).
         if self.ts_enabled {
             if let Some(ts) = seg.options.timestamps {
                 if seg.seq.le(self.rcv_nxt) && (ts.value.wrapping_sub(self.ts_recent) as i32) >= 0 {
-                    self.ts_recent = ts.value;
+                    self.take_ts_recent(now, ts.value);
                 }
             }
         }
@@ -270,8 +291,7 @@ impl Tcb {
         if seg.flags.rst {
             if seg.seq != self.rcv_nxt {
                 // In the window but not exact: challenge ACK.
-                self.ack_now = true;
-                self.ack_urgent = true;
+                self.challenge_ack(now, seg, data.len(), out);
                 out.counters.drop(DropReason::TcpBadSegment);
                 return notice;
             }
@@ -307,8 +327,7 @@ impl Tcb {
                 self.snd_nxt = self.iss; // repeat our SYN-ACK
                 return notice;
             }
-            self.ack_now = true;
-            self.ack_urgent = true;
+            self.challenge_ack(now, seg, data.len(), out);
             out.counters.drop(DropReason::TcpBadSegment);
             return notice;
         }
@@ -340,15 +359,13 @@ impl Tcb {
         }
         // RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT].
         if seg.ack.gt(self.snd_max) {
-            self.ack_now = true;
-            self.ack_urgent = true;
+            self.invalid_ack(now, seg, data.len(), out);
             out.counters.drop(DropReason::TcpBadSegment);
             return notice;
         }
         let oldest_ok = self.snd_una - (self.max_snd_wnd.max(1) as u32);
         if seg.ack.lt(oldest_ok) {
-            self.ack_now = true;
-            self.ack_urgent = true;
+            self.challenge_ack(now, seg, data.len(), out);
             out.counters.drop(DropReason::TcpBadSegment);
             return notice;
         }
@@ -694,5 +711,86 @@ impl Tcb {
             wake: true,
             ..Notice::default()
         }
+    }
+
+    /// Takes `value` as TS.Recent at `now`.
+    pub(super) fn take_ts_recent(&mut self, now: Instant, value: u32) {
+        self.ts_recent = value;
+        self.ts_recent_at = now;
+    }
+
+    /// PAWS (RFC 7323 5.3 R1, as Linux's `tcp_paws_discard`): true for a segment
+    /// with a timestamp older than TS.Recent by more than one tick, unless it is a
+    /// RST, TS.Recent is older than 24 days (5.5), or it is a pure duplicate ACK
+    /// (Linux's disordered ACK: ACKs may be reordered without harm).
+    pub(super) fn paws_rejects(&self, now: Instant, seg: &TcpRepr, data_len: usize) -> bool {
+        let Some(ts) = seg.options.timestamps.filter(|_| self.ts_enabled) else {
+            return false;
+        };
+        if seg.flags.rst || (self.ts_recent.wrapping_sub(ts.value) as i32) <= PAWS_WINDOW {
+            return false;
+        }
+        if now >= self.ts_recent_at + PAWS_IDLE {
+            return false;
+        }
+        let disordered_ack = data_len == 0
+            && !seg.flags.syn
+            && !seg.flags.fin
+            && seg.flags.ack
+            && seg.seq == self.rcv_nxt
+            && seg.ack == self.snd_una;
+        !disordered_ack
+    }
+
+    /// Answers an unacceptable segment with an ACK, unless the segment is bare
+    /// (no data, no FIN) and this connection answered one less than
+    /// `invalid_ack_interval` ago: Linux's `tcp_oow_rate_limited`, which keeps two
+    /// desynchronised peers from ACK-storming while data still gets its
+    /// duplicate ACK at once.
+    pub(super) fn invalid_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data_len: usize,
+        out: &mut Out<'_>,
+    ) {
+        let bare = data_len == 0 && !seg.flags.fin;
+        if bare && !self.invalid_ack_allowed(now) {
+            out.counters.inc(Stat::TcpAcksRateLimited);
+            return;
+        }
+        self.ack_now = true;
+        self.ack_urgent = true;
+    }
+
+    /// A challenge ACK (RFC 5961 sections 3.2, 4.2 and 5.2) for `seg`, within
+    /// this connection's limit on bare segments and the stack's (section 7: at
+    /// most `challenge_acks_per_sec`).
+    pub(super) fn challenge_ack(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data_len: usize,
+        out: &mut Out<'_>,
+    ) {
+        let bare = data_len == 0 && !seg.flags.fin;
+        if (bare && !self.invalid_ack_allowed(now)) || !out.challenge_acks.take(now) {
+            out.counters.inc(Stat::TcpAcksRateLimited);
+            return;
+        }
+        out.counters.inc(Stat::TcpChallengeAcks);
+        self.ack_now = true;
+        self.ack_urgent = true;
+    }
+
+    /// Whether an answer to an unacceptable segment may go out now (and if so,
+    /// the time is noted).
+    fn invalid_ack_allowed(&mut self, now: Instant) -> bool {
+        let interval = self.cfg.invalid_ack_interval;
+        if self.last_invalid_ack.is_some_and(|t| now < t + interval) {
+            return false;
+        }
+        self.last_invalid_ack = Some(now);
+        true
     }
 }

@@ -117,6 +117,8 @@ pub(crate) struct Out<'a> {
     /// Largest payload one segment may carry, cut by the device into MSS pieces
     /// (TSO); 0 when the device cannot.
     pub tso_max: usize,
+    /// The stack's challenge-ACK budget (RFC 5961 section 7).
+    pub challenge_acks: &'a mut crate::tcp::ChallengeAckLimit,
 }
 
 impl Out<'_> {
@@ -214,6 +216,9 @@ pub(crate) struct Tcb {
     adv_mss: u16,
     ts_enabled: bool,
     ts_recent: u32,
+    /// When `ts_recent` was last taken (RFC 7323 5.5: it is forgotten after 24
+    /// days without one).
+    ts_recent_at: Instant,
     ts_offset: u32,
     sack_enabled: bool,
     /// We offered window scaling in our SYN.
@@ -255,6 +260,9 @@ pub(crate) struct Tcb {
     ack_urgent: bool,
     /// Bytes received in order and not yet acknowledged.
     unacked_bytes: usize,
+    /// When we last answered a bare unacceptable segment (Linux's
+    /// `last_oow_ack_time`).
+    last_invalid_ack: Option<Instant>,
 
     /// Error to report (`SO_ERROR`, or on the next call).
     error: Option<NetError>,
@@ -339,6 +347,7 @@ impl Tcb {
             adv_mss,
             ts_enabled: false,
             ts_recent: 0,
+            ts_recent_at: now,
             ts_offset: p.ts_offset,
             sack_enabled: false,
             offered_wscale: cfg.window_scaling,
@@ -360,6 +369,7 @@ impl Tcb {
             ack_now: false,
             ack_urgent: false,
             unacked_bytes: 0,
+            last_invalid_ack: None,
             error: None,
             soft_error: None,
             reset: false,

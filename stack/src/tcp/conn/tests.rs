@@ -29,6 +29,7 @@ struct Harness {
     frames: Vec<(IpSend, Vec<u8>, crate::device::offload::TxMeta)>,
     spare: Vec<Vec<u8>>,
     counters: Counters,
+    challenge_acks: crate::tcp::ChallengeAckLimit,
     now: Instant,
 }
 
@@ -66,6 +67,7 @@ impl Harness {
             frames: Vec::new(),
             spare: Vec::new(),
             counters: Counters::default(),
+            challenge_acks: crate::tcp::ChallengeAckLimit::new(1000),
             now: Instant::ZERO,
         }
     }
@@ -78,6 +80,7 @@ impl Harness {
             defer_ack: false,
             partial_checksum: false,
             tso_max: 0,
+            challenge_acks: &mut self.challenge_acks,
         };
         f(&mut self.tcb, &mut out, self.now)
     }
@@ -488,6 +491,56 @@ fn rst_in_window_but_not_exact_gets_challenge_ack() {
     assert_eq!(h.tcb.state, State::Established);
     let (ack, _) = h.recv_one();
     assert!(ack.flags.ack && !ack.flags.rst);
+    assert_eq!(rel_ack(&ack), 1);
+}
+
+/// RFC 5961 section 7: 10,000 in-window RSTs in one second draw at most the
+/// stack's configured number of challenge ACKs (the per-connection limit is
+/// off here, so the stack's is what holds).
+#[test]
+fn challenge_acks_are_limited_per_second_for_the_stack() {
+    let mut h = established();
+    h.challenge_acks = crate::tcp::ChallengeAckLimit::new(50);
+    h.tcb.cfg.invalid_ack_interval = Duration::ZERO;
+    let mut acks = 0;
+    for i in 0..10_000u32 {
+        h.now += Duration::from_micros(99);
+        h.send(seg("R", 100 + (i % 1000), None), b"");
+        acks += h.recv().len();
+    }
+    assert_eq!(h.tcb.state, State::Established);
+    assert!(acks > 0 && acks <= 50, "{acks} challenge ACKs");
+    assert_eq!(h.counters.stat(Stat::TcpChallengeAcks), acks as u64);
+    assert_eq!(
+        h.counters.stat(Stat::TcpAcksRateLimited),
+        10_000 - acks as u64
+    );
+}
+
+/// Linux's tcp_invalid_ratelimit: one connection answers bare unacceptable
+/// segments (RSTs and SYNs in the window, out-of-window ACKs) at most once per
+/// `invalid_ack_interval`, so two desynchronised peers cannot ACK-storm; a
+/// segment with data still gets its duplicate ACK.
+#[test]
+fn bare_unacceptable_segments_are_answered_at_most_twice_a_second() {
+    let mut h = established();
+    let mut acks = 0;
+    for i in 0..1000u32 {
+        h.now += Duration::from_millis(1);
+        let s = match i % 3 {
+            0 => seg("R", 100, None),
+            1 => seg("S", 1, None),
+            _ => seg("", 2_000_000, Some(1)),
+        };
+        h.send(s, b"");
+        acks += h.recv().len();
+    }
+    // One second at 500 ms: the first segment and one more.
+    assert_eq!(acks, 2);
+    assert_eq!(h.counters.stat(Stat::TcpAcksRateLimited), 998);
+    // Data out of the window is always answered.
+    h.send(seg("", 2_000_000, Some(1)), b"data");
+    let (ack, _) = h.recv_one();
     assert_eq!(rel_ack(&ack), 1);
 }
 
