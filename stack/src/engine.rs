@@ -681,6 +681,11 @@ impl Engine {
         self.link.learn(now, ip, mac);
     }
 
+    /// Entries in the ARP cache.
+    pub(crate) fn link_entries(&self) -> usize {
+        self.link.arp().len()
+    }
+
     /// No TCP connection, binding or listener is left.
     pub(crate) fn tcp_tables_empty(&self) -> bool {
         self.tcp.tables_empty()

@@ -593,3 +593,49 @@ fn martian_sources_and_loopback_destinations_from_the_wire_are_dropped() {
     e.udp_send_to(Instant::ZERO, s, b"self", Some(lo)).unwrap();
     assert_eq!(e.udp_recv_from(u, &mut buf, false).map(|r| r.copied), Ok(4));
 }
+
+/// An ARP request for us from `sender` (IP and MAC).
+fn arp_request_frame(e: &Engine, sender: Ipv4Addr, mac: EthernetAddress) -> Vec<u8> {
+    let mut f = vec![0u8; 14];
+    ethernet::write_header(
+        &mut f,
+        EthernetAddress::BROADCAST,
+        mac,
+        crate::wire::ETHERTYPE_ARP,
+    );
+    crate::wire::arp::ArpRepr {
+        operation: crate::wire::arp::REQUEST,
+        sender_hw: mac,
+        sender_ip: sender,
+        target_hw: EthernetAddress([0; 6]),
+        target_ip: e.config().addr,
+    }
+    .emit(&mut f);
+    f
+}
+
+#[test]
+fn spoofed_arp_senders_and_unresolved_neighbours_stay_within_the_cache_bound() {
+    let mut cfg = StackConfig::new(B, 16);
+    cfg.arp.max_entries = 64;
+    let mut e = Engine::new(cfg).unwrap();
+    let now = Instant::ZERO;
+    for i in 0..10_000u32 {
+        let b = (i + 3).to_be_bytes();
+        let sender = Ipv4Addr::new(10, 0, b[2], b[3]);
+        let mac = EthernetAddress([2, 0xaa, b[0], b[1], b[2], b[3]]);
+        e.handle_frame(now, &arp_request_frame(&e, sender, mac));
+        while e.poll_transmit(now).is_some() {}
+    }
+    assert_eq!(e.counters().stat(Stat::ArpRepliesSent), 10_000);
+    assert!(e.link_entries() <= 64, "{} entries", e.link_entries());
+    // Our own traffic to 300 silent neighbours: resolutions in progress, bounded too.
+    let u = e.udp_open().unwrap();
+    for i in 0..300u32 {
+        let b = (i + 20_000).to_be_bytes();
+        let dst = SocketAddrV4::new(Ipv4Addr::new(10, 0, b[2], b[3]), 9);
+        let _ = e.udp_send_to(now, u, b"x", Some(dst));
+        while e.poll_transmit(now).is_some() {}
+    }
+    assert!(e.link_entries() <= 64, "{} entries", e.link_entries());
+}

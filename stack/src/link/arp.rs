@@ -173,8 +173,9 @@ impl ArpCache {
                 }
             }
             None => {
-                if create {
-                    self.make_room(now);
+                // A new entry only while there is room: an entry made because
+                // someone asked for us never pushes out a resolution in progress.
+                if create && self.make_room(now) {
                     self.entries.insert(
                         ip,
                         Entry::Resolved {
@@ -193,9 +194,10 @@ impl ArpCache {
     /// Queues `frame` for `ip`, which did not resolve through [`ArpCache::lookup`].
     pub fn enqueue(&mut self, now: Instant, ip: Ipv4Addr, frame: PendingFrame) -> Enqueued {
         let fresh = !matches!(self.entries.get(&ip), Some(Entry::Incomplete { .. }));
+        let mut dropped = 0;
         if fresh {
             self.entries.remove(&ip);
-            self.make_room(now);
+            dropped += self.make_room_for_resolution(now);
             self.entries.insert(
                 ip,
                 Entry::Incomplete {
@@ -205,7 +207,6 @@ impl ArpCache {
                 },
             );
         }
-        let mut dropped = 0;
         // Make room in the global bound by dropping the oldest frame of this
         // neighbour first, then of any other.
         let per = self.config.pending_per_neighbor.max(1);
@@ -308,12 +309,14 @@ impl ArpCache {
             .min()
     }
 
-    fn make_room(&mut self, now: Instant) {
+    /// Makes room for one more entry within `max_entries`, evicting an expired
+    /// entry or else the resolved one closest to expiry. A resolution in progress
+    /// is never evicted here (its frames are waiting): false when every entry is
+    /// one, and there is no room.
+    fn make_room(&mut self, now: Instant) -> bool {
         if self.entries.len() < self.config.max_entries.max(1) {
-            return;
+            return true;
         }
-        // Prefer an expired entry, then the resolved entry closest to expiry; never
-        // evict a resolution in progress (its frames are waiting).
         let victim = self
             .entries
             .iter()
@@ -321,10 +324,44 @@ impl ArpCache {
                 Entry::Resolved { expires_at, .. } => Some((*expires_at <= now, *expires_at, *ip)),
                 Entry::Incomplete { .. } => None,
             })
-            .max_by_key(|(expired, at, _)| (*expired, std::cmp::Reverse(*at)))
+            .max_by_key(|(expired, at, ip)| {
+                (*expired, std::cmp::Reverse(*at), std::cmp::Reverse(*ip))
+            })
             .map(|(_, _, ip)| ip);
-        if let Some(ip) = victim {
-            self.entries.remove(&ip);
+        match victim {
+            Some(ip) => {
+                self.entries.remove(&ip);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Like [`ArpCache::make_room`] for a resolution of our own: when every entry
+    /// is a resolution in progress, the one furthest along (its next request due
+    /// first, lowest address on a tie) gives way, and its waiting frames are
+    /// dropped. Returns how many.
+    fn make_room_for_resolution(&mut self, now: Instant) -> usize {
+        if self.make_room(now) {
+            return 0;
+        }
+        let victim = self
+            .entries
+            .iter()
+            .filter_map(|(ip, e)| match e {
+                Entry::Incomplete {
+                    next_request_at, ..
+                } => Some((*next_request_at, *ip)),
+                Entry::Resolved { .. } => None,
+            })
+            .min()
+            .map(|(_, ip)| ip);
+        match victim.and_then(|ip| self.entries.remove(&ip)) {
+            Some(Entry::Incomplete { queue, .. }) => {
+                self.pending_total -= queue.len();
+                queue.len()
+            }
+            _ => 0,
         }
     }
 }
@@ -462,5 +499,28 @@ mod tests {
         // The newest survives; the oldest was evicted.
         assert!(c.lookup(Instant::from_secs(10), ip(10)).is_some());
         assert!(c.lookup(Instant::from_secs(10), ip(1)).is_none());
+    }
+
+    #[test]
+    fn resolutions_in_progress_are_bounded_too() {
+        let mut c = cache();
+        let now = Instant::ZERO;
+        // Six resolutions for a cache of four: the oldest give way, with their frames.
+        let mut dropped = 0;
+        for n in 1..=6 {
+            dropped += c
+                .enqueue(now + Duration::from_millis(n as u64), ip(n), vec![n])
+                .dropped;
+        }
+        assert_eq!(c.len(), 4);
+        assert_eq!(dropped, 2);
+        assert_eq!(c.pending(), 4);
+        assert!(!c.is_resolving(ip(1)) && c.is_resolving(ip(6)));
+        // Requests for us from new senders find no room: nothing is pushed out.
+        for n in 10..200 {
+            let _ = c.learn(now, ip(n), MAC, true);
+        }
+        assert_eq!(c.len(), 4);
+        assert!((3..=6).all(|n| c.is_resolving(ip(n))));
     }
 }
