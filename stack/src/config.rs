@@ -241,8 +241,15 @@ pub struct StackConfig {
     pub gateway: Option<Ipv4Addr>,
     /// IP MTU of the link (1500 on Ethernet).
     pub mtu: usize,
-    /// Seed of every random choice (ISNs, ports, IP ids).
+    /// Seed of every random choice (ISNs, ports, IP ids, timestamp offsets) of an
+    /// engine on its own (simulations, drill, tests). Under a [`Runtime`](crate::runtime::Runtime)
+    /// the choices come from a secret the runtime draws from the operating system
+    /// instead, unless `deterministic` is set: anyone who knows a seed could
+    /// predict them.
     pub seed: u64,
+    /// Keep every random choice derived from `seed`, also under a runtime (a
+    /// reproducible demo or capture; never on a link an attacker can reach).
+    pub deterministic: bool,
     /// Maximum number of sockets.
     pub max_sockets: usize,
     /// ARP.
@@ -271,6 +278,7 @@ impl StackConfig {
             gateway: None,
             mtu: 1500,
             seed,
+            deterministic: false,
             max_sockets: 65536,
             arp: ArpConfig::default(),
             ip: IpConfig::default(),

@@ -112,6 +112,24 @@ impl Engine {
         })
     }
 
+    /// Replaces every secret the engine's random choices come from (the RFC 6528
+    /// ISN key, the generator of ephemeral ports, IP identifications, timestamp
+    /// offsets and ping identifiers) with ones derived from `secret`: what a
+    /// runtime does with a secret from the operating system, so that nobody who
+    /// knows the configuration can predict them. Only before the first socket:
+    /// `EINVAL` after.
+    pub fn set_secret(&mut self, secret: [u8; 32]) -> Result<(), NetError> {
+        if self.sockets.len() > 0 {
+            return Err(NetError::InvalidInput);
+        }
+        self.rng = SmallRng::from_seed(secret);
+        self.ip.set_ident(self.rng.next_u32() as u16);
+        let mut key = [0u8; 16];
+        self.rng.fill_bytes(&mut key);
+        self.tcp.rekey(key);
+        Ok(())
+    }
+
     /// The context of a link or IP call.
     fn cx(&mut self, now: Instant, rx: RxFacts) -> (Cx<'_>, &mut Link, &mut Ip) {
         self.clock = self.clock.max(now);

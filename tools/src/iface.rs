@@ -35,9 +35,12 @@ pub struct IfaceOpts {
     /// Drop this fraction of frames in each direction (0.0 to 1.0).
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
-    /// Seed of the stack's random choices and of the impairment.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Make the run reproducible: the stack's random choices (ISNs, ports, IP ids)
+    /// and the impairment come from this seed. Without it the stack draws its
+    /// secrets from the operating system, as it must on a link an attacker can
+    /// reach, and the impairment uses seed 1.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Allow binding ports below 1024.
     #[arg(long)]
     pub privileged: bool,
@@ -90,7 +93,10 @@ impl IfaceOpts {
         }
         c.gateway = self.gw;
         c.mtu = self.mtu;
-        c.seed = self.seed;
+        if let Some(seed) = self.seed {
+            c.seed = seed;
+            c.deterministic = true;
+        }
         c.ports.privileged = self.privileged;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
@@ -134,7 +140,7 @@ pub fn wrap(mut dev: Box<dyn Device>, o: &IfaceOpts) -> Result<Box<dyn Device>, 
             ..ImpairmentConfig::default()
         };
         cfg.validate()?;
-        dev = Box::new(ImpairedDevice::new(dev, cfg, o.seed));
+        dev = Box::new(ImpairedDevice::new(dev, cfg, o.seed.unwrap_or(1)));
     }
     if let Some(path) = &o.pcap {
         dev = Box::new(

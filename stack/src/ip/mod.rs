@@ -351,6 +351,11 @@ impl Ip {
         self.reassembler.next_deadline()
     }
 
+    /// Restarts the identification counter at `ident`.
+    pub(crate) fn set_ident(&mut self, ident: u16) {
+        self.ident = ident;
+    }
+
     /// The next IP identification: a counter started at a seeded random value.
     fn next_ident(&mut self) -> u16 {
         self.ident = self.ident.wrapping_add(1);

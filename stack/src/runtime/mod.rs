@@ -107,7 +107,11 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// Starts the driver thread for `engine` on `device`.
+    /// Starts the driver thread for `engine` on `device`. Unless the engine's
+    /// configuration is `deterministic`, its random choices (ISNs, ephemeral ports,
+    /// IP identifications, timestamp offsets) are first re-keyed from a secret drawn
+    /// from the operating system ([`Engine::set_secret`]; an engine that already has
+    /// sockets keeps its seeded ones).
     pub fn start<D: Device + 'static>(engine: Engine, device: D) -> io::Result<Runtime> {
         Self::start_with_observer(engine, device, None)
     }
@@ -118,6 +122,12 @@ impl Runtime {
         device: D,
         observer: Option<FrameObserver>,
     ) -> io::Result<Runtime> {
+        if !engine.config().deterministic {
+            let mut secret = [0u8; 32];
+            getrandom::fill(&mut secret)
+                .map_err(|e| io::Error::other(format!("no secret from the OS: {e}")))?;
+            let _ = engine.set_secret(secret);
+        }
         // The engine hands out what this device can finish (checksums, TSO).
         engine.set_offloads(device.offloads());
         let shared = Arc::new(Shared {

@@ -289,6 +289,11 @@ impl Tcp {
         self.conns.is_empty() && self.ports.is_empty() && self.listeners.values().all(Vec::is_empty)
     }
 
+    /// Replaces the ISN key (before any connection exists).
+    pub(crate) fn rekey(&mut self, isn_key: [u8; 16]) {
+        self.isn = IsnGenerator::new(isn_key);
+    }
+
     /// Connections owe ACKs to be sent at the end of the batch.
     pub(crate) fn acks_pending(&self) -> usize {
         self.ack_pending.len()

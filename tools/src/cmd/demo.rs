@@ -121,8 +121,11 @@ pub fn two_hosts(seed: u64, transcript: Option<&Transcript>) -> Result<(Stack, S
     let (la, lb) = MemoryLink::pair(1500);
     let mut ca = StackConfig::new(HOST_A, 24);
     let mut cb = StackConfig::new(HOST_B, 24);
+    // A teaching run on an in-memory link: reproducible, so the transcript is.
     ca.seed = seed;
     cb.seed = seed.wrapping_add(1);
+    ca.deterministic = true;
+    cb.deterministic = true;
     let epoch = std::time::Instant::now();
     let obs = |label| transcript.map(|t| t.observer(label, epoch));
     let a = Runtime::start_with_observer(Engine::new(ca).map_err(|e| e.to_string())?, la, obs("A"))
