@@ -161,6 +161,11 @@ pub struct TcpConfig {
     pub keepalive_interval: Duration,
     /// Unanswered probes before the connection is dropped (`tcp_keepalive_probes`: 9).
     pub keepalive_probes: u32,
+    /// A connection whose user closed it (an orphan) gives up after this many
+    /// retransmissions, or zero-window probes, without progress (Linux's
+    /// `tcp_orphan_retries`, which means 8): a peer that keeps its window shut
+    /// cannot pin it forever.
+    pub orphan_retries: u32,
     /// How long an orphaned connection may stay in FIN-WAIT-2 (`tcp_fin_timeout`).
     pub fin_timeout: Duration,
     /// Upper bound of `listen`'s backlog (`somaxconn`: 128, Linux's default before
@@ -208,6 +213,7 @@ impl Default for TcpConfig {
             keepalive_time: Duration::from_secs(7200),
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
+            orphan_retries: 8,
             fin_timeout: Duration::from_secs(60),
             somaxconn: 128,
             max_syn_backlog: 256,

@@ -198,6 +198,8 @@ counter_enum! {
         TcpUndos => "tcp_undos",
         /// TCP RSTs sent.
         TcpRstSent => "tcp_rst_sent",
+        /// Orphaned connections dropped after `orphan_retries` zero-window probes.
+        TcpOrphanProbesExhausted => "tcp_orphan_probes_exhausted",
         /// Challenge ACKs sent (RFC 5961: for a RST or SYN in the window, an ACK
         /// outside the acceptable range).
         TcpChallengeAcks => "tcp_challenge_acks",

@@ -671,6 +671,42 @@ fn zero_window_probe_with_persist_backoff() {
     assert_eq!(rel_seq(&out[0].0), 1);
 }
 
+/// Zero-window probes go on as long as the peer answers (RFC 1122 4.2.2.17)
+/// while the user is there; an orphan gives up after `orphan_retries` (Linux's
+/// tcp_orphan_retries), so a peer that keeps its window shut cannot pin a closed
+/// socket forever.
+#[test]
+fn an_orphan_facing_a_closed_window_gives_up_after_the_probe_limit() {
+    let run = |orphan: bool| {
+        let mut h = established();
+        let mut w = seg("", 1, Some(1));
+        w.window = 0;
+        h.send(w.clone(), b"");
+        h.app_send(b"blocked");
+        h.recv_nothing();
+        if orphan {
+            assert_eq!(h.tcb.close_action(false), super::CloseAction::Fin);
+            h.close();
+        }
+        let mut probes = 0;
+        for _ in 0..50 {
+            let n = h.advance_to_deadline();
+            probes += h.recv().len();
+            if n.closed {
+                assert_eq!(h.tcb.state, State::Closed);
+                assert_eq!(h.counters.stat(Stat::TcpOrphanProbesExhausted), 1);
+                return Some(probes);
+            }
+            // Answered, still without room.
+            h.send(w.clone(), b"");
+            h.recv();
+        }
+        None
+    };
+    assert_eq!(run(true), Some(8));
+    assert_eq!(run(false), None, "a connection with its user keeps probing");
+}
+
 #[test]
 fn nagle_holds_small_segments_while_data_is_unacked() {
     let mut h = established();

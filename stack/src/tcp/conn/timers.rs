@@ -23,6 +23,13 @@ impl Tcb {
                     self.sws_override = false;
                 }
                 TimerKind::Persist => {
+                    // RFC 1122 4.2.2.17 keeps probing as long as the peer answers,
+                    // but only for a user who is still there: an orphan gives up
+                    // (Linux's tcp_probe_timer on a dead socket).
+                    if self.orphan && self.persist_backoff >= self.cfg.orphan_retries {
+                        out.counters.inc(Stat::TcpOrphanProbesExhausted);
+                        return self.fail(NetError::TimedOut);
+                    }
                     // RFC 9293 3.8.6.1: probe the zero window with one byte.
                     self.persist_backoff = self.persist_backoff.saturating_add(1);
                     // Every probe carries the first unacknowledged byte: a byte the
@@ -74,6 +81,7 @@ impl Tcb {
         let limit = match self.state {
             State::SynSent => self.cfg.syn_retries,
             State::SynReceived => self.cfg.synack_retries,
+            _ if self.orphan => self.cfg.orphan_retries.min(self.cfg.retries),
             _ => self.cfg.retries,
         };
         if self.retries > limit {
