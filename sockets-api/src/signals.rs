@@ -24,6 +24,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Weak};
 
 use crossbeam_channel::{Receiver, Sender};
+
+/// Urgent announcements waiting for the notifier thread, at most.
+const SIGURG_QUEUE: usize = 256;
 use parking_lot::Mutex;
 use stack::SocketHandle;
 
@@ -98,7 +101,10 @@ impl Stack {
         if let Some(tx) = slot.as_ref() {
             return Ok(tx.clone());
         }
-        let (tx, rx) = crossbeam_channel::unbounded();
+        // Bounded: like a standard signal, announcements that come while many are
+        // pending are merged (lost), so a peer's flood of urgent data cannot grow
+        // memory while a handler is slow.
+        let (tx, rx) = crossbeam_channel::bounded(SIGURG_QUEUE);
         let weak = Arc::downgrade(&self.inner);
         std::thread::Builder::new()
             .name(format!("netstack-sigurg-{}", self.addr()))

@@ -307,8 +307,9 @@ impl StackGuard<'_> {
 
     /// Registers (`Some`) or removes (`None`) the channel that receives `h` each time
     /// new urgent data is announced on `h` ([`Event::Urgent`]: the in-process
-    /// SIGURG). The send happens under the engine lock and never blocks (an unbounded
-    /// channel is expected; a full or disconnected one loses the notification), so
+    /// SIGURG). The send happens under the engine lock and never blocks (a full or
+    /// disconnected channel loses the notification, as a pending signal merges
+    /// the next one), so
     /// whoever acts on it must do so on its own thread. Remove the registration when
     /// the socket is closed; a stale handle never matches a new socket.
     pub fn set_urgent_notifier(&mut self, h: SocketHandle, tx: Option<Sender<SocketHandle>>) {
