@@ -699,6 +699,14 @@ impl Engine {
         self.link.learn(now, ip, mac);
     }
 
+    /// Memory the datagrams queued on UDP socket `h` hold.
+    pub(crate) fn udp_queued_memory(&self, h: SocketHandle) -> usize {
+        match self.sockets.get(h) {
+            Ok(Socket::Udp(u)) => u.queued_memory(),
+            _ => 0,
+        }
+    }
+
     /// Entries in the ARP cache.
     pub(crate) fn link_entries(&self) -> usize {
         self.link.arp().len()

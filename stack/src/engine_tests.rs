@@ -689,3 +689,28 @@ fn runtimes_draw_their_secrets_from_the_os_unless_deterministic() {
     let (x, y, z) = (isn(false), isn(false), isn(false));
     assert!(!(near(x, y) && near(y, z) && near(x, z)), "{x} {y} {z}");
 }
+
+/// A UDP receive queue is bounded by the memory it really holds: tiny datagrams
+/// never pin frame-sized buffers (the engine's spare buffers are up to 64 KiB).
+#[test]
+fn udp_queues_are_charged_for_the_memory_they_hold() {
+    let mut e = engine();
+    for _ in 0..256 {
+        e.recycle(Vec::with_capacity(65536));
+    }
+    let u = e.udp_open().unwrap();
+    e.udp_bind(u, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 7007))
+        .unwrap();
+    let limit = e.socket_options(u).unwrap().recv_buffer;
+    let us = SocketAddrV4::new(B, 7007);
+    for i in 0..5000u16 {
+        let from = SocketAddrV4::new(A, 1024 + i);
+        e.handle_frame(
+            Instant::ZERO,
+            &frame_between(&e, A, B, 17, &udp(from, us, b"x")),
+        );
+    }
+    assert!(e.counters().drops(DropReason::UdpQueueFull) > 0);
+    let held = e.udp_queued_memory(u);
+    assert!(held <= limit, "{held} bytes held for a {limit}-byte buffer");
+}

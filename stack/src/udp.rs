@@ -67,6 +67,15 @@ impl UdpSocket {
     }
 
     /// Bytes of the next datagram (`FIONREAD` on a datagram socket).
+    /// Bytes of memory the queued datagrams hold (their buffers and overhead).
+    #[cfg(test)]
+    pub(crate) fn queued_memory(&self) -> usize {
+        self.rx
+            .iter()
+            .map(|(_, d)| d.capacity() + DATAGRAM_OVERHEAD)
+            .sum()
+    }
+
     pub(crate) fn next_len(&self) -> usize {
         self.rx.front().map_or(0, |(_, d)| d.len())
     }
@@ -297,7 +306,7 @@ impl Udp {
         };
         if !peek {
             if let Some((_, d)) = u.rx.pop_front() {
-                u.rx_used -= d.len() + DATAGRAM_OVERHEAD;
+                u.rx_used -= d.capacity() + DATAGRAM_OVERHEAD;
                 t.cx.pool.recycle(d);
             }
         }
@@ -393,14 +402,16 @@ impl Udp {
         let Ok(Socket::Udp(u)) = t.sockets.get_mut(h) else {
             return;
         };
+        // The datagram is kept in a buffer of its own size, and charged for what
+        // it really holds (Linux charges the skb's truesize): a tiny datagram never
+        // pins a frame-sized buffer.
         let cost = payload.len() + DATAGRAM_OVERHEAD;
         // Like Linux, one datagram is always accepted into an empty queue.
         if u.rx_used + cost > u.opts.recv_buffer && !u.rx.is_empty() {
             return t.cx.counters.drop(DropReason::UdpQueueFull);
         }
-        let mut data = t.cx.pool.take();
-        data.extend_from_slice(payload);
-        u.rx_used += cost;
+        let data = payload.to_vec();
+        u.rx_used += data.capacity() + DATAGRAM_OVERHEAD;
         u.rx.push_back((from, data));
         t.cx.counters.inc(Stat::UdpDelivered);
         t.sockets.mark(h);
