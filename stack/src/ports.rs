@@ -67,7 +67,6 @@ pub struct PortTable {
     first: u16,
     last: u16,
     privileged: bool,
-    next_hint: Option<u16>,
 }
 
 /// The error of an implicit bind (`connect`, `sendto`, `listen` on an unbound
@@ -88,7 +87,6 @@ impl PortTable {
             first: config.ephemeral_first,
             last: config.ephemeral_last.max(config.ephemeral_first),
             privileged: config.privileged,
-            next_hint: None,
         }
     }
 
@@ -164,12 +162,11 @@ impl PortTable {
         random: u32,
     ) -> Result<u16, NetError> {
         let span = (self.last - self.first) as u32 + 1;
-        // Linux-like: a random offset for the first choice, then sequential probing;
-        // ephemeral ports are never shared, whatever SO_REUSEADDR says.
-        let start = match self.next_hint {
-            Some(h) if (self.first..=self.last).contains(&h) => (h - self.first) as u32,
-            _ => random % span,
-        };
+        // RFC 6056 3.3.1 (Algorithm 1, simple port randomization): every choice
+        // starts at a new random offset, then probes sequentially, so nobody can
+        // guess the next port from the last; ephemeral ports are never shared,
+        // whatever SO_REUSEADDR says.
+        let start = random % span;
         for i in 0..span {
             let port = self.first + ((start + i) % span) as u16;
             let free = self
@@ -177,11 +174,6 @@ impl PortTable {
                 .iter()
                 .all(|b| !overlaps(b.addr, binding.addr));
             if free && self.available(port, binding, rules) {
-                self.next_hint = Some(if port == self.last {
-                    self.first
-                } else {
-                    port + 1
-                });
                 return Ok(port);
             }
         }
@@ -202,6 +194,31 @@ impl PortTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RFC 6056: successive ephemeral ports are not guessable from the last one.
+    #[test]
+    fn ephemeral_ports_are_not_sequential() {
+        let mut t = PortTable::new(&PortConfig::default());
+        let mut rng = 0x9e37_79b9u32;
+        let mut ports = Vec::new();
+        for h in handles(200) {
+            rng = rng.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let b = Binding {
+                addr: Ipv4Addr::UNSPECIFIED,
+                handle: h,
+                reuse_addr: false,
+            };
+            ports.push(t.bind(0, b, &ReuseAddrRules, rng).unwrap());
+        }
+        let consecutive = ports
+            .windows(2)
+            .filter(|w| w[1] == w[0].wrapping_add(1))
+            .count();
+        assert!(
+            consecutive < 5,
+            "{consecutive} of 199 successive ports were consecutive"
+        );
+    }
     use crate::ping::PingSocket;
     use crate::socket::{Socket, SocketSet};
 
