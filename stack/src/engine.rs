@@ -94,12 +94,13 @@ impl Engine {
     pub fn new(config: StackConfig) -> Result<Engine, ConfigError> {
         config.validate()?;
         let mut rng = SmallRng::seed_from_u64(config.seed);
-        let ip_ident = rng.next_u32() as u16;
+        let mut id_key = [0u8; 16];
+        rng.fill_bytes(&mut id_key);
         let mut key = [0u8; 16];
         rng.fill_bytes(&mut key);
         Ok(Engine {
             link: Link::new(config.arp.clone()),
-            ip: Ip::new(&config, ip_ident),
+            ip: Ip::new(&config, id_key),
             udp: Udp::new(&config),
             tcp: Tcp::new(&config, key),
             ping: Ping,
@@ -123,7 +124,9 @@ impl Engine {
             return Err(NetError::InvalidInput);
         }
         self.rng = SmallRng::from_seed(secret);
-        self.ip.set_ident(self.rng.next_u32() as u16);
+        let mut id_key = [0u8; 16];
+        self.rng.fill_bytes(&mut id_key);
+        self.ip.set_id_key(id_key);
         let mut key = [0u8; 16];
         self.rng.fill_bytes(&mut key);
         self.tcp.rekey(key);

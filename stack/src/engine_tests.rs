@@ -714,3 +714,28 @@ fn udp_queues_are_charged_for_the_memory_they_hold() {
     let held = e.udp_queued_memory(u);
     assert!(held <= limit, "{held} bytes held for a {limit}-byte buffer");
 }
+
+/// RFC 7739: IP identifications come from per-destination counters, so a host
+/// sees its own IDs increase by one whatever we send to others (a global counter
+/// would tell it how much that is: the idle-scan side channel).
+#[test]
+fn ip_ids_count_per_destination() {
+    let mut e = engine();
+    let c = Ipv4Addr::new(10, 0, 0, 3);
+    e.learn_neighbour(Instant::ZERO, c, EthernetAddress([2, 0, 0, 0, 0, 0x43]));
+    let u = e.udp_open().unwrap();
+    let mut ids = (Vec::new(), Vec::new());
+    for i in 0..20 {
+        for (dst, v) in [(A, &mut ids.0), (c, &mut ids.1)] {
+            for _ in 0..(1 + i % 3) {
+                e.udp_send_to(Instant::ZERO, u, b"x", Some(SocketAddrV4::new(dst, 9)))
+                    .unwrap();
+                let f = e.poll_transmit(Instant::ZERO).unwrap();
+                v.push(u16::from_be_bytes([f[18], f[19]]));
+            }
+        }
+    }
+    for v in [&ids.0, &ids.1] {
+        assert!(v.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "{v:?}");
+    }
+}

@@ -12,7 +12,10 @@ pub mod reassembly;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::hash::Hasher;
 use std::net::Ipv4Addr;
+
+use siphasher::sip::SipHasher24;
 
 use crate::config::StackConfig;
 use crate::counters::{DropReason, Stat};
@@ -113,27 +116,69 @@ pub(crate) fn is_broadcast(c: &StackConfig, dst: Ipv4Addr) -> bool {
     dst.is_broadcast() || (dst == c.broadcast() && c.prefix_len < 31)
 }
 
+/// Identification counters per bucket of destinations (RFC 7739 5.3): a
+/// keyed hash of (source, destination, protocol) picks one of them, so one host
+/// cannot learn from the IDs it sees how much we send to others (the idle-scan
+/// side channel of a global counter), while a destination still sees IDs
+/// increase.
+#[derive(Debug)]
+struct IdBuckets {
+    key: [u8; 16],
+    counters: Vec<u16>,
+}
+
+/// Buckets of identification counters.
+const ID_BUCKETS: usize = 4096;
+
+impl IdBuckets {
+    /// Counters started at values derived from `key`.
+    fn new(key: [u8; 16]) -> IdBuckets {
+        let counters = (0..ID_BUCKETS as u64)
+            .map(|i| {
+                let mut h = SipHasher24::new_with_key(&key);
+                h.write_u64(i);
+                h.finish() as u16
+            })
+            .collect();
+        IdBuckets { key, counters }
+    }
+
+    /// The identification of the next datagram from `src` to `dst` of
+    /// `protocol`; `count` identifications are used (a TSO segment takes one per
+    /// piece the device cuts).
+    fn next(&mut self, src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, count: usize) -> u16 {
+        let mut h = SipHasher24::new_with_key(&self.key);
+        h.write(&src.octets());
+        h.write(&dst.octets());
+        h.write_u8(protocol);
+        let c = &mut self.counters[(h.finish() % ID_BUCKETS as u64) as usize];
+        let id = c.wrapping_add(1);
+        *c = c.wrapping_add(count.max(1) as u16);
+        id
+    }
+}
+
 /// The IP layer's state: fragments being reassembled, the identification
-/// counter, the ICMP error rate limit, and datagrams sent to ourselves.
+/// counters, the ICMP error rate limit, and datagrams sent to ourselves.
 #[derive(Debug)]
 pub(crate) struct Ip {
     reassembler: Reassembler,
-    ident: u16,
+    ids: IdBuckets,
     icmp_tokens: TokenBucket,
     loopback: VecDeque<Vec<u8>>,
 }
 
 impl Ip {
-    /// An IP layer for `config`, with its identification counter starting at
-    /// `ident` (a seeded random value).
-    pub(crate) fn new(config: &StackConfig, ident: u16) -> Ip {
+    /// An IP layer for `config`, with its identification counters keyed by
+    /// `id_key` (a secret).
+    pub(crate) fn new(config: &StackConfig, id_key: [u8; 16]) -> Ip {
         Ip {
             reassembler: Reassembler::new(
                 config.ip.reassembly_timeout,
                 config.ip.reassembly_memory,
                 config.ip.max_reassemblies,
             ),
-            ident,
+            ids: IdBuckets::new(id_key),
             icmp_tokens: TokenBucket::new(config.icmp.errors_per_sec, config.icmp.error_burst),
             loopback: VecDeque::new(),
         }
@@ -248,13 +293,15 @@ impl Ip {
                 return Err(e);
             }
         };
-        let ident = self.next_ident();
+        // A TSO segment: the device cuts it into pieces, each with the next
+        // identification.
+        let segments = if meta.gso_size > 0 {
+            payload_len.div_ceil(meta.gso_size as usize).max(1)
+        } else {
+            1
+        };
+        let ident = self.ids.next(send.src, send.dst, send.protocol, segments);
         cx.counters.inc(Stat::Ipv4Sent);
-        if meta.gso_size > 0 {
-            // The device cuts it into segments, each with the next identification.
-            let segments = payload_len.div_ceil(meta.gso_size as usize).max(1);
-            self.ident = self.ident.wrapping_add((segments - 1) as u16);
-        }
         let mtu = cx.config.mtu;
         if route == Route::Loopback || IPV4_HEADER_LEN + payload_len <= mtu || meta.gso_size > 0 {
             write_header(
@@ -351,14 +398,8 @@ impl Ip {
         self.reassembler.next_deadline()
     }
 
-    /// Restarts the identification counter at `ident`.
-    pub(crate) fn set_ident(&mut self, ident: u16) {
-        self.ident = ident;
-    }
-
-    /// The next IP identification: a counter started at a seeded random value.
-    fn next_ident(&mut self) -> u16 {
-        self.ident = self.ident.wrapping_add(1);
-        self.ident
+    /// Re-keys the identification counters.
+    pub(crate) fn set_id_key(&mut self, key: [u8; 16]) {
+        self.ids = IdBuckets::new(key);
     }
 }
