@@ -32,6 +32,10 @@ pub struct IfaceOpts {
     /// Write every frame in and out to this pcap file (opens in tcpdump and Wireshark).
     #[arg(long)]
     pub pcap: Option<PathBuf>,
+    /// Bound the capture: past this size (KiB, MiB, GiB suffixes) the file becomes
+    /// FILE.1 and a new one starts, so about twice this much is kept.
+    #[arg(long, requires = "pcap", value_parser = crate::bench::parse_size)]
+    pub pcap_limit: Option<u64>,
     /// Drop this fraction of frames in each direction (0.0 to 1.0).
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
@@ -143,10 +147,11 @@ pub fn wrap(mut dev: Box<dyn Device>, o: &IfaceOpts) -> Result<Box<dyn Device>, 
         dev = Box::new(ImpairedDevice::new(dev, cfg, o.seed.unwrap_or(1)));
     }
     if let Some(path) = &o.pcap {
-        dev = Box::new(
-            PcapDevice::create(dev, path)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
-        );
+        let pcap = match o.pcap_limit {
+            Some(limit) => PcapDevice::create_rotating(dev, path, limit),
+            None => PcapDevice::create(dev, path),
+        };
+        dev = Box::new(pcap.map_err(|e| format!("cannot write {}: {e}", path.display()))?);
     }
     Ok(dev)
 }

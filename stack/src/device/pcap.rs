@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -60,7 +60,18 @@ pub struct PcapDevice<D: Device> {
     error: Option<io::Error>,
     last_flush: Option<Instant>,
     unflushed: bool,
+    /// Bytes in the current file.
+    bytes: u64,
+    /// With a size limit: the file's path and the limit (see
+    /// [`PcapDevice::create_rotating`]).
+    rotation: Option<(PathBuf, u64)>,
 }
+
+/// Bytes of the pcap file header.
+const FILE_HEADER_LEN: u64 = 24;
+
+/// Bytes of a record header.
+const RECORD_HEADER_LEN: u64 = 16;
 
 impl<D: Device> PcapDevice<D> {
     /// Wraps `inner`, capturing into a new file at `path` (truncated if it exists).
@@ -75,20 +86,51 @@ impl<D: Device> PcapDevice<D> {
         Self::new(inner, file)
     }
 
+    /// Like [`PcapDevice::create`], with the capture bounded: when the file at
+    /// `path` reaches `limit` bytes it becomes `path` with `.1` appended (replacing
+    /// the previous one) and a new file starts, so at most about twice `limit`
+    /// bytes are kept (tcpdump's `-C` with `-W 2`).
+    pub fn create_rotating(inner: D, path: impl AsRef<Path>, limit: u64) -> io::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut dev = Self::create(inner, &path)?;
+        dev.rotation = Some((path, limit.max(FILE_HEADER_LEN + RECORD_HEADER_LEN)));
+        Ok(dev)
+    }
+
+    /// The previous file of a rotating capture at `path`.
+    pub fn rotated_path(path: &Path) -> PathBuf {
+        let mut p = path.as_os_str().to_owned();
+        p.push(".1");
+        PathBuf::from(p)
+    }
+
+    /// Starts a new file: the current one (full) becomes the `.1` file.
+    fn rotate(&mut self) -> io::Result<()> {
+        let Some((path, _)) = self.rotation.clone() else {
+            return Ok(());
+        };
+        self.unflushed = true;
+        self.flush()?;
+        self.writer = None;
+        std::fs::rename(&path, Self::rotated_path(&path))?;
+        let boxed: Box<dyn Write + Send> = Box::new(File::create(&path)?);
+        self.sink = Arc::new(Mutex::new(BufWriter::new(boxed)));
+        self.writer = Some(
+            PcapWriter::with_header(SharedSink(Arc::clone(&self.sink)), header())
+                .map_err(pcap_to_io)?,
+        );
+        self.sink.lock().flush()?;
+        self.bytes = FILE_HEADER_LEN;
+        Ok(())
+    }
+
     /// Wraps `inner`, capturing into `writer` (buffered here; no need to pass a
     /// `BufWriter`). Fails if the pcap file header cannot be written.
     pub fn new(inner: D, writer: impl Write + Send + 'static) -> io::Result<Self> {
         let boxed: Box<dyn Write + Send> = Box::new(writer);
         let sink = Arc::new(Mutex::new(BufWriter::new(boxed)));
-        let header = PcapHeader {
-            snaplen: SNAPLEN,
-            datalink: DataLink::ETHERNET,
-            ts_resolution: TsResolution::MicroSecond,
-            endianness: Endianness::native(),
-            ..PcapHeader::default()
-        };
         let writer =
-            PcapWriter::with_header(SharedSink(Arc::clone(&sink)), header).map_err(pcap_to_io)?;
+            PcapWriter::with_header(SharedSink(Arc::clone(&sink)), header()).map_err(pcap_to_io)?;
         sink.lock().flush()?;
         let epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -102,6 +144,8 @@ impl<D: Device> PcapDevice<D> {
             error: None,
             last_flush: None,
             unflushed: false,
+            bytes: FILE_HEADER_LEN,
+            rotation: None,
         })
     }
 
@@ -149,11 +193,25 @@ impl<D: Device> PcapDevice<D> {
     }
 
     fn capture(&mut self, frame: &[u8], now: Instant) {
+        if self.writer.is_none() {
+            return;
+        }
+        let kept = frame.len().min(SNAPLEN as usize);
+        let record = RECORD_HEADER_LEN + kept as u64;
+        // A record that would take the file past its limit starts the next file.
+        if self
+            .rotation
+            .as_ref()
+            .is_some_and(|(_, limit)| self.bytes > FILE_HEADER_LEN && self.bytes + record > *limit)
+        {
+            if let Err(e) = self.rotate() {
+                return self.stop(e);
+            }
+        }
         let Some(writer) = self.writer.as_mut() else {
             return;
         };
         let timestamp = self.epoch + Duration::from_micros(now.total_micros());
-        let kept = frame.len().min(SNAPLEN as usize);
         let orig_len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
         let packet = PcapPacket::new(timestamp, orig_len, &frame[..kept]);
         if let Err(e) = writer.write_packet(&packet) {
@@ -162,6 +220,7 @@ impl<D: Device> PcapDevice<D> {
         }
         self.captured += 1;
         self.unflushed = true;
+        self.bytes += record;
         let last = *self.last_flush.get_or_insert(now);
         if now.saturating_duration_since(last) >= FLUSH_INTERVAL {
             self.last_flush = Some(now);
@@ -172,6 +231,17 @@ impl<D: Device> PcapDevice<D> {
     fn stop(&mut self, e: io::Error) {
         self.writer = None;
         self.error.get_or_insert(e);
+    }
+}
+
+/// The header of every file we write.
+fn header() -> PcapHeader {
+    PcapHeader {
+        snaplen: SNAPLEN,
+        datalink: DataLink::ETHERNET,
+        ts_resolution: TsResolution::MicroSecond,
+        endianness: Endianness::native(),
+        ..PcapHeader::default()
     }
 }
 
@@ -266,6 +336,44 @@ mod tests {
 
     fn temp_path(tag: &str) -> std::path::PathBuf {
         std::env::temp_dir().join(format!("netstack-pcap-{}-{tag}.pcap", std::process::id()))
+    }
+
+    /// Reads every record of a pcap file.
+    fn records(path: &Path) -> Vec<Vec<u8>> {
+        let mut r = PcapReader::new(File::open(path).unwrap()).unwrap();
+        let mut v = Vec::new();
+        while let Some(p) = r.next_packet() {
+            v.push(p.unwrap().data.to_vec());
+        }
+        v
+    }
+
+    #[test]
+    fn a_rotating_capture_keeps_two_files_within_the_limit() {
+        let path = temp_path("rotate");
+        let old = PcapDevice::<MemoryLink>::rotated_path(&path);
+        let (a, _b) = MemoryLink::pair(1500);
+        let limit = 10_000u64;
+        let mut dev = PcapDevice::create_rotating(a, &path, limit).unwrap();
+        for i in 0..100u8 {
+            dev.transmit(&frame(i, 1000), Instant::from_millis(u64::from(i)))
+                .unwrap();
+        }
+        dev.flush().unwrap();
+        assert!(dev.error().is_none());
+        assert_eq!(dev.captured(), 100);
+        for p in [&path, &old] {
+            let len = std::fs::metadata(p).unwrap().len();
+            assert!(len <= limit, "{} is {len} bytes", p.display());
+        }
+        // The newest frames are in the current file, the ones before in `.1`;
+        // both are complete pcap files.
+        let (now, before) = (records(&path), records(&old));
+        assert_eq!(now.last().unwrap()[41], 99);
+        assert_eq!(before.last().unwrap()[41] + 1, now.first().unwrap()[41]);
+        drop(dev);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&old);
     }
 
     #[test]
