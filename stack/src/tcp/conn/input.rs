@@ -751,16 +751,10 @@ impl Tcb {
         &mut self,
         now: Instant,
         seg: &TcpRepr,
-        data_len: usize,
+        len: usize,
         out: &mut Out<'_>,
     ) {
-        let bare = data_len == 0 && !seg.flags.fin;
-        if bare && !self.invalid_ack_allowed(now) {
-            out.counters.inc(Stat::TcpAcksRateLimited);
-            return;
-        }
-        self.ack_now = true;
-        self.ack_urgent = true;
+        self.answer_unacceptable(now, seg, len, out, false);
     }
 
     /// A challenge ACK (RFC 5961 sections 3.2, 4.2 and 5.2) for `seg`, within
@@ -770,15 +764,29 @@ impl Tcb {
         &mut self,
         now: Instant,
         seg: &TcpRepr,
-        data_len: usize,
+        len: usize,
         out: &mut Out<'_>,
     ) {
+        self.answer_unacceptable(now, seg, len, out, true);
+    }
+
+    fn answer_unacceptable(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        data_len: usize,
+        out: &mut Out<'_>,
+        challenge: bool,
+    ) {
         let bare = data_len == 0 && !seg.flags.fin;
-        if (bare && !self.invalid_ack_allowed(now)) || !out.challenge_acks.take(now) {
+        if (bare && !self.invalid_ack_allowed(now)) || (challenge && !out.challenge_acks.take(now))
+        {
             out.counters.inc(Stat::TcpAcksRateLimited);
             return;
         }
-        out.counters.inc(Stat::TcpChallengeAcks);
+        if challenge {
+            out.counters.inc(Stat::TcpChallengeAcks);
+        }
         self.ack_now = true;
         self.ack_urgent = true;
     }
