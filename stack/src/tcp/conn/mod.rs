@@ -20,6 +20,7 @@ mod output;
 mod tests;
 mod timers;
 mod user;
+mod validate;
 
 pub(crate) use user::CloseAction;
 
