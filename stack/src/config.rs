@@ -166,6 +166,9 @@ pub struct TcpConfig {
     /// `tcp_orphan_retries`, which means 8): a peer that keeps its window shut
     /// cannot pin it forever.
     pub orphan_retries: u32,
+    /// Most connections closed by their user that may live on to finish (Linux's
+    /// `tcp_max_orphans`); past it, a close resets the connection instead.
+    pub max_orphans: usize,
     /// How long an orphaned connection may stay in FIN-WAIT-2 (`tcp_fin_timeout`).
     pub fin_timeout: Duration,
     /// Upper bound of `listen`'s backlog (`somaxconn`: 128, Linux's default before
@@ -214,6 +217,7 @@ impl Default for TcpConfig {
             keepalive_interval: Duration::from_secs(75),
             keepalive_probes: 9,
             orphan_retries: 8,
+            max_orphans: 4096,
             fin_timeout: Duration::from_secs(60),
             somaxconn: 128,
             max_syn_backlog: 256,

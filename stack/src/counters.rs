@@ -198,6 +198,9 @@ counter_enum! {
         TcpUndos => "tcp_undos",
         /// TCP RSTs sent.
         TcpRstSent => "tcp_rst_sent",
+        /// Connections reset at `close` because `max_orphans` connections already
+        /// live on alone.
+        TcpOrphansReset => "tcp_orphans_reset",
         /// Orphaned connections dropped after `orphan_retries` zero-window probes.
         TcpOrphanProbesExhausted => "tcp_orphan_probes_exhausted",
         /// Challenge ACKs sent (RFC 5961: for a RST or SYN in the window, an ACK

@@ -110,6 +110,7 @@ impl Tcp {
             parent: Some(lh),
             error: None,
             scheduled: None,
+            orphaned: false,
         }))) {
             Ok(c) => c,
             Err(_) => return t.cx.counters.drop(DropReason::TcpSynQueueFull),

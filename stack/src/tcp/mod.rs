@@ -114,6 +114,8 @@ pub(crate) struct TcpSocket {
     error: Option<NetError>,
     /// Deadline last pushed on the timer heap.
     scheduled: Option<Instant>,
+    /// A connection the user closed that lives on (counted in `Tcp::orphans`).
+    orphaned: bool,
 }
 
 impl TcpSocket {
@@ -213,6 +215,8 @@ pub(crate) struct Tcp {
     ack_pending: Vec<SocketHandle>,
     /// Challenge ACKs the stack may still send (RFC 5961 section 7).
     challenge_acks: ChallengeAckLimit,
+    /// Connections closed by their user and still finishing (Linux's orphans).
+    orphans: usize,
 }
 
 /// The stack's challenge-ACK limit (RFC 5961 section 7, as Linux's
@@ -280,6 +284,7 @@ impl Tcp {
             urgent_events: VecDeque::new(),
             ack_pending: Vec::new(),
             challenge_acks: ChallengeAckLimit::new(config.tcp.challenge_acks_per_sec),
+            orphans: 0,
         }
     }
 
@@ -387,6 +392,14 @@ impl Tcp {
             self.free(t, h);
             return;
         }
+        // In TIME-WAIT an orphan has finished its work: it no longer counts
+        // against max_orphans (Linux keeps TIME-WAIT apart from its orphans).
+        if let Ok(Socket::Tcp(s)) = t.sockets.get_mut(h) {
+            if s.orphaned && s.tcb().is_some_and(|c| c.state() == State::TimeWait) {
+                s.orphaned = false;
+                self.orphans -= 1;
+            }
+        }
         if closed {
             // The user still holds the socket: keep it, out of the demux table.
             self.unhash(t, h);
@@ -420,6 +433,9 @@ impl Tcp {
             }
         }
         if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
+            if s.orphaned {
+                self.orphans -= 1;
+            }
             if s.bound {
                 if let Some(l) = s.local {
                     self.ports.unbind(l.port(), h);

@@ -21,6 +21,7 @@ impl Tcp {
             parent: None,
             error: None,
             scheduled: None,
+            orphaned: false,
         })))
     }
 
@@ -303,8 +304,18 @@ impl Tcp {
             TcpKind::Conn(c) => match c.close_action(linger_zero) {
                 CloseAction::Free => self.free(t, h),
                 CloseAction::Abort => self.with_tcb(t, h, |t, out| ((), t.abort(now, out)))?,
+                // Too many connections already live on alone (Linux's
+                // tcp_max_orphans): this one is reset instead of finishing.
+                CloseAction::Fin if self.orphans >= t.cx.config.tcp.max_orphans => {
+                    t.cx.counters.inc(Stat::TcpOrphansReset);
+                    self.with_tcb(t, h, |t, out| ((), t.abort(now, out)))?
+                }
                 // FIN-WAIT-2 of an orphan is bounded by fin_timeout.
                 CloseAction::Fin => {
+                    self.orphans += 1;
+                    if let Ok(s) = sock_mut(t.sockets, h) {
+                        s.orphaned = true;
+                    }
                     self.with_tcb(t, h, |t, out| ((), t.shutdown_write(now, out)))?
                 }
             },

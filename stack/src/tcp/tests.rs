@@ -618,3 +618,45 @@ fn every_flag_combination_is_handled() {
     assert!(counters.stat(Stat::TcpSegmentsIn) > 0);
     assert!(counters.drops(DropReason::TcpNoSocket) > 0);
 }
+
+/// Linux's tcp_max_orphans: at most that many connections closed by their user
+/// live on to finish; past it, `close` resets the connection instead.
+#[test]
+fn closes_beyond_max_orphans_reset_the_connection() {
+    let mut a_cfg = StackConfig::new(A, 24);
+    a_cfg.tcp.max_orphans = 3;
+    let mut p = SimPair::new(a_cfg, StackConfig::new(B, 24), Duration::from_micros(100));
+    let l = p.b.tcp_open().unwrap();
+    p.b.tcp_bind(l, sa(Ipv4Addr::UNSPECIFIED, 8080)).unwrap();
+    p.b.tcp_listen(l, 10).unwrap();
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let c = p.a.tcp_open().unwrap();
+            let _ = p.a.tcp_connect(p.now(), c, sa(B, 8080));
+            c
+        })
+        .collect();
+    assert!(
+        p.run_until(Duration::from_secs(5), |p| clients.iter().all(|&c| p
+            .a
+            .tcp_state(c)
+            .unwrap()
+            == State::Established))
+    );
+    // Nothing gets through any more: FINs stay unacknowledged, orphans live on.
+    p.impair(
+        ImpairmentConfig {
+            loss: 1.0,
+            ..Default::default()
+        },
+        1,
+    );
+    for &c in &clients {
+        p.a.close(p.now(), c).unwrap();
+    }
+    assert_eq!(p.a.counters().stat(Stat::TcpOrphansReset), 3);
+    assert_eq!(p.a.socket_count(), 3, "three orphans live on");
+    // They give up after orphan_retries retransmissions: nothing is left.
+    p.run_for(Duration::from_secs(600));
+    assert_eq!(p.a.socket_count(), 0);
+}
