@@ -35,12 +35,15 @@ pub enum TimerKind {
     /// RACK's reordering timer (RFC 8985 section 6.3): a segment may be lost
     /// once its reordering window has passed.
     RackReorder,
+    /// RFC 1191 section 6.3: some time after the path MTU was lowered, try the
+    /// larger segments again ("not ... more often than once every 10 minutes").
+    PmtuRaise,
 }
 
 impl TimerKind {
     /// Every kind, in table order (also the tie-break order of
     /// [`Timers::pop_expired`]).
-    pub const ALL: [TimerKind; 7] = [
+    pub const ALL: [TimerKind; 8] = [
         TimerKind::Retransmit,
         TimerKind::DelayedAck,
         TimerKind::Persist,
@@ -48,6 +51,7 @@ impl TimerKind {
         TimerKind::FinWait2,
         TimerKind::TimeWait,
         TimerKind::RackReorder,
+        TimerKind::PmtuRaise,
     ];
 
     const fn index(self) -> usize {
@@ -59,6 +63,7 @@ impl TimerKind {
             TimerKind::FinWait2 => 4,
             TimerKind::TimeWait => 5,
             TimerKind::RackReorder => 6,
+            TimerKind::PmtuRaise => 7,
         }
     }
 }

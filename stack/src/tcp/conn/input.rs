@@ -73,6 +73,7 @@ impl Tcb {
             mss = mss.saturating_sub(12); // TCPOLEN_TSTAMP_ALIGNED, as Linux's mss_cache
         }
         self.mss = mss.max(64);
+        self.agreed_mss = self.mss;
         self.cc.set_mss(self.mss);
     }
 

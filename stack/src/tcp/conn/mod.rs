@@ -214,6 +214,8 @@ pub(crate) struct Tcb {
 
     // Options.
     mss: usize,
+    /// The MSS agreed in the handshake: what a raised path MTU gives back.
+    agreed_mss: usize,
     adv_mss: u16,
     ts_enabled: bool,
     ts_recent: u32,
@@ -345,6 +347,7 @@ impl Tcb {
             ooo_fin: None,
             fin_received: false,
             mss,
+            agreed_mss: mss,
             adv_mss,
             ts_enabled: false,
             ts_recent: 0,

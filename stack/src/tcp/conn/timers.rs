@@ -57,6 +57,15 @@ impl Tcb {
                 }
                 TimerKind::KeepAlive => notice.merge(self.on_keepalive(now, out)),
                 TimerKind::RackReorder => self.on_reorder_timeout(now, out),
+                TimerKind::PmtuRaise => {
+                    // RFC 1191 6.3: back to the segment size of the handshake; if
+                    // the path still cannot carry it, a router says so again.
+                    if self.mss < self.agreed_mss {
+                        self.mss = self.agreed_mss;
+                        self.cc.set_mss(self.mss);
+                        self.recovery.configure(self.sack_enabled, self.mss);
+                    }
+                }
                 TimerKind::TimeWait | TimerKind::FinWait2 => {
                     self.enter_closed();
                     notice.closed = true;

@@ -8,6 +8,10 @@ use crate::tcp::urgent::OobState;
 /// `net.ipv4.route.min_pmtu`: 512 bytes of data and two 20-byte headers).
 const MIN_PMTU: usize = 552;
 
+/// How long a lowered path MTU is kept before the larger segments are tried
+/// again (RFC 1191 section 6.3: 10 minutes).
+const PMTU_RAISE_AFTER: Duration = Duration::from_secs(600);
+
 /// What closing the user's descriptor does to a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CloseAction {
@@ -412,6 +416,8 @@ impl Tcb {
         }
         self.mss = new_mss;
         self.cc.set_mss(new_mss);
+        self.timers
+            .set(TimerKind::PmtuRaise, now + PMTU_RAISE_AFTER);
         // Resend what is outstanding, now in smaller segments (not a congestion
         // event: Linux's tcp_simple_retransmit).
         let max = self.snd_max;
