@@ -640,56 +640,6 @@ fn spoofed_arp_senders_and_unresolved_neighbours_stay_within_the_cache_bound() {
     assert!(e.link_entries() <= 64, "{} entries", e.link_entries());
 }
 
-/// RFC 6528: under a runtime, the ISN of a 4-tuple is not a function of the
-/// configuration: two runtimes with the same default configuration choose
-/// different ones (the secret comes from the OS); `deterministic` keeps them
-/// reproducible.
-#[test]
-fn runtimes_draw_their_secrets_from_the_os_unless_deterministic() {
-    use crate::device::memory::MemoryLink;
-    use crate::runtime::Runtime;
-    let isn = |deterministic: bool| {
-        let mut cfg = StackConfig::new(A, 24);
-        cfg.deterministic = deterministic;
-        let (la, mut lb) = MemoryLink::pair(1500);
-        let rt = Runtime::start(Engine::new(cfg).unwrap(), la).unwrap();
-        {
-            let mut g = rt.lock();
-            let now = g.now();
-            let e = g.engine();
-            e.learn_neighbour(now, B, EthernetAddress([2, 0, 0, 0, 0, 0x42]));
-            let s = e.tcp_open().unwrap();
-            e.tcp_bind(s, SocketAddrV4::new(A, 40000)).unwrap();
-            assert_eq!(
-                e.tcp_connect(now, s, SocketAddrV4::new(B, 80)),
-                Err(NetError::InProgress)
-            );
-        }
-        // The SYN arrives on the other end of the link.
-        let mut buf = [0u8; 1600];
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            use crate::device::Device;
-            if let Some(n) = lb.receive(&mut buf, Instant::ZERO).unwrap() {
-                let f = &buf[..n];
-                if f.len() >= 14 + 20 + 20 && f[14 + 9] == 6 {
-                    return u32::from_be_bytes([f[38], f[39], f[40], f[41]]);
-                }
-            }
-            assert!(std::time::Instant::now() < deadline, "no SYN");
-            lb.wait(Some(Duration::from_millis(10))).unwrap();
-        }
-    };
-    // RFC 6528's ISN is M + F(4-tuple, key), M a 4 µs clock, so two runs a few
-    // milliseconds apart differ by little with the same key, and by anything
-    // with different keys (three draws all within 2^20 of each other would
-    // happen about once in four million runs).
-    let near = |a: u32, b: u32| a.wrapping_sub(b).min(b.wrapping_sub(a)) < 1 << 20;
-    assert!(near(isn(true), isn(true)));
-    let (x, y, z) = (isn(false), isn(false), isn(false));
-    assert!(!(near(x, y) && near(y, z) && near(x, z)), "{x} {y} {z}");
-}
-
 /// A UDP receive queue is bounded by the memory it really holds: tiny datagrams
 /// never pin frame-sized buffers (the engine's spare buffers are up to 64 KiB).
 #[test]

@@ -13,7 +13,7 @@ use crate::device::offload::TxMeta;
 use crate::error::NetError;
 use crate::ip::{is_broadcast, Ip, IpSend, Ipv4Repr};
 use crate::link::Link;
-use crate::wire::icmpv4::IcmpRepr;
+use crate::wire::icmpv4::{self, IcmpRepr};
 use crate::wire::{read_u16, read_u32, HEADROOM, ICMP_HEADER_LEN, PROTO_ICMP};
 
 pub use crate::wire::icmpv4::{
@@ -273,17 +273,11 @@ impl Ip {
         let quote_len = orig_payload
             .len()
             .min(MAX_ERROR_DATAGRAM - 20 - ICMP_HEADER_LEN - orig_header.len());
-        let mut quote = Vec::with_capacity(orig_header.len() + quote_len);
-        quote.extend_from_slice(orig_header);
-        quote.extend_from_slice(&orig_payload[..quote_len]);
-        let m = IcmpRepr::Other {
-            ty,
-            code,
-            rest,
-            body: &quote,
-        };
-        let mut frame = cx.pool.alloc(m.len());
-        m.emit(&mut frame, HEADROOM);
+        let quote = &orig_payload[..quote_len];
+        let mut frame = cx
+            .pool
+            .alloc(ICMP_HEADER_LEN + orig_header.len() + quote.len());
+        icmpv4::emit_error(&mut frame, HEADROOM, ty, code, rest, orig_header, quote);
         let send = IpSend {
             src: cx.config.addr,
             dst: orig.src,

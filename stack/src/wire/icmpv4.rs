@@ -174,13 +174,35 @@ impl<'a> IcmpRepr<'a> {
     pub fn emit(&self, buf: &mut Vec<u8>, start: usize) {
         let (ty, code) = self.type_code();
         let (rest, body) = self.rest_and_body();
-        buf.truncate(start);
-        buf.extend_from_slice(&[ty, code, 0, 0]);
-        buf.extend_from_slice(&rest.to_be_bytes());
-        buf.extend_from_slice(body);
-        let c = checksum::checksum(&buf[start..]);
-        buf[start + 2..start + 4].copy_from_slice(&c.to_be_bytes());
+        write(buf, start, ty, code, rest, &[body]);
     }
+}
+
+/// Appends an error message of type `ty` to `buf` (the message starts at
+/// `start`), quoting the datagram `header` and the first bytes of its payload,
+/// `quote`, without gathering them into one buffer first.
+pub fn emit_error(
+    buf: &mut Vec<u8>,
+    start: usize,
+    ty: u8,
+    code: u8,
+    rest: u32,
+    header: &[u8],
+    quote: &[u8],
+) {
+    write(buf, start, ty, code, rest, &[header, quote]);
+}
+
+/// Writes a message whose body is `parts` one after the other, with its checksum.
+fn write(buf: &mut Vec<u8>, start: usize, ty: u8, code: u8, rest: u32, parts: &[&[u8]]) {
+    buf.truncate(start);
+    buf.extend_from_slice(&[ty, code, 0, 0]);
+    buf.extend_from_slice(&rest.to_be_bytes());
+    for p in parts {
+        buf.extend_from_slice(p);
+    }
+    let c = checksum::checksum(&buf[start..]);
+    buf[start + 2..start + 4].copy_from_slice(&c.to_be_bytes());
 }
 
 #[cfg(test)]
