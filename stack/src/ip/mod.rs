@@ -117,10 +117,11 @@ pub(crate) fn is_broadcast(c: &StackConfig, dst: Ipv4Addr) -> bool {
 }
 
 /// Identification counters per bucket of destinations (RFC 7739 5.3): a
-/// keyed hash of (source, destination, protocol) picks one of them, so one host
-/// cannot learn from the IDs it sees how much we send to others (the idle-scan
-/// side channel of a global counter), while a destination still sees IDs
-/// increase.
+/// keyed hash of (source, destination, protocol) picks one of them and an offset
+/// for this triple, so one host cannot learn from the IDs it sees how much we send
+/// to others (the idle-scan side channel of a global counter), while a
+/// destination still sees IDs increase. (The RFC's two keyed functions are the two
+/// halves of one SipHash.)
 #[derive(Debug)]
 struct IdBuckets {
     key: [u8; 16],
@@ -131,16 +132,13 @@ struct IdBuckets {
 const ID_BUCKETS: usize = 4096;
 
 impl IdBuckets {
-    /// Counters started at values derived from `key`.
+    /// Counters keyed by `key`, all at zero (the keyed offsets make the first
+    /// identification of each triple unpredictable).
     fn new(key: [u8; 16]) -> IdBuckets {
-        let counters = (0..ID_BUCKETS as u64)
-            .map(|i| {
-                let mut h = SipHasher24::new_with_key(&key);
-                h.write_u64(i);
-                h.finish() as u16
-            })
-            .collect();
-        IdBuckets { key, counters }
+        IdBuckets {
+            key,
+            counters: vec![0; ID_BUCKETS],
+        }
     }
 
     /// The identification of the next datagram from `src` to `dst` of
@@ -151,8 +149,10 @@ impl IdBuckets {
         h.write(&src.octets());
         h.write(&dst.octets());
         h.write_u8(protocol);
-        let c = &mut self.counters[(h.finish() % ID_BUCKETS as u64) as usize];
-        let id = c.wrapping_add(1);
+        let hash = h.finish();
+        let offset = (hash >> 48) as u16;
+        let c = &mut self.counters[(hash % ID_BUCKETS as u64) as usize];
+        let id = offset.wrapping_add(c.wrapping_add(1));
         *c = c.wrapping_add(count.max(1) as u16);
         id
     }
