@@ -655,8 +655,9 @@ impl<'a> Parser<'a> {
         Ok(SyscallResult { value, errno, note })
     }
 
-    /// `( free text )`, with balanced inner parentheses; returns the text with
-    /// whitespace runs collapsed.
+    /// `( free text )` on one line, with balanced inner parentheses; returns the
+    /// text with whitespace runs collapsed. (A note may not run onto the next line:
+    /// a `//` comment in it would hide its `)` once printed on one line.)
     fn note(&mut self) -> PResult<String> {
         let open = self.advance();
         let mut depth = 1usize;
@@ -666,6 +667,12 @@ impl<'a> Parser<'a> {
                 TokenKind::Error(e) => return Err(e.clone()),
                 TokenKind::Eof => {
                     return Err(self.err_at(&open, "unterminated note: '(' has no matching ')'"))
+                }
+                _ if t.line != open.line => {
+                    return Err(self.err_at(
+                        &open,
+                        "unterminated note: '(' has no matching ')' on its line",
+                    ))
                 }
                 TokenKind::Punct('(') => depth += 1,
                 TokenKind::Punct(')') => {
@@ -686,6 +693,13 @@ impl<'a> Parser<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_note_ends_on_its_line() {
+        let e = parse("0 close(3) = 0 (a // b\n)\n").unwrap_err();
+        assert!(e.message.contains("on its line"), "{e}");
+        assert!(parse("0 close(3) = 0 (see (RFC 793))\n").is_ok());
+    }
 
     #[test]
     fn micros() {
