@@ -1,0 +1,6 @@
+//! Fuzz target: see `netstack_tests::fuzz::script`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    netstack_tests::fuzz::script::run(data);
+});
