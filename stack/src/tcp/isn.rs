@@ -6,9 +6,11 @@
 //! a keyed hash of the connection identifier (so that an off-path attacker
 //! cannot predict the ISN of a connection from those of others).
 //!
-//! The engine never reads a clock: the caller passes `now`, and the secret
-//! key comes from the stack's configuration seed. The same key, tuple and time
-//! give the same ISN, which is what makes simulations reproducible.
+//! The engine never reads a clock: the caller passes `now`. The secret key is
+//! drawn from the configuration's seed, and replaced by a runtime with one from
+//! the operating system (`Engine::set_secret`). The same key, tuple and time give
+//! the same ISN, which is what makes simulations reproducible. The same key also
+//! keys timestamp offsets and SYN cookies.
 
 use crate::tcp::seq::SeqNumber;
 use crate::time::Instant;
@@ -50,14 +52,37 @@ impl IsnGenerator {
 
     /// F(): SipHash-2-4 of the connection identifier, truncated to 32 bits.
     fn connection_hash(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+        self.keyed(0, local, remote, &[]) as u32
+    }
+
+    /// The offset of a connection's timestamp clock (RFC 7323 5.4): a keyed hash
+    /// of its addresses, as Linux's `secure_tcp_ts_off`, so that the clock of a
+    /// connection can be known again without state (SYN cookies).
+    pub fn ts_offset(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+        self.keyed(1, local, remote, &[]) as u32
+    }
+
+    /// SipHash-2-4 under the key of `domain` (so the uses never share a
+    /// value), the connection identifier and `extra`.
+    pub(crate) fn keyed(
+        &self,
+        domain: u8,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        extra: &[u8],
+    ) -> u64 {
         let mut id = [0u8; 12];
         id[0..4].copy_from_slice(&local.ip().octets());
         id[4..6].copy_from_slice(&local.port().to_be_bytes());
         id[6..10].copy_from_slice(&remote.ip().octets());
         id[10..12].copy_from_slice(&remote.port().to_be_bytes());
         let mut hasher = SipHasher24::new_with_key(&self.key);
+        if domain != 0 {
+            hasher.write_u8(domain);
+        }
         hasher.write(&id);
-        hasher.finish() as u32
+        hasher.write(extra);
+        hasher.finish()
     }
 }
 

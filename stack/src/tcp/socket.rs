@@ -168,7 +168,7 @@ impl Tcp {
             return Err(NetError::AddrInUse);
         }
         let iss = self.isn.isn(local, remote, now);
-        let ts_offset = t.rng.next_u32();
+        let ts_offset = self.isn.ts_offset(local, remote);
         let link_mss = conn::link_mss(t.cx.config.mtu);
         let s = sock(t.sockets, h)?;
         let params = TcbParams {
