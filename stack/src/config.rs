@@ -174,8 +174,12 @@ pub struct TcpConfig {
     /// Upper bound of `listen`'s backlog (`somaxconn`: 128, Linux's default before
     /// 5.4).
     pub somaxconn: u32,
-    /// Half-open connections a listener may hold (`tcp_max_syn_backlog`).
+    /// Half-open connections a listener may hold (`tcp_max_syn_backlog`); they do
+    /// not count against the backlog, which bounds the accept queue.
     pub max_syn_backlog: usize,
+    /// Answer SYNs with SYN cookies when the SYN queue is full (RFC 4987;
+    /// Linux's `tcp_syncookies` = 1); off, such SYNs are dropped.
+    pub syn_cookies: bool,
     /// Out-of-order ranges held per connection.
     pub max_ooo_ranges: usize,
     /// Offer window scaling (RFC 7323).
@@ -221,6 +225,7 @@ impl Default for TcpConfig {
             fin_timeout: Duration::from_secs(60),
             somaxconn: 128,
             max_syn_backlog: 256,
+            syn_cookies: true,
             max_ooo_ranges: 64,
             window_scaling: true,
             timestamps: true,

@@ -113,8 +113,12 @@ counter_enum! {
         TcpNoSocket => "tcp_no_socket",
         /// SYN ignored because the listener's accept queue is full.
         TcpAcceptQueueFull => "tcp_accept_queue_full",
-        /// SYN ignored because the listener's SYN queue is full.
+        /// SYN ignored because the listener's SYN queue is full and SYN cookies
+        /// are off.
         TcpSynQueueFull => "tcp_syn_queue_full",
+        /// An ACK to a listener that sent SYN cookies lately, whose cookie is
+        /// forged or too old (answered with RST; Linux's SyncookiesFailed).
+        TcpSynCookieInvalid => "tcp_syn_cookie_invalid",
         /// A segment whose timestamp is older than the newest one taken (RFC 7323
         /// 5.3 PAWS: an old duplicate from a wrapped sequence space); answered
         /// with an ACK (Linux's PAWSEstabRejected).
@@ -212,6 +216,12 @@ counter_enum! {
         TcpAcksRateLimited => "tcp_acks_rate_limited",
         /// TCP connections established (active or passive).
         TcpEstablished => "tcp_established",
+        /// SYN-ACKs sent with a SYN cookie because a listener's SYN queue was
+        /// full (RFC 4987; Linux's SyncookiesSent).
+        TcpSynCookiesSent => "tcp_syn_cookies_sent",
+        /// Connections made from the ACK of a valid SYN cookie (Linux's
+        /// SyncookiesRecv).
+        TcpSynCookiesValidated => "tcp_syn_cookies_validated",
     }
 }
 

@@ -48,7 +48,7 @@ impl Tcp {
             return;
         }
         if let Some(listener) = self.find_listener(t.sockets, local) {
-            return self.listen_input(t, listener, local, remote, &repr, data.len());
+            return self.listen_input(t, listener, local, remote, &repr, data);
         }
         t.cx.counters.drop(DropReason::TcpNoSocket);
         self.reply_rst(t, local, remote, &repr, data.len());

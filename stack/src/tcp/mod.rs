@@ -14,11 +14,15 @@
 //! Listen backlog (4.2BSD primer 2.4): "If a connection request arrives with the
 //! queue full, the connection is ignored, not refused": a SYN that finds the accept
 //! queue full is dropped (counted), so the client's retransmitted SYN succeeds once
-//! `accept` makes room. The SYN queue (half-open connections) is bounded too.
+//! `accept` makes room. The backlog bounds the accept queue; half-open connections
+//! wait in a SYN queue of their own (`max_syn_backlog`, as Linux), and when that is
+//! full a SYN is answered with a SYN cookie ([`cookie`], RFC 4987) instead of
+//! being queued, so a flood of spoofed SYNs cannot shut a listener.
 
 pub mod assembler;
 pub mod buffer;
 pub mod conn;
+pub mod cookie;
 pub mod isn;
 pub mod recovery;
 pub mod rtt;
@@ -35,6 +39,8 @@ use listener::listener_full;
 mod socket;
 mod timers;
 
+#[cfg(test)]
+mod listener_tests;
 #[cfg(test)]
 mod tests;
 
@@ -86,6 +92,9 @@ pub(crate) struct Listener {
     syn_queue: Vec<SocketHandle>,
     /// Established children waiting for `accept`.
     accept_queue: VecDeque<SocketHandle>,
+    /// When this listener last answered a SYN with a cookie: only then are ACKs
+    /// to it checked as cookies.
+    last_cookie: Option<Instant>,
 }
 
 #[derive(Debug)]

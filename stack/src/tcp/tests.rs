@@ -363,62 +363,6 @@ fn simultaneous_close_goes_through_closing() {
 }
 
 #[test]
-fn backlog_full_ignores_syns_until_accept_makes_room() {
-    let mut p = pair();
-    let l = p.b.tcp_open().unwrap();
-    p.b.tcp_bind(l, sa(Ipv4Addr::UNSPECIFIED, 80)).unwrap_err(); // reserved port
-    p.b.tcp_bind(l, sa(Ipv4Addr::UNSPECIFIED, 8000)).unwrap();
-    p.b.tcp_listen(l, 2).unwrap();
-    let clients: Vec<_> = (0..5)
-        .map(|_| {
-            let c = p.a.tcp_open().unwrap();
-            let _ = p.a.tcp_connect(p.now(), c, sa(B, 8000));
-            c
-        })
-        .collect();
-    p.run_for(Duration::from_millis(500));
-    let established = |p: &mut SimPair| {
-        clients
-            .iter()
-            .filter(|&&c| p.a.tcp_state(c).unwrap() == State::Established)
-            .count()
-    };
-    assert_eq!(established(&mut p), 2);
-    assert_eq!(
-        p.b.counters().stat(Stat::TcpRstSent),
-        0,
-        "ignored, not refused"
-    );
-    assert!(p.b.counters().drops(DropReason::TcpAcceptQueueFull) >= 3);
-    // Accept everything, as fast as connections arrive: the retransmitted SYNs
-    // (1 s, 3 s, ...) get through.
-    let mut accepted = Vec::new();
-    assert!(p.run_until(Duration::from_secs(30), |p| {
-        while let Ok((h, _)) = p.b.tcp_accept(p.now(), l) {
-            accepted.push(h);
-        }
-        accepted.len() == 5
-    }));
-    assert_eq!(established(&mut p), 5);
-    // Close everything; nothing leaks.
-    for c in clients {
-        p.a.close(p.now(), c).unwrap();
-    }
-    for h in accepted {
-        let mut buf = [0u8; 4];
-        p.run_until(Duration::from_secs(1), |p| {
-            p.b.tcp_recv(p.now(), h, &mut buf, RecvFlags::default()) == Ok(0)
-        });
-        p.b.close(p.now(), h).unwrap();
-    }
-    p.b.close(p.now(), l).unwrap();
-    p.run_for(Duration::from_secs(120));
-    assert_eq!(p.a.socket_count(), 0);
-    assert_eq!(p.b.socket_count(), 0);
-    assert!(p.a.tcp_tables_empty() && p.b.tcp_tables_empty());
-}
-
-#[test]
 fn close_with_unread_data_sends_rst_and_peer_sees_reset() {
     let mut p = pair();
     let (c, s) = connected(&mut p);

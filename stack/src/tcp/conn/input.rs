@@ -93,6 +93,29 @@ impl Tcb {
         self.output(now, out);
     }
 
+    /// A passive open from a SYN cookie: the state the SYN and our SYN-ACK
+    /// (`window` its window field) would have left, rebuilt from the ACK that
+    /// returned the cookie (`syn`: the SYN as the cookie and the ACK describe it).
+    /// The caller then feeds the ACK itself.
+    pub(crate) fn on_cookie(&mut self, now: Instant, syn: &TcpRepr, window: u16) {
+        self.state = State::SynReceived;
+        self.irs = syn.seq;
+        self.rcv_nxt = syn.seq + 1u32;
+        self.rcv_adv = self.rcv_nxt + u32::from(window);
+        self.take_syn_options(syn);
+        self.snd_wnd = syn.window as usize;
+        self.max_snd_wnd = self.snd_wnd;
+        self.snd_wl1 = syn.seq;
+        self.snd_wl2 = self.iss;
+        self.snd_nxt = self.iss + 1u32;
+        self.snd_max = self.snd_nxt;
+        self.last_recv = now;
+        // Should the ACK not complete the handshake, the SYN-ACK is repeated and
+        // the connection times out like any half-open one.
+        self.timers
+            .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
+    }
+
     pub(super) fn on_segment_syn_sent(
         &mut self,
         now: Instant,

@@ -293,7 +293,7 @@ fn scoreboard_records(capacity: usize) -> usize {
 
 /// Linux's choice of window scale: the smallest shift that lets a 16-bit window
 /// cover the receive buffer (RFC 7323 2.3: at most 14).
-fn window_shift(buffer: usize) -> u8 {
+pub(crate) fn window_shift(buffer: usize) -> u8 {
     let mut shift = 0u8;
     while shift < 14 && (65535usize << shift) < buffer {
         shift += 1;
@@ -637,6 +637,52 @@ pub(crate) fn rst_for(
 }
 
 /// The MSS a link of `mtu` carries (IPv4 and TCP headers without options).
+/// The SYN-ACK that carries a SYN cookie `iss` in answer to `syn`, with
+/// `options` and window field `window`; the listener keeps nothing of it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn cookie_syn_ack(
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+    syn: &TcpRepr,
+    iss: SeqNumber,
+    options: TcpOptions,
+    window: u16,
+    opts: &SocketOptions,
+    out: &mut Out<'_>,
+) -> (IpSend, Vec<u8>) {
+    let repr = TcpRepr {
+        src_port: local.port(),
+        dst_port: remote.port(),
+        seq: iss,
+        ack: syn.seq + 1u32,
+        flags: Flags {
+            syn: true,
+            ack: true,
+            ..Flags::default()
+        },
+        window,
+        urgent: 0,
+        options,
+    };
+    let hlen = repr.header_len();
+    let mut frame = out.frame(hlen);
+    frame.resize(HEADROOM + hlen, 0);
+    repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
+    out.counters.inc(Stat::TcpSegmentsOut);
+    out.counters.inc(Stat::TcpSynCookiesSent);
+    (
+        IpSend {
+            src: *local.ip(),
+            dst: *remote.ip(),
+            protocol: PROTO_TCP,
+            ttl: opts.ttl,
+            tos: opts.tos,
+            dont_frag: true,
+        },
+        frame,
+    )
+}
+
 pub(crate) fn link_mss(mtu: usize) -> usize {
     mtu.saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN)
 }
