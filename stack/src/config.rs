@@ -177,6 +177,10 @@ pub struct TcpConfig {
     /// Half-open connections a listener may hold (`tcp_max_syn_backlog`); they do
     /// not count against the backlog, which bounds the accept queue.
     pub max_syn_backlog: usize,
+    /// Connections in TIME-WAIT kept at most (Linux's `tcp_max_tw_buckets`); each
+    /// is a record of about 50 bytes. Past it a closed connection skips
+    /// TIME-WAIT.
+    pub max_time_wait: usize,
     /// Answer SYNs with SYN cookies when the SYN queue is full (RFC 4987;
     /// Linux's `tcp_syncookies` = 1); off, such SYNs are dropped.
     pub syn_cookies: bool,
@@ -226,6 +230,7 @@ impl Default for TcpConfig {
             somaxconn: 128,
             max_syn_backlog: 256,
             syn_cookies: true,
+            max_time_wait: 262_144,
             max_ooo_ranges: 64,
             window_scaling: true,
             timestamps: true,

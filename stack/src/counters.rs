@@ -222,6 +222,15 @@ counter_enum! {
         /// Connections made from the ACK of a valid SYN cookie (Linux's
         /// SyncookiesRecv).
         TcpSynCookiesValidated => "tcp_syn_cookies_validated",
+        /// Closed connections that entered TIME-WAIT as a compact record.
+        TcpTimeWaitEntered => "tcp_time_wait_entered",
+        /// Closed connections that skipped TIME-WAIT because `max_time_wait`
+        /// records were held (Linux's TCPTimeWaitOverflow).
+        TcpTimeWaitOverflow => "tcp_time_wait_overflow",
+        /// TIME-WAIT records ended early by a RST at RCV.NXT.
+        TcpTimeWaitKilled => "tcp_time_wait_killed",
+        /// TIME-WAIT records ended by a new connection's SYN (RFC 6191).
+        TcpTimeWaitReopened => "tcp_time_wait_reopened",
     }
 }
 

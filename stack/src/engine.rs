@@ -657,6 +657,12 @@ impl Engine {
         Tcp::recv_queue_len(&self.sockets, h)
     }
 
+    /// Closed connections now in TIME-WAIT (held as compact records, not
+    /// sockets).
+    pub fn tcp_time_wait_count(&self) -> usize {
+        self.tcp.time_wait_count()
+    }
+
     /// Bytes queued and not yet acknowledged (`SIOCOUTQ`).
     pub fn tcp_send_queue_len(&self, h: SocketHandle) -> Result<usize, NetError> {
         Tcp::send_queue_len(&self.sockets, h)

@@ -33,6 +33,13 @@ pub struct Binding {
 pub trait BindRules {
     /// True when a new binding (`new`) may coexist with `existing` on one port.
     fn may_share(&self, existing: &Binding, new: &Binding) -> bool;
+
+    /// True when connections in TIME-WAIT that hold no binding of their own hold
+    /// `port` on an address overlapping `addr`: they yield to `SO_REUSEADDR`, and
+    /// an ephemeral port is never taken from them.
+    fn time_wait(&self, _port: u16, _addr: Ipv4Addr) -> bool {
+        false
+    }
 }
 
 /// UDP's rule (and TCP's default): overlapping addresses conflict unless both reuse.
@@ -153,6 +160,7 @@ impl PortTable {
         self.bindings(port)
             .iter()
             .all(|b| b.handle == binding.handle || rules.may_share(b, binding))
+            && (binding.reuse_addr || !rules.time_wait(port, binding.addr))
     }
 
     fn pick_ephemeral(
@@ -173,7 +181,8 @@ impl PortTable {
                 .bindings(port)
                 .iter()
                 .all(|b| !overlaps(b.addr, binding.addr));
-            if free && self.available(port, binding, rules) {
+            if free && !rules.time_wait(port, binding.addr) && self.available(port, binding, rules)
+            {
                 return Ok(port);
             }
         }

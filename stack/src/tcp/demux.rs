@@ -2,6 +2,7 @@
 //! (by its four-tuple) or a listener; ICMP errors to the connection they quote.
 
 use super::*;
+use crate::tcp::time_wait::Verdict;
 
 impl Tcp {
     /// TCP input: demultiplex by 4-tuple, then to a listener, else answer RST.
@@ -47,8 +48,36 @@ impl Tcp {
             }
             return;
         }
+        let mut iss = None;
+        if self.time_wait.contains(&(local, remote)) {
+            t.cx.counters.inc(Stat::TcpSegmentsIn);
+            let mut out = Out {
+                frames: &mut self.out,
+                spare: t.cx.pool.spare_mut(),
+                counters: t.cx.counters,
+                defer_ack: false,
+                partial_checksum: false,
+                tso_max: 0,
+                challenge_acks: &mut self.challenge_acks,
+            };
+            let cfg = &t.cx.config.tcp;
+            let verdict = self.time_wait.input(
+                now,
+                (local, remote),
+                &repr,
+                data.len(),
+                cfg.msl * 2,
+                cfg.invalid_ack_interval,
+                &mut out,
+            );
+            self.flush(t);
+            match verdict {
+                Verdict::Done => return,
+                Verdict::Reopen(s) => iss = Some(s),
+            }
+        }
         if let Some(listener) = self.find_listener(t.sockets, local) {
-            return self.listen_input(t, listener, local, remote, &repr, data);
+            return self.listen_input(t, listener, (local, remote), &repr, data, iss);
         }
         t.cx.counters.drop(DropReason::TcpNoSocket);
         self.reply_rst(t, local, remote, &repr, data.len());

@@ -43,18 +43,21 @@ impl Tcp {
         best.map(|(_, h)| h)
     }
 
-    /// A segment for a listener (RFC 9293 3.10.7.2).
+    /// A segment for a listener (RFC 9293 3.10.7.2). `iss`: the ISN a SYN that
+    /// ended a TIME-WAIT record must use (else one from the generator).
     pub(super) fn listen_input(
         &mut self,
         t: &mut Tx<'_>,
         lh: SocketHandle,
-        local: SocketAddrV4,
-        remote: SocketAddrV4,
+        (local, remote): (SocketAddrV4, SocketAddrV4),
         repr: &TcpRepr,
         data: &[u8],
+        iss: Option<SeqNumber>,
     ) {
         let now = t.cx.now;
-        t.cx.counters.inc(Stat::TcpSegmentsIn);
+        if iss.is_none() {
+            t.cx.counters.inc(Stat::TcpSegmentsIn);
+        }
         // "First, check for a RST: an incoming RST should be ignored."
         if repr.flags.rst {
             return t.cx.counters.drop(DropReason::TcpBadSegment);
@@ -83,8 +86,8 @@ impl Tcp {
             }
             return self.send_cookie(t, lh, local, remote, repr, &q);
         }
-        let Some(child) = self.child(t, lh, local, remote, self.isn.isn(local, remote, now), &q)
-        else {
+        let iss = iss.unwrap_or_else(|| self.isn.isn(local, remote, now));
+        let Some(child) = self.child(t, lh, local, remote, iss, &q) else {
             return;
         };
         let _ = self.with_tcb(t, child, |t, out| {

@@ -26,6 +26,7 @@ pub mod cookie;
 pub mod isn;
 pub mod recovery;
 pub mod rtt;
+pub mod time_wait;
 pub mod timer;
 pub mod urgent;
 
@@ -64,6 +65,7 @@ use crate::time::Instant;
 use crate::udp::{check_local_addr, PortTable};
 use isn::IsnGenerator;
 use recovery::congestion::CongestionAlgorithm;
+use time_wait::TimeWaitTable;
 
 use conn::{CloseAction, Notice, Out, Tcb, TcbParams};
 pub use conn::{State, TcpInfo};
@@ -169,6 +171,7 @@ impl TcpSocket {
 /// a connection in TIME-WAIT yields to a socket that sets `SO_REUSEADDR`.
 struct TcpBindRules<'a> {
     sockets: &'a SocketSet,
+    time_wait: &'a TimeWaitTable,
 }
 
 impl BindRules for TcpBindRules<'_> {
@@ -185,6 +188,10 @@ impl BindRules for TcpBindRules<'_> {
             TcpKind::Conn(t) if t.state() == State::TimeWait => new.reuse_addr,
             _ => existing.reuse_addr && new.reuse_addr,
         }
+    }
+
+    fn time_wait(&self, port: u16, addr: Ipv4Addr) -> bool {
+        self.time_wait.holds(port, addr)
     }
 }
 
@@ -226,6 +233,8 @@ pub(crate) struct Tcp {
     challenge_acks: ChallengeAckLimit,
     /// Connections closed by their user and still finishing (Linux's orphans).
     orphans: usize,
+    /// Closed connections in TIME-WAIT, as compact records.
+    time_wait: TimeWaitTable,
 }
 
 /// The stack's challenge-ACK limit (RFC 5961 section 7, as Linux's
@@ -294,13 +303,22 @@ impl Tcp {
             ack_pending: Vec::new(),
             challenge_acks: ChallengeAckLimit::new(config.tcp.challenge_acks_per_sec),
             orphans: 0,
+            time_wait: TimeWaitTable::default(),
         }
     }
 
     /// No connection, binding or listener is left.
     #[cfg(test)]
     pub(crate) fn tables_empty(&self) -> bool {
-        self.conns.is_empty() && self.ports.is_empty() && self.listeners.values().all(Vec::is_empty)
+        self.conns.is_empty()
+            && self.ports.is_empty()
+            && self.listeners.values().all(Vec::is_empty)
+            && self.time_wait.len() == 0
+    }
+
+    /// Connections in TIME-WAIT held as records.
+    pub(crate) fn time_wait_count(&self) -> usize {
+        self.time_wait.len()
     }
 
     /// Replaces the ISN key (before any connection exists).
@@ -401,13 +419,27 @@ impl Tcp {
             self.free(t, h);
             return;
         }
-        // In TIME-WAIT an orphan has finished its work: it no longer counts
-        // against max_orphans (Linux keeps TIME-WAIT apart from its orphans).
-        if let Ok(Socket::Tcp(s)) = t.sockets.get_mut(h) {
-            if s.orphaned && s.tcb().is_some_and(|c| c.state() == State::TimeWait) {
-                s.orphaned = false;
-                self.orphans -= 1;
+        // A closed connection in TIME-WAIT has finished its work: it becomes a
+        // compact record and its socket is freed (Linux's timewait sock); it no
+        // longer counts against max_orphans.
+        let time_wait = match t.sockets.get(h) {
+            Ok(Socket::Tcp(s)) => s.tcb().and_then(|c| {
+                (c.is_orphan() && c.state() == State::TimeWait)
+                    .then(|| ((c.local(), c.remote()), c.time_wait_record(t.cx.now)))
+            }),
+            _ => None,
+        };
+        if let Some((key, record)) = time_wait {
+            self.free(t, h);
+            if self
+                .time_wait
+                .insert(key, record, t.cx.config.tcp.max_time_wait)
+            {
+                t.cx.counters.inc(Stat::TcpTimeWaitEntered);
+            } else {
+                t.cx.counters.inc(Stat::TcpTimeWaitOverflow);
             }
+            return;
         }
         if closed {
             // The user still holds the socket: keep it, out of the demux table.

@@ -43,7 +43,10 @@ impl Tcp {
             reuse_addr: s.opts.reuse_addr,
         };
         let random = t.rng.next_u32();
-        let rules = TcpBindRules { sockets: t.sockets };
+        let rules = TcpBindRules {
+            sockets: t.sockets,
+            time_wait: &self.time_wait,
+        };
         let local = self.ports.bind_addr(addr, binding, &rules, random)?;
         let s = sock_mut(t.sockets, h)?;
         s.local = Some(local);
@@ -164,7 +167,7 @@ impl Tcp {
         );
         // Association uniqueness (4.2BSD primer 5.4): the full 4-tuple is unique,
         // whatever SO_REUSEADDR says.
-        if self.conns.contains_key(&(local, remote)) {
+        if self.conns.contains_key(&(local, remote)) || self.time_wait.contains(&(local, remote)) {
             return Err(NetError::AddrInUse);
         }
         let iss = self.isn.isn(local, remote, now);

@@ -152,10 +152,16 @@ fn handshake_transfer_and_graceful_close() {
         1,
         "server child freed after LAST-ACK; listener remains"
     );
-    // The client's orphan sits in TIME-WAIT for 2 MSL, then goes.
-    assert_eq!(p.a.socket_count(), 1);
-    p.run_for(Duration::from_secs(61));
+    // The client's closed connection sits in TIME-WAIT for 2 MSL as a record
+    // (its socket is freed at once), then goes.
     assert_eq!(p.a.socket_count(), 0);
+    assert_eq!(p.a.tcp_time_wait_count(), 1);
+    assert_eq!(p.a.counters().stat(Stat::TcpTimeWaitEntered), 1);
+    p.run_for(Duration::from_secs(58));
+    assert_eq!(p.a.tcp_time_wait_count(), 1);
+    p.run_for(Duration::from_secs(3));
+    assert_eq!(p.a.tcp_time_wait_count(), 0);
+    assert!(p.a.tcp_tables_empty());
     assert_eq!(p.a.counters().stat(Stat::TcpRetransmits), 0);
 }
 

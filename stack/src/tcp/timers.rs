@@ -18,6 +18,7 @@ impl Tcp {
     /// Runs due TCP timers.
     pub(crate) fn poll(&mut self, t: &mut Tx<'_>) {
         let now = t.cx.now;
+        self.time_wait.expire(now);
         while let Some(Reverse((d, h))) = self.timers.peek().copied() {
             if d > now {
                 break;
@@ -71,6 +72,10 @@ impl Tcp {
 
     /// The earliest TCP timer.
     pub(crate) fn poll_at(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _))| *t)
+        let conns = self.timers.peek().map(|Reverse((t, _))| *t);
+        match (conns, self.time_wait.poll_at()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }

@@ -123,7 +123,7 @@ pub(crate) struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn frame(&mut self, capacity: usize) -> Vec<u8> {
+    pub(crate) fn frame(&mut self, capacity: usize) -> Vec<u8> {
         let mut f = self.spare.pop().unwrap_or_default();
         f.clear();
         f.reserve(HEADROOM + capacity);

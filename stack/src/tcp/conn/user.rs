@@ -41,6 +41,27 @@ impl Tcb {
     }
 
     /// The user closed its descriptor: the connection lives on alone.
+    /// What TIME-WAIT keeps of this connection once its user closed it (see
+    /// [`crate::tcp::time_wait`]).
+    pub(crate) fn time_wait_record(&self, now: Instant) -> crate::tcp::time_wait::TimeWait {
+        let window = self.rcv_adv.saturating_distance(self.rcv_nxt) >> self.rcv_shift;
+        crate::tcp::time_wait::TimeWait {
+            snd_nxt: self.snd_max,
+            rcv_nxt: self.rcv_nxt,
+            ts_recent: self.ts_recent,
+            ts_offset: self.ts_offset,
+            expires: self
+                .timers
+                .get(TimerKind::TimeWait)
+                .unwrap_or(now + self.cfg.msl * 2),
+            last_ack: self.last_invalid_ack,
+            window: window.min(65535) as u16,
+            ts_enabled: self.ts_enabled,
+            ttl: self.opts.ttl,
+            tos: self.opts.tos,
+        }
+    }
+
     pub(crate) fn is_orphan(&self) -> bool {
         self.orphan
     }
