@@ -79,8 +79,13 @@ counter_enum! {
         FragDuplicate => "frag_duplicate",
         /// Incomplete datagram discarded after the reassembly timeout.
         FragTimeout => "frag_timeout",
-        /// Incomplete datagram evicted to stay within the reassembly memory bound.
+        /// Incomplete datagram dropped because its fragment would take reassembly
+        /// past its memory bound.
         FragMemory => "frag_memory",
+        /// Fragment of a new datagram refused: the reassembly table is full (its
+        /// datagram count or memory bound; as Linux's ipfrag_high_thresh, datagrams
+        /// in progress are not evicted).
+        FragTableFull => "frag_table_full",
         /// An ICMP error about a TCP segment that is not in flight: its quoted
         /// sequence number is outside [SND.UNA, SND.NXT) (RFC 5927 4.1; Linux's
         /// OutOfWindowIcmps). Forged errors are ignored this way.

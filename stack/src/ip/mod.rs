@@ -245,11 +245,7 @@ impl Ip {
             header,
             payload,
         };
-        let mut evicted = Vec::new();
-        let result = self.reassembler.add(cx.now, frag, &mut evicted);
-        for reason in evicted {
-            cx.counters.drop(reason);
-        }
+        let result = self.reassembler.add(cx.now, frag);
         match result {
             Ok(Some(whole)) => {
                 cx.counters.inc(Stat::Reassembled);

@@ -1,17 +1,22 @@
 //! IPv4 fragment reassembly (RFC 791 section 3.2, RFC 815, RFC 1122 3.3.2).
 //!
-//! Datagrams are keyed by (source, destination, protocol, identification). Each held
+//! Datagrams are keyed by (source, destination, protocol, identification) in a hash
+//! map, and ordered by age in a second index, so lookup, expiry and the next
+//! deadline cost O(1) or O(log n) however many datagrams are held. Each held
 //! datagram records the byte ranges received so far. Bounds (invariant 4): a timeout
 //! per datagram (RFC 1122 3.3.2: "If the reassembly timeout expires, the partially
-//! reassembled datagram MUST be discarded"), a cap on held bytes across all datagrams
-//! (the oldest is evicted first), and a cap on datagrams held.
+//! reassembled datagram MUST be discarded"), a cap on held bytes across all datagrams,
+//! and a cap on datagrams held. A full table refuses fragments of new datagrams and
+//! evicts nothing, as Linux's `ipfrag_high_thresh` does: a flood of fragments cannot
+//! flush datagrams already in progress, and a datagram that would take the table
+//! past its memory bound is the one dropped.
 //!
 //! Overlap policy: an exact duplicate of a received fragment is ignored; any other
 //! overlap discards the whole datagram, as Linux does since the "FragmentSmack" fixes
 //! (and as RFC 5722 requires for IPv6), so overlapping fragments can never rewrite
 //! bytes already accepted.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use crate::counters::DropReason;
@@ -65,11 +70,13 @@ struct Partial {
     header: Vec<u8>,
 }
 
+/// What a held datagram costs besides its bytes (charged so that many tiny
+/// fragments are not free).
+const PARTIAL_OVERHEAD: usize = 128;
+
 impl Partial {
     fn footprint(&self) -> usize {
-        // What we hold: the buffer plus a fixed overhead per datagram and range, so
-        // that many tiny fragments are not free.
-        self.data.len() + 128 + self.ranges.len() * 16
+        self.data.len() + PARTIAL_OVERHEAD + self.ranges.len() * 16
     }
 
     fn complete(&self) -> bool {
@@ -88,6 +95,8 @@ pub struct Reassembler {
     max_datagrams: usize,
     memory_used: usize,
     partials: HashMap<FragmentKey, Partial>,
+    /// The same datagrams, oldest first.
+    by_age: BTreeSet<(Instant, FragmentKey)>,
 }
 
 /// One received fragment.
@@ -114,6 +123,7 @@ impl Reassembler {
             max_datagrams: max_datagrams.max(1),
             memory_used: 0,
             partials: HashMap::new(),
+            by_age: BTreeSet::new(),
         }
     }
 
@@ -132,14 +142,12 @@ impl Reassembler {
         self.partials.is_empty()
     }
 
-    /// Adds a fragment. Returns the whole datagram when this fragment completes it.
-    /// `evicted` receives the reasons of datagrams dropped to make room (each is a
-    /// counted drop for the caller).
+    /// Adds a fragment. Returns the whole datagram when this fragment completes it;
+    /// a fragment of a new datagram finding the table full is `FragTableFull`.
     pub fn add(
         &mut self,
         now: Instant,
         frag: Fragment<'_>,
-        evicted: &mut Vec<DropReason>,
     ) -> Result<Option<Reassembled>, DropReason> {
         let start = frag.offset;
         let end = start + frag.payload.len();
@@ -151,12 +159,10 @@ impl Reassembler {
             return Err(DropReason::FragMalformed);
         }
         if !self.partials.contains_key(&frag.key) {
-            // Room for a new datagram: evict the oldest while over the count bound.
-            while self.partials.len() >= self.max_datagrams {
-                if !self.evict_oldest() {
-                    break;
-                }
-                evicted.push(DropReason::FragMemory);
+            if self.partials.len() >= self.max_datagrams
+                || self.memory_used + PARTIAL_OVERHEAD > self.memory_limit
+            {
+                return Err(DropReason::FragTableFull);
             }
             self.partials.insert(
                 frag.key,
@@ -169,50 +175,34 @@ impl Reassembler {
                     header: Vec::new(),
                 },
             );
-            self.memory_used += 128;
+            self.by_age.insert((now, frag.key));
+            self.memory_used += PARTIAL_OVERHEAD;
         }
-        let result = self.insert(frag, start, end);
-        match result {
+        match self.insert(frag, start, end) {
+            Err(DropReason::FragDuplicate) => Err(DropReason::FragDuplicate),
             Err(reason) => {
-                if reason == DropReason::FragDuplicate {
-                    return Err(reason);
-                }
                 self.remove(&frag.key);
                 Err(reason)
             }
             Ok(()) => {
-                let done = self.partials.get(&frag.key).is_some_and(Partial::complete);
-                if done {
-                    let p = self.remove(&frag.key).expect("present");
-                    let total = p.total.unwrap_or(0);
-                    let mut payload = p.data;
-                    payload.truncate(total);
-                    return Ok(Some(Reassembled {
-                        header: p.header,
-                        payload,
-                    }));
+                if self.memory_used > self.memory_limit {
+                    // Past the bound: this datagram goes, not the others.
+                    self.remove(&frag.key);
+                    return Err(DropReason::FragMemory);
                 }
-                // Stay within the memory bound: evict the oldest other datagrams, and
-                // this one last.
-                while self.memory_used > self.memory_limit {
-                    let oldest = self
-                        .partials
-                        .iter()
-                        .filter(|(k, _)| **k != frag.key)
-                        .min_by_key(|(k, p)| (p.created, **k))
-                        .map(|(k, _)| *k);
-                    match oldest {
-                        Some(k) => {
-                            self.remove(&k);
-                            evicted.push(DropReason::FragMemory);
-                        }
-                        None => {
-                            self.remove(&frag.key);
-                            return Err(DropReason::FragMemory);
-                        }
-                    }
+                if !self.partials.get(&frag.key).is_some_and(Partial::complete) {
+                    return Ok(None);
                 }
-                Ok(None)
+                let Some(p) = self.remove(&frag.key) else {
+                    return Ok(None);
+                };
+                let total = p.total.unwrap_or(0);
+                let mut payload = p.data;
+                payload.truncate(total);
+                Ok(Some(Reassembled {
+                    header: p.header,
+                    payload,
+                }))
             }
         }
     }
@@ -274,51 +264,36 @@ impl Reassembler {
 
     fn remove(&mut self, key: &FragmentKey) -> Option<Partial> {
         let p = self.partials.remove(key)?;
+        self.by_age.remove(&(p.created, *key));
         self.memory_used = self.memory_used.saturating_sub(p.footprint());
         Some(p)
     }
 
-    fn evict_oldest(&mut self) -> bool {
-        let oldest = self
-            .partials
-            .iter()
-            .min_by_key(|(k, p)| (p.created, **k))
-            .map(|(k, _)| *k);
-        match oldest {
-            Some(k) => {
-                self.remove(&k);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Discards datagrams older than the timeout.
+    /// Discards datagrams older than the timeout, oldest first.
     pub fn expire(&mut self, now: Instant) -> Vec<Expired> {
-        let timeout = self.timeout;
-        let mut keys: Vec<FragmentKey> = self
-            .partials
-            .iter()
-            .filter(|(_, p)| p.created + timeout <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        keys.sort();
-        keys.into_iter()
-            .filter_map(|k| {
-                self.remove(&k).map(|p| Expired {
-                    key: k,
+        let mut expired = Vec::new();
+        while let Some(&(created, key)) = self.by_age.first() {
+            if created + self.timeout > now {
+                break;
+            }
+            match self.remove(&key) {
+                Some(p) => expired.push(Expired {
+                    key,
                     first_fragment: p.first,
-                })
-            })
-            .collect()
+                }),
+                None => {
+                    self.by_age.remove(&(created, key));
+                }
+            }
+        }
+        expired
     }
 
     /// When the oldest held datagram times out.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.partials
-            .values()
-            .map(|p| p.created + self.timeout)
-            .min()
+        self.by_age
+            .first()
+            .map(|&(created, _)| created + self.timeout)
     }
 }
 
@@ -360,11 +335,10 @@ mod tests {
             .map(|(i, c)| (i * size, c))
             .collect();
         let mut out = None;
-        let mut ev = Vec::new();
         for &i in order {
             let (off, c) = pieces[i];
             let more = off + c.len() < d.len();
-            let r = r.add(Instant::ZERO, frag(off, more, c), &mut ev).unwrap();
+            let r = r.add(Instant::ZERO, frag(off, more, c)).unwrap();
             assert!(out.is_none() || r.is_none());
             if r.is_some() {
                 out = r;
@@ -400,17 +374,15 @@ mod tests {
     fn exact_duplicate_is_ignored_overlap_drops_datagram() {
         let d = data(2400);
         let mut r = table();
-        let mut ev = Vec::new();
-        r.add(Instant::ZERO, frag(0, true, &d[..800]), &mut ev)
-            .unwrap();
+        r.add(Instant::ZERO, frag(0, true, &d[..800])).unwrap();
         assert_eq!(
-            r.add(Instant::ZERO, frag(0, true, &d[..800]), &mut ev),
+            r.add(Instant::ZERO, frag(0, true, &d[..800])),
             Err(DropReason::FragDuplicate)
         );
         assert_eq!(r.len(), 1, "a duplicate keeps the datagram");
         // Overlap: 400..1200 overlaps 0..800.
         assert_eq!(
-            r.add(Instant::ZERO, frag(400, true, &d[400..1200]), &mut ev),
+            r.add(Instant::ZERO, frag(400, true, &d[400..1200])),
             Err(DropReason::FragOverlap)
         );
         assert!(r.is_empty(), "an overlap discards the datagram");
@@ -420,26 +392,24 @@ mod tests {
     #[test]
     fn malformed_fragments() {
         let mut r = table();
-        let mut ev = Vec::new();
         let d = data(100);
         // Not a multiple of 8 with MF set.
         assert_eq!(
-            r.add(Instant::ZERO, frag(0, true, &d[..13]), &mut ev),
+            r.add(Instant::ZERO, frag(0, true, &d[..13])),
             Err(DropReason::FragMalformed)
         );
         // Beyond 65535.
         assert_eq!(
-            r.add(Instant::ZERO, frag(65528, false, &d[..16]), &mut ev),
+            r.add(Instant::ZERO, frag(65528, false, &d[..16])),
             Err(DropReason::FragMalformed)
         );
         // Data past a known end.
-        r.add(Instant::ZERO, frag(0, false, &d[..16]), &mut ev)
+        r.add(Instant::ZERO, frag(0, false, &d[..16]))
             .map(|x| assert!(x.is_some()))
             .unwrap();
-        r.add(Instant::ZERO, frag(16, false, &d[..16]), &mut ev)
-            .unwrap();
+        r.add(Instant::ZERO, frag(16, false, &d[..16])).unwrap();
         assert_eq!(
-            r.add(Instant::ZERO, frag(32, true, &d[..16]), &mut ev),
+            r.add(Instant::ZERO, frag(32, true, &d[..16])),
             Err(DropReason::FragMalformed)
         );
     }
@@ -447,9 +417,8 @@ mod tests {
     #[test]
     fn timeout_discards_and_reports_first_fragment() {
         let mut r = table();
-        let mut ev = Vec::new();
         let d = data(16);
-        r.add(Instant::from_secs(1), frag(0, true, &d[..8]), &mut ev)
+        r.add(Instant::from_secs(1), frag(0, true, &d[..8]))
             .unwrap();
         assert_eq!(r.next_deadline(), Some(Instant::from_secs(31)));
         assert!(r.expire(Instant::from_secs(30)).is_empty());
@@ -463,60 +432,87 @@ mod tests {
     }
 
     #[test]
-    fn memory_bound_evicts_oldest() {
+    fn the_memory_bound_drops_the_growing_datagram_not_the_others() {
         let mut r = Reassembler::new(Duration::from_secs(30), 10_000, 100);
-        let mut ev = Vec::new();
         let d = data(4000);
+        let frag = |ident: u16, offset: usize, more: bool, payload: &'static [u8]| Fragment {
+            key: FragmentKey { ident, ..KEY },
+            offset,
+            more,
+            header: &HDR,
+            payload,
+        };
+        let d: &'static [u8] = d.leak();
+        let mut held = Vec::new();
         for ident in 0..5u16 {
-            let key = FragmentKey { ident, ..KEY };
-            let f = Fragment {
-                key,
-                offset: 0,
-                more: true,
-                header: &HDR,
-                payload: &d[..4000],
-            };
-            let _ = r.add(Instant::from_millis(ident as u64), f, &mut ev);
+            match r.add(
+                Instant::from_millis(ident as u64),
+                frag(ident, 0, true, &d[..4000]),
+            ) {
+                Ok(None) => held.push(ident),
+                Err(e) => assert!(
+                    e == DropReason::FragMemory || e == DropReason::FragTableFull,
+                    "{e:?}"
+                ),
+                Ok(Some(_)) => unreachable!(),
+            }
             assert!(r.memory_used() <= 10_000, "bound held after {ident}");
         }
-        assert!(!ev.is_empty());
-        assert!(ev.iter().all(|&e| e == DropReason::FragMemory));
-        assert!(r.len() <= 2);
+        // The first two fit and stay; the later ones were refused.
+        assert_eq!(held, vec![0, 1]);
+        // The datagrams in progress still complete.
+        for ident in held {
+            let whole = r.add(Instant::from_millis(10), frag(ident, 4000, false, &d[..8]));
+            assert_eq!(whole.unwrap().unwrap().payload.len(), 4008);
+        }
         // A single datagram larger than the bound is refused outright.
-        let big = data(16_000);
-        let key = FragmentKey { ident: 99, ..KEY };
-        let f = Fragment {
-            key,
-            offset: 0,
-            more: true,
-            header: &HDR,
-            payload: &big,
-        };
+        let big: &'static [u8] = data(16_000).leak();
         assert_eq!(
-            r.add(Instant::ZERO, f, &mut ev),
+            r.add(Instant::ZERO, frag(99, 0, true, big)),
             Err(DropReason::FragMemory)
         );
-        assert!(r.memory_used() <= 10_000);
+        assert_eq!(r.memory_used(), 0);
     }
 
     #[test]
-    fn datagram_count_is_bounded() {
+    fn datagram_count_is_bounded_and_a_flood_does_not_flush_work_in_progress() {
         let mut r = Reassembler::new(Duration::from_secs(30), 1 << 20, 3);
-        let mut ev = Vec::new();
-        let d = data(8);
+        let d = data(16);
+        let frag = |ident: u16, offset: usize, more: bool, payload: &[u8]| {
+            // Copy so that the closure's borrow ends with the call.
+            (FragmentKey { ident, ..KEY }, offset, more, payload.to_vec())
+        };
+        let mut refused = 0;
         for ident in 0..10u16 {
-            let key = FragmentKey { ident, ..KEY };
+            let (key, offset, more, payload) = frag(ident, 0, true, &d[..8]);
             let f = Fragment {
                 key,
-                offset: 0,
-                more: true,
+                offset,
+                more,
                 header: &HDR,
-                payload: &d,
+                payload: &payload,
             };
-            r.add(Instant::from_millis(ident as u64), f, &mut ev)
-                .unwrap();
+            match r.add(Instant::from_millis(ident as u64), f) {
+                Ok(None) => {}
+                Err(DropReason::FragTableFull) => refused += 1,
+                other => panic!("{other:?}"),
+            }
         }
         assert_eq!(r.len(), 3);
-        assert_eq!(ev.len(), 7);
+        assert_eq!(refused, 7);
+        // The first three (in progress before the flood) complete.
+        for ident in 0..3u16 {
+            let (key, offset, more, payload) = frag(ident, 8, false, &d[8..]);
+            let f = Fragment {
+                key,
+                offset,
+                more,
+                header: &HDR,
+                payload: &payload,
+            };
+            assert!(r.add(Instant::from_millis(20), f).unwrap().is_some());
+        }
+        assert!(r.is_empty());
+        assert_eq!(r.next_deadline(), None);
     }
 }

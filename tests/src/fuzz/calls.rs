@@ -146,7 +146,7 @@ fn call(p: &mut SimPair, handles: &mut [Vec<(SocketHandle, SocketKind)>; 2], i: 
             let Some((h, kind)) = pick(i, list) else {
                 return;
             };
-            let len = usize::from(i.u16()) % 70_000;
+            let len = usize::from(i.u16()) % 20_000;
             let data = vec![0x5a; len];
             match kind {
                 SocketKind::Tcp => {
@@ -168,7 +168,7 @@ fn call(p: &mut SimPair, handles: &mut [Vec<(SocketHandle, SocketKind)>; 2], i: 
             let Some((h, kind)) = pick(i, list) else {
                 return;
             };
-            let mut buf = vec![0u8; usize::from(i.u16()) % 70_000];
+            let mut buf = vec![0u8; usize::from(i.u16()) % 20_000];
             match kind {
                 SocketKind::Tcp => {
                     let flags = RecvFlags {

@@ -25,7 +25,7 @@ const C: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
 const LISTEN_PORT: u16 = 80;
 const UDP_PORT: u16 = 53;
 /// Records read from one input.
-const MAX_RECORDS: usize = 96;
+const MAX_RECORDS: usize = 64;
 /// Frames one record may make the engine send; more is a transmit storm.
 const MAX_FRAMES_PER_STEP: usize = 4096;
 
@@ -87,7 +87,7 @@ pub fn run(data: &[u8]) {
         records += 1;
     }
     // Let every timer run out: retransmissions, keepalives, TIME-WAIT, reassembly.
-    for _ in 0..64 {
+    for _ in 0..32 {
         let Some(at) = h.e.poll_timeout() else { break };
         h.now = at.max(h.now);
         h.e.handle_timeout(h.now);
@@ -607,13 +607,13 @@ impl Harness {
         match i.u8() % 9 {
             0 => {
                 let Some(h) = self.pick_socket(i) else { return };
-                let len = usize::from(i.u16() % 40_000);
+                let len = usize::from(i.u16() % 8_000);
                 let data = vec![b'd'; len];
                 let _ = self.e.tcp_send(now, h, &data, SendFlags { oob: i.bit() });
             }
             1 => {
                 let Some(h) = self.pick_socket(i) else { return };
-                let mut buf = vec![0u8; usize::from(i.u16() % 40_000)];
+                let mut buf = vec![0u8; usize::from(i.u16() % 8_000)];
                 let flags = RecvFlags {
                     peek: i.bit(),
                     oob: i.bit(),
