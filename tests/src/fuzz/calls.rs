@@ -46,7 +46,7 @@ pub fn run(data: &[u8]) {
         calls += 1;
     }
     // Everything settles: no call may have left the engines spinning.
-    p.run_for(Duration::from_secs(300));
+    p.run_for(Duration::from_secs(70));
     for side in [Side::A, Side::B] {
         let e = p.engine(side);
         assert!(e.socket_count() <= e.config().max_sockets);
