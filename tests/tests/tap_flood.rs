@@ -75,6 +75,22 @@ print("flood", N, "client-during-at", during_at, flush=True)
 client("after")
 "#;
 
+/// The TX dropped count of `ip -s link show` (frames the kernel could not queue
+/// to the TAP's reader).
+fn tap_tx_dropped(link: &str) -> u64 {
+    let mut lines = link.lines();
+    while let Some(l) = lines.next() {
+        if l.trim_start().starts_with("TX:") {
+            return lines
+                .next()
+                .and_then(|v| v.split_whitespace().nth(3))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        }
+    }
+    0
+}
+
 fn rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -109,8 +125,29 @@ fn a_linux_client_gets_in_during_and_after_a_syn_flood() {
     let lines: Vec<&str> = out.lines().collect();
     let during = lines.iter().find(|l| l.starts_with("client during"));
     let after = lines.iter().find(|l| l.starts_with("client after"));
-    assert_eq!(during, Some(&"client during 0"), "{out}");
-    assert_eq!(after, Some(&"client after 0"), "{out}");
+    let link = fx
+        .exec_ok(&["ip", "-s", "link", "show", "tap0"])
+        .unwrap_or_default();
+    let tap_dropped = tap_tx_dropped(&link);
+    let why = format!("{out}\n{link}\n{:?}", fx.counters());
+    assert!(during.is_some() && after.is_some(), "{why}");
+    if tap_dropped == 0 {
+        // Every frame reached us: each client's first SYN was answered, and every
+        // SYN past the SYN queue got a cookie.
+        assert_eq!(during, Some(&"client during 0"), "{why}");
+        assert_eq!(after, Some(&"client after 0"), "{why}");
+        let expected = u64::from(FLOOD) - fx.config.tcp.max_syn_backlog as u64 + 2;
+        assert_eq!(
+            fx.counters().stat(Stat::TcpSynCookiesSent),
+            expected,
+            "{why}"
+        );
+    } else {
+        // The machine was too busy to read the TAP as fast as python3 filled it:
+        // the kernel dropped frames before they reached the stack, perhaps a
+        // client's SYN. The clients still got in.
+        eprintln!("flood: the kernel dropped {tap_dropped} frames at the TAP (machine overloaded); first-SYN check skipped");
+    }
     assert!(
         lines
             .iter()
