@@ -1,4 +1,5 @@
-//! Fixed-capacity byte ring buffer for TCP send and receive queues.
+//! Byte ring buffer for TCP send and receive queues, with memory that follows
+//! the data.
 //!
 //! The buffer has two regions, in logical order starting at the read
 //! position:
@@ -27,8 +28,12 @@
 //!
 //! Every operation copies at most two contiguous pieces with
 //! `copy_from_slice`; there are no per-byte loops. Every length and offset is
-//! clamped, so no argument can make an operation panic. Memory is allocated
-//! once, at construction or in [`RingBuffer::set_capacity`].
+//! clamped, so no argument can make an operation panic.
+//!
+//! The capacity (`SO_RCVBUF`/`SO_SNDBUF`) is a limit, not an allocation: the
+//! storage starts empty, doubles (from 4 KiB) when data needs more room, and is
+//! given back by [`RingBuffer::release_if_empty`] once the owner knows nothing is
+//! queued or parked, as Linux charges a socket for what it queues.
 //!
 //! [`Assembler`]: crate::tcp::assembler::Assembler
 
@@ -47,29 +52,82 @@ impl fmt::Display for NotEmpty {
 
 impl std::error::Error for NotEmpty {}
 
-/// A fixed-capacity ring buffer of bytes.
+/// A ring buffer of bytes with a capacity limit.
 #[derive(Clone)]
 pub struct RingBuffer {
+    /// The bytes held: at most `limit`, possibly fewer (or none).
     storage: Vec<u8>,
-    /// Physical index of the first allocated byte; `< capacity` (or 0).
+    /// The capacity: what may be queued.
+    limit: usize,
+    /// Physical index of the first allocated byte; `< storage.len()` (or 0).
     read_at: usize,
     /// Number of allocated bytes.
     len: usize,
 }
 
+/// The first allocation of a buffer.
+const MIN_STORAGE: usize = 4096;
+
 impl RingBuffer {
-    /// An empty buffer of `capacity` bytes (allocated now, zeroed).
+    /// An empty buffer of `capacity` bytes (nothing is allocated until data
+    /// comes).
     pub fn new(capacity: usize) -> RingBuffer {
         RingBuffer {
-            storage: vec![0; capacity],
+            storage: Vec::new(),
+            limit: capacity,
             read_at: 0,
             len: 0,
         }
     }
 
-    /// Total size in bytes.
+    /// Total size in bytes (the limit of what may be queued).
     pub fn capacity(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes of storage allocated now.
+    pub fn allocated(&self) -> usize {
         self.storage.len()
+    }
+
+    /// Gives the storage back if nothing is queued; the caller knows that no
+    /// out-of-order data is parked past the tail either.
+    pub fn release_if_empty(&mut self) {
+        if self.len == 0 && !self.storage.is_empty() {
+            self.storage = Vec::new();
+            self.read_at = 0;
+        }
+    }
+
+    /// Makes the storage cover the logical region `[0, end)` (clamped to the
+    /// limit), keeping every byte held (queued or parked) in logical order.
+    fn reserve(&mut self, end: usize) {
+        let end = end.min(self.limit);
+        let have = self.storage.len();
+        if end <= have {
+            return;
+        }
+        let size = end
+            .max(MIN_STORAGE)
+            .checked_next_power_of_two()
+            .unwrap_or(end)
+            .max(have.saturating_mul(2))
+            .min(self.limit);
+        let mut grown = vec![0; size];
+        if have > 0 {
+            let (first, second) = self.physical(0, have);
+            let n = first.len();
+            if let (Some(dst), Some(src)) = (grown.get_mut(..n), self.storage.get(first)) {
+                dst.copy_from_slice(src);
+            }
+            if let (Some(dst), Some(src)) =
+                (grown.get_mut(n..n + second.len()), self.storage.get(second))
+            {
+                dst.copy_from_slice(src);
+            }
+        }
+        self.storage = grown;
+        self.read_at = 0;
     }
 
     /// Number of queued (allocated) bytes.
@@ -90,19 +148,17 @@ impl RingBuffer {
     /// Free space in bytes: how much more can be enqueued (the receive window
     /// to advertise, before scaling and silly-window avoidance).
     pub fn window(&self) -> usize {
-        self.capacity() - self.len
+        self.limit - self.len
     }
 
-    /// Replaces the storage by one of `capacity` bytes (`SO_RCVBUF` /
-    /// `SO_SNDBUF`). Allowed only when no bytes are queued; data parked in
-    /// the unallocated region is discarded.
+    /// Sets the capacity (`SO_RCVBUF` / `SO_SNDBUF`). Allowed only when no
+    /// bytes are queued; data parked in the unallocated region is discarded.
     pub fn set_capacity(&mut self, capacity: usize) -> Result<(), NotEmpty> {
         if self.len != 0 {
             return Err(NotEmpty);
         }
-        if capacity != self.capacity() {
-            self.storage = vec![0; capacity];
-        }
+        self.limit = capacity;
+        self.storage = Vec::new();
         self.read_at = 0;
         Ok(())
     }
@@ -115,9 +171,9 @@ impl RingBuffer {
 
     /// Physical ranges of the logical region `[start, start + len)`, measured
     /// from the read position. The caller guarantees `start + len <=
-    /// capacity`, so the region wraps at most once.
+    /// storage.len()`, so the region wraps at most once.
     fn physical(&self, start: usize, len: usize) -> (Range<usize>, Range<usize>) {
-        let capacity = self.capacity();
+        let capacity = self.storage.len();
         if len == 0 || capacity == 0 {
             return (0..0, 0..0);
         }
@@ -165,6 +221,7 @@ impl RingBuffer {
         let n = data.len().min(room);
         if n > 0 {
             let start = self.len + offset;
+            self.reserve(start + n);
             self.copy_in(start, data.get(..n).unwrap_or_default());
         }
         n
@@ -175,6 +232,8 @@ impl RingBuffer {
     /// number of bytes queued.
     pub fn enqueue_unallocated(&mut self, count: usize) -> usize {
         let n = count.min(self.window());
+        // Bytes never written read as zeros, as before they were allocated.
+        self.reserve(self.len + n);
         self.len += n;
         n
     }
@@ -215,7 +274,7 @@ impl RingBuffer {
         if n > 0 {
             let (first, second) = self.physical(0, n);
             self.read_at = if second.is_empty() {
-                first.end % self.capacity()
+                first.end % self.storage.len().max(1)
             } else {
                 second.end
             };
@@ -229,6 +288,7 @@ impl fmt::Debug for RingBuffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RingBuffer")
             .field("capacity", &self.capacity())
+            .field("allocated", &self.allocated())
             .field("read_at", &self.read_at)
             .field("len", &self.len)
             .finish()
@@ -408,11 +468,53 @@ mod tests {
     }
 
     #[test]
+    fn storage_follows_the_data() {
+        let mut b = RingBuffer::new(256 * 1024);
+        assert_eq!(b.allocated(), 0);
+        assert_eq!(b.window(), 256 * 1024);
+        b.enqueue_slice(b"hello");
+        assert_eq!(b.allocated(), 4096);
+        b.enqueue_slice(&[7u8; 10_000]);
+        assert_eq!(b.allocated(), 16384);
+        let mut out = vec![0u8; 10_005];
+        assert_eq!(b.dequeue_slice(&mut out), 10_005);
+        assert_eq!(&out[..5], b"hello");
+        assert!(out[5..].iter().all(|&x| x == 7));
+        b.release_if_empty();
+        assert_eq!(b.allocated(), 0);
+        // Never past the limit.
+        let mut small = RingBuffer::new(5000);
+        small.enqueue_slice(&[1u8; 6000]);
+        assert_eq!((small.len(), small.allocated()), (5000, 5000));
+    }
+
+    #[test]
+    fn growing_keeps_wrapped_and_parked_bytes_in_order() {
+        let mut b = RingBuffer::new(1 << 20);
+        b.enqueue_slice(&[1u8; 3000]);
+        b.dequeue_allocated(2500);
+        // Wraps in the 4 KiB storage.
+        b.enqueue_slice(&[2u8; 3000]);
+        // Parked out of order past the tail, beyond the storage: it grows.
+        assert_eq!(b.write_unallocated(5000, b"later"), 5);
+        assert!(b.allocated() >= 8192);
+        let mut out = vec![0u8; 3500];
+        assert_eq!(b.read_allocated(0, &mut out), 3500);
+        assert!(out[..500].iter().all(|&x| x == 1) && out[500..].iter().all(|&x| x == 2));
+        // Fill the hole; the parked bytes are still there.
+        assert_eq!(b.write_unallocated(0, &[3u8; 5000]), 5000);
+        assert_eq!(b.enqueue_unallocated(5005), 5005);
+        let mut all = vec![0u8; 8505];
+        assert_eq!(b.dequeue_slice(&mut all), 8505);
+        assert_eq!(&all[8500..], b"later");
+    }
+
+    #[test]
     fn debug_does_not_dump_contents() {
         let b = RingBuffer::new(4);
         assert_eq!(
             format!("{b:?}"),
-            "RingBuffer { capacity: 4, read_at: 0, len: 0 }"
+            "RingBuffer { capacity: 4, allocated: 0, read_at: 0, len: 0 }"
         );
     }
 

@@ -369,6 +369,52 @@ fn simultaneous_close_goes_through_closing() {
 }
 
 #[test]
+fn buffer_memory_follows_the_data() {
+    let mut p = pair();
+    let (c, s) = connected(&mut p);
+    let memory = |p: &SimPair, side: Side, h| {
+        let e = match side {
+            Side::A => &p.a,
+            Side::B => &p.b,
+        };
+        e.tcp_info(h).unwrap().unwrap().buffer_memory
+    };
+    // A fresh connection holds no buffer storage.
+    assert_eq!(memory(&p, Side::A, c), 0);
+    assert_eq!(memory(&p, Side::B, s), 0);
+    // 200 KB queued unread: the receiver holds about that much, not its whole
+    // 256 KiB limit up front.
+    let data = pattern(200_000, 3);
+    assert_eq!(
+        p.a.tcp_send(p.now(), c, &data, SendFlags::default()),
+        Ok(200_000)
+    );
+    assert!(
+        p.run_until(Duration::from_secs(5), |p| p.b.tcp_recv_queue_len(s)
+            == Ok(200_000))
+    );
+    let held = memory(&p, Side::B, s);
+    assert!((200_000..=262_144).contains(&held), "{held}");
+    // Read it all; after a second idle every buffer is given back.
+    assert_eq!(transfer_read(&mut p, s, 200_000), data);
+    p.run_for(Duration::from_millis(1100));
+    assert_eq!(memory(&p, Side::A, c), 0);
+    assert_eq!(memory(&p, Side::B, s), 0);
+}
+
+fn transfer_read(p: &mut SimPair, s: SocketHandle, n: usize) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while got.len() < n {
+        let k =
+            p.b.tcp_recv(p.now(), s, &mut buf, RecvFlags::default())
+                .unwrap();
+        got.extend_from_slice(&buf[..k]);
+    }
+    got
+}
+
+#[test]
 fn close_with_unread_data_sends_rst_and_peer_sees_reset() {
     let mut p = pair();
     let (c, s) = connected(&mut p);

@@ -38,12 +38,16 @@ pub enum TimerKind {
     /// RFC 1191 section 6.3: some time after the path MTU was lowered, try the
     /// larger segments again ("not ... more often than once every 10 minutes").
     PmtuRaise,
+    /// A buffer left empty this long gives its storage back (as Linux reclaims
+    /// the memory of idle sockets), so memory follows the data without
+    /// reallocating on every read of a busy connection.
+    Reclaim,
 }
 
 impl TimerKind {
     /// Every kind, in table order (also the tie-break order of
     /// [`Timers::pop_expired`]).
-    pub const ALL: [TimerKind; 8] = [
+    pub const ALL: [TimerKind; 9] = [
         TimerKind::Retransmit,
         TimerKind::DelayedAck,
         TimerKind::Persist,
@@ -52,6 +56,7 @@ impl TimerKind {
         TimerKind::TimeWait,
         TimerKind::RackReorder,
         TimerKind::PmtuRaise,
+        TimerKind::Reclaim,
     ];
 
     const fn index(self) -> usize {
@@ -64,6 +69,7 @@ impl TimerKind {
             TimerKind::TimeWait => 5,
             TimerKind::RackReorder => 6,
             TimerKind::PmtuRaise => 7,
+            TimerKind::Reclaim => 8,
         }
     }
 }

@@ -465,6 +465,9 @@ impl Tcb {
             let buf_seq = self.buf_seq();
             let data_acked = ack.saturating_distance(buf_seq).min(self.send_buf.len());
             self.send_buf.dequeue_allocated(data_acked);
+            if self.send_buf.is_empty() && self.send_buf.allocated() > 0 {
+                self.timers.set(TimerKind::Reclaim, now + RECLAIM_IDLE);
+            }
             self.snd_una = ack;
             if self.snd_nxt.lt(ack) {
                 self.snd_nxt = ack;

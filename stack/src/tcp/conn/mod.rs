@@ -285,6 +285,9 @@ pub(crate) struct Tcb {
     urg_rx: UrgentRx,
 }
 
+/// How long an empty buffer keeps its storage (see [`TimerKind::Reclaim`]).
+pub(crate) const RECLAIM_IDLE: Duration = Duration::from_secs(1);
+
 /// Most scoreboard records for a send buffer of `capacity` bytes: enough for
 /// every segment of 64 bytes or more, so memory follows the buffer size.
 fn scoreboard_records(capacity: usize) -> usize {
@@ -470,6 +473,7 @@ impl Tcb {
             recovery: *self.recovery.stats(),
             send_queue: self.send_buf.len(),
             recv_queue: self.recv_buf.len(),
+            buffer_memory: self.buffer_memory(),
         }
     }
 
@@ -571,6 +575,9 @@ pub struct TcpInfo {
     pub send_queue: usize,
     /// Bytes in the receive buffer.
     pub recv_queue: usize,
+    /// Bytes of storage the send and receive buffers hold now (they grow with
+    /// what is queued and give it back when idle and empty).
+    pub buffer_memory: usize,
 }
 
 impl TcpInfo {

@@ -6,7 +6,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use super::{Notice, Out, State, Tcb, TcbParams};
+use super::{Notice, Out, State, Tcb, TcbParams, RECLAIM_IDLE};
 use crate::config::TcpConfig;
 use crate::counters::{Counters, Stat};
 use crate::error::NetError;
@@ -589,7 +589,12 @@ fn rto_backs_off_and_resets_after_ack() {
     // The ACK cancels the timer; the next segment uses the (backed-off, then
     // reset by a new sample) RTO.
     h.send(seg("", 1, Some(2)), b"");
-    assert_eq!(h.tcb.poll_at(), None);
+    assert!(!h
+        .tcb
+        .timers
+        .is_armed(crate::tcp::timer::TimerKind::Retransmit));
+    // What remains armed is the reclaim of the now empty send buffer.
+    assert_eq!(h.tcb.poll_at(), Some(h.now + RECLAIM_IDLE));
     assert_eq!(h.tcb.info().retransmits, 0);
 }
 

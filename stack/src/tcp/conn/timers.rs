@@ -66,6 +66,7 @@ impl Tcb {
                         self.recovery.configure(self.sack_enabled, self.mss);
                     }
                 }
+                TimerKind::Reclaim => self.reclaim(),
                 TimerKind::TimeWait | TimerKind::FinWait2 => {
                     self.enter_closed();
                     notice.closed = true;

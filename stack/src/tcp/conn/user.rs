@@ -265,6 +265,22 @@ impl Tcb {
         n
     }
 
+    /// The reclaim timer: buffers still empty give their storage back (the
+    /// receive buffer only when nothing is parked out of order), and so does an
+    /// empty scoreboard.
+    pub(super) fn reclaim(&mut self) {
+        self.send_buf.release_if_empty();
+        if self.assembler.is_empty() {
+            self.recv_buf.release_if_empty();
+        }
+        self.recovery.reclaim();
+    }
+
+    /// Bytes of buffer storage this connection holds now.
+    pub(crate) fn buffer_memory(&self) -> usize {
+        self.send_buf.allocated() + self.recv_buf.allocated()
+    }
+
     /// Copies received data into `buf` (up to the urgent mark), consuming it unless
     /// `peek`. Sends a window update when reading opened the window enough.
     pub(crate) fn recv(
@@ -292,6 +308,9 @@ impl Tcb {
         if !peek && n > 0 {
             self.recv_buf.dequeue_allocated(n);
             self.urg_rx.consumed(n);
+            if self.recv_buf.is_empty() && self.recv_buf.allocated() > 0 {
+                self.timers.set(TimerKind::Reclaim, now + RECLAIM_IDLE);
+            }
         }
         if !peek {
             // Window update (RFC 9293 3.8.6.2.2): when the window we could offer

@@ -232,6 +232,11 @@ impl Recovery {
         }
     }
 
+    /// Gives back the scoreboard's memory when nothing is in flight.
+    pub fn reclaim(&mut self) {
+        self.board.shrink_if_empty();
+    }
+
     /// Sets the negotiated parameters: SACK on or off, the sender MSS.
     pub fn configure(&mut self, sack: bool, mss: usize) {
         self.sack = sack;

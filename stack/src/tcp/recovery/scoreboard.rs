@@ -77,6 +77,13 @@ pub struct Scoreboard {
 }
 
 impl Scoreboard {
+    /// Gives back the memory of an empty scoreboard.
+    pub fn shrink_if_empty(&mut self) {
+        if self.segs.is_empty() {
+            self.segs = VecDeque::new();
+        }
+    }
+
     /// An empty scoreboard of at most `max_records` records.
     pub fn new(max_records: usize) -> Scoreboard {
         Scoreboard {
