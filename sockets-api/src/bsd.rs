@@ -74,9 +74,11 @@ impl Stack {
     /// Wraps a running stack. The `Stack` owns the runtime from now on: it stops
     /// when the last clone of the `Stack` is dropped.
     pub fn new(runtime: Runtime) -> Stack {
+        let mut fds = FdTable::default();
+        fds.set_limit(runtime.lock().engine_ref().config().max_fds);
         Stack {
             inner: Arc::new(Inner {
-                fds: Mutex::new(FdTable::default()),
+                fds: Mutex::new(fds),
                 signals: Signals::default(),
                 runtime,
             }),
@@ -149,8 +151,8 @@ impl Stack {
             .collect()
     }
 
-    /// Descriptors must be below this limit (default 1024, like `ulimit -n`);
-    /// `socket` and `dup` give `EMFILE` beyond it.
+    /// Descriptors must be below this limit (`StackConfig::max_fds`, like
+    /// `ulimit -n`); `socket`, `accept` and `dup` give `EMFILE` beyond it.
     pub fn fd_limit(&self) -> usize {
         self.inner.fds.lock().limit()
     }

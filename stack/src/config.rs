@@ -272,6 +272,10 @@ pub struct StackConfig {
     pub deterministic: bool,
     /// Maximum number of sockets.
     pub max_sockets: usize,
+    /// Descriptors the BSD socket layer hands out (its `ulimit -n`): enough for
+    /// tens of thousands of connections. `select` only sees descriptors below
+    /// `FD_SETSIZE` (1024), as in C; `poll` sees them all.
+    pub max_fds: usize,
     /// ARP.
     pub arp: ArpConfig,
     /// IPv4.
@@ -300,6 +304,7 @@ impl StackConfig {
             seed,
             deterministic: false,
             max_sockets: 65536,
+            max_fds: 65536,
             arp: ArpConfig::default(),
             ip: IpConfig::default(),
             icmp: IcmpConfig::default(),

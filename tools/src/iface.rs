@@ -48,6 +48,9 @@ pub struct IfaceOpts {
     /// Allow binding ports below 1024.
     #[arg(long)]
     pub privileged: bool,
+    /// Most descriptors the socket layer hands out (`ulimit -n`).
+    #[arg(long, default_value_t = 65536)]
+    pub max_fds: usize,
     /// Print every frame in and out.
     #[arg(long, short)]
     pub verbose: bool,
@@ -102,6 +105,7 @@ impl IfaceOpts {
             c.deterministic = true;
         }
         c.ports.privileged = self.privileged;
+        c.max_fds = self.max_fds;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }

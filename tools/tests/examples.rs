@@ -618,3 +618,120 @@ fn nc_listens_for_one_kernel_client() {
     let stdout = finished_ok(nc);
     assert_eq!(stdout, "from the kernel\n");
 }
+
+// ------------------------------------------------------------------ scale
+
+/// Connections in the scale test. (At 10,000, `poll` over every descriptor
+/// becomes the server's bottleneck: it computes each socket's readiness under
+/// the stack's lock.)
+const SCALE_CONNECTIONS: usize = 2_000;
+/// Resident memory one idle connection may cost the server (stack and server).
+const IDLE_BYTES_PER_CONNECTION: u64 = 20 * 1024;
+
+/// Kernel clients, one after another, each connecting to `serve echo`, having
+/// 64 KiB echoed and staying open; then, idle, each still answers.
+const SCALE_CLIENTS: &str = r#"
+import resource, socket, sys
+N, PORT = int(sys.argv[1]), int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_NOFILE, (N + 64, N + 64))
+data = bytes(range(256)) * 256
+socks = []
+for i in range(N):
+    s = socket.create_connection(("10.0.0.2", PORT), timeout=20)
+    s.sendall(data)
+    got = 0
+    while got < len(data):
+        b = s.recv(65536)
+        if not b:
+            print("closed", i, flush=True)
+            sys.exit(1)
+        got += len(b)
+    socks.append(s)
+print("connected", len(socks), flush=True)
+sys.stdin.readline()
+alive = 0
+for s in socks:
+    s.sendall(b"x")
+    if s.recv(1) == b"x":
+        alive += 1
+print("alive", alive, flush=True)
+"#;
+
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[test]
+fn serve_echo_holds_thousands_of_connections_in_little_memory() {
+    skip_unless_tap!();
+    let ns = namespace_with_tap();
+    let port = 7010u16;
+    let mut child = spawn_netstack(
+        &ns,
+        &[
+            "serve",
+            "echo",
+            "--port",
+            &port.to_string(),
+            "--for",
+            "300",
+            "--backlog",
+            "128",
+        ],
+    );
+    let log = wait_for_stderr(&mut child, "serving");
+    // `ip netns exec` runs netstack as its own process: find it among our
+    // child's descendants by name.
+    let pid = netstack_pid(child.id()).unwrap_or_else(|| panic!("no netstack process: {log}"));
+    let before = rss_of(pid);
+    let script =
+        format!("import sys; sys.argv = ['x', '{SCALE_CONNECTIONS}', '{port}']\n{SCALE_CLIENTS}");
+    let mut peer = netstack_tests::pypeer::PyPeer::spawn(&ns, &script).expect("python3");
+    let line = peer
+        .expect_line(Duration::from_secs(600))
+        .expect("clients connected");
+    assert_eq!(line, format!("connected {SCALE_CONNECTIONS}"));
+    let peak = rss_of(pid);
+    // Idle: buffers are given back after a second without data.
+    thread::sleep(Duration::from_secs(3));
+    let idle = rss_of(pid);
+    peer.send_line("go").unwrap();
+    let line = peer
+        .expect_line(Duration::from_secs(120))
+        .expect("clients checked");
+    assert_eq!(line, format!("alive {SCALE_CONNECTIONS}"), "none reset");
+    let per = idle.saturating_sub(before) / SCALE_CONNECTIONS as u64;
+    eprintln!(
+        "scale: {SCALE_CONNECTIONS} connections; server RSS {} MiB before, {} MiB peak, {} MiB idle: {} bytes per idle connection",
+        before >> 20,
+        peak >> 20,
+        idle >> 20,
+        per
+    );
+    assert!(
+        per <= IDLE_BYTES_PER_CONNECTION,
+        "{per} bytes per idle connection"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The pid of the `netstack` process under `parent` (`ip netns exec` may exec
+/// it in place or fork it).
+fn netstack_pid(parent: u32) -> Option<u32> {
+    let comm = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if comm(parent).trim() == "netstack" {
+        return Some(parent);
+    }
+    let children =
+        std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children")).ok()?;
+    children
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .find(|&c| comm(c).trim() == "netstack")
+}

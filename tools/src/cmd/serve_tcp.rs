@@ -1,8 +1,8 @@
 //! The TCP halves of `serve` and `nc`, over the BSD socket calls.
 //!
-//! `serve`: one listening socket with the given backlog; `select` with a short
-//! timeout before each `accept` (so that `--for` can end it), and one thread per
-//! connection, as the classic inetd-style servers fork one process per client.
+//! `serve`: one listening socket with the given backlog and one thread serving
+//! every connection with non-blocking calls and `poll` (so that thousands of
+//! clients cost no thread each); the wait is short so that `--for` can end it.
 //! RFC 862 echo sends back what arrives until the client closes; RFC 863 discard
 //! reads and drops; RFC 864 chargen sends rotating 72-character lines until the
 //! client closes (what the client sends is read and dropped); RFC 867 daytime sends
@@ -21,8 +21,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sockets::{
-    Errno, FdSet, SockAddrIn, Stack, TimeVal, AF_INET, FD_ISSET, FD_SET, FD_ZERO, MSG_DONTWAIT,
-    MSG_OOB, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDTIMEO,
+    Errno, FdSet, PollFd, SockAddrIn, Stack, AF_INET, FD_ISSET, FD_SET, FD_ZERO, F_SETFL,
+    MSG_DONTWAIT, MSG_OOB, O_NONBLOCK, POLLIN, POLLNVAL, POLLOUT, SHUT_WR, SOCK_STREAM, SOL_SOCKET,
+    SO_REUSEADDR,
 };
 
 use crate::cmd::serve::{chargen_line, daytime_string, Service};
@@ -73,7 +74,12 @@ fn readable(net: &Stack, fd: i32, until: Option<Instant>) -> Result<bool, Errno>
 }
 
 /// Serves `service` over TCP on `port` with a listen queue of `backlog`, until
-/// `until` (or forever). Each connection gets its own thread.
+/// `until` (or forever): one thread, `poll` over the listener and every
+/// connection, all of them non-blocking (see [`Conn`]).
+///
+/// When `accept` finds no free descriptor (`EMFILE`), the server says so once,
+/// leaves the connections in the listen queue, and accepts again as soon as one
+/// of its connections closes, as event-driven servers do.
 pub fn serve(
     net: &Stack,
     service: Service,
@@ -83,124 +89,231 @@ pub fn serve(
 ) -> Result<(), String> {
     let s = listener(net, port, backlog)?;
     eprintln!("serving {service:?} on TCP port {port} (backlog {backlog})");
-    let mut workers: Vec<std::thread::JoinHandle<()>> = Vec::new();
+    let result = serve_loop(net, s, service, until);
+    let _ = net.close(s);
+    result
+}
+
+fn serve_loop(net: &Stack, s: i32, service: Service, until: Option<Instant>) -> Result<(), String> {
+    net.fcntl(s, F_SETFL, O_NONBLOCK)
+        .map_err(|e| format!("fcntl(O_NONBLOCK): {e}"))?;
+    let chargen = chargen_stream();
+    let mut conns: Vec<Conn> = Vec::new();
+    let mut pfds: Vec<PollFd> = Vec::new();
+    let mut buf = vec![0u8; IO_SIZE];
+    let mut out_of_fds = false;
+    let mut said_out_of_fds = false;
     let result = loop {
         if expired(until) {
             break Ok(());
         }
-        match readable(net, s, until) {
-            Ok(false) => {}
-            Ok(true) => match net.accept(s) {
-                Ok((fd, from)) => {
-                    tracing::info!(
-                        "{service:?}: connection from {}",
-                        from.to_socket_addr()
-                            .map_or_else(|_| "?".into(), |a| a.to_string())
-                    );
-                    let conn_net = net.clone();
-                    let spawned = std::thread::Builder::new()
-                        .name(format!("{service:?}-{fd}").to_lowercase())
-                        .spawn(move || {
-                            if let Err(e) = serve_connection(&conn_net, fd, service, until) {
-                                tracing::info!("{service:?} connection: {e}");
-                            }
-                            let _ = conn_net.close(fd);
-                        });
-                    match spawned {
-                        Ok(h) => workers.push(h),
-                        Err(e) => {
-                            eprintln!("serve: cannot start a thread: {e}");
-                            let _ = net.close(fd);
-                        }
-                    }
-                }
-                Err(Errno::EWOULDBLOCK | Errno::ECONNABORTED) => {}
-                Err(e) => break Err(format!("accept: {e}")),
-            },
-            Err(e) => break Err(format!("select: {e}")),
+        pfds.clear();
+        pfds.push(PollFd::new(if out_of_fds { -1 } else { s }, POLLIN));
+        pfds.extend(conns.iter().map(|c| PollFd::new(c.fd, c.interest(service))));
+        let wait = until.map_or(TICK, |u| {
+            TICK.min(u.saturating_duration_since(Instant::now()))
+        });
+        if let Err(e) = net.poll(&mut pfds, wait.as_millis() as i32) {
+            break Err(format!("poll: {e}"));
         }
-        workers.retain(|h| !h.is_finished());
+        if pfds[0].revents & POLLIN != 0 {
+            loop {
+                match net.accept(s) {
+                    Ok((fd, from)) => {
+                        tracing::info!(
+                            "{service:?}: connection from {}",
+                            from.to_socket_addr()
+                                .map_or_else(|_| "?".into(), |a| a.to_string())
+                        );
+                        if net.fcntl(fd, F_SETFL, O_NONBLOCK).is_err() {
+                            let _ = net.close(fd);
+                            continue;
+                        }
+                        conns.push(Conn::new(fd, service));
+                    }
+                    Err(Errno::EWOULDBLOCK | Errno::ECONNABORTED) => break,
+                    Err(Errno::EMFILE | Errno::ENFILE) => {
+                        out_of_fds = true;
+                        if !said_out_of_fds {
+                            eprintln!(
+                                "serve: out of descriptors with {} connections open (see \
+                                 --max-fds); new connections wait in the listen queue",
+                                conns.len()
+                            );
+                            said_out_of_fds = true;
+                        }
+                        break;
+                    }
+                    Err(e) => return Err(format!("accept: {e}")),
+                }
+            }
+        }
+        let before = conns.len();
+        let mut i = 0;
+        conns.retain_mut(|c| {
+            i += 1;
+            let revents = pfds.get(i).map_or(0, |p| p.revents);
+            let keep = revents == 0 || c.step(net, service, revents, &mut buf, &chargen);
+            if !keep {
+                let _ = net.close(c.fd);
+            }
+            keep
+        });
+        if conns.len() < before {
+            out_of_fds = false;
+        }
     };
-    let _ = net.close(s);
-    for h in workers {
-        let _ = h.join();
+    for c in conns {
+        let _ = net.close(c.fd);
     }
     result
 }
 
-/// One client of `service` on the connected socket `fd` (closed by the caller).
-fn serve_connection(
-    net: &Stack,
+/// Bytes read or written per call.
+const IO_SIZE: usize = 64 * 1024;
+
+/// RFC 864's stream: line `n` holds 72 characters starting with the `n`-th
+/// printable one, so the pattern repeats after 95 lines. Precomputed once and
+/// long enough that a write of [`IO_SIZE`] bytes from any point of the cycle is
+/// one slice.
+fn chargen_stream() -> Vec<u8> {
+    let cycle = 95 * 74;
+    let mut v = Vec::with_capacity(IO_SIZE + cycle);
+    let mut n = 0;
+    while v.len() < IO_SIZE + cycle {
+        v.extend(chargen_line(n % 95));
+        n += 1;
+    }
+    v
+}
+
+/// One client of the server.
+struct Conn {
     fd: i32,
-    service: Service,
-    until: Option<Instant>,
-) -> Result<(), Errno> {
-    // Blocking calls wake up every TICK to look at the clock.
-    let tick = TimeVal::from_duration(TICK);
-    net.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick)?;
-    net.setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tick)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    match service {
-        Service::Echo | Service::Discard => loop {
-            if expired(until) {
-                return Ok(());
+    /// Echo: what was read and is not yet written back. Daytime: the reply.
+    pending: Vec<u8>,
+    /// How much of `pending` went out.
+    sent: usize,
+    /// Chargen: where in the cycle the next write starts.
+    offset: usize,
+}
+
+impl Conn {
+    fn new(fd: i32, service: Service) -> Conn {
+        let pending = match service {
+            Service::Daytime => daytime_string(SystemTime::now()).into_bytes(),
+            _ => Vec::new(),
+        };
+        Conn {
+            fd,
+            pending,
+            sent: 0,
+            offset: 0,
+        }
+    }
+
+    fn owes(&self) -> bool {
+        self.sent < self.pending.len()
+    }
+
+    /// What to wait for: input unless a reply is owed (echo stops reading until
+    /// its client takes what it sent, so the client's window does the flow
+    /// control), output while something is owed.
+    fn interest(&self, service: Service) -> i16 {
+        match service {
+            Service::Echo if self.owes() => POLLOUT,
+            Service::Echo | Service::Discard => POLLIN,
+            Service::Chargen => POLLIN | POLLOUT,
+            Service::Daytime => POLLOUT | POLLIN,
+        }
+    }
+
+    /// Serves what `poll` reported; false when the connection is done.
+    fn step(
+        &mut self,
+        net: &Stack,
+        service: Service,
+        revents: i16,
+        buf: &mut [u8],
+        chargen: &[u8],
+    ) -> bool {
+        if revents & POLLNVAL != 0 {
+            return false;
+        }
+        match service {
+            Service::Echo => {
+                if !self.owes() {
+                    match net.read(self.fd, buf) {
+                        Ok(0) => return false,
+                        Ok(n) => {
+                            self.pending.clear();
+                            self.pending.extend_from_slice(&buf[..n]);
+                            self.sent = 0;
+                        }
+                        Err(Errno::EWOULDBLOCK) => {}
+                        Err(_) => return false,
+                    }
+                }
+                self.flush(net)
             }
-            match net.read(fd, &mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) if service == Service::Echo => write_all(net, fd, &buf[..n], until)?,
+            Service::Discard => self.drain(net, buf),
+            Service::Chargen => {
+                if !self.drain(net, buf) {
+                    return false;
+                }
+                let cycle = 95 * 74;
+                let end = (self.offset + IO_SIZE).min(chargen.len());
+                match net.write(self.fd, &chargen[self.offset..end]) {
+                    Ok(n) => {
+                        self.offset = (self.offset + n) % cycle;
+                        true
+                    }
+                    Err(Errno::EWOULDBLOCK) => true,
+                    Err(_) => false,
+                }
+            }
+            Service::Daytime => {
+                if !self.flush(net) {
+                    return false;
+                }
+                if self.owes() {
+                    return true;
+                }
+                // Sent: read what the client may have sent (so that closing is a
+                // FIN, not a reset for unread data), then close.
+                let _ = self.drain(net, buf);
+                false
+            }
+        }
+    }
+
+    /// Writes what is owed; false on an error. An idle connection keeps no
+    /// buffer.
+    fn flush(&mut self, net: &Stack) -> bool {
+        while self.owes() {
+            match net.write(self.fd, &self.pending[self.sent..]) {
+                Ok(n) => self.sent += n,
+                Err(Errno::EWOULDBLOCK) => return true,
+                Err(_) => return false,
+            }
+        }
+        self.pending = Vec::new();
+        self.sent = 0;
+        true
+    }
+
+    /// Reads and drops what is queued; false at the end of the stream or on an
+    /// error.
+    fn drain(&mut self, net: &Stack, buf: &mut [u8]) -> bool {
+        loop {
+            match net.read(self.fd, buf) {
+                Ok(0) => return false,
                 Ok(_) => {}
-                Err(Errno::EWOULDBLOCK) => {}
-                Err(e) => return Err(e),
-            }
-        },
-        Service::Chargen => {
-            let mut line = 0usize;
-            loop {
-                if expired(until) {
-                    return Ok(());
-                }
-                // What the client sends is read and dropped.
-                drain(net, fd, &mut buf);
-                let mut batch = Vec::with_capacity(64 * 74);
-                for _ in 0..64 {
-                    batch.extend(chargen_line(line));
-                    line += 1;
-                }
-                write_all(net, fd, &batch, until)?;
+                Err(Errno::EWOULDBLOCK) => return true,
+                Err(_) => return false,
             }
         }
-        Service::Daytime => {
-            write_all(net, fd, daytime_string(SystemTime::now()).as_bytes(), until)?;
-            // Read what the client may have sent, so that closing is a FIN, not a
-            // reset for unread data.
-            drain(net, fd, &mut buf);
-            Ok(())
-        }
     }
-}
-
-/// Reads and drops whatever is queued, without waiting.
-fn drain(net: &Stack, fd: i32, buf: &mut [u8]) {
-    while let Ok(n) = net.recv(fd, buf, MSG_DONTWAIT) {
-        if n == 0 {
-            break;
-        }
-    }
-}
-
-/// Writes all of `data`, going on after send timeouts until `until`.
-fn write_all(net: &Stack, fd: i32, mut data: &[u8], until: Option<Instant>) -> Result<(), Errno> {
-    while !data.is_empty() {
-        if expired(until) {
-            return Err(Errno::ETIMEDOUT);
-        }
-        match net.write(fd, data) {
-            Ok(n) => data = &data[n..],
-            Err(Errno::EWOULDBLOCK) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 // ------------------------------------------------------------------------ nc
