@@ -7,11 +7,13 @@
 //! - [`pypeer`]: a python3 peer inside a namespace, driven line by line (stdin and
 //!   stdout) while the test interleaves with it.
 //! - [`transfer`]: bulk transfers with Linux, checked byte by byte.
+//! - [`procfs`]: a process's resident memory.
 //! - [`fuzz`]: the fuzz harnesses, shared by the cargo-fuzz targets in `fuzz/` and
 //!   the corpus replay test.
 
 pub mod fuzz;
 pub mod netns;
+pub mod procfs;
 pub mod pypeer;
 pub mod tap;
 pub mod transfer;

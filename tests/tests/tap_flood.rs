@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use netstack_tests::procfs::rss_of;
 use netstack_tests::skip_unless_tap;
 use netstack_tests::tap::{TapFixture, TapOptions, KERNEL_ADDR};
 use sockets::{SockAddrIn, AF_INET, SOCK_STREAM};
@@ -91,15 +92,6 @@ fn tap_tx_dropped(link: &str) -> u64 {
     0
 }
 
-fn rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 #[test]
 fn a_linux_client_gets_in_during_and_after_a_syn_flood() {
     skip_unless_tap!();
@@ -117,11 +109,11 @@ fn a_linux_client_gets_in_during_and_after_a_syn_flood() {
     .unwrap();
     // `netstack serve`'s backlog.
     s.listen(listener, 5).unwrap();
-    let before = rss();
+    let before = rss_of(std::process::id());
     let out = fx
         .exec_ok(&["python3", "-c", SCRIPT, &FLOOD.to_string()])
         .expect("flood script");
-    let grown = rss().saturating_sub(before);
+    let grown = rss_of(std::process::id()).saturating_sub(before);
     let lines: Vec<&str> = out.lines().collect();
     let during = lines.iter().find(|l| l.starts_with("client during"));
     let after = lines.iter().find(|l| l.starts_with("client after"));

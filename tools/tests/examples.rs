@@ -13,6 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use netstack_tests::netns::Netns;
+use netstack_tests::procfs::rss_of;
 use netstack_tests::skip_unless_tap;
 use netstack_tests::tap::{TapFixture, TapOptions, KERNEL_ADDR, STACK_ADDR};
 use netstack_tools::examples::{ipc_notes, oob, stream};
@@ -656,15 +657,6 @@ for s in socks:
         alive += 1
 print("alive", alive, flush=True)
 "#;
-
-fn rss_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
 
 #[test]
 fn serve_echo_holds_thousands_of_connections_in_little_memory() {

@@ -51,15 +51,12 @@ impl Tcp {
         let mut iss = None;
         if self.time_wait.contains(&(local, remote)) {
             t.cx.counters.inc(Stat::TcpSegmentsIn);
-            let mut out = Out {
-                frames: &mut self.out,
-                spare: t.cx.pool.spare_mut(),
-                counters: t.cx.counters,
-                defer_ack: false,
-                partial_checksum: false,
-                tso_max: 0,
-                challenge_acks: &mut self.challenge_acks,
-            };
+            let mut out = Out::plain(
+                &mut self.out,
+                t.cx.pool.spare_mut(),
+                t.cx.counters,
+                &mut self.challenge_acks,
+            );
             let cfg = &t.cx.config.tcp;
             let verdict = self.time_wait.input(
                 now,
@@ -92,15 +89,12 @@ impl Tcp {
         repr: &TcpRepr,
         data_len: usize,
     ) {
-        let mut out = Out {
-            frames: &mut self.out,
-            spare: t.cx.pool.spare_mut(),
-            counters: t.cx.counters,
-            defer_ack: false,
-            partial_checksum: false,
-            tso_max: 0,
-            challenge_acks: &mut self.challenge_acks,
-        };
+        let mut out = Out::plain(
+            &mut self.out,
+            t.cx.pool.spare_mut(),
+            t.cx.counters,
+            &mut self.challenge_acks,
+        );
         if let Some((send, frame)) = conn::rst_for(local, remote, repr, data_len, &mut out) {
             out.frames
                 .push((send, frame, crate::device::offload::TxMeta::default()));

@@ -227,15 +227,12 @@ impl Tcp {
             options.window_scale = peer_wscale.map(|_| shift);
             options.sack_permitted = sack;
         }
-        let mut out = Out {
-            frames: &mut self.out,
-            spare: t.cx.pool.spare_mut(),
-            counters: t.cx.counters,
-            defer_ack: false,
-            partial_checksum: false,
-            tso_max: 0,
-            challenge_acks: &mut self.challenge_acks,
-        };
+        let mut out = Out::plain(
+            &mut self.out,
+            t.cx.pool.spare_mut(),
+            t.cx.counters,
+            &mut self.challenge_acks,
+        );
         let (send, frame) = conn::cookie_syn_ack(
             local,
             remote,

@@ -30,7 +30,6 @@ use crate::tcp::options::{TcpOptions, Timestamps};
 use crate::tcp::segment::{Flags, TcpRepr};
 use crate::tcp::seq::SeqNumber;
 use crate::time::{Duration, Instant};
-use crate::wire::{HEADROOM, PROTO_TCP};
 
 /// A connection's (local, remote) addresses.
 pub(crate) type FourTuple = (SocketAddrV4, SocketAddrV4);
@@ -248,22 +247,7 @@ fn ack(key: FourTuple, r: &TimeWait, now: Instant, out: &mut Out<'_>) -> (IpSend
         urgent: 0,
         options,
     };
-    let hlen = repr.header_len();
-    let mut frame = out.frame(hlen);
-    frame.resize(HEADROOM + hlen, 0);
-    repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
-    out.counters.inc(Stat::TcpSegmentsOut);
-    (
-        IpSend {
-            src: *local.ip(),
-            dst: *remote.ip(),
-            protocol: PROTO_TCP,
-            ttl: r.ttl,
-            tos: r.tos,
-            dont_frag: true,
-        },
-        frame,
-    )
+    out.bare_segment(local, remote, &repr, r.ttl, r.tos)
 }
 
 #[cfg(test)]

@@ -122,6 +122,55 @@ pub(crate) struct Out<'a> {
     pub challenge_acks: &'a mut crate::tcp::ChallengeAckLimit,
 }
 
+impl<'a> Out<'a> {
+    /// An output context for segments sent outside any connection (RSTs, SYN
+    /// cookies, TIME-WAIT ACKs): no deferred ACKs, no offloads.
+    pub(crate) fn plain(
+        frames: &'a mut Vec<(IpSend, Vec<u8>, TxMeta)>,
+        spare: &'a mut Vec<Vec<u8>>,
+        counters: &'a mut Counters,
+        challenge_acks: &'a mut crate::tcp::ChallengeAckLimit,
+    ) -> Out<'a> {
+        Out {
+            frames,
+            spare,
+            counters,
+            defer_ack: false,
+            partial_checksum: false,
+            tso_max: 0,
+            challenge_acks,
+        }
+    }
+
+    /// Emits a segment without data (`repr`, from `local` to `remote`) into a
+    /// frame, counted as sent.
+    pub(crate) fn bare_segment(
+        &mut self,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        repr: &TcpRepr,
+        ttl: u8,
+        tos: u8,
+    ) -> (IpSend, Vec<u8>) {
+        let hlen = repr.header_len();
+        let mut frame = self.frame(hlen);
+        frame.resize(HEADROOM + hlen, 0);
+        repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
+        self.counters.inc(Stat::TcpSegmentsOut);
+        (
+            IpSend {
+                src: *local.ip(),
+                dst: *remote.ip(),
+                protocol: PROTO_TCP,
+                ttl,
+                tos,
+                dont_frag: true,
+            },
+            frame,
+        )
+    }
+}
+
 impl Out<'_> {
     pub(crate) fn frame(&mut self, capacity: usize) -> Vec<u8> {
         let mut f = self.spare.pop().unwrap_or_default();
@@ -625,22 +674,9 @@ pub(crate) fn rst_for(
             ..TcpRepr::default()
         }
     };
-    let mut frame = out.frame(TCP_HEADER_LEN);
-    frame.resize(HEADROOM + TCP_HEADER_LEN, 0);
-    repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
     out.counters.inc(Stat::TcpRstSent);
-    out.counters.inc(Stat::TcpSegmentsOut);
-    Some((
-        IpSend {
-            src: *local.ip(),
-            dst: *remote.ip(),
-            protocol: PROTO_TCP,
-            ttl: 0,
-            tos: 0,
-            dont_frag: true,
-        },
-        frame,
-    ))
+    // TTL 0: the stack's default.
+    Some(out.bare_segment(local, remote, &repr, 0, 0))
 }
 
 /// The MSS a link of `mtu` carries (IPv4 and TCP headers without options).
@@ -671,23 +707,8 @@ pub(crate) fn cookie_syn_ack(
         urgent: 0,
         options,
     };
-    let hlen = repr.header_len();
-    let mut frame = out.frame(hlen);
-    frame.resize(HEADROOM + hlen, 0);
-    repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
-    out.counters.inc(Stat::TcpSegmentsOut);
     out.counters.inc(Stat::TcpSynCookiesSent);
-    (
-        IpSend {
-            src: *local.ip(),
-            dst: *remote.ip(),
-            protocol: PROTO_TCP,
-            ttl: opts.ttl,
-            tos: opts.tos,
-            dont_frag: true,
-        },
-        frame,
-    )
+    out.bare_segment(local, remote, &repr, opts.ttl, opts.tos)
 }
 
 pub(crate) fn link_mss(mtu: usize) -> usize {
