@@ -440,3 +440,45 @@ fn example_stream_accept_and_ipc_server_answer_kernel_clients() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), "wrote 10\n");
 }
+
+#[test]
+fn serve_on_a_reserved_port_without_privileges_fails_with_the_reason() {
+    skip_unless_tap!();
+    let ns = tap_namespace();
+    // No --for: the command would serve until a signal, were the bind to work.
+    let mut child = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            BIN,
+            "serve",
+            "echo",
+            "--port",
+            "7",
+        ])
+        .args(["--addr", "10.0.0.2/24"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn netstack serve");
+    let mut status = None;
+    for _ in 0..100 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        status.is_some(),
+        "serve kept running after a failed bind: {stderr}"
+    );
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("bind TCP port 7"), "{stderr}");
+}

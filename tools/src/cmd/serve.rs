@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, ValueEnum};
 use sockets::net::UdpSocket;
 
-use crate::iface::{wait_for_signal, IfaceOpts};
+use crate::iface::IfaceOpts;
 
 /// Which service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -167,25 +167,35 @@ pub fn run(o: ServeOpts) -> Result<(), String> {
     let until = o
         .duration
         .map(|s| std::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-    let handle = {
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    {
         let net = net.clone();
         let (service, backlog, udp) = (o.service, o.backlog, o.udp);
         std::thread::spawn(move || {
-            if udp {
+            let result = if udp {
                 serve_udp(&net, service, port, until)
             } else {
                 crate::cmd::serve_tcp::serve(&net, service, port, backlog, until)
-            }
-        })
+            };
+            let _ = done_tx.send(result);
+        });
+    }
+    let finished = |r: Result<Result<(), String>, _>| {
+        r.unwrap_or_else(|_| Err("the server thread panicked".to_string()))
     };
     if until.is_none() {
-        // Serve until SIGINT/SIGTERM; the server thread ends with the process.
-        wait_for_signal(None);
-        return Ok(());
+        // Serve until SIGINT/SIGTERM, or until the server fails (a port it may
+        // not bind, say): its error is the command's.
+        let (signal_tx, signal) = crossbeam_channel::bounded::<()>(1);
+        let _ = ctrlc::set_handler(move || {
+            let _ = signal_tx.try_send(());
+        });
+        crossbeam_channel::select! {
+            recv(signal) -> _ => return Ok(()),
+            recv(done) -> r => return finished(r),
+        }
     }
-    handle
-        .join()
-        .map_err(|_| "server thread panicked".to_string())?
+    finished(done.recv())
 }
 
 #[cfg(test)]
