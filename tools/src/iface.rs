@@ -48,6 +48,10 @@ pub struct IfaceOpts {
     /// Allow binding ports below 1024.
     #[arg(long)]
     pub privileged: bool,
+    /// Exchange plain frames with the TAP: no virtio-net header, checksum offload
+    /// or TSO (which are used by default, and never with --loss).
+    #[arg(long)]
+    pub no_offload: bool,
     /// Most descriptors the socket layer hands out (`ulimit -n`).
     #[arg(long, default_value_t = 65536)]
     pub max_fds: usize,
@@ -119,8 +123,30 @@ impl IfaceOpts {
                 self.tap
             ));
         }
-        let tap =
-            TapDevice::open(&self.tap, self.mtu).map_err(|e| describe_open_error(&e, &self.tap))?;
+        let plain =
+            || TapDevice::open(&self.tap, self.mtu).map_err(|e| describe_open_error(&e, &self.tap));
+        let (tap, path) = if self.no_offload {
+            (plain()?, "plain frames (--no-offload)".to_string())
+        } else if self.loss > 0.0 {
+            (
+                plain()?,
+                "plain frames (--loss impairs plain frames)".to_string(),
+            )
+        } else {
+            match TapDevice::open_with_offloads(&self.tap, self.mtu) {
+                Ok(t) => (
+                    t,
+                    "offloads: virtio-net header, checksum offload and TSO (--no-offload for \
+                     plain frames)"
+                        .to_string(),
+                ),
+                Err(e) => (
+                    plain()?,
+                    format!("plain frames (the kernel refused offloads: {e})"),
+                ),
+            }
+        };
+        eprintln!("netstack: TAP {} with {path}", self.tap);
         wrap(Box::new(tap), self)
     }
 

@@ -45,6 +45,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    stack::runtime::return_large_frees_to_os();
     let result = match cli.command {
         Command::Up(o) => cmd::up::run(o),
         Command::Ping(o) => cmd::ping::run(o),

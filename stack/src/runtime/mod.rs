@@ -345,6 +345,21 @@ impl Drop for StackGuard<'_> {
     }
 }
 
+/// Asks the C allocator (glibc) to serve allocations of 64 KiB and more with
+/// mappings of their own, so that a socket buffer given back returns its memory
+/// to the operating system at once instead of staying in the heap: resident
+/// memory then follows what the connections hold. Process-wide, so a program
+/// chooses it (the `netstack` binary does); elsewhere than glibc it does nothing.
+pub fn return_large_frees_to_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: mallopt only changes the allocator's parameters; it takes plain
+    // integers and any value is valid (a bad one is refused with 0).
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+    }
+}
+
 fn notify_events(st: &mut State, any: &Condvar) {
     let mut any_event = false;
     while let Some(event) = st.engine.poll_event() {
