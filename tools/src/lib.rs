@@ -1,4 +1,6 @@
 //! The `netstack` tool's reusable parts: the seed documents' example programs
-//! (so tests and other programs can run them on any [`sockets::Stack`]).
+//! (so tests and other programs can run them on any [`sockets::Stack`]), and the
+//! ladder view of a transcript.
 
 pub mod examples;
+pub mod ladder;

@@ -66,6 +66,32 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
 }
 
 #[test]
+fn demo_draws_its_transcript_as_a_ladder() {
+    let out = Command::new(BIN)
+        .args(["demo", "--ladder"])
+        .output()
+        .expect("run demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("A 10.0.0.1") && stdout.contains("B 10.0.0.2"),
+        "{stdout}"
+    );
+    // Every handshake: A's SYN to the right, B's SYN-ACK to the left.
+    assert!(stdout.contains("        |---S 0:0(0) win "), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("        |<") && l.contains("S. 0:0(0) ack 1 win ")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("demo finished: every step worked"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn up_answers_kernel_pings_and_prints_counters_when_time_is_up() {
     skip_unless_tap!();
     let ns = Netns::create("nscli").unwrap();

@@ -24,6 +24,10 @@ pub struct DemoOpts {
     /// Seed of both stacks.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Draw the transcript as a ladder: host A's column on the left, B's on the
+    /// right, an arrow per frame labelled as packetdrill writes segments.
+    #[arg(long)]
+    ladder: bool,
 }
 
 /// Host A's address on the demo link.
@@ -36,6 +40,8 @@ pub const HOST_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 #[derive(Clone, Default)]
 pub struct Transcript {
     gate: Arc<Mutex<Gate>>,
+    /// Draw frames as a ladder instead of one tcpdump-like line each.
+    ladder: Option<Arc<Mutex<netstack_tools::ladder::Ladder>>>,
 }
 
 #[derive(Default)]
@@ -109,7 +115,12 @@ impl Transcript {
             }
             let line = stack::wire::pretty::frame(frame);
             if gate.admit(&line) {
-                println!("{:>10.6} {label} > {line}", epoch.elapsed().as_secs_f64());
+                match &gate.ladder {
+                    Some(l) => println!("{}", l.lock().line(label == "A", frame)),
+                    None => {
+                        println!("{:>10.6} {label} > {line}", epoch.elapsed().as_secs_f64())
+                    }
+                }
             }
         })
     }
@@ -155,8 +166,16 @@ fn answered(s: &PingSummary) -> bool {
 /// Runs the demo.
 pub fn run(o: DemoOpts) -> Result<(), String> {
     println!("netstack demo: host A {HOST_A} and host B {HOST_B} on an in-memory Ethernet link.");
-    println!("Each line of the transcript is a frame: time, sending host, '>', what it carries.");
-    let transcript = Transcript::default();
+    let mut transcript = Transcript::default();
+    if o.ladder {
+        println!("The transcript is a ladder: an arrow per frame, from the host that sends it.");
+        println!("{}", netstack_tools::ladder::Ladder::header(HOST_A, HOST_B));
+        transcript.ladder = Some(Arc::new(Mutex::new(netstack_tools::ladder::Ladder::new())));
+    } else {
+        println!(
+            "Each line of the transcript is a frame: time, sending host, '>', what it carries."
+        );
+    }
     let (a, b) = two_hosts(o.seed, (!o.quiet).then_some(&transcript))?;
     let mut failures = Vec::new();
 
