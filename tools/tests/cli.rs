@@ -508,3 +508,40 @@ fn serve_on_a_reserved_port_without_privileges_fails_with_the_reason() {
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("bind TCP port 7"), "{stderr}");
 }
+
+#[test]
+fn every_example_runs_in_memory_against_its_partner_without_root() {
+    let cases: [(&[&str], &str); 11] = [
+        (&["dgram-recv"], "-->The sea is calm tonight"),
+        (
+            &["dgram-send", "10.0.0.9", "5000"],
+            "-->The sea is calm tonight",
+        ),
+        (&["receiver", "4567"], "how are you"),
+        (&["sender", "10.0.0.255", "4567"], "(partner) how are you"),
+        (&["stream-accept"], "-->Half a league"),
+        (&["stream-select", "--timeout", "0.2"], "-->Half a league"),
+        (&["stream-write", "10.0.0.9", "5001"], "-->Half a league"),
+        (&["ipc-server", "5002"], "(partner) hellothere"),
+        (&["ipc-client", "10.0.0.9", "5003"], "hellothere"),
+        (&["oob-server", "0"], "out-of-band byte 0x02"),
+        (
+            &["oob-client", "10.0.0.9", "5004", "--bytes", "20000"],
+            "the out-of-band byte 0x02",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = Command::new(BIN)
+            .args(["example", "--memory"])
+            .args(args)
+            .output()
+            .expect("run example");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(expected), "{args:?}: {stdout}");
+    }
+}

@@ -1,4 +1,5 @@
-//! `netstack example NAME ...`: the seed documents' programs over a TAP.
+//! `netstack example NAME ...`: the seed documents' programs over a TAP, or with
+//! `--memory` against their partner programs on a second stack in memory.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -13,12 +14,17 @@ use crate::iface::IfaceOpts;
 pub struct ExampleOpts {
     #[command(flatten)]
     iface: IfaceOpts,
+    /// Run in memory, no root and no TAP: this program on host B (10.0.0.2) and
+    /// its partner program (the other side of the figure) on host A (10.0.0.1).
+    #[arg(long)]
+    memory: bool,
     #[command(subcommand)]
     program: Program,
 }
 
+/// One of the seeds' programs.
 #[derive(Subcommand, Debug)]
-enum Program {
+pub(crate) enum Program {
     /// 4.4BSD tutorial Figure 6a: print our port, read one datagram, print it.
     DgramRecv,
     /// 4.4BSD tutorial Figure 6b: send one datagram to HOST PORT.
@@ -121,6 +127,9 @@ enum Program {
 
 /// Runs `netstack example`.
 pub fn run(o: ExampleOpts) -> Result<(), String> {
+    if o.memory {
+        return crate::cmd::example_memory::run(o.program);
+    }
     let net = o.iface.start_stack("ex")?;
     match o.program {
         Program::DgramRecv => dgram::figure_6a_reader(&net, |_| {}).map(|_| ()),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod demo;
 pub mod drill;
 pub mod example;
+pub mod example_memory;
 pub mod nc;
 pub mod ping;
 pub mod serve;
