@@ -663,6 +663,26 @@ impl Engine {
         self.tcp.time_wait_count()
     }
 
+    /// The (local, remote) addresses of the connections in TIME-WAIT.
+    pub fn tcp_time_wait_connections(&self) -> Vec<(SocketAddrV4, SocketAddrV4)> {
+        self.tcp.time_wait_connections()
+    }
+
+    /// Every open socket, with its protocol, in handle order.
+    pub fn socket_handles(&self) -> Vec<(SocketHandle, crate::stats::Protocol)> {
+        self.sockets
+            .iter()
+            .map(|(h, s)| {
+                let p = match s {
+                    Socket::Tcp(_) => crate::stats::Protocol::Tcp,
+                    Socket::Udp(_) => crate::stats::Protocol::Udp,
+                    Socket::Ping(_) => crate::stats::Protocol::Icmp,
+                };
+                (h, p)
+            })
+            .collect()
+    }
+
     /// Bytes queued and not yet acknowledged (`SIOCOUTQ`).
     pub fn tcp_send_queue_len(&self, h: SocketHandle) -> Result<usize, NetError> {
         Tcp::send_queue_len(&self.sockets, h)

@@ -23,6 +23,7 @@ pub mod ports;
 pub mod runtime;
 pub mod sim;
 pub mod socket;
+pub mod stats;
 pub mod tcp;
 pub mod time;
 pub mod udp;

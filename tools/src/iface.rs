@@ -157,7 +157,9 @@ impl IfaceOpts {
         let engine = stack::Engine::new(config).map_err(|e| e.to_string())?;
         let rt = stack::runtime::Runtime::start_with_observer(engine, device, self.observer(label))
             .map_err(|e| format!("cannot start the driver thread: {e}"))?;
-        Ok(sockets::Stack::new(rt))
+        let net = sockets::Stack::new(rt);
+        crate::cmd::stats::serve_control(&net, &self.tap);
+        Ok(net)
     }
 
     /// The frame printer for `--verbose`, if asked.

@@ -30,6 +30,9 @@ enum Command {
     Serve(cmd::serve::ServeOpts),
     /// netcat over our stack.
     Nc(cmd::nc::NcOpts),
+    /// The socket table (like `ss -tuan`, `-i` for TCP internals) or the counters
+    /// (`--counters`) of a running netstack on a TAP, from its namespace.
+    Stats(cmd::stats::StatsOpts),
     /// Run packet-level test scripts (packetdrill syntax) on virtual time.
     Drill(cmd::drill::DrillOpts),
     /// Bulk TCP throughput of our stack next to smoltcp 0.14 (TAP + in memory).
@@ -53,6 +56,7 @@ fn main() {
         Command::Example(o) => cmd::example::run(o),
         Command::Serve(o) => cmd::serve::run(o),
         Command::Nc(o) => cmd::nc::run(o),
+        Command::Stats(o) => cmd::stats::run(o),
         Command::Drill(o) => cmd::drill::run(o),
         Command::Bench(o) => cmd::bench::run(o),
         Command::BenchPeer(o) => cmd::bench::run_peer(o),

@@ -725,3 +725,50 @@ fn netstack_pid(parent: u32) -> Option<u32> {
         .filter_map(|c| c.parse().ok())
         .find(|&c| comm(c).trim() == "netstack")
 }
+
+#[test]
+fn stats_shows_a_running_servers_sockets_and_counters() {
+    skip_unless_tap!();
+    let ns = namespace_with_tap();
+    let mut child = serve(&ns, "echo", 7011, 20);
+    let mut s = kernel_connect(&ns, 7011);
+    s.write_all(b"ping").unwrap();
+    let mut back = [0u8; 4];
+    s.read_exact(&mut back).unwrap();
+    let stats = |args: &[&str]| {
+        let out = Command::new("ip")
+            .args(["netns", "exec", ns.name(), BIN, "stats"])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let table = stats(&["-t", "-i"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("tcp   LISTEN") && l.contains("0.0.0.0:7011")),
+        "{table}"
+    );
+    let local = s.local_addr().unwrap().to_string();
+    assert!(
+        table.lines().any(|l| l.starts_with("tcp   ESTAB")
+            && l.contains("10.0.0.2:7011")
+            && l.contains(&local)),
+        "{table}"
+    );
+    assert!(table.contains("cubic wscale:"), "{table}");
+    let listening = stats(&["-l"]);
+    assert!(!listening.contains("ESTAB"), "{listening}");
+    let counters = stats(&["--counters"]);
+    assert!(counters.contains("tcp_established"), "{counters}");
+    drop(s);
+    let _ = child.kill();
+    let _ = child.wait();
+}

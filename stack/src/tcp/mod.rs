@@ -321,6 +321,11 @@ impl Tcp {
         self.time_wait.len()
     }
 
+    /// The connections in TIME-WAIT.
+    pub(crate) fn time_wait_connections(&self) -> Vec<(SocketAddrV4, SocketAddrV4)> {
+        self.time_wait.keys()
+    }
+
     /// Replaces the ISN key (before any connection exists).
     pub(crate) fn rekey(&mut self, isn_key: [u8; 16]) {
         self.isn = IsnGenerator::new(isn_key);

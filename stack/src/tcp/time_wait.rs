@@ -86,6 +86,11 @@ impl TimeWaitTable {
         self.records.len()
     }
 
+    /// The connections held, in no particular order.
+    pub(crate) fn keys(&self) -> Vec<FourTuple> {
+        self.records.keys().copied().collect()
+    }
+
     /// Whether the connection `key` is in TIME-WAIT.
     pub(crate) fn contains(&self, key: &FourTuple) -> bool {
         self.records.contains_key(key)

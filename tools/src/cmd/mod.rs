@@ -9,4 +9,5 @@ pub mod nc;
 pub mod ping;
 pub mod serve;
 pub mod serve_tcp;
+pub mod stats;
 pub mod up;

@@ -21,8 +21,10 @@ pub fn run(o: UpOpts) -> Result<(), String> {
     let config = o.iface.config()?;
     let device = o.iface.device()?;
     let engine = Engine::new(config.clone()).map_err(|e| e.to_string())?;
-    let mut rt = Runtime::start_with_observer(engine, device, o.iface.observer("up"))
+    let rt = Runtime::start_with_observer(engine, device, o.iface.observer("up"))
         .map_err(|e| format!("cannot start the driver thread: {e}"))?;
+    let net = sockets::Stack::new(rt);
+    crate::cmd::stats::serve_control(&net, &o.iface.tap);
     eprintln!(
         "netstack up on {} as {}/{} ({}), MTU {}; stop with Ctrl-C",
         o.iface.tap, config.addr, config.prefix_len, config.mac, config.mtu
@@ -33,7 +35,7 @@ pub fn run(o: UpOpts) -> Result<(), String> {
         None => None,
     };
     wait_for_signal(limit);
-    rt.stop();
+    let rt = net.runtime();
     let counters = rt.lock().engine_ref().counters().clone();
     println!("counters:");
     print!("{counters}");
