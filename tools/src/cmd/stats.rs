@@ -36,6 +36,9 @@ pub struct StatsOpts {
     /// The counters, with the reason of every drop, instead of the sockets.
     #[arg(long)]
     counters: bool,
+    /// Refresh every this many seconds until interrupted.
+    #[arg(long, value_name = "SECONDS")]
+    watch: Option<f64>,
 }
 
 /// The abstract socket name of the stack on `tap`.
@@ -95,6 +98,22 @@ fn answer(net: &Stack, conn: UnixStream) -> std::io::Result<()> {
 
 /// Runs `netstack stats`.
 pub fn run(o: StatsOpts) -> Result<(), String> {
+    let Some(every) = o.watch else {
+        return print_once(&o);
+    };
+    let every = std::time::Duration::try_from_secs_f64(every)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or("--watch needs a positive number of seconds")?;
+    loop {
+        // Clear the terminal, then the table, as `watch` does.
+        print!("\x1b[H\x1b[2J");
+        print_once(&o)?;
+        std::thread::sleep(every);
+    }
+}
+
+fn print_once(o: &StatsOpts) -> Result<(), String> {
     let name = control_name(&o.tap);
     let addr = SocketAddr::from_abstract_name(name.as_bytes()).map_err(|e| e.to_string())?;
     let mut conn = UnixStream::connect_addr(&addr).map_err(|e| {
