@@ -545,3 +545,37 @@ fn every_example_runs_in_memory_against_its_partner_without_root() {
         assert!(stdout.contains(expected), "{args:?}: {stdout}");
     }
 }
+
+#[test]
+fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() {
+    // None of these reaches a TAP: each fails on its arguments or its
+    // configuration first.
+    let cases: [(&[&str], &str); 10] = [
+        (&["up", "--addr", "10.0.0.300/24"], "bad IPv4 address"),
+        (&["up", "--mtu", "10"], "MTU must be"),
+        (&["ping", "notanip"], "invalid IPv4 address"),
+        (
+            &["serve", "nosuch"],
+            "possible values: echo, discard, chargen, daytime",
+        ),
+        (&["nc"], "required arguments were not provided"),
+        (
+            &["example", "--memory", "stream-write", "bogus", "1"],
+            "invalid IPv4 address",
+        ),
+        (&["drill", "/nonexistent.pkt"], "no such file"),
+        (&["bench", "--loss", "abc"], "invalid float"),
+        (&["stats", "--watch", "0"], "positive number of seconds"),
+        (&["demo", "--seed", "x"], "invalid digit"),
+    ];
+    for (args, expected) in cases {
+        let out = Command::new(BIN).args(args).output().expect("run netstack");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(c) if c != 0),
+            "{args:?} exited {:?}: {stderr}",
+            out.status.code()
+        );
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
