@@ -344,6 +344,11 @@ impl Engine {
         self.link.set_offloads(offloads);
     }
 
+    /// Frames waiting for ARP to resolve their next hop.
+    pub fn frames_awaiting_arp(&self) -> usize {
+        self.link.arp().pending()
+    }
+
     /// Frames waiting in [`Engine::poll_transmit`].
     pub fn pending_transmits(&self) -> usize {
         self.link.queued() + self.tcp.acks_pending()

@@ -512,17 +512,17 @@ fn serve_on_a_reserved_port_without_privileges_fails_with_the_reason() {
 #[test]
 fn every_example_runs_in_memory_against_its_partner_without_root() {
     let cases: [(&[&str], &str); 11] = [
-        (&["dgram-recv"], "-->The sea is calm tonight"),
+        (&["dgram-recv"], "[B] -->The sea is calm tonight"),
         (
             &["dgram-send", "10.0.0.9", "5000"],
             "-->The sea is calm tonight",
         ),
-        (&["receiver", "4567"], "how are you"),
-        (&["sender", "10.0.0.255", "4567"], "(partner) how are you"),
+        (&["receiver", "4567"], "[B] how are you"),
+        (&["sender", "10.0.0.255", "4567"], "[A] how are you"),
         (&["stream-accept"], "-->Half a league"),
         (&["stream-select", "--timeout", "0.2"], "-->Half a league"),
         (&["stream-write", "10.0.0.9", "5001"], "-->Half a league"),
-        (&["ipc-server", "5002"], "(partner) hellothere"),
+        (&["ipc-server", "5002"], "[A] hellothere"),
         (&["ipc-client", "10.0.0.9", "5003"], "hellothere"),
         (&["oob-server", "0"], "out-of-band byte 0x02"),
         (

@@ -178,6 +178,9 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     }
     let (a, b) = two_hosts(o.seed, (!o.quiet).then_some(&transcript))?;
     let mut failures = Vec::new();
+    // Host A's programs run on this thread, host B's on threads of their own:
+    // each line a program prints says which host printed it.
+    crate::examples::label_host("A");
 
     banner("1. ping: A pings B (ARP resolves B's MAC first), then B pings A");
     let s1 = ping(a.runtime(), HOST_B, 3, 56, StdDuration::from_millis(200))?;
@@ -197,6 +200,7 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     let reader = {
         let b = b.clone();
         std::thread::spawn(move || {
+            crate::examples::label_host("B");
             dgram::figure_6a_reader(&b, |port| {
                 let _ = port_tx.send(port);
             })
@@ -218,6 +222,7 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     let receiver = {
         let b = b.clone();
         std::thread::spawn(move || {
+            crate::examples::label_host("B");
             ipc_notes::receiver(&b, 4567, || {
                 let _ = bound_tx.send(());
             })
@@ -292,6 +297,7 @@ fn stream_sections(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(
     let acceptor = {
         let b = b.clone();
         std::thread::spawn(move || {
+            crate::examples::label_host("B");
             stream::figure_7b_acceptor(&b, 0, Some(1), |port| {
                 let _ = port_tx.send(port);
             })
@@ -321,6 +327,7 @@ fn stream_sections(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(
     let acceptor = {
         let b = b.clone();
         std::thread::spawn(move || {
+            crate::examples::label_host("B");
             stream::figure_7c_select_acceptor(
                 &b,
                 0,
@@ -357,6 +364,7 @@ fn stream_sections(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(
     let server = {
         let b = b.clone();
         std::thread::spawn(move || {
+            crate::examples::label_host("B");
             ipc_notes::stream_server(&b, AGREED_PORT, 10, || {
                 let _ = up_tx.send(());
             })
@@ -406,6 +414,7 @@ fn urgent_section(
     let server = {
         let b = b.clone();
         std::thread::spawn(move || {
+            crate::examples::label_host("B");
             oob::figure_5_server(&b, 0, |port| {
                 let _ = port_tx.send(port);
             })

@@ -177,7 +177,20 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
                 );
             }),
     }?;
-    // Let the last frames leave (a FIN, its acknowledgment) before the stack stops.
+    // Let the last frames leave (a FIN, its acknowledgment; a datagram still
+    // waiting for ARP on a busy machine) before the stack stops.
     std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..300 {
+        let idle = {
+            let rt = net.runtime();
+            let g = rt.lock();
+            let e = g.engine_ref();
+            e.pending_transmits() == 0 && e.frames_awaiting_arp() == 0
+        };
+        if idle {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     Ok(())
 }

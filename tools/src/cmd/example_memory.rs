@@ -19,14 +19,15 @@ type Listening = Box<dyn FnOnce(u16) + Send>;
 /// Runs `server` on `srv` and, once it said its port, `client` on `cli`; both
 /// must succeed.
 fn pair(
-    srv: &Stack,
-    cli: &Stack,
+    (srv, srv_host): (&Stack, &'static str),
+    (cli, cli_host): (&Stack, &'static str),
     server: impl FnOnce(&Stack, Listening) -> Result<(), String> + Send,
     client: impl FnOnce(&Stack, u16) -> Result<(), String>,
 ) -> Result<(), String> {
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|s| {
         let server = s.spawn(move || {
+            crate::examples::label_host(srv_host);
             server(
                 srv,
                 Box::new(move |port| {
@@ -34,6 +35,7 @@ fn pair(
                 }),
             )
         });
+        crate::examples::label_host(cli_host);
         let client = match rx.recv() {
             Ok(port) => client(cli, port),
             Err(_) => Err("the server ended before it listened".to_string()),
@@ -52,24 +54,25 @@ pub fn run(program: Program) -> Result<(), String> {
     match program {
         // Servers on B, their clients on A.
         Program::DgramRecv => pair(
-            &b,
-            &a,
+            (&b, "B"),
+            (&a, "A"),
             |s, k| dgram::figure_6a_reader(s, k).map(drop),
             |s, port| dgram::figure_6b_sender(s, HOST_B, port),
         ),
         Program::Receiver { port } => pair(
-            &b,
-            &a,
+            (&b, "B"),
+            (&a, "A"),
             |s, k| {
-                ipc_notes::receiver(s, port, move || k(port)).map(|(m1, m2)| println!("{m1}\n{m2}"))
+                ipc_notes::receiver(s, port, move || k(port))
+                    .map(|(m1, m2)| crate::examples::say(format_args!("{m1}\n{m2}")))
             },
             |s, _| ipc_notes::sender(s, "hello", "how are you", HOST_B, port),
         ),
         Program::StreamAccept { port, connections } => {
             let n = connections.unwrap_or(1);
             pair(
-                &b,
-                &a,
+                (&b, "B"),
+                (&a, "A"),
                 |s, k| stream::figure_7b_acceptor(s, port, Some(n), k).map(drop),
                 |s, port| (0..n).try_for_each(|_| stream::figure_7a_writer(s, HOST_B, port)),
             )
@@ -83,8 +86,8 @@ pub fn run(program: Program) -> Result<(), String> {
                 .map_err(|_| format!("bad timeout {timeout}"))?;
             let n = connections.unwrap_or(1);
             pair(
-                &b,
-                &a,
+                (&b, "B"),
+                (&a, "A"),
                 |s, k| {
                     stream::figure_7c_select_acceptor(s, port, Some(n), timeout, k, || {}).map(drop)
                 },
@@ -92,25 +95,25 @@ pub fn run(program: Program) -> Result<(), String> {
             )
         }
         Program::IpcServer { port, amount } => pair(
-            &b,
-            &a,
+            (&b, "B"),
+            (&a, "A"),
             |s, k| ipc_notes::stream_server(s, port, amount, move || k(port)).map(drop),
             |s, _| {
                 let reply = ipc_notes::stream_client(s, HOST_B, port, "hello", "there")?;
-                println!("(partner) {}", String::from_utf8_lossy(&reply));
+                crate::examples::say(format_args!("{}", String::from_utf8_lossy(&reply)));
                 Ok(())
             },
         ),
         Program::OobServer { port } => pair(
-            &b,
-            &a,
+            (&b, "B"),
+            (&a, "A"),
             |s, k| oob::figure_5_server(s, port, k).map(drop),
             |s, port| oob::figure_5_client(s, HOST_B, port, 256 * 1024).map(drop),
         ),
         // Clients on B, their servers on A.
         Program::DgramSend { .. } => pair(
-            &a,
-            &b,
+            (&a, "A"),
+            (&b, "B"),
             |s, k| dgram::figure_6a_reader(s, k).map(drop),
             |s, port| dgram::figure_6b_sender(s, HOST_A, port),
         ),
@@ -127,18 +130,18 @@ pub fn run(program: Program) -> Result<(), String> {
                 HOST_A
             };
             pair(
-                &a,
-                &b,
+                (&a, "A"),
+                (&b, "B"),
                 |s, k| {
                     ipc_notes::receiver(s, port, move || k(port))
-                        .map(|(m1, m2)| println!("(partner) {m1}\n(partner) {m2}"))
+                        .map(|(m1, m2)| crate::examples::say(format_args!("{m1}\n{m2}")))
                 },
                 |s, _| ipc_notes::sender(s, &message1, &message2, to, port),
             )
         }
         Program::StreamWrite { port, .. } => pair(
-            &a,
-            &b,
+            (&a, "A"),
+            (&b, "B"),
             |s, k| stream::figure_7b_acceptor(s, port, Some(1), k).map(drop),
             |s, port| stream::figure_7a_writer(s, HOST_A, port),
         ),
@@ -148,25 +151,25 @@ pub fn run(program: Program) -> Result<(), String> {
             message2,
             ..
         } => pair(
-            &a,
-            &b,
+            (&a, "A"),
+            (&b, "B"),
             |s, k| ipc_notes::stream_server(s, port, 10, move || k(port)).map(drop),
             |s, _| {
                 let reply = ipc_notes::stream_client(s, HOST_A, port, &message1, &message2)?;
-                println!("{}", String::from_utf8_lossy(&reply));
+                crate::examples::say(format_args!("{}", String::from_utf8_lossy(&reply)));
                 Ok(())
             },
         ),
         Program::OobClient { port, bytes, .. } => pair(
-            &a,
-            &b,
+            (&a, "A"),
+            (&b, "B"),
             |s, k| oob::figure_5_server(s, port, k).map(drop),
             |s, port| {
                 let r = oob::figure_5_client(s, HOST_A, port, bytes)?;
-                println!(
+                crate::examples::say(format_args!(
                     "sent {} bytes, the out-of-band byte {:#04x}, then {} bytes",
                     r.sent_before, r.oob_byte, r.sent_after
-                );
+                ));
                 Ok(())
             },
         ),

@@ -123,12 +123,12 @@ pub fn receiver(net: &Stack, port: u16, bound: impl FnOnce()) -> Result<(String,
 
 /// Figure 3 of the notes, `printSA`.
 pub fn print_sa(sa: &SockAddrIn) {
-    println!(
+    super::say(format_args!(
         "sa = {}, {}, {}",
         sa.sin_family,
         sockets::inet_ntoa(sa.sin_addr),
         ntohs(sa.sin_port)
-    );
+    ));
 }
 
 /// Figure 5, `startUp`: a stream socket bound to the agreed port on any local
@@ -193,7 +193,7 @@ pub fn read_and_write(net: &Stack, s: i32, amount: usize) -> Result<Vec<u8>, Str
     }
     match net.write(s, &buf[..n_read]) {
         Err(e) => perror("Send2 failed\n", e),
-        Ok(n) => println!("wrote {n}"),
+        Ok(n) => super::say(format_args!("wrote {n}")),
     }
     let _ = net.close(s);
     Ok(buf[..n_read].to_vec())

@@ -15,7 +15,35 @@ pub mod ipc_notes;
 pub mod oob;
 pub mod stream;
 
+use std::cell::Cell;
+use std::fmt;
+
 use sockets::{perror, Errno};
+
+thread_local! {
+    /// The host whose program runs on this thread, if the caller named it.
+    static HOST: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// Names the host whose program runs on the calling thread: the programs' lines
+/// then read `[A] Socket has port #...`, so a transcript of two hosts says who
+/// printed what. Unnamed, they print exactly what the C programs print.
+pub fn label_host(host: &'static str) {
+    HOST.with(|h| h.set(Some(host)));
+}
+
+/// One line of a program's output (the C `printf(...\n)`), labelled with its
+/// host when the thread has one.
+pub fn say(line: fmt::Arguments<'_>) {
+    match HOST.with(Cell::get) {
+        Some(h) => {
+            for l in line.to_string().lines() {
+                println!("[{h}] {l}");
+            }
+        }
+        None => println!("{line}"),
+    }
+}
 
 /// What a C program does with `perror(msg); exit(1);`: report and stop.
 pub fn fail(prefix: &str) -> impl FnOnce(Errno) -> String + '_ {

@@ -208,7 +208,7 @@ pub fn figure_5_server(
             return Err(e);
         }
     };
-    println!("Socket has port #{}", ntohs(name.sin_port));
+    super::say(format_args!("Socket has port #{}", ntohs(name.sin_port)));
     listening(ntohs(name.sin_port));
     let accepted = net.accept(sock);
     let _ = net.close(sock);
@@ -216,26 +216,26 @@ pub fn figure_5_server(
     let summary = receive_with_oob(net, rem);
     let _ = net.close(rem);
     let summary = summary?;
-    println!(
+    super::say(format_args!(
         "reader: {} bytes of output before the interrupt",
         summary.read_before
-    );
+    ));
     match summary.oob_byte {
-        Some(b) => println!(
+        Some(b) => super::say(format_args!(
             "oob(): flushed {} bytes up to the mark; out-of-band byte {b:#04x}{}",
             summary.flushed,
             if b == INTERRUPT { " (SIGINT)" } else { "" }
-        ),
-        None => println!(
+        )),
+        None => super::say(format_args!(
             "oob(): flushed {} bytes; no out-of-band byte",
             summary.flushed
-        ),
+        )),
     }
-    println!(
+    super::say(format_args!(
         "reader: {} bytes after the mark: {:?}",
         summary.after_mark.len(),
         String::from_utf8_lossy(&summary.after_mark)
-    );
+    ));
     Ok(summary)
 }
 

@@ -83,7 +83,7 @@ fn named_listener(net: &Stack, port: u16) -> Result<(i32, u16), String> {
             return Err(fail("getting socket name")(e));
         }
     };
-    println!("Socket has port #{}", ntohs(server.sin_port));
+    super::say(format_args!("Socket has port #{}", ntohs(server.sin_port)));
 
     // Start accepting connections
     if let Err(e) = net.listen(sock, 5) {
@@ -96,7 +96,7 @@ fn named_listener(net: &Stack, port: u16) -> Result<(i32, u16), String> {
 
 /// Prints a line and keeps it for the caller.
 fn say(transcript: &mut Vec<String>, line: String) {
-    println!("{line}");
+    super::say(format_args!("{line}"));
     transcript.push(line);
 }
 
