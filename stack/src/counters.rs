@@ -2,14 +2,15 @@
 //! each layer are counted too. Tests assert on counters, not on logs.
 
 use core::fmt;
+use core::fmt::Write as _;
 
 macro_rules! counter_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)* }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[doc = $doc:literal])* $variant:ident => $text:literal,)* }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         pub enum $name {
-            $($(#[$vmeta])* $variant,)*
+            $($(#[doc = $doc])* $variant,)*
         }
 
         impl $name {
@@ -22,6 +23,13 @@ macro_rules! counter_enum {
             pub const fn name(self) -> &'static str {
                 match self {
                     $($name::$variant => $text,)*
+                }
+            }
+
+            /// What it counts, in a sentence (its documentation).
+            pub const fn description(self) -> &'static str {
+                match self {
+                    $($name::$variant => concat!($($doc),*),)*
                 }
             }
         }
@@ -316,6 +324,24 @@ impl fmt::Debug for Counters {
             m.entry(&format_args!("drop.{}", r.name()), &n);
         }
         m.finish()
+    }
+}
+
+impl Counters {
+    /// Like the `Display` form, with what each counter counts after it.
+    pub fn explained(&self) -> String {
+        let mut out = String::new();
+        let line = |out: &mut String, name: &str, n: u64, what: &str| {
+            let what = what.split_whitespace().collect::<Vec<_>>().join(" ");
+            let _ = writeln!(out, "{name:<28} {n:>8}  {what}");
+        };
+        for (s, n) in self.nonzero_stats() {
+            line(&mut out, s.name(), n, s.description());
+        }
+        for (r, n) in self.nonzero_drops() {
+            line(&mut out, &format!("drop.{}", r.name()), n, r.description());
+        }
+        out
     }
 }
 

@@ -23,6 +23,13 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
     );
     assert!(stdout.contains("-->The sea is calm tonight"), "{stdout}");
     assert!(!stdout.contains("[FAILED]"), "{stdout}");
+    // The counters say what they count.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("tcp_established") && l.contains("TCP connections established")),
+        "{stdout}"
+    );
     // The stream sections: Figures 7a-7c, the IPC notes' echo, the primer's Figure 5.
     for section in [
         "=== 5. 4.4BSD tutorial, Figures 7a and 7b",

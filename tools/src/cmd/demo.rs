@@ -253,10 +253,10 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     let ca = a.runtime().lock().engine_ref().counters().clone();
     let cb = b.runtime().lock().engine_ref().counters().clone();
     drop((a, b));
-    banner("counters of host A");
-    print!("{ca}");
+    banner("counters of host A (name, count, what it counts)");
+    print!("{}", ca.explained());
     banner("counters of host B");
-    print!("{cb}");
+    print!("{}", cb.explained());
     if !failures.is_empty() {
         return Err(format!("demo steps failed: {}", failures.join("; ")));
     }
