@@ -15,6 +15,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use stack::wire::ethernet::EthernetFrame;
 use stack::wire::ipv4::Ipv4Packet;
+use stack::wire::tcp::options::TcpOptions;
 use stack::wire::tcp::TcpPacket;
 use stack::wire::{ETHERTYPE_IPV4, PROTO_TCP};
 
@@ -104,21 +105,7 @@ impl Ladder {
         let base = *self.isn.entry((from, to)).or_insert(seq);
         let len = tcp.payload().len();
         let rel = seq.wrapping_sub(base);
-        let mut s = String::new();
-        for (on, c) in [
-            (flags.syn, 'S'),
-            (flags.fin, 'F'),
-            (flags.rst, 'R'),
-            (flags.psh, 'P'),
-            (flags.urg, 'U'),
-        ] {
-            if on {
-                s.push(c);
-            }
-        }
-        if flags.ack {
-            s.push('.');
-        }
+        let mut s = flags.letters();
         s.push_str(&format!(" {rel}:{}({len})", rel.wrapping_add(len as u32)));
         if flags.ack {
             let ack = tcp.ack().0;
@@ -126,37 +113,23 @@ impl Ladder {
             s.push_str(&format!(" ack {}", ack.wrapping_sub(peer)));
         }
         s.push_str(&format!(" win {}", tcp.window()));
-        let options = option_names(tcp.options());
-        if !options.is_empty() {
-            s.push_str(&format!(" <{}>", options.join(",")));
+        // Option names only, to keep arrows short.
+        let o = TcpOptions::parse(tcp.options()).unwrap_or_default();
+        let names: Vec<&str> = [
+            (o.mss.is_some(), "mss"),
+            (o.sack_permitted, "sackOK"),
+            (o.timestamps.is_some(), "ts"),
+            (o.window_scale.is_some(), "ws"),
+            (o.sack_blocks.iter().any(Option::is_some), "sack"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if !names.is_empty() {
+            s.push_str(&format!(" <{}>", names.join(",")));
         }
         Some(s)
     }
-}
-
-/// The names of the TCP options present (kinds only, to keep arrows short).
-fn option_names(mut o: &[u8]) -> Vec<&'static str> {
-    let mut names = Vec::new();
-    while let Some(&kind) = o.first() {
-        let len = match kind {
-            0 => break,
-            1 => 1,
-            _ => usize::from(o.get(1).copied().unwrap_or(0)).max(2),
-        };
-        let name = match kind {
-            2 => Some("mss"),
-            3 => Some("ws"),
-            4 => Some("sackOK"),
-            5 => Some("sack"),
-            8 => Some("ts"),
-            _ => None,
-        };
-        if let Some(n) = name {
-            names.push(n);
-        }
-        o = o.get(len..).unwrap_or_default();
-    }
-    names
 }
 
 #[cfg(test)]

@@ -130,19 +130,7 @@ fn tcp(out: &mut String, p: &[u8]) {
         return;
     };
     let flags = t.flags();
-    let mut f = String::new();
-    for (on, c) in [
-        (flags.syn, 'S'),
-        (flags.fin, 'F'),
-        (flags.rst, 'R'),
-        (flags.psh, 'P'),
-        (flags.urg, 'U'),
-        (flags.ack, '.'),
-    ] {
-        if on {
-            f.push(c);
-        }
-    }
+    let f = flags.letters();
     let _ = write!(
         out,
         "TCP {} > {}: [{f}] seq {}",

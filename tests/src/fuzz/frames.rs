@@ -314,38 +314,7 @@ impl Harness {
         Self::ethernet(mac_of(src), 0x0800, &body)
     }
 
-    /// A TCP segment with a correct checksum.
-    #[allow(clippy::too_many_arguments)]
-    fn tcp_segment(
-        src: Ipv4Addr,
-        src_port: u16,
-        dst_port: u16,
-        seq: u32,
-        ack: u32,
-        flags: u8,
-        window: u16,
-        urgent: u16,
-        options: &[u8],
-        data: &[u8],
-    ) -> Vec<u8> {
-        let opt_len = options.len().min(40).div_ceil(4) * 4;
-        let mut s = vec![0u8; 20 + opt_len];
-        s[0..2].copy_from_slice(&src_port.to_be_bytes());
-        s[2..4].copy_from_slice(&dst_port.to_be_bytes());
-        s[4..8].copy_from_slice(&seq.to_be_bytes());
-        s[8..12].copy_from_slice(&ack.to_be_bytes());
-        s[12] = ((20 + opt_len) as u8 / 4) << 4;
-        s[13] = flags;
-        s[14..16].copy_from_slice(&window.to_be_bytes());
-        s[18..20].copy_from_slice(&urgent.to_be_bytes());
-        let n = options.len().min(40);
-        s[20..20 + n].copy_from_slice(&options[..n]);
-        s.extend_from_slice(data);
-        let sum = checksum::transport(src, B, 6, &s);
-        s[16..18].copy_from_slice(&sum.to_be_bytes());
-        s
-    }
-
+    /// Delivers a TCP segment with a correct checksum, from `src` to B.
     #[allow(clippy::too_many_arguments)]
     fn send_tcp(
         &mut self,
@@ -360,10 +329,22 @@ impl Harness {
         options: &[u8],
         data: &[u8],
     ) {
-        let seg = Self::tcp_segment(
-            src, src_port, dst_port, seq, ack, flags, window, urgent, options, data,
-        );
-        let f = self.ipv4_frame(src, B, 6, 0x4000, 64, &seg, false);
+        let n = options.len().min(40);
+        let opt_len = n.div_ceil(4) * 4;
+        let mut s = vec![0u8; 20 + opt_len];
+        s[0..2].copy_from_slice(&src_port.to_be_bytes());
+        s[2..4].copy_from_slice(&dst_port.to_be_bytes());
+        s[4..8].copy_from_slice(&seq.to_be_bytes());
+        s[8..12].copy_from_slice(&ack.to_be_bytes());
+        s[12] = ((20 + opt_len) as u8 / 4) << 4;
+        s[13] = flags;
+        s[14..16].copy_from_slice(&window.to_be_bytes());
+        s[18..20].copy_from_slice(&urgent.to_be_bytes());
+        s[20..20 + n].copy_from_slice(&options[..n]);
+        s.extend_from_slice(data);
+        let sum = checksum::transport(src, B, 6, &s);
+        s[16..18].copy_from_slice(&sum.to_be_bytes());
+        let f = self.ipv4_frame(src, B, 6, 0x4000, 64, &s, false);
         self.deliver(&f);
     }
 

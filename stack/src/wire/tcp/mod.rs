@@ -157,6 +157,22 @@ impl Flags {
             | (self.ece as u8) << 6
             | (self.cwr as u8) << 7
     }
+
+    /// The flags as tcpdump and packetdrill write them: `S`, `F`, `R`, `P`,
+    /// `U`, then `.` for ACK (`S.`, `P.`, `F.`, ...).
+    pub fn letters(self) -> String {
+        [
+            (self.syn, 'S'),
+            (self.fin, 'F'),
+            (self.rst, 'R'),
+            (self.psh, 'P'),
+            (self.urg, 'U'),
+            (self.ack, '.'),
+        ]
+        .into_iter()
+        .filter_map(|(on, c)| on.then_some(c))
+        .collect()
+    }
 }
 
 /// A TCP header, parsed or to be sent.
