@@ -662,6 +662,22 @@ impl Engine {
         Tcp::recv_queue_len(&self.sockets, h)
     }
 
+    /// Starts the connection trace, keeping at most `capacity` events until they
+    /// are taken ([`Engine::poll_tcp_trace`]); `None` stops it.
+    pub fn set_tcp_trace(&mut self, capacity: Option<usize>) {
+        self.tcp.set_trace(capacity);
+    }
+
+    /// The oldest connection-trace event not yet taken.
+    pub fn poll_tcp_trace(&mut self) -> Option<crate::tcp::trace::TraceEvent> {
+        self.tcp.poll_trace()
+    }
+
+    /// Trace events lost because the queue was full.
+    pub fn tcp_trace_dropped(&self) -> u64 {
+        self.tcp.trace_dropped()
+    }
+
     /// Closed connections now in TIME-WAIT (held as compact records, not
     /// sockets).
     pub fn tcp_time_wait_count(&self) -> usize {

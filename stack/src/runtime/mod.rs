@@ -22,6 +22,7 @@ use crate::device::offload as stack_meta;
 use crate::device::{Device, Waker};
 use crate::engine::{Engine, Event};
 use crate::socket::SocketHandle;
+use crate::tcp::trace::TraceEvent;
 use crate::time::{Duration, Instant};
 
 /// Frames received per batch before timers and transmits are serviced.
@@ -38,6 +39,22 @@ pub enum Direction {
 
 /// Sees every frame in and out (for transcripts and `--verbose`).
 pub type FrameObserver = Box<dyn FnMut(Direction, &[u8], Instant) + Send>;
+
+/// Takes the connection trace ([`Engine::set_tcp_trace`]) as the driver collects
+/// it: the events of each turn of the driver, outside the engine's lock.
+pub type TraceSink = Box<dyn FnMut(&[TraceEvent]) + Send>;
+
+/// Events the connection trace may hold between two turns of the driver.
+pub const TRACE_QUEUE: usize = 1 << 16;
+
+/// What the driver shows to the caller besides the sockets.
+#[derive(Default)]
+pub struct Hooks {
+    /// Sees every frame in and out.
+    pub observer: Option<FrameObserver>,
+    /// Takes the connection trace; the runtime turns the trace on when set.
+    pub trace: Option<TraceSink>,
+}
 
 /// The real clock, as engine [`Instant`]s since the runtime started.
 #[derive(Clone, Copy, Debug)]
@@ -118,10 +135,29 @@ impl Runtime {
 
     /// Like [`Runtime::start`], with an observer that sees every frame.
     pub fn start_with_observer<D: Device + 'static>(
-        mut engine: Engine,
+        engine: Engine,
         device: D,
         observer: Option<FrameObserver>,
     ) -> io::Result<Runtime> {
+        Self::start_with_hooks(
+            engine,
+            device,
+            Hooks {
+                observer,
+                trace: None,
+            },
+        )
+    }
+
+    /// Like [`Runtime::start`], with a frame observer and a trace sink.
+    pub fn start_with_hooks<D: Device + 'static>(
+        mut engine: Engine,
+        device: D,
+        hooks: Hooks,
+    ) -> io::Result<Runtime> {
+        if hooks.trace.is_some() {
+            engine.set_tcp_trace(Some(TRACE_QUEUE));
+        }
         if !engine.config().deterministic {
             let mut secret = [0u8; 32];
             getrandom::fill(&mut secret)
@@ -151,7 +187,7 @@ impl Runtime {
         );
         let driver = std::thread::Builder::new()
             .name(name)
-            .spawn(move || drive(s, device, observer))?;
+            .spawn(move || drive(s, device, hooks))?;
         Ok(Runtime {
             shared,
             driver: Some(driver),
@@ -382,7 +418,12 @@ fn notify_events(st: &mut State, any: &Condvar) {
     }
 }
 
-fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<FrameObserver>) {
+fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
+    let Hooks {
+        mut observer,
+        mut trace,
+    } = hooks;
+    let mut traced: Vec<TraceEvent> = Vec::new();
     let mtu = device.mtu();
     // Room for the largest IPv4 datagram: a device with offloads hands over TCP
     // segments up to 64 KiB.
@@ -424,6 +465,11 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<Fra
                 outgoing.push(f);
             }
             notify_events(&mut st, &shared.any_change);
+            if trace.is_some() {
+                while let Some(e) = st.engine.poll_tcp_trace() {
+                    traced.push(e);
+                }
+            }
             deadline = st.engine.poll_timeout();
             st.driver_deadline = deadline;
         }
@@ -435,6 +481,10 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<Fra
                 tracing::warn!("device transmit failed: {e}");
             }
             spent.push(f);
+        }
+        if let Some(sink) = trace.as_mut().filter(|_| !traced.is_empty()) {
+            sink(&traced);
+            traced.clear();
         }
         if received == RX_BATCH {
             continue; // more frames are probably waiting
@@ -457,6 +507,12 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, mut observer: Option<Fra
         cv.notify_all();
     }
     shared.any_change.notify_all();
+    if let Some(sink) = trace.as_mut() {
+        while let Some(e) = st.engine.poll_tcp_trace() {
+            traced.push(e);
+        }
+        sink(&traced);
+    }
     drop(st);
     drop(device);
 }
@@ -520,5 +576,46 @@ mod tests {
         assert!(near(isn(true), isn(true)));
         let (x, y, z) = (isn(false), isn(false), isn(false));
         assert!(!(near(x, y) && near(y, z) && near(x, z)), "{x} {y} {z}");
+    }
+
+    /// With a trace sink, the driver hands over each connection change: a SYN
+    /// sent makes the connection's first event (SYN-SENT, RTO one second), and the
+    /// sink gets it outside the engine's lock.
+    #[test]
+    fn the_driver_hands_the_connection_trace_to_its_sink() {
+        let events: Arc<Mutex<Vec<TraceEvent>>> = Arc::default();
+        let seen = events.clone();
+        let hooks = Hooks {
+            observer: None,
+            trace: Some(Box::new(move |e: &[TraceEvent]| {
+                seen.lock().extend_from_slice(e)
+            })),
+        };
+        let (la, _lb) = MemoryLink::pair(1500);
+        let mut rt =
+            Runtime::start_with_hooks(Engine::new(StackConfig::new(A, 24)).unwrap(), la, hooks)
+                .unwrap();
+        {
+            let mut g = rt.lock();
+            let now = g.now();
+            let e = g.engine();
+            e.learn_neighbour(now, B, EthernetAddress([2, 0, 0, 0, 0, 0x42]));
+            let s = e.tcp_open().unwrap();
+            let _ = e.tcp_connect(now, s, SocketAddrV4::new(B, 80));
+        }
+        // At most 1000 waits of 10 ms: the timer of the connection's RTO or
+        // the stop hands the events over.
+        for _ in 0..1000 {
+            if !events.lock().is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        rt.stop();
+        let events = events.lock();
+        let first = events.first().expect("an event for the connection");
+        assert_eq!(first.remote, SocketAddrV4::new(B, 80));
+        assert_eq!(first.point.state, crate::tcp::State::SynSent);
+        assert_eq!(first.point.rto, Duration::from_secs(1));
     }
 }

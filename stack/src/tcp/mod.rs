@@ -28,6 +28,7 @@ pub mod recovery;
 pub mod rtt;
 pub mod time_wait;
 pub mod timer;
+pub mod trace;
 pub mod urgent;
 
 pub use crate::wire::tcp as segment;
@@ -66,6 +67,7 @@ use crate::udp::{check_local_addr, PortTable};
 use isn::IsnGenerator;
 use recovery::congestion::CongestionAlgorithm;
 use time_wait::TimeWaitTable;
+use trace::{TraceEvent, TraceLog, TracePoint};
 
 use conn::{CloseAction, Notice, Out, Tcb, TcbParams};
 pub use conn::{State, TcpInfo};
@@ -235,6 +237,8 @@ pub(crate) struct Tcp {
     orphans: usize,
     /// Closed connections in TIME-WAIT, as compact records.
     time_wait: TimeWaitTable,
+    /// The connection trace, when one is asked for.
+    trace: Option<TraceLog>,
 }
 
 /// The stack's challenge-ACK limit (RFC 5961 section 7, as Linux's
@@ -304,7 +308,23 @@ impl Tcp {
             challenge_acks: ChallengeAckLimit::new(config.tcp.challenge_acks_per_sec),
             orphans: 0,
             time_wait: TimeWaitTable::default(),
+            trace: None,
         }
+    }
+
+    /// Starts (`Some(capacity)`) or stops (`None`) the connection trace.
+    pub(crate) fn set_trace(&mut self, capacity: Option<usize>) {
+        self.trace = capacity.map(TraceLog::new);
+    }
+
+    /// The oldest trace event waiting, if the trace is on.
+    pub(crate) fn poll_trace(&mut self) -> Option<TraceEvent> {
+        self.trace.as_mut()?.pop()
+    }
+
+    /// Trace events that did not fit in the queue.
+    pub(crate) fn trace_dropped(&self) -> u64 {
+        self.trace.as_ref().map_or(0, TraceLog::dropped)
     }
 
     /// No connection, binding or listener is left.
@@ -352,6 +372,7 @@ impl Tcp {
             let Some(tcb) = sock.tcb_mut() else {
                 return Err(NetError::NotConnected);
             };
+            let before = self.trace.as_ref().map(|_| TracePoint::of(tcb));
             let mut out = Out {
                 frames: &mut self.out,
                 spare: t.cx.pool.spare_mut(),
@@ -361,7 +382,11 @@ impl Tcp {
                 tso_max: if offloads.tso { TSO_MAX_PAYLOAD } else { 0 },
                 challenge_acks: &mut self.challenge_acks,
             };
-            f(tcb, &mut out)
+            let r = f(tcb, &mut out);
+            if let Some(log) = self.trace.as_mut() {
+                log.record(t.cx.now, tcb, before, TracePoint::of(tcb));
+            }
+            r
         };
         self.flush(t);
         self.after(t, h, notice);
