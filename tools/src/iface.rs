@@ -36,6 +36,11 @@ pub struct IfaceOpts {
     /// FILE.1 and a new one starts, so about twice this much is kept.
     #[arg(long, requires = "pcap", value_parser = crate::bench::parse_size)]
     pub pcap_limit: Option<u64>,
+    /// Write the connection trace to this file: one JSON line per change of a
+    /// connection's state, cwnd, ssthresh, RTT, RTO or congestion state (draw it
+    /// with `netstack plot --trace FILE`).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
     /// Drop this fraction of frames in each direction (0.0 to 1.0).
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
@@ -155,11 +160,23 @@ impl IfaceOpts {
         let config = self.config()?;
         let device = self.device()?;
         let engine = stack::Engine::new(config).map_err(|e| e.to_string())?;
-        let rt = stack::runtime::Runtime::start_with_observer(engine, device, self.observer(label))
+        let hooks = stack::runtime::Hooks {
+            observer: self.observer(label),
+            trace: self.trace_sink()?,
+        };
+        let rt = stack::runtime::Runtime::start_with_hooks(engine, device, hooks)
             .map_err(|e| format!("cannot start the driver thread: {e}"))?;
         let net = sockets::Stack::new(rt);
         crate::cmd::stats::serve_control(&net, &self.tap);
         Ok(net)
+    }
+
+    /// The trace writer for `--trace`, if asked.
+    pub fn trace_sink(&self) -> Result<Option<stack::runtime::TraceSink>, String> {
+        self.trace
+            .as_deref()
+            .map(netstack_tools::trace::file_sink)
+            .transpose()
     }
 
     /// The frame printer for `--verbose`, if asked.

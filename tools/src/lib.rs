@@ -4,3 +4,5 @@
 
 pub mod examples;
 pub mod ladder;
+pub mod plot;
+pub mod trace;

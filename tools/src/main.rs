@@ -33,6 +33,9 @@ enum Command {
     /// The socket table (like `ss -tuan`, `-i` for TCP internals) or the counters
     /// (`--counters`) of a running netstack on a TAP, from its namespace.
     Stats(cmd::stats::StatsOpts),
+    /// Pictures of a run: time-sequence graphs from a capture, congestion window
+    /// and RTT from a connection trace (SVG and PNG).
+    Plot(cmd::plot::PlotOpts),
     /// Run packet-level test scripts (packetdrill syntax) on virtual time.
     Drill(cmd::drill::DrillOpts),
     /// Bulk TCP throughput of our stack next to smoltcp 0.14 (TAP + in memory).
@@ -57,6 +60,7 @@ fn main() {
         Command::Serve(o) => cmd::serve::run(o),
         Command::Nc(o) => cmd::nc::run(o),
         Command::Stats(o) => cmd::stats::run(o),
+        Command::Plot(o) => cmd::plot::run(o),
         Command::Drill(o) => cmd::drill::run(o),
         Command::Bench(o) => cmd::bench::run(o),
         Command::BenchPeer(o) => cmd::bench::run_peer(o),

@@ -7,6 +7,7 @@ pub mod example;
 pub mod example_memory;
 pub mod nc;
 pub mod ping;
+pub mod plot;
 pub mod serve;
 pub mod serve_tcp;
 pub mod stats;

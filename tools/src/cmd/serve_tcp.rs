@@ -196,6 +196,9 @@ struct Conn {
     sent: usize,
     /// Chargen: where in the cycle the next write starts.
     offset: usize,
+    /// Chargen: the client shut its sending side; the lines go on (as inetd's
+    /// chargen, which never reads) until it closes or resets.
+    peer_done: bool,
 }
 
 impl Conn {
@@ -209,6 +212,7 @@ impl Conn {
             pending,
             sent: 0,
             offset: 0,
+            peer_done: false,
         }
     }
 
@@ -223,6 +227,7 @@ impl Conn {
         match service {
             Service::Echo if self.owes() => POLLOUT,
             Service::Echo | Service::Discard => POLLIN,
+            Service::Chargen if self.peer_done => POLLOUT,
             Service::Chargen => POLLIN | POLLOUT,
             Service::Daytime => POLLOUT | POLLIN,
         }
@@ -258,8 +263,9 @@ impl Conn {
             }
             Service::Discard => self.drain(net, buf),
             Service::Chargen => {
-                if !self.drain(net, buf) {
-                    return false;
+                if !self.peer_done && !self.drain(net, buf) {
+                    // End of input, or an error the write below reports.
+                    self.peer_done = true;
                 }
                 let cycle = 95 * 74;
                 let end = (self.offset + IO_SIZE).min(chargen.len());

@@ -21,7 +21,11 @@ pub fn run(o: UpOpts) -> Result<(), String> {
     let config = o.iface.config()?;
     let device = o.iface.device()?;
     let engine = Engine::new(config.clone()).map_err(|e| e.to_string())?;
-    let rt = Runtime::start_with_observer(engine, device, o.iface.observer("up"))
+    let hooks = stack::runtime::Hooks {
+        observer: o.iface.observer("up"),
+        trace: o.iface.trace_sink()?,
+    };
+    let rt = Runtime::start_with_hooks(engine, device, hooks)
         .map_err(|e| format!("cannot start the driver thread: {e}"))?;
     let net = sockets::Stack::new(rt);
     crate::cmd::stats::serve_control(&net, &o.iface.tap);

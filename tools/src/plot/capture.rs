@@ -1,0 +1,188 @@
+//! Reading TCP segments out of a capture: pcap (ours, or tcpdump's on Ethernet, raw
+//! IP or Linux "any" interfaces) or pcapng, grouped into connections.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::net::SocketAddrV4;
+use std::path::Path;
+
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::{Block, PcapNgReader};
+use pcap_file::DataLink;
+use stack::wire::ethernet::EthernetFrame;
+use stack::wire::ipv4::Ipv4Packet;
+use stack::wire::tcp::options::TcpOptions;
+use stack::wire::tcp::{Flags, TcpPacket};
+use stack::wire::{ETHERTYPE_IPV4, PROTO_TCP};
+
+/// One TCP segment of a capture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Capture time, microseconds since the capture's first frame.
+    pub micros: u64,
+    /// Sender.
+    pub from: SocketAddrV4,
+    /// Receiver.
+    pub to: SocketAddrV4,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgment number, when the ACK flag is set.
+    pub ack: Option<u32>,
+    /// Payload length (from the IP header, so a truncated capture still counts it).
+    pub len: u32,
+    /// Flags.
+    pub flags: Flags,
+    /// Window field as sent (unscaled).
+    pub window: u16,
+    /// Window scale offered, on a SYN.
+    pub wscale: Option<u8>,
+    /// SACK blocks (left, right).
+    pub sacks: Vec<(u32, u32)>,
+    /// Urgent pointer, when URG is set.
+    pub urgent: Option<u16>,
+}
+
+impl Segment {
+    /// Sequence space the segment occupies (SYN and FIN count one each).
+    pub fn seq_len(&self) -> u32 {
+        self.len + u32::from(self.flags.syn) + u32::from(self.flags.fin)
+    }
+}
+
+/// A connection's segments in capture order; `client` is the end that sent the
+/// first SYN (else the sender of the first segment seen).
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// The end that opened the connection.
+    pub client: SocketAddrV4,
+    /// The other end.
+    pub server: SocketAddrV4,
+    /// Its segments, both directions.
+    pub segments: Vec<Segment>,
+}
+
+/// What a capture held.
+#[derive(Debug, Default)]
+pub struct Capture {
+    /// TCP connections in order of their first segment.
+    pub connections: Vec<Connection>,
+    /// Frames that carried no TCP segment we could read (ARP, UDP, ICMP, fragments).
+    pub other_frames: usize,
+}
+
+/// Reads the TCP connections of the capture at `path`.
+pub fn read(path: &Path) -> Result<Capture, String> {
+    let mut file = BufReader::new(
+        File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+    );
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let bad = |e: pcap_file::PcapError| format!("{}: not a readable capture: {e}", path.display());
+    let mut frames: Vec<(u64, DataLink, Vec<u8>)> = Vec::new();
+    if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        let mut r = PcapNgReader::new(&bytes[..]).map_err(bad)?;
+        let mut links: Vec<DataLink> = Vec::new();
+        while let Some(block) = r.next_block() {
+            match block.map_err(bad)? {
+                Block::SectionHeader(_) => links.clear(),
+                Block::InterfaceDescription(i) => links.push(i.linktype),
+                Block::EnhancedPacket(p) => {
+                    let link = links
+                        .get(p.interface_id as usize)
+                        .copied()
+                        .unwrap_or(DataLink::ETHERNET);
+                    frames.push((p.timestamp.as_micros() as u64, link, p.data.to_vec()));
+                }
+                _ => {}
+            }
+        }
+    } else {
+        let mut r = PcapReader::new(&bytes[..]).map_err(bad)?;
+        let link = r.header().datalink;
+        while let Some(p) = r.next_packet() {
+            let p = p.map_err(bad)?;
+            frames.push((p.timestamp.as_micros() as u64, link, p.data.to_vec()));
+        }
+    }
+    let start = frames.first().map_or(0, |f| f.0);
+    let mut capture = Capture::default();
+    let mut index: HashMap<(SocketAddrV4, SocketAddrV4), usize> = HashMap::new();
+    for (t, link, data) in &frames {
+        let Some(mut seg) = ipv4_of(*link, data).and_then(segment) else {
+            capture.other_frames += 1;
+            continue;
+        };
+        seg.micros = t.saturating_sub(start);
+        let key = if seg.from < seg.to {
+            (seg.from, seg.to)
+        } else {
+            (seg.to, seg.from)
+        };
+        let i = *index.entry(key).or_insert_with(|| {
+            // A connection is named after whoever sent its first segment, unless
+            // that was a SYN-ACK.
+            let (client, server) = if seg.flags.syn && seg.flags.ack {
+                (seg.to, seg.from)
+            } else {
+                (seg.from, seg.to)
+            };
+            capture.connections.push(Connection {
+                client,
+                server,
+                segments: Vec::new(),
+            });
+            capture.connections.len() - 1
+        });
+        capture.connections[i].segments.push(seg);
+    }
+    Ok(capture)
+}
+
+/// The IPv4 packet inside a frame of link type `link`.
+fn ipv4_of(link: DataLink, data: &[u8]) -> Option<&[u8]> {
+    match link {
+        DataLink::ETHERNET => {
+            let eth = EthernetFrame::new_checked(data)?;
+            (eth.ethertype() == ETHERTYPE_IPV4).then(|| &data[14..])
+        }
+        DataLink::RAW | DataLink::IPV4 => Some(data),
+        // Linux cooked capture (tcpdump -i any): 16 bytes, protocol at 14.
+        DataLink::LINUX_SLL => (data.get(14..16)? == [0x08, 0x00]).then(|| &data[16..]),
+        // Version 2: 20 bytes, protocol first.
+        DataLink::LINUX_SLL2 => (data.get(0..2)? == [0x08, 0x00]).then(|| &data[20..]),
+        _ => None,
+    }
+}
+
+fn segment(ip: &[u8]) -> Option<Segment> {
+    let ip = Ipv4Packet::new_checked(ip).ok()?;
+    if ip.protocol() != PROTO_TCP || ip.frag_offset() != 0 || ip.more_frags() {
+        return None;
+    }
+    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
+    let flags = tcp.flags();
+    let len = ip
+        .total_len()
+        .saturating_sub(ip.header_len() + tcp.header_len()) as u32;
+    let opts = TcpOptions::parse(tcp.options()).unwrap_or_default();
+    Some(Segment {
+        micros: 0,
+        from: SocketAddrV4::new(ip.src(), tcp.src_port()),
+        to: SocketAddrV4::new(ip.dst(), tcp.dst_port()),
+        seq: tcp.seq().0,
+        ack: flags.ack.then(|| tcp.ack().0),
+        len,
+        flags,
+        window: tcp.window(),
+        wscale: if flags.syn { opts.window_scale } else { None },
+        sacks: opts
+            .sack_blocks
+            .iter()
+            .flatten()
+            .map(|b| (b.left.0, b.right.0))
+            .collect(),
+        urgent: flags.urg.then(|| tcp.urgent()),
+    })
+}
