@@ -69,6 +69,18 @@ impl Ladder {
         format!("{:INDENT$}{body}", "")
     }
 
+    /// `line` (an arrow of [`Ladder::line`]) redrawn as a frame lost on the way:
+    /// the head becomes an `X` short of the receiving column.
+    pub fn lost(line: &str) -> String {
+        if let Some(i) = line.rfind("->|") {
+            format!("{}X |{}", &line[..i], &line[i + 3..])
+        } else if let Some(i) = line.find("|<-") {
+            format!("{}| X{}", &line[..i], &line[i + 3..])
+        } else {
+            line.to_string()
+        }
+    }
+
     /// What the arrow says: a TCP segment as packetdrill writes it, else the
     /// frame's one-line description.
     fn label(&mut self, frame: &[u8]) -> String {
@@ -179,6 +191,14 @@ mod tests {
             "        |<---------------------------. 1:1(0) ack 2 win 32768 <ts>---|",
         ];
         assert_eq!(lines, expected);
+        assert_eq!(
+            Ladder::lost(expected[0]),
+            "        |---S 0:0(0) win 65535 <mss,sackOK,ts,ws>-------------------X |"
+        );
+        assert_eq!(
+            Ladder::lost(expected[1]),
+            "        | X-----------S. 0:0(0) ack 1 win 65535 <mss,sackOK,ts,ws>---|"
+        );
         assert!(
             lines
                 .iter()

@@ -53,7 +53,7 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
         stdout.contains("out-of-band byte 0x02 (SIGINT)"),
         "{stdout}"
     );
-    assert_eq!(stdout.matches("[ok]").count(), 9, "{stdout}");
+    assert_eq!(stdout.matches("[ok]").count(), 16, "{stdout}");
     // TCP frames, with the urgent pointer, and the bulk of the flood left out.
     assert!(
         stdout.contains("[S.]") && stdout.contains(" urg "),
@@ -70,6 +70,47 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
     );
     assert!(stdout.contains("ICMP echo reply"), "{stdout}");
     assert!(stdout.contains("frag id"), "{stdout}");
+}
+
+/// `--only` runs the sections named: here the seeds' error cases and the lost
+/// segment, each error printed as `perror` prints it by the host that got it.
+#[test]
+fn demo_only_runs_the_error_cases_and_the_retransmission() {
+    let out = Command::new(BIN)
+        .args(["demo", "--only", "9,10"])
+        .output()
+        .expect("run demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(!stdout.contains("=== 1. ping"), "{stdout}");
+    assert!(!stdout.contains("=== 8. "), "{stdout}");
+    for line in [
+        "[A] connect: Connection refused",
+        "[A] 3 connects: 1 connected, 2 still waiting (B ignored 2 SYNs: its queue was full)",
+        "[B] bind: Address already in use",
+        "[B] bind: Permission denied",
+        "[A] recv: Connection refused",
+        "[B] recv(s, MSG_PEEK) = 8: \"peekaboo\"",
+        "[B] read(s) = 0: end of file, A sends no more",
+        "[A] read(s) = \"bye\" after its own shutdown, then end of file",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line}: {stdout}");
+    }
+    // The ladder of section 10: the spoiled segment ends in an X, and the same
+    // sequence range crosses again.
+    let lost: Vec<&str> = stdout.lines().filter(|l| l.ends_with("X |")).collect();
+    assert_eq!(lost.len(), 1, "{stdout}");
+    assert!(lost[0].contains("1001:2001(1000)"), "{stdout}");
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.contains("|---. 1001:2001(1000)") && l.ends_with(">|"))
+            .count(),
+        1,
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("[ok]").count(), 7, "{stdout}");
+    assert!(!stdout.contains("[FAILED]"), "{stdout}");
 }
 
 #[test]
@@ -557,7 +598,7 @@ fn every_example_runs_in_memory_against_its_partner_without_root() {
 fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() {
     // None of these reaches a TAP: each fails on its arguments or its
     // configuration first.
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 12] = [
         (&["up", "--addr", "10.0.0.300/24"], "bad IPv4 address"),
         (&["up", "--mtu", "10"], "MTU must be"),
         (&["ping", "notanip"], "invalid IPv4 address"),
@@ -574,6 +615,11 @@ fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() 
         (&["bench", "--loss", "abc"], "invalid float"),
         (&["stats", "--watch", "0"], "positive number of seconds"),
         (&["demo", "--seed", "x"], "invalid digit"),
+        (&["demo", "--only", "11"], "11 is not in 1..=10"),
+        (
+            &["plot", "x.pcap", "--format", "gif"],
+            "possible values: svg, png, both",
+        ),
     ];
     for (args, expected) in cases {
         let out = Command::new(BIN).args(args).output().expect("run netstack");

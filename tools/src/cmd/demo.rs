@@ -28,6 +28,23 @@ pub struct DemoOpts {
     /// right, an arrow per frame labelled as packetdrill writes segments.
     #[arg(long)]
     ladder: bool,
+    /// Run only these sections (numbers as the demo prints them, e.g. `--only 9`
+    /// or `--only 5,10`): 1 ping, 2 fragmented ping, 3 datagrams (Figures 6a/6b),
+    /// 4 broadcast (IPC notes), 5 stream (Figures 7a/7b), 6 select (7c), 7 stream
+    /// echo (IPC notes), 8 out-of-band data (Figure 5), 9 error cases, 10 a lost
+    /// segment and its retransmission.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=10))]
+    only: Vec<u8>,
+}
+
+/// Which sections run.
+#[derive(Clone, Debug)]
+struct Sections(Vec<u8>);
+
+impl Sections {
+    fn want(&self, n: u8) -> bool {
+        self.0.is_empty() || self.0.contains(&n)
+    }
 }
 
 /// Host A's address on the demo link.
@@ -146,11 +163,13 @@ pub fn two_hosts(seed: u64, transcript: Option<&Transcript>) -> Result<(Stack, S
     Ok((Stack::new(a), Stack::new(b)))
 }
 
-fn banner(title: &str) {
+/// A section's title line.
+pub(crate) fn banner(title: &str) {
     println!("\n=== {title} ===");
 }
 
-fn check(what: &str, ok: bool, failures: &mut Vec<String>) {
+/// Prints `[ok]` or `[FAILED]` for a step, remembering failures.
+pub(crate) fn check(what: &str, ok: bool, failures: &mut Vec<String>) {
     if ok {
         println!("[ok] {what}");
     } else {
@@ -178,23 +197,59 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     }
     let (a, b) = two_hosts(o.seed, (!o.quiet).then_some(&transcript))?;
     let mut failures = Vec::new();
+    let sections = Sections(o.only.clone());
     // Host A's programs run on this thread, host B's on threads of their own:
     // each line a program prints says which host printed it.
     crate::examples::label_host("A");
 
-    banner("1. ping: A pings B (ARP resolves B's MAC first), then B pings A");
-    let s1 = ping(a.runtime(), HOST_B, 3, 56, StdDuration::from_millis(200))?;
-    let s2 = ping(b.runtime(), HOST_A, 1, 56, StdDuration::from_millis(200))?;
-    check(
-        "ping A -> B and B -> A",
-        answered(&s1) && answered(&s2),
-        &mut failures,
-    );
+    if sections.want(1) {
+        banner("1. ping: A pings B (ARP resolves B's MAC first), then B pings A");
+        let s1 = ping(a.runtime(), HOST_B, 3, 56, StdDuration::from_millis(200))?;
+        let s2 = ping(b.runtime(), HOST_A, 1, 56, StdDuration::from_millis(200))?;
+        check(
+            "ping A -> B and B -> A",
+            answered(&s1) && answered(&s2),
+            &mut failures,
+        );
+    }
+    if sections.want(2) {
+        banner("2. a fragmented ping: 4000 bytes do not fit a 1500-byte MTU");
+        let s3 = ping(a.runtime(), HOST_B, 1, 4000, StdDuration::from_millis(200))?;
+        check("fragmented ping", answered(&s3), &mut failures);
+    }
+    if sections.want(3) {
+        datagram_section(&a, &b, &mut failures)?;
+    }
+    if sections.want(4) {
+        broadcast_section(&a, &b, &mut failures)?;
+    }
+    stream_sections(&a, &b, &sections, &mut failures)?;
+    if sections.want(8) {
+        urgent_section(&a, &b, &transcript, o.quiet, &mut failures)?;
+    }
+    if sections.want(9) {
+        crate::cmd::demo_errors::error_section(&a, &b, &mut failures)?;
+    }
+    if sections.want(10) {
+        crate::cmd::demo_errors::retransmission_section(&mut failures)?;
+    }
 
-    banner("2. a fragmented ping: 4000 bytes do not fit a 1500-byte MTU");
-    let s3 = ping(a.runtime(), HOST_B, 1, 4000, StdDuration::from_millis(200))?;
-    check("fragmented ping", answered(&s3), &mut failures);
+    let ca = a.runtime().lock().engine_ref().counters().clone();
+    let cb = b.runtime().lock().engine_ref().counters().clone();
+    drop((a, b));
+    banner("counters of host A (name, count, what it counts)");
+    print!("{}", ca.explained());
+    banner("counters of host B");
+    print!("{}", cb.explained());
+    if !failures.is_empty() {
+        return Err(format!("demo steps failed: {}", failures.join("; ")));
+    }
+    println!("\ndemo finished: every step worked.");
+    Ok(())
+}
 
+/// Section 3: the 4.4BSD tutorial's datagram pair.
+fn datagram_section(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
     banner("3. 4.4BSD tutorial, Figures 6a and 6b: B reads a datagram, A sends it");
     let (port_tx, port_rx) = crossbeam_channel::bounded(1);
     let reader = {
@@ -209,14 +264,19 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     let port = port_rx
         .recv_timeout(StdDuration::from_secs(5))
         .map_err(|_| "the reader never printed its port".to_string())?;
-    dgram::figure_6b_sender(&a, HOST_B, port)?;
+    dgram::figure_6b_sender(a, HOST_B, port)?;
     let got = reader.join().map_err(|_| "reader panicked".to_string())??;
     check(
         "Figure 6a received Figure 6b's message",
         got == dgram::DATA,
-        &mut failures,
+        failures,
     );
 
+    Ok(())
+}
+
+/// Section 4: the Unix IPC notes' broadcast sender and receiver.
+fn broadcast_section(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
     banner("4. Unix IPC notes, Figures 2-4: sender broadcasts two messages, receiver gets them");
     let (bound_tx, bound_rx) = crossbeam_channel::bounded(1);
     let receiver = {
@@ -232,7 +292,7 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
         .recv_timeout(StdDuration::from_secs(5))
         .map_err(|_| "the receiver never bound".to_string())?;
     ipc_notes::sender(
-        &a,
+        a,
         "hello",
         "how are you",
         std::net::Ipv4Addr::new(10, 0, 0, 255),
@@ -244,23 +304,9 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     check(
         "receiver got both broadcast messages",
         got == ("hello".to_string(), "how are you".to_string()),
-        &mut failures,
+        failures,
     );
 
-    stream_sections(&a, &b, &mut failures)?;
-    urgent_section(&a, &b, &transcript, o.quiet, &mut failures)?;
-
-    let ca = a.runtime().lock().engine_ref().counters().clone();
-    let cb = b.runtime().lock().engine_ref().counters().clone();
-    drop((a, b));
-    banner("counters of host A (name, count, what it counts)");
-    print!("{}", ca.explained());
-    banner("counters of host B");
-    print!("{}", cb.explained());
-    if !failures.is_empty() {
-        return Err(format!("demo steps failed: {}", failures.join("; ")));
-    }
-    println!("\ndemo finished: every step worked.");
     Ok(())
 }
 
@@ -291,7 +337,25 @@ fn announced<T>(rx: &crossbeam_channel::Receiver<T>, what: &str) -> Result<T, St
 }
 
 /// Sections 5 to 7: the stream examples of the 4.4BSD tutorial and the IPC notes.
-fn stream_sections(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
+fn stream_sections(
+    a: &Stack,
+    b: &Stack,
+    sections: &Sections,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    if sections.want(5) {
+        section_5(a, b, failures)?;
+    }
+    if sections.want(6) {
+        section_6(a, b, failures)?;
+    }
+    if sections.want(7) {
+        section_7(a, b, failures)?;
+    }
+    Ok(())
+}
+
+fn section_5(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
     banner("5. 4.4BSD tutorial, Figures 7a and 7b: B accepts a connection, A writes a message");
     let (port_tx, port_rx) = crossbeam_channel::bounded(1);
     let acceptor = {
@@ -315,7 +379,10 @@ fn stream_sections(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(
         failures,
     );
     settle();
+    Ok(())
+}
 
+fn section_6(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
     let timeout = StdDuration::from_millis(500);
     banner("6. 4.4BSD tutorial, Figure 7c: select() before accept()");
     println!(
@@ -355,7 +422,10 @@ fn stream_sections(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(
         failures,
     );
     settle();
+    Ok(())
+}
 
+fn section_7(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
     const AGREED_PORT: u16 = 4568;
     banner("7. Unix IPC notes, Figures 5-9: stream echo (readAndWrite / writeAndRead)");
     println!("server: s2 = startUp({AGREED_PORT}); s3 = acceptConnection(s2); readAndWrite(s3, 10); close(s2)");

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod demo;
+pub mod demo_errors;
 pub mod drill;
 pub mod example;
 pub mod example_memory;

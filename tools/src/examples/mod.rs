@@ -11,6 +11,7 @@
 #![allow(clippy::field_reassign_with_default)]
 
 pub mod dgram;
+pub mod errors;
 pub mod ipc_notes;
 pub mod oob;
 pub mod stream;
@@ -43,6 +44,14 @@ pub fn say(line: fmt::Arguments<'_>) {
         }
         None => println!("{line}"),
     }
+}
+
+/// [`say`] as `host`'s line, whichever thread prints it (for a program that
+/// plays both hosts' parts in turn).
+pub fn say_on(host: &'static str, line: fmt::Arguments<'_>) {
+    let before = HOST.with(|h| h.replace(Some(host)));
+    say(line);
+    HOST.with(|h| h.set(before));
 }
 
 /// What a C program does with `perror(msg); exit(1);`: report and stop.
