@@ -632,3 +632,34 @@ fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() 
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+/// `serve chargen` goes on after the client shuts its sending side (RFC 864: the
+/// server sends until the client closes; inetd's chargen never reads), so
+/// `nc -N host 19 | head -c N` gets its N bytes.
+#[test]
+fn serve_chargen_keeps_sending_after_the_client_shuts_its_side() {
+    skip_unless_tap!();
+    use std::io::Read;
+    let ns = tap_namespace();
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", ns.name(), BIN, "serve", "chargen"])
+        .args(["--addr", "10.0.0.2/24", "--port", "6019", "--for", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut c = connect_retrying(&ns, "10.0.0.2:6019");
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // Far more than the send buffer and the window hold at the shutdown.
+    let mut got = vec![0u8; 4 << 20];
+    let read = c.read_exact(&mut got);
+    drop(c);
+    let _ = server.kill();
+    let _ = server.wait();
+    read.expect("4 MiB of chargen after the client's shutdown");
+    // The RFC 864 pattern: 72 printable characters and CR LF per line.
+    assert_eq!(&got[72..74], b"\r\n");
+    assert_eq!(got[74], b'!');
+}
