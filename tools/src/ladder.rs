@@ -193,12 +193,13 @@ mod tests {
         assert_eq!(lines, expected);
         assert_eq!(
             Ladder::lost(expected[0]),
-            "        |---S 0:0(0) win 65535 <mss,sackOK,ts,ws>-------------------X |"
+            "        |---S 0:0(0) win 65535 <mss,sackOK,ts,ws>------------------X |"
         );
         assert_eq!(
             Ladder::lost(expected[1]),
             "        | X-----------S. 0:0(0) ack 1 win 65535 <mss,sackOK,ts,ws>---|"
         );
+        assert_eq!(Ladder::lost(expected[0]).len(), expected[0].len());
         assert!(
             lines
                 .iter()

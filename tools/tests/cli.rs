@@ -22,6 +22,10 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
         "{stdout}"
     );
     assert!(stdout.contains("-->The sea is calm tonight"), "{stdout}");
+    assert!(
+        stdout.contains("receiver's messages: \"hello\" and \"how are you\""),
+        "{stdout}"
+    );
     assert!(!stdout.contains("[FAILED]"), "{stdout}");
     // The counters say what they count.
     assert!(

@@ -301,6 +301,8 @@ fn broadcast_section(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result
     let got = receiver
         .join()
         .map_err(|_| "receiver panicked".to_string())??;
+    // The C receiver prints only the senders' addresses (printSA): the messages.
+    println!("receiver's messages: \"{}\" and \"{}\"", got.0, got.1);
     check(
         "receiver got both broadcast messages",
         got == ("hello".to_string(), "how are you".to_string()),
