@@ -91,8 +91,10 @@ impl Rack {
         // Step 2: "If Segment.retransmitted is TRUE and ACK.ts_option.echo_reply
         // < Segment.xmit_ts: Return" and "If Segment.retransmitted is TRUE and
         // rtt < RACK.min_RTT: Return" (the ACK is probably for the original).
-        let ambiguous =
-            seg.ever_retrans && (echo_before_xmit || self.min_rtt.is_some_and(|m| rtt < m));
+        // An ACK at the very instant of a retransmission cannot be for it either
+        // (with a zero minimum RTT the second test never holds).
+        let ambiguous = seg.ever_retrans
+            && (echo_before_xmit || rtt.is_zero() || self.min_rtt.is_some_and(|m| rtt < m));
         if !ambiguous {
             if !seg.ever_retrans {
                 self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));
@@ -197,12 +199,16 @@ impl Rack {
             }
             // "remaining = Segment.xmit_ts + RACK.rtt + RACK.reo_wnd - Now()"
             let elapsed = now.saturating_duration_since(s.xmit);
-            if elapsed >= deadline {
+            // A segment sent at this very instant has not been overtaken, whatever
+            // the estimates say (a zero RTT and window would resend it on every
+            // ACK of the instant).
+            if elapsed >= deadline && !elapsed.is_zero() {
                 lost += board.mark_lost(i, LossCause::Rack);
             } else {
                 // Rounded up to the clock's microsecond, so that the timer never
                 // fires a hair early and finds the same segment not yet due.
-                let remaining = ceil_micros(deadline - elapsed);
+                let remaining =
+                    ceil_micros(deadline.saturating_sub(elapsed)).max(Duration::from_micros(1));
                 timeout = Some(timeout.map_or(remaining, |t| t.max(remaining)));
             }
         }
@@ -342,5 +348,39 @@ mod tests {
             rack.on_recovery_exit();
         }
         assert_eq!(rack.reo_wnd(srtt, true, 5, 3), Duration::from_millis(10));
+    }
+
+    /// On a link with no delay (an RTT of zero), segments retransmitted at one
+    /// instant are not lost again at that instant: an ACK arriving with them
+    /// is for the originals (it moves nothing), and nothing sent now can have
+    /// been overtaken now. Otherwise every ACK of the instant would send them
+    /// again, and a peer answering each would double the traffic each round.
+    #[test]
+    fn a_retransmission_is_not_lost_at_the_instant_it_is_sent() {
+        let mut b = Scoreboard::new(100);
+        let t0 = Instant::from_micros(500);
+        for i in 0..4u32 {
+            b.on_transmit(s(i * 100), s(i * 100 + 100), t0);
+        }
+        let mut rack = Rack::new();
+        // An RTT of zero: the last segment SACKed at the instant it was sent.
+        delivered(&mut rack, &mut b, 300, 400, t0);
+        let (lost, _) = rack.detect_loss(&mut b, t0, Duration::ZERO);
+        assert_eq!(lost, 0, "nothing is overtaken in no time");
+        let t1 = Instant::from_micros(501);
+        let (lost, _) = rack.detect_loss(&mut b, t1, Duration::ZERO);
+        assert_eq!(lost, 300);
+        // Retransmitted at t1; an ACK at t1 SACKs the first again (its original):
+        // RACK keeps the older reference, and nothing is lost again at t1.
+        for i in 0..3u32 {
+            b.on_transmit(s(i * 100), s(i * 100 + 100), t1);
+        }
+        delivered(&mut rack, &mut b, 0, 100, t1);
+        let (lost, timer) = rack.detect_loss(&mut b, t1, Duration::ZERO);
+        assert_eq!(
+            lost, 0,
+            "the retransmissions of this instant stay in flight"
+        );
+        assert!(timer.is_none_or(|d| !d.is_zero()), "{timer:?}");
     }
 }
