@@ -119,6 +119,27 @@ fn write_pcap(path: &Path, frames: &[(u64, Side, Vec<u8>)]) {
     }
 }
 
+/// The same frames as pcapng (Wireshark's format), on an interface whose link
+/// type is Ethernet.
+fn write_pcapng(path: &Path, frames: &[(u64, Side, Vec<u8>)]) {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+    use pcap_file::pcapng::PcapNgWriter;
+    let mut w = PcapNgWriter::new(std::fs::File::create(path).unwrap()).unwrap();
+    w.write_pcapng_block(InterfaceDescriptionBlock::new(DataLink::ETHERNET, 65535))
+        .unwrap();
+    for (t, _, f) in frames {
+        w.write_pcapng_block(EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: StdDuration::from_micros(1_700_000_000_000_000 + t),
+            original_len: f.len() as u32,
+            data: std::borrow::Cow::Borrowed(f),
+            options: Vec::new(),
+        })
+        .unwrap();
+    }
+}
+
 /// Payload length of a TCP frame from A to B, if it is one.
 fn payload_a_to_b(side: Side, frame: &[u8]) -> Option<usize> {
     if side != Side::A {
@@ -173,6 +194,12 @@ fn a_lossy_transfer_as_a_time_sequence_graph() {
     let graphs = tsg::of_connection(conn);
     assert_eq!(graphs.len(), 1, "only A sends data");
     let g = &graphs[0];
+    // The same capture as pcapng reads the same.
+    let pcapng = dir.join("lossy.pcapng");
+    write_pcapng(&pcapng, &run.frames);
+    let ng = capture::read(&pcapng).unwrap();
+    assert_eq!(ng.connections.len(), 1);
+    assert_eq!(ng.connections[0].segments, conn.segments);
     assert_eq!(g.data.len() + g.retransmissions.len(), data_frames);
     assert_eq!(g.retransmissions.len(), retransmitted);
     assert!(!g.sacks.is_empty(), "B reports its out-of-order data");
