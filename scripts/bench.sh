@@ -9,7 +9,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/bench.sh [--bytes N] [--quick] [--loss P[,P...]] [-- NETSTACK-BENCH-OPTIONS...]
+Usage: scripts/bench.sh [--bytes N] [--quick] [--loss P[,P...] | --rr] [-- NETSTACK-BENCH-OPTIONS...]
 
 Options:
   --bytes N     bytes per transfer, TAP and in memory (default 1GiB; KiB/MiB/GiB suffixes)
@@ -21,6 +21,10 @@ Options:
                 stack, smoltcp and Linux-to-Linux over a veth pair (offloads off) in
                 the same run, with our retransmissions split by cause (add
                 `-- --kernel-sack off` for connections without SACK)
+  --rr          latency instead: TCP_RR (1 byte and 1 KiB), TCP_CRR and UDP_RR;
+                our stack and smoltcp as clients of an echo server on the kernel
+                side of the TAP, and Linux to Linux over a veth pair, in one run
+                (`-- --rr-seconds 10` for longer measurements)
   -h, --help    show this help
 
 Anything after -- goes to `netstack bench` (see `netstack bench --help`), e.g.
@@ -43,6 +47,7 @@ bytes=1GiB
 memory_bytes=
 extra=()
 loss=
+rr=
 offloads=(--offload --memory-checksum-offload)
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -52,6 +57,7 @@ while [[ $# -gt 0 ]]; do
         --plain) offloads=(); shift ;;
         --loss) [[ $# -ge 2 ]] || die "--loss needs a value"; loss=$2; shift 2 ;;
         --loss=*) loss=${1#*=}; shift ;;
+        --rr) rr=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1' (options for netstack bench go after --)" ;;
@@ -78,6 +84,10 @@ if [[ -n $loss ]]; then
     # has TSO/GSO/GRO off too).
     args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500
           --loss "$loss" --buffers 1MiB "${extra[@]}")
+fi
+if [[ -n $rr ]]; then
+    [[ -z $loss ]] || die "--rr and --loss are separate runs"
+    args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500 --rr "${extra[@]}")
 fi
 if [[ -n $memory_only ]]; then
     exec "$bin" "${args[@]}"

@@ -42,7 +42,10 @@ enum Command {
     Bench(cmd::bench::BenchOpts),
     /// The Linux side of `bench --loss` (run in a namespace of its own).
     #[command(hide = true)]
-    BenchPeer(cmd::bench::BenchPeerOpts),
+    BenchPeer(cmd::bench_peer::BenchPeerOpts),
+    /// The Linux side of `bench --rr` (run in a namespace of its own).
+    #[command(hide = true)]
+    BenchRrPeer(cmd::bench_peer::BenchRrPeerOpts),
 }
 
 fn main() {
@@ -63,7 +66,8 @@ fn main() {
         Command::Plot(o) => cmd::plot::run(o),
         Command::Drill(o) => cmd::drill::run(o),
         Command::Bench(o) => cmd::bench::run(o),
-        Command::BenchPeer(o) => cmd::bench::run_peer(o),
+        Command::BenchPeer(o) => cmd::bench_peer::run_peer(o),
+        Command::BenchRrPeer(o) => cmd::bench_peer::run_rr_peer(o),
     };
     if let Err(e) = result {
         eprintln!("netstack: {e}");

@@ -667,3 +667,44 @@ fn serve_chargen_keeps_sending_after_the_client_shuts_its_side() {
     assert_eq!(&got[72..74], b"\r\n");
     assert_eq!(got[74], b'!');
 }
+
+/// `bench --rr` measures every test with every client (our stack and smoltcp on
+/// the TAP, Linux over a veth pair) and prints the table; no figure is
+/// asserted, only that each measurement happened.
+#[test]
+fn bench_rr_measures_every_test_with_every_client() {
+    skip_unless_tap!();
+    let ns = tap_namespace();
+    let out = ns
+        .exec(&[
+            BIN,
+            "bench",
+            "--tap",
+            "tap0",
+            "--addr",
+            "10.0.0.2/24",
+            "--peer",
+            "10.0.0.1",
+            "--rr",
+            "--rr-seconds",
+            "0.2",
+        ])
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    for test in ["tcp-rr:1", "tcp-rr:1024", "tcp-crr", "udp-rr:1"] {
+        let row = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{test} ")))
+            .unwrap_or_else(|| panic!("no row for {test}: {stdout}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells.len(), 12, "{row}");
+        // Transactions per second of ours, smoltcp and Linux: numbers above zero.
+        for i in [1, 4, 7] {
+            let n: f64 = cells[i].parse().unwrap_or_else(|_| panic!("{row}"));
+            assert!(n > 0.0, "{row}");
+        }
+    }
+    assert!(!stdout.contains("Failed measurements"), "{stdout}");
+}

@@ -14,6 +14,9 @@
 //!   thread with nothing in between, next to smoltcp's loopback benchmark (two sockets
 //!   on one `Loopback` interface), and two of our runtimes on a `MemoryLink`.
 //!
+//! Latency (`--rr`, [`rr`]): request/response transactions with our stack,
+//! smoltcp and Linux over a veth pair as clients of an echo server.
+//!
 //! Throughput is always measured where the bytes arrive: from the first byte received
 //! to the N-th. It is a benchmark, not a test: nothing asserts on a time.
 
@@ -22,6 +25,7 @@ pub mod lossy;
 pub mod memory;
 pub mod ours;
 pub mod report;
+pub mod rr;
 pub mod smol;
 
 use std::net::{Ipv4Addr, SocketAddrV4};

@@ -105,6 +105,32 @@ pub struct BenchOpts {
     /// without it.
     #[arg(long, value_enum, default_value = "on")]
     kernel_sack: OnOff,
+    /// Measure latency instead (netperf's TCP_RR, TCP_CRR, UDP_RR): our stack,
+    /// smoltcp and Linux-to-Linux over a veth pair, each as the client of an
+    /// echo server; transactions per second, median and 99th percentile.
+    #[arg(long)]
+    rr: bool,
+    /// With --rr: seconds per measurement.
+    #[arg(long, default_value_t = 3.0)]
+    rr_seconds: f64,
+    /// With --rr: TCP_RR request sizes, comma-separated.
+    #[arg(long, default_value = "1,1024", value_delimiter = ',')]
+    rr_sizes: Vec<usize>,
+}
+
+impl BenchOpts {
+    /// What `--rr` needs.
+    fn rr_settings(&self) -> Result<crate::cmd::bench_rr::RrSettings, String> {
+        crate::cmd::bench_rr::RrSettings::new(
+            &self.tap,
+            self.addr,
+            self.peer,
+            self.mac,
+            self.mtu,
+            self.rr_seconds,
+            &self.rr_sizes,
+        )
+    }
 }
 
 /// `on` or `off`.
@@ -118,7 +144,7 @@ enum OnOff {
 
 /// `--directions` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum DirArg {
+pub(crate) enum DirArg {
     /// The stack sends (byte source), the kernel reads.
     Send,
     /// The stack receives (discard), the kernel writes.
@@ -126,7 +152,7 @@ enum DirArg {
 }
 
 impl DirArg {
-    fn dir(self) -> Dir {
+    pub(crate) fn dir(self) -> Dir {
         match self {
             DirArg::Send => Dir::Send,
             DirArg::Recv => Dir::Recv,
@@ -301,6 +327,10 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
     if !o.loss.is_empty() {
         check_namespace(&o)?;
         return run_lossy(&o);
+    }
+    if o.rr {
+        check_namespace(&o)?;
+        return crate::cmd::bench_rr::run(&o.rr_settings()?);
     }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let timeout = Duration::from_secs(o.timeout.max(1));
@@ -740,37 +770,6 @@ fn run_lossy(o: &BenchOpts) -> Result<(), String> {
         out.push_str(&t.render());
     }
     finish(&out, &failures)
-}
-
-/// Options of the hidden `netstack bench-peer` (the Linux side of `bench --loss`).
-#[derive(Args, Debug)]
-pub struct BenchPeerOpts {
-    /// `serve` (the Linux server) or `client` (the kernel-side client).
-    #[arg(value_parser = ["serve", "client"])]
-    role: String,
-    /// Address to listen on or connect to.
-    #[arg(long)]
-    at: std::net::SocketAddrV4,
-    /// Direction, seen from the server: send or recv.
-    #[arg(long, value_enum)]
-    dir: DirArg,
-    /// Bytes to transfer.
-    #[arg(long, value_parser = parse_size)]
-    bytes: u64,
-    /// Seconds without progress before giving up.
-    #[arg(long, default_value_t = 10)]
-    stall: u64,
-}
-
-/// `netstack bench-peer`.
-pub fn run_peer(o: BenchPeerOpts) -> Result<(), String> {
-    let stall = Duration::from_secs(o.stall.max(1));
-    let dir = o.dir.dir();
-    if o.role == "serve" {
-        bench::lossy::peer_serve(o.at, dir, o.bytes, stall)
-    } else {
-        bench::lossy::peer_client(o.at, dir, o.bytes, stall)
-    }
 }
 
 /// Prints the tables, then the failed measurements; an error if any failed.

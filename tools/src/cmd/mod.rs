@@ -1,6 +1,8 @@
 //! Subcommands of `netstack`.
 
 pub mod bench;
+pub mod bench_peer;
+pub mod bench_rr;
 pub mod demo;
 pub mod demo_errors;
 pub mod drill;

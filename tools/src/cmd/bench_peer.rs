@@ -1,0 +1,70 @@
+//! The hidden peer processes of `netstack bench`: the Linux side of `--loss`
+//! (`bench-peer`) and of `--rr` (`bench-rr-peer`), each run in a namespace of a
+//! veth pair.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::bench::{self, parse_size};
+use crate::cmd::bench::DirArg;
+
+/// Options of the hidden `netstack bench-peer` (the Linux side of `bench --loss`).
+#[derive(Args, Debug)]
+pub struct BenchPeerOpts {
+    /// `serve` (the Linux server) or `client` (the kernel-side client).
+    #[arg(value_parser = ["serve", "client"])]
+    role: String,
+    /// Address to listen on or connect to.
+    #[arg(long)]
+    at: std::net::SocketAddrV4,
+    /// Direction, seen from the server: send or recv.
+    #[arg(long, value_enum)]
+    dir: DirArg,
+    /// Bytes to transfer.
+    #[arg(long, value_parser = parse_size)]
+    bytes: u64,
+    /// Seconds without progress before giving up.
+    #[arg(long, default_value_t = 10)]
+    stall: u64,
+}
+
+/// `netstack bench-peer`.
+pub fn run_peer(o: BenchPeerOpts) -> Result<(), String> {
+    let stall = Duration::from_secs(o.stall.max(1));
+    let dir = o.dir.dir();
+    if o.role == "serve" {
+        bench::lossy::peer_serve(o.at, dir, o.bytes, stall)
+    } else {
+        bench::lossy::peer_client(o.at, dir, o.bytes, stall)
+    }
+}
+
+/// Options of the hidden `netstack bench-rr-peer` (the Linux side of `bench --rr`).
+#[derive(Args, Debug)]
+pub struct BenchRrPeerOpts {
+    /// `serve` (the echo server, until stopped) or `client` (measures).
+    #[arg(value_parser = ["serve", "client"])]
+    role: String,
+    /// Address to listen on or connect to.
+    #[arg(long)]
+    at: std::net::SocketAddrV4,
+    /// The test, for the client: tcp-rr:N, tcp-crr or udp-rr:N.
+    #[arg(long, default_value = "tcp-rr:1")]
+    test: String,
+    /// Seconds to measure, for the client.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+}
+
+/// `netstack bench-rr-peer`.
+pub fn run_rr_peer(o: BenchRrPeerOpts) -> Result<(), String> {
+    if o.role == "serve" {
+        return bench::rr::peer_serve(o.at);
+    }
+    let test = bench::rr::RrTest::parse(&o.test)?;
+    if !(o.seconds.is_finite() && o.seconds > 0.0) {
+        return Err("--seconds needs a positive number".into());
+    }
+    bench::rr::peer_client(o.at, test, Duration::from_secs_f64(o.seconds))
+}
