@@ -708,3 +708,93 @@ fn bench_rr_measures_every_test_with_every_client() {
     }
     assert!(!stdout.contains("Failed measurements"), "{stdout}");
 }
+
+/// `netstack plot` reads tcpdump's own capture: a download from `serve chargen`
+/// on our stack, captured by tcpdump on the kernel's side of the TAP.
+#[test]
+fn plot_draws_a_tcpdump_capture_of_a_download() {
+    skip_unless_tap!();
+    use std::io::{BufRead, BufReader, Read};
+    let ns = tap_namespace();
+    let dir = std::env::temp_dir().join(format!("netstack-plot-tcpdump-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("tcpdump.pcap");
+    let mut tcpdump = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            "tcpdump",
+            "-i",
+            "tap0",
+            "-U",
+            "-n",
+            "-w",
+        ])
+        .arg(&pcap)
+        .arg("tcp")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("tcpdump (Debian package tcpdump)");
+    // tcpdump says "listening on tap0" once it captures.
+    let mut line = String::new();
+    let mut err = BufReader::new(tcpdump.stderr.take().unwrap());
+    while !line.contains("listening on") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "tcpdump exited");
+    }
+    let mut server = Command::new("ip")
+        .args(["netns", "exec", ns.name(), BIN, "serve", "chargen"])
+        .args(["--addr", "10.0.0.2/24", "--port", "6020", "--for", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut c = connect_retrying(&ns, "10.0.0.2:6020");
+    let mut got = vec![0u8; 1 << 20];
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let read = c.read_exact(&mut got);
+    drop(c);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = server.kill();
+    let _ = server.wait();
+    // SIGINT: tcpdump writes out what it holds and exits.
+    let _ = Command::new("kill")
+        .args(["-INT", &tcpdump.id().to_string()])
+        .status();
+    let _ = tcpdump.wait();
+    read.expect("1 MiB of chargen");
+    let out = Command::new(BIN)
+        .args(["plot", "--format", "svg", "--out"])
+        .arg(dir.join("out"))
+        .arg(&pcap)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Our stack sent the data: its direction has a graph with data segments.
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("10.0.0.2:6020 -> 10.0.0.1:"))
+        .unwrap_or_else(|| panic!("no graph of the download: {stdout}"));
+    let segments: usize = line
+        .split(": ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(segments >= 1, "{line}");
+    let svg = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "svg"))
+        .count();
+    assert!(svg >= 1, "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

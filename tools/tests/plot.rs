@@ -123,11 +123,15 @@ fn write_pcap(path: &Path, frames: &[(u64, Side, Vec<u8>)]) {
 /// type is Ethernet.
 fn write_pcapng(path: &Path, frames: &[(u64, Side, Vec<u8>)]) {
     use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
-    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionBlock;
+    use pcap_file::pcapng::blocks::interface_description::{
+        InterfaceDescriptionBlock, InterfaceDescriptionOption,
+    };
     use pcap_file::pcapng::PcapNgWriter;
     let mut w = PcapNgWriter::new(std::fs::File::create(path).unwrap()).unwrap();
-    w.write_pcapng_block(InterfaceDescriptionBlock::new(DataLink::ETHERNET, 65535))
-        .unwrap();
+    // pcap-file writes nanoseconds: the interface says so (if_tsresol 9).
+    let mut idb = InterfaceDescriptionBlock::new(DataLink::ETHERNET, 65535);
+    idb.options.push(InterfaceDescriptionOption::IfTsResol(9));
+    w.write_pcapng_block(idb).unwrap();
     for (t, _, f) in frames {
         w.write_pcapng_block(EnhancedPacketBlock {
             interface_id: 0,

@@ -8,6 +8,7 @@ use std::net::SocketAddrV4;
 use std::path::Path;
 
 use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::DataLink;
 use stack::wire::ethernet::EthernetFrame;
@@ -83,17 +84,26 @@ pub fn read(path: &Path) -> Result<Capture, String> {
     let mut frames: Vec<(u64, DataLink, Vec<u8>)> = Vec::new();
     if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
         let mut r = PcapNgReader::new(&bytes[..]).map_err(bad)?;
-        let mut links: Vec<DataLink> = Vec::new();
+        // Each interface's link type and timestamp unit.
+        let mut links: Vec<(DataLink, Option<u8>)> = Vec::new();
         while let Some(block) = r.next_block() {
             match block.map_err(bad)? {
                 Block::SectionHeader(_) => links.clear(),
-                Block::InterfaceDescription(i) => links.push(i.linktype),
+                Block::InterfaceDescription(i) => {
+                    let resol = i.options.iter().find_map(|o| match o {
+                        InterfaceDescriptionOption::IfTsResol(r) => Some(*r),
+                        _ => None,
+                    });
+                    links.push((i.linktype, resol));
+                }
                 Block::EnhancedPacket(p) => {
-                    let link = links
+                    let (link, resol) = links
                         .get(p.interface_id as usize)
                         .copied()
-                        .unwrap_or(DataLink::ETHERNET);
-                    frames.push((p.timestamp.as_micros() as u64, link, p.data.to_vec()));
+                        .unwrap_or((DataLink::ETHERNET, None));
+                    // pcap-file hands over the raw count as nanoseconds.
+                    let raw = p.timestamp.as_nanos();
+                    frames.push((micros_of(raw, resol), link, p.data.to_vec()));
                 }
                 _ => {}
             }
@@ -138,6 +148,18 @@ pub fn read(path: &Path) -> Result<Capture, String> {
         capture.connections[i].segments.push(seg);
     }
     Ok(capture)
+}
+
+/// A pcapng timestamp in microseconds: `raw` units of the interface's
+/// `if_tsresol` (10^-n s, or 2^-n s with the high bit set; 10^-6 when absent).
+fn micros_of(raw: u128, resol: Option<u8>) -> u64 {
+    let micros = match resol {
+        None | Some(6) => raw,
+        Some(r) if r & 0x80 != 0 => (raw * 1_000_000) >> u32::from(r & 0x7f).min(127),
+        Some(r) if r < 6 => raw * 10u128.pow(6 - u32::from(r)),
+        Some(r) => raw / 10u128.pow(u32::from(r.min(38)) - 6),
+    };
+    u64::try_from(micros).unwrap_or(u64::MAX)
 }
 
 /// The IPv4 packet inside a frame of link type `link`.
@@ -185,4 +207,21 @@ fn segment(ip: &[u8]) -> Option<Segment> {
             .collect(),
         urgent: flags.urg.then(|| tcp.urgent()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::micros_of;
+
+    #[test]
+    fn pcapng_timestamp_units() {
+        assert_eq!(
+            micros_of(1_500_000, None),
+            1_500_000,
+            "microseconds by default"
+        );
+        assert_eq!(micros_of(1_500_000_000, Some(9)), 1_500_000, "nanoseconds");
+        assert_eq!(micros_of(15, Some(1)), 1_500_000, "tenths");
+        assert_eq!(micros_of(3 << 20, Some(0x80 | 20)), 3_000_000, "2^-20 s");
+    }
 }
