@@ -7,7 +7,7 @@
 //!     skip_unless_tap!();
 //!     let ns = Netns::create("nstest").unwrap();
 //!     // TUNSETIFF creates the TAP in the namespace of the calling thread.
-//!     let tap = ns.run(|| TapDevice::open("tap0", 1500)).unwrap();
+//!     let tap = ns.run(|| TapDevice::open_plain("tap0", 1500)).unwrap();
 //!     ns.configure_tap("tap0", "10.0.0.1/24", 1500).unwrap();
 //!     // ... run our stack on `tap` as 10.0.0.2, and a kernel-side peer:
 //!     let peer = ns.spawn_thread(|| std::net::TcpStream::connect("10.0.0.2:7"));

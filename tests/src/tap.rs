@@ -71,7 +71,7 @@ impl TapFixture {
             if offloads {
                 TapDevice::open_with_offloads(TAP_NAME, opts.mtu)
             } else {
-                TapDevice::open(TAP_NAME, opts.mtu)
+                TapDevice::open_plain(TAP_NAME, opts.mtu)
             }
         })?;
         ns.configure_tap(TAP_NAME, &format!("{KERNEL_ADDR}/24"), opts.mtu)?;

@@ -197,7 +197,7 @@ fn stopping_the_stack_releases_the_tap_and_joins_the_driver() {
     let reopened = ns.run(|| {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         loop {
-            match stack::device::tap::TapDevice::open("tap0", 1500) {
+            match stack::device::tap::TapDevice::open_plain("tap0", 1500) {
                 Ok(t) => return Ok(t),
                 Err(e)
                     if e.kind() == std::io::ErrorKind::ResourceBusy

@@ -128,8 +128,10 @@ impl IfaceOpts {
                 self.tap
             ));
         }
-        let plain =
-            || TapDevice::open(&self.tap, self.mtu).map_err(|e| describe_open_error(&e, &self.tap));
+        let plain = || {
+            TapDevice::open_plain(&self.tap, self.mtu)
+                .map_err(|e| describe_open_error(&e, &self.tap))
+        };
         let (tap, path) = if self.no_offload {
             (plain()?, "plain frames (--no-offload)".to_string())
         } else if self.loss > 0.0 {

@@ -205,7 +205,7 @@ fn up_on_a_busy_tap_is_a_one_line_error() {
     skip_unless_tap!();
     let ns = Netns::create("nscli").unwrap();
     let held = ns
-        .run(|| stack::device::tap::TapDevice::open("tap0", 1500))
+        .run(|| stack::device::tap::TapDevice::open_plain("tap0", 1500))
         .unwrap();
     let out = ns
         .exec(&[

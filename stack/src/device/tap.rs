@@ -68,8 +68,12 @@ impl std::fmt::Debug for TapDevice {
 
 impl TapDevice {
     /// Attaches to the TAP called `name`, creating it if it does not exist (creating
-    /// needs root or `CAP_NET_ADMIN`). An empty `name` lets the kernel pick one
-    /// (`tap0`, `tap1`, ...); [`TapDevice::name`] tells which.
+    /// needs root or `CAP_NET_ADMIN`), with the offloads Linux offers a TAP
+    /// ([`TapDevice::open_with_offloads`]): the default, since bulk TCP then moves
+    /// several times more. When the kernel refuses them, the TAP is opened for
+    /// plain frames instead ([`TapDevice::open_plain`]) and a warning says why;
+    /// [`TapDevice::uses_offloads`] tells which it is. An empty `name` lets the
+    /// kernel pick one (`tap0`, `tap1`, ...); [`TapDevice::name`] tells which.
     ///
     /// `mtu` is what [`Device::mtu`] reports; the interface's own MTU is configured on
     /// the kernel side (`ip link set NAME mtu N`) and should match.
@@ -77,6 +81,24 @@ impl TapDevice {
     /// Errors keep their [`io::ErrorKind`] and carry a one-line explanation (see
     /// [`describe_open_error`]).
     pub fn open(name: &str, mtu: usize) -> io::Result<TapDevice> {
+        match Self::open_with_offloads(name, mtu) {
+            Ok(t) => Ok(t),
+            Err(offload_error) => {
+                // Permission, a busy TAP, a bad name: the plain open says so too.
+                let t = Self::open_plain(name, mtu)?;
+                tracing::warn!(
+                    "TAP '{}': offloads refused ({offload_error}); using plain frames",
+                    t.name
+                );
+                Ok(t)
+            }
+        }
+    }
+
+    /// Like [`TapDevice::open`], for plain Ethernet frames: no virtio-net header,
+    /// every checksum computed in software, no segment over the MTU (what a
+    /// frame-level test or an impaired link wants).
+    pub fn open_plain(name: &str, mtu: usize) -> io::Result<TapDevice> {
         check_name(name)?;
         let annotate = |e: io::Error| io::Error::new(e.kind(), describe_open_error(&e, name));
         let iface = Iface::without_packet_info(name, Mode::Tap).map_err(annotate)?;
@@ -112,7 +134,7 @@ impl TapDevice {
         })
     }
 
-    /// Like [`TapDevice::open`], with the offloads Linux offers a TAP: every frame is
+    /// The TAP with the offloads Linux offers it, or an error: every frame is
     /// prefixed by a virtio-net header (`IFF_VNET_HDR`), the kernel may hand us TCP
     /// segments up to 64 KiB with their checksums left out (`TUNSETOFFLOAD` with
     /// `TUN_F_CSUM | TUN_F_TSO4`), and we may hand it the same, which it cuts into
@@ -148,6 +170,11 @@ impl TapDevice {
             ));
         }
         Self::finish_open(file, tap_name, mtu, true, name)
+    }
+
+    /// True when frames carry the virtio-net header with checksum offload and TSO.
+    pub fn uses_offloads(&self) -> bool {
+        self.offload
     }
 
     /// The interface's name as the kernel knows it.

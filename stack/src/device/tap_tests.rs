@@ -32,6 +32,10 @@ fn open_errors_are_one_line_and_actionable() {
 #[test]
 fn bad_names_are_rejected_before_the_kernel_sees_them() {
     for bad in ["this-name-is-too-long", "a/b", "a b"] {
+        let e = TapDevice::open_plain(bad, 1500).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("invalid TAP name"), "{e}");
+        // The default open reports the same, not an offload failure.
         let e = TapDevice::open(bad, 1500).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         assert!(e.to_string().contains("invalid TAP name"), "{e}");
@@ -182,7 +186,13 @@ fn frames_flow_both_ways_with_the_kernel() {
     let Some(ns) = netns_or_skip("tap::frames_flow_both_ways_with_the_kernel") else {
         return;
     };
-    let mut tap = ns.run(|| TapDevice::open("tap0", 1500)).unwrap();
+    // The default open takes the kernel's offloads.
+    let default = ns.run(|| TapDevice::open("tap0", 1500)).unwrap();
+    assert!(default.uses_offloads());
+    assert!(default.offloads().tso && default.offloads().tx_checksum);
+    drop(default);
+    let mut tap = ns.run(|| TapDevice::open_plain("tap0", 1500)).unwrap();
+    assert!(!tap.uses_offloads() && !tap.offloads().tso);
     assert_eq!(tap.name(), "tap0");
     assert_eq!(tap.mtu(), 1500);
     // The TAP exists in the namespace only.
@@ -236,8 +246,8 @@ fn a_second_open_of_an_attached_tap_is_busy_and_waker_interrupts_wait() {
     let Some(ns) = netns_or_skip("tap::a_second_open_of_an_attached_tap_is_busy") else {
         return;
     };
-    let mut tap = ns.run(|| TapDevice::open("tap1", 1500)).unwrap();
-    let e = ns.run(|| TapDevice::open("tap1", 1500)).unwrap_err();
+    let mut tap = ns.run(|| TapDevice::open_plain("tap1", 1500)).unwrap();
+    let e = ns.run(|| TapDevice::open_plain("tap1", 1500)).unwrap_err();
     assert_eq!(
         e.to_string(),
         "TAP 'tap1' is busy (another process has it attached)"
@@ -275,7 +285,7 @@ fn a_second_open_of_an_attached_tap_is_busy_and_waker_interrupts_wait() {
     let again = ns.run(|| {
         let mut tries = 0;
         loop {
-            match TapDevice::open("tap1", 1500) {
+            match TapDevice::open_plain("tap1", 1500) {
                 Err(e) if e.kind() == io::ErrorKind::ResourceBusy && tries < 100 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));

@@ -46,7 +46,7 @@ pub fn open_tap(name: &str, mtu: usize, offload: bool) -> Result<TapDevice, Stri
         let opened = if offload {
             TapDevice::open_with_offloads(name, mtu)
         } else {
-            TapDevice::open(name, mtu)
+            TapDevice::open_plain(name, mtu)
         };
         match opened {
             Ok(t) => return Ok(t),
