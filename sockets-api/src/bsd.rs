@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     fds: Mutex<FdTable>,
     /// The `SIGPIPE` handler and the `SIGURG` dispatcher.
     pub(crate) signals: Signals,
+    /// Host names (`gethostbyname`, `gethostname`).
+    pub(crate) names: Mutex<crate::netdb::Names>,
     /// Dropped last: stopping the runtime joins the driver thread.
     runtime: Runtime,
 }
@@ -80,6 +82,7 @@ impl Stack {
             inner: Arc::new(Inner {
                 fds: Mutex::new(fds),
                 signals: Signals::default(),
+                names: Mutex::default(),
                 runtime,
             }),
         }

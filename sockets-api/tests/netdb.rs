@@ -1,0 +1,80 @@
+//! Host and network names on a stack: the seeds' `gethostbyname(argv[1])` and
+//! `gethostbyaddr`, `gethostname`, `getnetbyname("localnet")` with
+//! `inet_makeaddr`, and `h_errno` for a name nobody knows.
+
+use std::net::Ipv4Addr;
+
+use sockets::*;
+
+fn pair() -> (Stack, Stack) {
+    Stack::memory_pair(
+        StackConfig::new(Ipv4Addr::new(10, 0, 0, 1), 24),
+        StackConfig::new(Ipv4Addr::new(10, 0, 0, 2), 24),
+    )
+}
+
+#[test]
+fn names_given_to_a_stack_resolve_both_ways() {
+    let (a, _b) = pair();
+    a.add_host("hostb", &["b"], Ipv4Addr::new(10, 0, 0, 2));
+    // hp = gethostbyname(argv[1]); bcopy(hp->h_addr, &server.sin_addr, hp->h_length);
+    let hp = a.gethostbyname("hostb").expect("hostb is known");
+    assert_eq!(hp.h_name, "hostb");
+    assert_eq!(hp.h_aliases, ["b"]);
+    assert_eq!((hp.h_addrtype, hp.h_length), (AF_INET, 4));
+    assert_eq!(Ipv4Addr::from(hp.h_addr()), Ipv4Addr::new(10, 0, 0, 2));
+    assert_eq!(
+        a.gethostbyname("B").unwrap().h_name,
+        "hostb",
+        "aliases, any case"
+    );
+    let back = a
+        .gethostbyaddr(&InAddr::from(Ipv4Addr::new(10, 0, 0, 2)), 4, AF_INET)
+        .unwrap();
+    assert_eq!(back.h_name, "hostb");
+    // A dotted address is its own name.
+    let lit = a.gethostbyname("10.0.0.2").unwrap();
+    assert_eq!(Ipv4Addr::from(lit.h_addr()), Ipv4Addr::new(10, 0, 0, 2));
+}
+
+#[test]
+fn an_unknown_host_sets_h_errno() {
+    let (a, _b) = pair();
+    assert!(a.gethostbyname("no-such-host.invalid").is_none());
+    assert_eq!(h_errno(), HOST_NOT_FOUND);
+    assert!(a
+        .gethostbyaddr(&InAddr::from(Ipv4Addr::new(192, 0, 2, 1)), 4, AF_INET)
+        .is_none());
+    assert_eq!(h_errno(), HOST_NOT_FOUND);
+    assert!(a.gethostbyaddr(&InAddr::default(), 16, AF_INET6).is_none());
+    assert_eq!(h_errno(), NO_RECOVERY);
+    // A success clears it.
+    assert!(a.gethostbyname("10.0.0.1").is_some());
+    assert_eq!(h_errno(), 0);
+}
+
+#[test]
+fn a_stack_knows_its_own_name_and_network() {
+    let (a, _b) = pair();
+    assert_eq!(a.gethostname(), "host-10-0-0-1");
+    let me = a.gethostbyname(&a.gethostname()).unwrap();
+    assert_eq!(Ipv4Addr::from(me.h_addr()), Ipv4Addr::new(10, 0, 0, 1));
+    a.sethostname("alpha");
+    assert_eq!(a.gethostname(), "alpha");
+    assert_eq!(
+        a.gethostbyaddr(&InAddr::from(Ipv4Addr::new(10, 0, 0, 1)), 4, AF_INET)
+            .unwrap()
+            .h_name,
+        "alpha"
+    );
+    // rwhod: np = getnetbyname("localnet"); sin.sin_addr = inet_makeaddr(np->n_net, INADDR_ANY);
+    let np = a.getnetbyname("localnet").unwrap();
+    assert_eq!(np.n_net, 0x0a0000);
+    assert_eq!(
+        Ipv4Addr::from(inet_makeaddr(np.n_net, INADDR_ANY)),
+        Ipv4Addr::new(10, 0, 0, 0)
+    );
+    // inet_network("127.0.0.0"), from /etc/networks or the built-in table.
+    assert_eq!(a.getnetbyname("loopback").unwrap().n_net, 0x7f00_0000);
+    assert!(a.getnetbyname("no-such-net").is_none());
+}
