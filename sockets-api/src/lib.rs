@@ -314,6 +314,7 @@ mod io;
 pub mod net;
 pub mod netdb;
 mod options;
+pub mod resolver;
 mod select;
 mod signals;
 pub mod sockopt;

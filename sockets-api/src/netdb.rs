@@ -9,15 +9,18 @@
 //! and `/etc/networks` when they exist, else (and for names they lack) from
 //! built-in tables of the classic entries. Host names are per stack: the stack's
 //! own name, `/etc/hosts`, and names added with [`Stack::add_host`] (the demo's
-//! two hosts, say); a dotted address is its own name. The network of the stack's
+//! two hosts, say); a dotted address is its own name; other names go to the
+//! nameserver set with [`Stack::set_nameserver`], asked over the stack's own UDP
+//! ([`crate::resolver`]). The network of the stack's
 //! interface is `localnet`, the name the primer's `rwhod` looks up.
 
 use std::cell::Cell;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::addr::{htonl, htons, inet_aton, ntohl, ntohs, InAddr};
 use crate::bsd::Stack;
 use crate::consts::AF_INET;
+use crate::resolver::ResolverConfig;
 
 /// `h_errno`: the host is unknown.
 pub const HOST_NOT_FOUND: i32 = 1;
@@ -322,6 +325,7 @@ pub fn inet_lnaof(inp: InAddr) -> u32 {
 pub(crate) struct Names {
     hostname: Option<String>,
     hosts: Vec<(String, Vec<String>, Ipv4Addr)>,
+    resolver: Option<ResolverConfig>,
 }
 
 fn etc_hosts() -> Vec<(String, Vec<String>, Ipv4Addr)> {
@@ -360,6 +364,17 @@ impl Stack {
         ));
     }
 
+    /// Sends the names the hosts table does not know to this nameserver, over
+    /// this stack's UDP ([`crate::resolver`]); `None` turns DNS off.
+    pub fn set_nameserver(&self, nameserver: Option<SocketAddrV4>) {
+        self.inner.names.lock().resolver = nameserver.map(ResolverConfig::new);
+    }
+
+    /// The resolver's nameserver, timeout per attempt and attempts.
+    pub fn set_resolver(&self, config: Option<ResolverConfig>) {
+        self.inner.names.lock().resolver = config;
+    }
+
     fn host_table(&self) -> Vec<(String, Vec<String>, Ipv4Addr)> {
         let mut v = self.inner.names.lock().hosts.clone();
         v.push((self.gethostname(), Vec::new(), self.addr()));
@@ -380,8 +395,27 @@ impl Stack {
         let Some((official, aliases, _)) = table.iter().find(|(n, al, _)| {
             n.eq_ignore_ascii_case(name) || al.iter().any(|x| x.eq_ignore_ascii_case(name))
         }) else {
-            set_h_errno(HOST_NOT_FOUND);
-            return None;
+            // Not a name we hold: ask the nameserver, if there is one.
+            let resolver = self.inner.names.lock().resolver;
+            let Some(cfg) = resolver else {
+                set_h_errno(HOST_NOT_FOUND);
+                return None;
+            };
+            return match crate::resolver::lookup(self, &cfg, name) {
+                Ok(a) => {
+                    set_h_errno(0);
+                    let aliases = if a.canonical.eq_ignore_ascii_case(name) {
+                        Vec::new()
+                    } else {
+                        vec![name.to_string()]
+                    };
+                    Some(HostEnt::of(&a.canonical, aliases, a.addrs))
+                }
+                Err(e) => {
+                    set_h_errno(e);
+                    None
+                }
+            };
         };
         // Every address of that official name, in table order.
         let addrs: Vec<Ipv4Addr> = table

@@ -78,3 +78,84 @@ fn a_stack_knows_its_own_name_and_network() {
     assert_eq!(a.getnetbyname("loopback").unwrap().n_net, 0x7f00_0000);
     assert!(a.getnetbyname("no-such-net").is_none());
 }
+
+/// A tiny DNS server on host B (our UDP, port 5353): `hostb.example` is
+/// 10.0.0.2, `www.example` a CNAME for it, every other name does not exist.
+fn dns_server(b: &Stack) -> std::thread::JoinHandle<()> {
+    use simple_dns::rdata::{RData, A, CNAME};
+    use simple_dns::{Name, Packet, PacketFlag, ResourceRecord, CLASS, RCODE};
+    let sock = net::UdpSocket::bind(b, "10.0.0.2:5353").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let Ok(q) = Packet::parse(&buf[..n]) else {
+                continue;
+            };
+            let qname = q.questions[0].qname.to_string();
+            let mut r = Packet::new_reply(q.id());
+            r.set_flags(PacketFlag::RESPONSE);
+            r.questions = q.questions.clone();
+            let a = |name: &'static str| {
+                ResourceRecord::new(
+                    Name::new_unchecked(name),
+                    CLASS::IN,
+                    60,
+                    RData::A(A {
+                        address: u32::from(Ipv4Addr::new(10, 0, 0, 2)),
+                    }),
+                )
+            };
+            match qname.as_str() {
+                "hostb.example" => r.answers.push(a("hostb.example")),
+                "www.example" => {
+                    r.answers.push(ResourceRecord::new(
+                        Name::new_unchecked("www.example"),
+                        CLASS::IN,
+                        60,
+                        RData::CNAME(CNAME(Name::new_unchecked("hostb.example"))),
+                    ));
+                    r.answers.push(a("hostb.example"));
+                }
+                "quit.example" => return,
+                _ => *r.rcode_mut() = RCODE::NameError,
+            }
+            let _ = sock.send_to(&r.build_bytes_vec().unwrap(), from);
+        }
+    })
+}
+
+#[test]
+fn names_not_in_the_table_are_asked_of_the_nameserver_over_our_udp() {
+    let (a, b) = pair();
+    let server = dns_server(&b);
+    a.set_resolver(Some(resolver::ResolverConfig {
+        nameserver: "10.0.0.2:5353".parse().unwrap(),
+        timeout: std::time::Duration::from_secs(2),
+        attempts: 2,
+    }));
+    let hp = a
+        .gethostbyname("hostb.example")
+        .expect("the server knows it");
+    assert_eq!(Ipv4Addr::from(hp.h_addr()), Ipv4Addr::new(10, 0, 0, 2));
+    assert_eq!(hp.h_name, "hostb.example");
+    let www = a.gethostbyname("www.example").unwrap();
+    assert_eq!(
+        www.h_name, "hostb.example",
+        "the canonical name, after the CNAME"
+    );
+    assert_eq!(www.h_aliases, ["www.example"]);
+    assert!(a.gethostbyname("nope.example").is_none());
+    assert_eq!(h_errno(), HOST_NOT_FOUND);
+    // The table still comes first.
+    a.add_host("hostb.example", &[], Ipv4Addr::new(10, 0, 0, 99));
+    let local = a.gethostbyname("hostb.example").unwrap();
+    assert_eq!(Ipv4Addr::from(local.h_addr()), Ipv4Addr::new(10, 0, 0, 99));
+    let _ = a.gethostbyname("quit.example");
+    server.join().unwrap();
+    // Nobody serves DNS any more: the port unreachable ends each attempt, and
+    // the lookup fails with TRY_AGAIN.
+    assert!(a.gethostbyname("later.example").is_none());
+    assert_eq!(h_errno(), TRY_AGAIN);
+}
