@@ -612,8 +612,8 @@ fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() 
         ),
         (&["nc"], "required arguments were not provided"),
         (
-            &["example", "--memory", "stream-write", "bogus", "1"],
-            "invalid IPv4 address",
+            &["example", "--memory", "stream-write", "hosta", "notaport"],
+            "invalid digit",
         ),
         (&["drill", "/nonexistent.pkt"], "no such file"),
         (&["bench", "--loss", "abc"], "invalid float"),

@@ -16,7 +16,7 @@ use netstack_tests::netns::Netns;
 use netstack_tests::procfs::rss_of;
 use netstack_tests::skip_unless_tap;
 use netstack_tests::tap::{TapFixture, TapOptions, KERNEL_ADDR, STACK_ADDR};
-use netstack_tools::examples::{ipc_notes, oob, stream};
+use netstack_tools::examples::{dgram, ipc_notes, oob, stream};
 use sockets::{Stack, StackConfig};
 use stack::device::impaired::{ImpairedDevice, ImpairmentConfig};
 use stack::device::memory::MemoryLink;
@@ -84,8 +84,8 @@ fn figure_7a_message_reaches_figure_7b() {
         })
     };
     let port = port_rx.recv_timeout(PATIENCE).expect("7b printed its port");
-    stream::figure_7a_writer(&a, HOST_B, port).unwrap();
-    stream::figure_7a_writer(&a, HOST_B, port).unwrap();
+    stream::figure_7a_writer(&a, &HOST_B.to_string(), port).unwrap();
+    stream::figure_7a_writer(&a, &HOST_B.to_string(), port).unwrap();
     let transcript = acceptor.join().unwrap().unwrap();
     assert_eq!(
         messages(&transcript),
@@ -101,8 +101,29 @@ fn figure_7a_message_reaches_figure_7b() {
 #[test]
 fn figure_7a_to_a_port_nobody_listens_on_is_refused() {
     let (a, _b) = pair();
-    let err = stream::figure_7a_writer(&a, HOST_B, 9).unwrap_err();
+    let err = stream::figure_7a_writer(&a, &HOST_B.to_string(), 9).unwrap_err();
     assert!(err.contains("Connection refused"), "{err}");
+}
+
+/// `hp = gethostbyname(argv[1]); if (hp == 0) { fprintf(stderr, "%s: unknown
+/// host\n", argv[1]); exit(2); }`: a name nobody knows ends the program before
+/// anything is sent; a known one is found in the stack's hosts table.
+#[test]
+fn the_programs_look_their_host_up_by_name() {
+    let (a, b) = pair();
+    let err = stream::figure_7a_writer(&a, "nohost", 9).unwrap_err();
+    assert_eq!(err, "nohost: unknown host");
+    let err = dgram::figure_6b_sender(&a, "nohost", 9).unwrap_err();
+    assert_eq!(err, "nohost: unknown host");
+    let err = ipc_notes::request_connection(&a, "nohost", 9).unwrap_err();
+    assert_eq!(err, "nohost: unknown host");
+    assert_eq!(a.open_descriptors(), 0, "the sockets were closed");
+    a.add_host("server", &[], HOST_B);
+    let (tx, rx) = mpsc::channel();
+    let reader = thread::spawn(move || dgram::figure_6a_reader(&b, |p| tx.send(p).unwrap()));
+    let port = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    dgram::figure_6b_sender(&a, "server", port).unwrap();
+    assert_eq!(reader.join().unwrap().unwrap(), dgram::DATA);
 }
 
 #[test]
@@ -126,7 +147,7 @@ fn figure_7c_does_something_else_until_a_connection_waits() {
     let port = port_rx.recv_timeout(PATIENCE).expect("7c printed its port");
     // Connect only once select has timed out at least once.
     idle_rx.recv_timeout(PATIENCE).expect("select timed out");
-    stream::figure_7a_writer(&a, HOST_B, port).unwrap();
+    stream::figure_7a_writer(&a, &HOST_B.to_string(), port).unwrap();
     let transcript = acceptor.join().unwrap().unwrap();
     assert_eq!(
         transcript.first().map(String::as_str),
@@ -161,7 +182,7 @@ fn figure_7c_accepts_at_once_when_a_connection_is_queued() {
         )
     });
     let port = port_rx.recv_timeout(PATIENCE).unwrap();
-    stream::figure_7a_writer(&a, HOST_B, port).unwrap();
+    stream::figure_7a_writer(&a, &HOST_B.to_string(), port).unwrap();
     go_tx.send(()).unwrap();
     let transcript = acceptor.join().unwrap().unwrap();
     assert!(
@@ -182,7 +203,8 @@ fn ipc_notes_stream_echo_in_the_order_of_figure_9() {
         thread::spawn(move || ipc_notes::stream_server(&b, 4571, 10, || tx.send(()).unwrap()))
     };
     rx.recv_timeout(PATIENCE).expect("startUp listened");
-    let replies = ipc_notes::stream_client(&a, HOST_B, 4571, "hello", "there").unwrap();
+    let replies =
+        ipc_notes::stream_client(&a, &HOST_B.to_string(), 4571, "hello", "there").unwrap();
     let echoed = server.join().unwrap().unwrap();
     assert_eq!(echoed, b"hellothere");
     assert_eq!(replies, b"hellothere");
@@ -199,7 +221,7 @@ fn ipc_notes_read_and_write_stops_at_end_of_file() {
         thread::spawn(move || ipc_notes::stream_server(&b, 4572, 100, || tx.send(()).unwrap()))
     };
     rx.recv_timeout(PATIENCE).unwrap();
-    let s1 = ipc_notes::request_connection(&a, HOST_B, 4572).unwrap();
+    let s1 = ipc_notes::request_connection(&a, &HOST_B.to_string(), 4572).unwrap();
     a.write(s1, b"short").unwrap();
     a.shutdown(s1, sockets::SHUT_WR).unwrap();
     let mut buf = [0u8; 64];

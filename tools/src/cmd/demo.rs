@@ -51,6 +51,10 @@ impl Sections {
 pub const HOST_A: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// Host B's address on the demo link.
 pub const HOST_B: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+/// Host A's name (both hosts' tables know both names: `gethostbyname` finds them).
+pub const NAME_A: &str = "hosta";
+/// Host B's name.
+pub const NAME_B: &str = "hostb";
 
 /// The frame transcript: one line per frame sent by either host, all of them, or
 /// in a condensed form for bulk transfers.
@@ -160,7 +164,13 @@ pub fn two_hosts(seed: u64, transcript: Option<&Transcript>) -> Result<(Stack, S
         .map_err(|e| e.to_string())?;
     let b = Runtime::start_with_observer(Engine::new(cb).map_err(|e| e.to_string())?, lb, obs("B"))
         .map_err(|e| e.to_string())?;
-    Ok((Stack::new(a), Stack::new(b)))
+    let (a, b) = (Stack::new(a), Stack::new(b));
+    for (s, me) in [(&a, NAME_A), (&b, NAME_B)] {
+        s.sethostname(me);
+        s.add_host(NAME_A, &[], HOST_A);
+        s.add_host(NAME_B, &[], HOST_B);
+    }
+    Ok((a, b))
 }
 
 /// A section's title line.
@@ -264,7 +274,7 @@ fn datagram_section(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<
     let port = port_rx
         .recv_timeout(StdDuration::from_secs(5))
         .map_err(|_| "the reader never printed its port".to_string())?;
-    dgram::figure_6b_sender(a, HOST_B, port)?;
+    dgram::figure_6b_sender(a, NAME_B, port)?;
     let got = reader.join().map_err(|_| "reader panicked".to_string())??;
     check(
         "Figure 6a received Figure 6b's message",
@@ -291,13 +301,7 @@ fn broadcast_section(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result
     bound_rx
         .recv_timeout(StdDuration::from_secs(5))
         .map_err(|_| "the receiver never bound".to_string())?;
-    ipc_notes::sender(
-        a,
-        "hello",
-        "how are you",
-        std::net::Ipv4Addr::new(10, 0, 0, 255),
-        4567,
-    )?;
+    ipc_notes::sender(a, "hello", "how are you", "10.0.0.255", 4567)?;
     let got = receiver
         .join()
         .map_err(|_| "receiver panicked".to_string())??;
@@ -370,7 +374,7 @@ fn section_5(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), Str
         })
     };
     let port = announced(&port_rx, "Figure 7b listening")?;
-    stream::figure_7a_writer(a, HOST_B, port)?;
+    stream::figure_7a_writer(a, NAME_B, port)?;
     let lines = acceptor
         .join()
         .map_err(|_| "Figure 7b panicked".to_string())??;
@@ -413,7 +417,7 @@ fn section_6(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), Str
     };
     let port = announced(&port_rx, "Figure 7c listening")?;
     announced(&idle_rx, "Figure 7c's select timing out")?;
-    stream::figure_7a_writer(a, HOST_B, port)?;
+    stream::figure_7a_writer(a, NAME_B, port)?;
     let lines = acceptor
         .join()
         .map_err(|_| "Figure 7c panicked".to_string())??;
@@ -431,7 +435,7 @@ fn section_7(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), Str
     const AGREED_PORT: u16 = 4568;
     banner("7. Unix IPC notes, Figures 5-9: stream echo (readAndWrite / writeAndRead)");
     println!("server: s2 = startUp({AGREED_PORT}); s3 = acceptConnection(s2); readAndWrite(s3, 10); close(s2)");
-    println!("client: s1 = requestConnection(\"{HOST_B}\", {AGREED_PORT}); writeAndRead(s1, \"hello\", \"there\", 5, 5)");
+    println!("client: s1 = requestConnection(\"{NAME_B}\", {AGREED_PORT}); writeAndRead(s1, \"hello\", \"there\", 5, 5)");
     let (up_tx, up_rx) = crossbeam_channel::bounded(1);
     let server = {
         let b = b.clone();
@@ -443,7 +447,7 @@ fn section_7(a: &Stack, b: &Stack, failures: &mut Vec<String>) -> Result<(), Str
         })
     };
     announced(&up_rx, "startUp listening")?;
-    let replies = ipc_notes::stream_client(a, HOST_B, AGREED_PORT, "hello", "there")?;
+    let replies = ipc_notes::stream_client(a, NAME_B, AGREED_PORT, "hello", "there")?;
     let echoed = server
         .join()
         .map_err(|_| "the server panicked".to_string())??;

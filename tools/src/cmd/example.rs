@@ -29,8 +29,9 @@ pub(crate) enum Program {
     DgramRecv,
     /// 4.4BSD tutorial Figure 6b: send one datagram to HOST PORT.
     DgramSend {
-        /// Destination host.
-        host: Ipv4Addr,
+        /// Destination host: a name (`gethostbyname`: the stack's own name, /etc/hosts,
+        /// DNS with --nameserver) or a dotted address.
+        host: String,
         /// Destination port.
         port: u16,
     },
@@ -42,7 +43,7 @@ pub(crate) enum Program {
     /// Unix IPC notes Figure 2: send two messages (broadcast allowed) to MACHINE PORT.
     Sender {
         /// Destination (a broadcast address works: the socket sets SO_BROADCAST).
-        machine: Ipv4Addr,
+        machine: String,
         /// The agreed port.
         port: u16,
         /// First message.
@@ -54,8 +55,9 @@ pub(crate) enum Program {
     },
     /// 4.4BSD tutorial Figure 7a: connect to HOST PORT, write one message, close.
     StreamWrite {
-        /// Destination host.
-        host: Ipv4Addr,
+        /// Destination host: a name (`gethostbyname`: the stack's own name, /etc/hosts,
+        /// DNS with --nameserver) or a dotted address.
+        host: String,
         /// Destination port.
         port: u16,
     },
@@ -95,7 +97,7 @@ pub(crate) enum Program {
     /// writeAndRead(s, MESSAGE1, MESSAGE2); prints what came back.
     IpcClient {
         /// The server's host.
-        host: Ipv4Addr,
+        host: String,
         /// The agreed port.
         port: u16,
         /// First message.
@@ -133,7 +135,7 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
     let net = o.iface.start_stack("ex")?;
     match o.program {
         Program::DgramRecv => dgram::figure_6a_reader(&net, |_| {}).map(|_| ()),
-        Program::DgramSend { host, port } => dgram::figure_6b_sender(&net, host, port),
+        Program::DgramSend { host, port } => dgram::figure_6b_sender(&net, &host, port),
         Program::Receiver { port } => ipc_notes::receiver(&net, port, || {}).map(|(m1, m2)| {
             println!("{m1}\n{m2}");
         }),
@@ -142,8 +144,8 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
             port,
             message1,
             message2,
-        } => ipc_notes::sender(&net, &message1, &message2, machine, port),
-        Program::StreamWrite { host, port } => stream::figure_7a_writer(&net, host, port),
+        } => ipc_notes::sender(&net, &message1, &message2, &machine, port),
+        Program::StreamWrite { host, port } => stream::figure_7a_writer(&net, &host, port),
         Program::StreamAccept { port, connections } => {
             stream::figure_7b_acceptor(&net, port, connections, |_| {}).map(drop)
         }
@@ -165,7 +167,7 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
             port,
             message1,
             message2,
-        } => ipc_notes::stream_client(&net, host, port, &message1, &message2).map(|reply| {
+        } => ipc_notes::stream_client(&net, &host, port, &message1, &message2).map(|reply| {
             println!("{}", String::from_utf8_lossy(&reply));
         }),
         Program::OobServer { port } => oob::figure_5_server(&net, port, |_| {}).map(drop),

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use sockets::Stack;
 
-use crate::cmd::demo::{two_hosts, HOST_A, HOST_B};
+use crate::cmd::demo::{two_hosts, HOST_A, HOST_B, NAME_A, NAME_B};
 use crate::cmd::example::Program;
 use crate::examples::{dgram, ipc_notes, oob, stream};
 
@@ -57,7 +57,7 @@ pub fn run(program: Program) -> Result<(), String> {
             (&b, "B"),
             (&a, "A"),
             |s, k| dgram::figure_6a_reader(s, k).map(drop),
-            |s, port| dgram::figure_6b_sender(s, HOST_B, port),
+            |s, port| dgram::figure_6b_sender(s, NAME_B, port),
         ),
         Program::Receiver { port } => pair(
             (&b, "B"),
@@ -66,7 +66,7 @@ pub fn run(program: Program) -> Result<(), String> {
                 ipc_notes::receiver(s, port, move || k(port))
                     .map(|(m1, m2)| crate::examples::say(format_args!("{m1}\n{m2}")))
             },
-            |s, _| ipc_notes::sender(s, "hello", "how are you", HOST_B, port),
+            |s, _| ipc_notes::sender(s, "hello", "how are you", NAME_B, port),
         ),
         Program::StreamAccept { port, connections } => {
             let n = connections.unwrap_or(1);
@@ -74,7 +74,7 @@ pub fn run(program: Program) -> Result<(), String> {
                 (&b, "B"),
                 (&a, "A"),
                 |s, k| stream::figure_7b_acceptor(s, port, Some(n), k).map(drop),
-                |s, port| (0..n).try_for_each(|_| stream::figure_7a_writer(s, HOST_B, port)),
+                |s, port| (0..n).try_for_each(|_| stream::figure_7a_writer(s, NAME_B, port)),
             )
         }
         Program::StreamSelect {
@@ -91,7 +91,7 @@ pub fn run(program: Program) -> Result<(), String> {
                 |s, k| {
                     stream::figure_7c_select_acceptor(s, port, Some(n), timeout, k, || {}).map(drop)
                 },
-                |s, port| (0..n).try_for_each(|_| stream::figure_7a_writer(s, HOST_B, port)),
+                |s, port| (0..n).try_for_each(|_| stream::figure_7a_writer(s, NAME_B, port)),
             )
         }
         Program::IpcServer { port, amount } => pair(
@@ -99,7 +99,7 @@ pub fn run(program: Program) -> Result<(), String> {
             (&a, "A"),
             |s, k| ipc_notes::stream_server(s, port, amount, move || k(port)).map(drop),
             |s, _| {
-                let reply = ipc_notes::stream_client(s, HOST_B, port, "hello", "there")?;
+                let reply = ipc_notes::stream_client(s, NAME_B, port, "hello", "there")?;
                 crate::examples::say(format_args!("{}", String::from_utf8_lossy(&reply)));
                 Ok(())
             },
@@ -115,7 +115,7 @@ pub fn run(program: Program) -> Result<(), String> {
             (&a, "A"),
             (&b, "B"),
             |s, k| dgram::figure_6a_reader(s, k).map(drop),
-            |s, port| dgram::figure_6b_sender(s, HOST_A, port),
+            |s, port| dgram::figure_6b_sender(s, NAME_A, port),
         ),
         Program::Sender {
             machine,
@@ -124,11 +124,10 @@ pub fn run(program: Program) -> Result<(), String> {
             message2,
         } => {
             // A broadcast reaches host A on the link; any other host is host A.
-            let to = if machine.is_broadcast() || machine == Ipv4Addr::new(10, 0, 0, 255) {
-                machine
-            } else {
-                HOST_A
-            };
+            let broadcast = machine
+                .parse::<Ipv4Addr>()
+                .is_ok_and(|m| m.is_broadcast() || m == Ipv4Addr::new(10, 0, 0, 255));
+            let to = if broadcast { machine.as_str() } else { NAME_A };
             pair(
                 (&a, "A"),
                 (&b, "B"),
@@ -143,7 +142,7 @@ pub fn run(program: Program) -> Result<(), String> {
             (&a, "A"),
             (&b, "B"),
             |s, k| stream::figure_7b_acceptor(s, port, Some(1), k).map(drop),
-            |s, port| stream::figure_7a_writer(s, HOST_A, port),
+            |s, port| stream::figure_7a_writer(s, NAME_A, port),
         ),
         Program::IpcClient {
             port,
@@ -155,7 +154,7 @@ pub fn run(program: Program) -> Result<(), String> {
             (&b, "B"),
             |s, k| ipc_notes::stream_server(s, port, 10, move || k(port)).map(drop),
             |s, _| {
-                let reply = ipc_notes::stream_client(s, HOST_A, port, &message1, &message2)?;
+                let reply = ipc_notes::stream_client(s, NAME_A, port, &message1, &message2)?;
                 crate::examples::say(format_args!("{}", String::from_utf8_lossy(&reply)));
                 Ok(())
             },

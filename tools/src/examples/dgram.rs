@@ -1,7 +1,5 @@
 //! 4.4BSD IPC tutorial, Figures 6a and 6b: Internet domain datagrams.
 
-use std::net::Ipv4Addr;
-
 use sockets::{htons, ntohs, SockAddrIn, Stack, AF_INET, INADDR_ANY, SOCK_DGRAM};
 
 use super::{c_str, fail};
@@ -43,15 +41,23 @@ pub fn figure_6a_reader(net: &Stack, port_known: impl FnOnce(u16)) -> Result<Str
 }
 
 /// Figure 6b, "Sending an Internet domain datagram": sends [`DATA`] (with its
-/// terminating NUL, `sizeof(DATA)`) to `host`:`port`. The C program's
-/// `gethostbyname` becomes an address already parsed.
-pub fn figure_6b_sender(net: &Stack, host: Ipv4Addr, port: u16) -> Result<(), String> {
+/// terminating NUL, `sizeof(DATA)`) to `host`:`port` (`dgramsend hostname
+/// portnumber`; the name goes through `gethostbyname`, a dotted address too).
+pub fn figure_6b_sender(net: &Stack, host: &str, port: u16) -> Result<(), String> {
     // Create socket on which to send.
     let sock = net
         .socket(AF_INET, SOCK_DGRAM, 0)
         .map_err(fail("opening datagram socket"))?;
     // Construct name, with no wildcards, of the socket to send to.
-    let mut name = SockAddrIn::new(host, 0);
+    // gethostbyname returns a structure including the network address
+    // of the specified host.
+    let Some(hp) = net.gethostbyname(host) else {
+        eprintln!("{host}: unknown host");
+        let _ = net.close(sock);
+        return Err(format!("{host}: unknown host")); // exit(2)
+    };
+    let mut name = SockAddrIn::default();
+    name.sin_addr = hp.h_addr(); // bcopy(hp->h_addr, &name.sin_addr, hp->h_length);
     name.sin_family = AF_INET as u16;
     name.sin_port = htons(port);
     // Send message.

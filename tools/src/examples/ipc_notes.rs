@@ -8,8 +8,6 @@
 //! The C procedures `exit()` on a failed `accept` or `connect`; here they return
 //! the error instead.
 
-use std::net::Ipv4Addr;
-
 use sockets::{
     htonl, htons, ntohs, perror, SockAddrIn, Stack, AF_INET, INADDR_ANY, SOCK_DGRAM, SOCK_STREAM,
     SOL_SOCKET, SO_BROADCAST,
@@ -37,12 +35,18 @@ pub fn make_local_sa() -> SockAddrIn {
     sa
 }
 
-/// `makeDestSA`: the agreed address and port (`gethostbyname` replaced by an address).
-pub fn make_dest_sa(machine: Ipv4Addr, port: u16) -> SockAddrIn {
-    let mut sa = SockAddrIn::new(machine, 0);
+/// `makeDestSA`: the address of `hostname` (through `gethostbyname`) and the
+/// agreed port; an unknown name prints "Unknown host name" (the C then exits).
+pub fn make_dest_sa(net: &Stack, hostname: &str, port: u16) -> Result<SockAddrIn, String> {
+    let mut sa = SockAddrIn::default();
     sa.sin_family = AF_INET as u16;
+    let Some(host) = net.gethostbyname(hostname) else {
+        super::say(format_args!("Unknown host name"));
+        return Err(format!("{hostname}: unknown host")); // exit(-1)
+    };
+    sa.sin_addr = host.h_addr();
     sa.sin_port = htons(port);
-    sa
+    Ok(sa)
 }
 
 /// `makeReceiverSA`: any local address, the agreed port.
@@ -60,7 +64,7 @@ pub fn sender(
     net: &Stack,
     message1: &str,
     message2: &str,
-    machine: Ipv4Addr,
+    machine: &str,
     port: u16,
 ) -> Result<(), String> {
     let s = match net.socket(AF_INET, SOCK_DGRAM, 0) {
@@ -77,7 +81,13 @@ pub fn sender(
         let _ = net.close(s);
         return Err(e.to_string());
     }
-    let your_socket_address = make_dest_sa(machine, port);
+    let your_socket_address = match make_dest_sa(net, machine, port) {
+        Ok(sa) => sa,
+        Err(e) => {
+            let _ = net.close(s);
+            return Err(e);
+        }
+    };
     if let Err(e) = net.sendto(s, message1.as_bytes(), 0, &your_socket_address) {
         perror("Send 1 failed\n", e);
     }
@@ -204,14 +214,20 @@ pub fn read_and_write(net: &Stack, s: i32, amount: usize) -> Result<Vec<u8>, Str
 /// socket (`s1` in Figure 9).
 pub fn request_connection(
     net: &Stack,
-    server_machine: Ipv4Addr,
+    server_machine: &str,
     server_port: u16,
 ) -> Result<i32, String> {
     let s = net.socket(AF_INET, SOCK_STREAM, 0).map_err(|e| {
         perror("socket failed", e);
         e.to_string()
     })?;
-    let server_socket_address = make_dest_sa(server_machine, server_port);
+    let server_socket_address = match make_dest_sa(net, server_machine, server_port) {
+        Ok(sa) => sa,
+        Err(e) => {
+            let _ = net.close(s);
+            return Err(e);
+        }
+    };
     if let Err(e) = net.connect(s, &server_socket_address) {
         perror("Connect fails:\n", e);
         let _ = net.close(s);
@@ -275,7 +291,7 @@ pub fn stream_server(
 /// Returns what the server sent back.
 pub fn stream_client(
     net: &Stack,
-    machine: Ipv4Addr,
+    machine: &str,
     agreed_port: u16,
     message1: &str,
     message2: &str,

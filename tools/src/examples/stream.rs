@@ -13,7 +13,6 @@
 //! would meet again and again (a failing `accept`, `select` or `read`) ends the
 //! program instead of spinning; and the lines printed are also returned.
 
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use sockets::{
@@ -31,9 +30,9 @@ pub const SELECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Figure 7a, "Initiating an Internet domain stream connection" (`streamwrite
 /// hostname portnumber`): connects to `host`:`port`, writes [`DATA`] with its
-/// terminating NUL (`sizeof(DATA)`), and closes. The C program's `gethostbyname`
-/// becomes an address already parsed.
-pub fn figure_7a_writer(net: &Stack, host: Ipv4Addr, port: u16) -> Result<(), String> {
+/// terminating NUL (`sizeof(DATA)`), and closes; `host` goes through
+/// `gethostbyname` (a dotted address too).
+pub fn figure_7a_writer(net: &Stack, host: &str, port: u16) -> Result<(), String> {
     // Create socket
     let sock = net
         .socket(AF_INET, SOCK_STREAM, 0)
@@ -41,8 +40,12 @@ pub fn figure_7a_writer(net: &Stack, host: Ipv4Addr, port: u16) -> Result<(), St
     // Connect socket using name specified by command line.
     let mut server = SockAddrIn::default();
     server.sin_family = AF_INET as u16;
-    // hp = gethostbyname(argv[1]); bcopy(hp->h_addr, &server.sin_addr, hp->h_length);
-    server.sin_addr = host.into();
+    let Some(hp) = net.gethostbyname(host) else {
+        eprintln!("{host}: unknown host");
+        let _ = net.close(sock);
+        return Err(format!("{host}: unknown host")); // exit(2)
+    };
+    server.sin_addr = hp.h_addr(); // bcopy(hp->h_addr, &server.sin_addr, hp->h_length);
     server.sin_port = htons(port);
 
     if let Err(e) = net.connect(sock, &server) {
