@@ -36,6 +36,10 @@ pub struct IfaceOpts {
     /// FILE.1 and a new one starts, so about twice this much is kept.
     #[arg(long, requires = "pcap", value_parser = crate::bench::parse_size)]
     pub pcap_limit: Option<u64>,
+    /// Nameserver for host names the stack's table does not hold (`gethostbyname`
+    /// asks it over our own UDP, port 53 unless given: 10.0.0.1 or 10.0.0.1:5353).
+    #[arg(long, value_parser = parse_nameserver)]
+    pub nameserver: Option<std::net::SocketAddrV4>,
     /// Write the connection trace to this file: one JSON line per change of a
     /// connection's state, cwnd, ssthresh, RTT, RTO or congestion state (draw it
     /// with `netstack plot --trace FILE`).
@@ -67,6 +71,17 @@ pub struct IfaceOpts {
     /// scripts/netns-run.sh, which makes a private namespace for the TAP).
     #[arg(long)]
     pub allow_root_netns: bool,
+}
+
+/// Parses `A.B.C.D` or `A.B.C.D:PORT` (port 53 by default).
+pub fn parse_nameserver(s: &str) -> Result<std::net::SocketAddrV4, String> {
+    if let Ok(a) = s.parse::<std::net::SocketAddrV4>() {
+        return Ok(a);
+    }
+    let ip: Ipv4Addr = s
+        .parse()
+        .map_err(|_| format!("bad nameserver '{s}' (A.B.C.D or A.B.C.D:PORT)"))?;
+    Ok(std::net::SocketAddrV4::new(ip, 53))
 }
 
 /// Parses `A.B.C.D/P`.
@@ -169,6 +184,7 @@ impl IfaceOpts {
         let rt = stack::runtime::Runtime::start_with_hooks(engine, device, hooks)
             .map_err(|e| format!("cannot start the driver thread: {e}"))?;
         let net = sockets::Stack::new(rt);
+        net.set_nameserver(self.nameserver);
         crate::cmd::stats::serve_control(&net, &self.tap);
         Ok(net)
     }

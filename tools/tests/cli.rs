@@ -798,3 +798,95 @@ fn plot_draws_a_tcpdump_capture_of_a_download() {
     assert!(svg >= 1, "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `netstack example --nameserver` resolves the program's host name with DNS
+/// over our own UDP: dnsmasq on the kernel side says `kernel.test` is 10.0.0.1,
+/// and Figure 7a's message reaches a kernel listener there.
+#[test]
+fn example_resolves_its_host_name_through_dns() {
+    skip_unless_tap!();
+    use std::io::Read;
+    let ns = tap_namespace();
+    let mut dnsmasq = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            "dnsmasq",
+            "--keep-in-foreground",
+        ])
+        .args([
+            "--no-resolv",
+            "--no-hosts",
+            "--bind-interfaces",
+            "--listen-address=10.0.0.1",
+            "--address=/kernel.test/10.0.0.1",
+            "--local=/test/",
+            "--pid-file=",
+            "--user=root",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("dnsmasq (Debian package dnsmasq-base)");
+    let listener = ns
+        .run(|| std::net::TcpListener::bind("10.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let kernel = std::thread::spawn(move || {
+        let (mut c, _) = listener.accept().unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        got
+    });
+    // dnsmasq binds in a moment; the program is retried until it resolves.
+    let mut last = None;
+    for _ in 0..30 {
+        let out = ns
+            .exec(&[
+                BIN,
+                "example",
+                "--addr",
+                "10.0.0.2/24",
+                "--nameserver",
+                "10.0.0.1",
+                "stream-write",
+                "kernel.test",
+                &port,
+            ])
+            .unwrap();
+        if out.status.success() {
+            last = None;
+            break;
+        }
+        last = Some(String::from_utf8_lossy(&out.stderr).into_owned());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = dnsmasq.kill();
+    let _ = dnsmasq.wait();
+    assert_eq!(last, None, "the program never resolved kernel.test");
+    assert_eq!(
+        kernel.join().unwrap(),
+        b"Half a league, half a league . . .\0"
+    );
+    // A name the server does not know: the C program's message and exit status.
+    let out = ns
+        .exec(&[
+            BIN,
+            "example",
+            "--addr",
+            "10.0.0.2/24",
+            "stream-write",
+            "nowhere.test",
+            "9",
+        ])
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nowhere.test: unknown host"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
