@@ -656,3 +656,39 @@ fn closes_beyond_max_orphans_reset_the_connection() {
     p.run_for(Duration::from_secs(600));
     assert_eq!(p.a.socket_count(), 0);
 }
+
+/// RTT samples come from the send times of the segments an ACK covers, to the
+/// microsecond (Linux's seq RTT), not from timestamp echoes in millisecond ticks:
+/// on a 600 us path the smoothed RTT is about 600 us, where millisecond echoes
+/// would give 0 or 1 ms samples.
+#[test]
+fn rtt_samples_are_microsecond_precise_on_a_fast_path() {
+    let mut p = SimPair::new(
+        StackConfig::new(A, 24),
+        StackConfig::new(B, 24),
+        Duration::from_micros(300),
+    );
+    let (c, s) = connected(&mut p);
+    let data = vec![7u8; 200_000];
+    let (mut sent, mut got) = (0, 0);
+    let mut buf = vec![0u8; 65536];
+    assert!(p.run_until(Duration::from_secs(10), |p| {
+        let now = p.now();
+        if sent < data.len() {
+            sent +=
+                p.a.tcp_send(now, c, &data[sent..], SendFlags::default())
+                    .unwrap_or(0);
+        }
+        while let Ok(n) = p.b.tcp_recv(now, s, &mut buf, RecvFlags::default()) {
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        got == data.len()
+    }));
+    let info = p.a.tcp_info(c).unwrap().unwrap();
+    assert!(info.timestamps, "timestamps in use: {info:?}");
+    let srtt = info.srtt.unwrap().as_micros();
+    assert!((550..=700).contains(&srtt), "srtt {srtt} us");
+}

@@ -567,22 +567,27 @@ impl Tcb {
         notice
     }
 
-    /// RTT sample from the timestamp echo, or from the timed segment (Karn's rule:
-    /// never from a retransmitted one).
+    /// RTT sample, as Linux takes it: from the send time of the oldest segment
+    /// the ACK newly covers (microsecond-precise; never from a retransmitted one,
+    /// Karn's rule), else from the timestamp echo (millisecond ticks), else from
+    /// the timed segment.
     pub(super) fn on_new_ack_rtt(&mut self, now: Instant, seg: &TcpRepr) -> Option<Duration> {
-        let sample = if self.ts_enabled {
+        let timed = match self.rtt_probe {
+            Some((seq, at)) if seg.ack.gt(seq) => {
+                self.rtt_probe = None;
+                Some(now.saturating_duration_since(at))
+            }
+            _ => None,
+        };
+        let sample = if let Some(r) = self.recovery.ack_rtt(seg.ack, now) {
+            Some(r)
+        } else if self.ts_enabled {
             seg.options.timestamps.and_then(|ts| {
                 let ms = self.ts_now(now).wrapping_sub(ts.echo_reply);
                 (ts.echo_reply != 0 && ms < 60_000).then(|| Duration::from_millis(ms as u64))
             })
         } else {
-            match self.rtt_probe {
-                Some((seq, at)) if seg.ack.gt(seq) => {
-                    self.rtt_probe = None;
-                    Some(now.saturating_duration_since(at))
-                }
-                _ => None,
-            }
+            timed
         };
         if let Some(r) = sample {
             self.rtt.on_sample(r);

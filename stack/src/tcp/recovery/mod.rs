@@ -258,6 +258,27 @@ impl Recovery {
         &self.stats
     }
 
+    /// The RTT an ACK up to `ack` measures from the send times (Linux's
+    /// `seq_rtt_us`): `now` minus the send time of the oldest record it newly
+    /// acknowledges bytes of (wholly or in part: a record may hold a burst),
+    /// microsecond-precise; `None` if one of them was ever retransmitted
+    /// (Karn's rule) or none is newly acknowledged.
+    pub fn ack_rtt(&self, ack: SeqNumber, now: Instant) -> Option<Duration> {
+        let mut oldest = None;
+        for s in self.board.segments() {
+            if !s.start.lt(ack) {
+                break;
+            }
+            if s.ever_retrans {
+                return None;
+            }
+            if !s.sacked && oldest.is_none() {
+                oldest = Some(s.xmit);
+            }
+        }
+        oldest.map(|x| now.saturating_duration_since(x))
+    }
+
     /// The scoreboard.
     pub fn board(&self) -> &Scoreboard {
         &self.board
