@@ -305,6 +305,7 @@
 //! non-blocking socket.
 
 mod addr;
+pub mod addrinfo;
 mod bsd;
 mod consts;
 pub mod descriptors;

@@ -159,3 +159,87 @@ fn names_not_in_the_table_are_asked_of_the_nameserver_over_our_udp() {
     assert!(a.gethostbyname("later.example").is_none());
     assert_eq!(h_errno(), TRY_AGAIN);
 }
+
+#[test]
+fn getaddrinfo_and_getnameinfo() {
+    use sockets::addrinfo::*;
+    let (a, _b) = pair();
+    a.add_host("hostb", &["b"], Ipv4Addr::new(10, 0, 0, 2));
+    // A client's call: connect to "hostb" "login" over TCP.
+    let hints = AddrInfo {
+        ai_family: AF_UNSPEC,
+        ai_socktype: SOCK_STREAM,
+        ai_flags: AI_CANONNAME,
+        ..AddrInfo::default()
+    };
+    let res = a
+        .getaddrinfo(Some("b"), Some("login"), Some(&hints))
+        .unwrap();
+    assert_eq!(res.len(), 1);
+    assert_eq!(
+        res[0].ai_addr,
+        SockAddrIn::new(Ipv4Addr::new(10, 0, 0, 2), 513)
+    );
+    assert_eq!(
+        (res[0].ai_socktype, res[0].ai_protocol),
+        (SOCK_STREAM, IPPROTO_TCP)
+    );
+    assert_eq!(res[0].ai_canonname.as_deref(), Some("hostb"));
+    // No socket type: one entry per type the service exists for ("who" is UDP).
+    let who = a.getaddrinfo(Some("10.0.0.2"), Some("who"), None).unwrap();
+    assert_eq!(who.len(), 1);
+    assert_eq!(who[0].ai_socktype, SOCK_DGRAM);
+    let both = a.getaddrinfo(Some("10.0.0.2"), Some("7"), None).unwrap();
+    assert_eq!(both.len(), 2);
+    // A server's call: the wildcard.
+    let passive = AddrInfo {
+        ai_flags: AI_PASSIVE,
+        ai_socktype: SOCK_STREAM,
+        ..AddrInfo::default()
+    };
+    let srv = a.getaddrinfo(None, Some("8080"), Some(&passive)).unwrap();
+    assert_eq!(srv[0].ai_addr, SockAddrIn::new(Ipv4Addr::UNSPECIFIED, 8080));
+    // Errors.
+    assert_eq!(
+        a.getaddrinfo(Some("nohost"), Some("80"), None),
+        Err(EAI_NONAME)
+    );
+    assert_eq!(a.getaddrinfo(None, None, None), Err(EAI_NONAME));
+    assert_eq!(
+        a.getaddrinfo(Some("hostb"), Some("nosuchservice"), None),
+        Err(EAI_SERVICE)
+    );
+    let v6 = AddrInfo {
+        ai_family: AF_INET6,
+        ..AddrInfo::default()
+    };
+    assert_eq!(
+        a.getaddrinfo(Some("hostb"), Some("80"), Some(&v6)),
+        Err(EAI_FAMILY)
+    );
+    let numeric = AddrInfo {
+        ai_flags: AI_NUMERICHOST,
+        ..AddrInfo::default()
+    };
+    assert_eq!(
+        a.getaddrinfo(Some("hostb"), Some("80"), Some(&numeric)),
+        Err(EAI_NONAME)
+    );
+    // And back.
+    let sa = SockAddrIn::new(Ipv4Addr::new(10, 0, 0, 2), 513);
+    assert_eq!(a.getnameinfo(&sa, 0), Ok(("hostb".into(), "login".into())));
+    assert_eq!(
+        a.getnameinfo(&sa, NI_DGRAM),
+        Ok(("hostb".into(), "who".into()))
+    );
+    assert_eq!(
+        a.getnameinfo(&sa, NI_NUMERICHOST | NI_NUMERICSERV),
+        Ok(("10.0.0.2".into(), "513".into()))
+    );
+    let unknown = SockAddrIn::new(Ipv4Addr::new(192, 0, 2, 1), 40000);
+    assert_eq!(
+        a.getnameinfo(&unknown, 0),
+        Ok(("192.0.2.1".into(), "40000".into()))
+    );
+    assert_eq!(a.getnameinfo(&unknown, NI_NAMEREQD), Err(EAI_NONAME));
+}
