@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::tsg::{Bar, Step, TimeSequence};
@@ -94,6 +94,41 @@ fn legend_box(color: RGBColor) -> impl Fn((i32, i32)) -> Rectangle<(i32, i32)> {
     move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], color.filled())
 }
 
+/// Draws each non-empty line of `lines` with its legend entry.
+fn draw_lines<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, lines: Vec<Line>) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    for (name, color, pts) in lines {
+        if pts.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(err)?
+            .label(name)
+            .legend(legend_box(color));
+    }
+    Ok(())
+}
+
+/// The legend box, in one style for every picture.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, at: SeriesLabelPosition) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(err)
+}
+
 fn tsg_on<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, g: &TimeSequence) -> Drawn {
     root.fill(&WHITE).map_err(err)?;
     let bars = g
@@ -178,14 +213,7 @@ fn tsg_on<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, g: &TimeSequence) ->
             .label("urgent byte (URG)")
             .legend(legend_box(URGENT));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(err)?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(err)
 }
 
@@ -283,27 +311,13 @@ fn trace_on<DB: DrawingBackend>(
         }
         pts
     };
-    let window_lines: [Line; 3] = [
+    let window_lines = vec![
         ("cwnd", DATA, line(&|r| Some(kib(r.cwnd)))),
         ("ssthresh", RETRANSMISSION, line(&|r| r.ssthresh.map(kib))),
         ("in flight", ACK, line(&|r| Some(kib(r.in_flight)))),
     ];
-    for (name, color, pts) in window_lines {
-        if pts.is_empty() {
-            continue;
-        }
-        cw.draw_series(LineSeries::new(pts, color.stroke_width(2)))
-            .map_err(err)?
-            .label(name)
-            .legend(legend_box(color));
-    }
-    cw.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(err)?;
+    draw_lines(&mut cw, window_lines)?;
+    legend(&mut cw, SeriesLabelPosition::UpperRight)?;
 
     // RTT and RTO differ by orders of magnitude on a LAN: a log scale shows both.
     let positive = |v: f64| v.max(0.001);
@@ -324,25 +338,11 @@ fn trace_on<DB: DrawingBackend>(
         .y_desc("ms (log scale)")
         .draw()
         .map_err(err)?;
-    let rtt_lines: [Line; 2] = [
+    let rtt_lines = vec![
         ("smoothed RTT", DATA, line(&|r| r.srtt_ms.map(positive))),
         ("RTO", RETRANSMISSION, line(&|r| Some(positive(r.rto_ms)))),
     ];
-    for (name, color, pts) in rtt_lines {
-        if pts.is_empty() {
-            continue;
-        }
-        rt.draw_series(LineSeries::new(pts, color.stroke_width(2)))
-            .map_err(err)?
-            .label(name)
-            .legend(legend_box(color));
-    }
-    rt.configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(err)?;
+    draw_lines(&mut rt, rtt_lines)?;
+    legend(&mut rt, SeriesLabelPosition::UpperRight)?;
     root.present().map_err(err)
 }
