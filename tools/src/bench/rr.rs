@@ -234,38 +234,97 @@ impl Drop for EchoServer {
 
 // ----------------------------------------------------------------- the clients
 
-/// The kernel's client (Linux to Linux over the veth pair).
-pub fn kernel_client(test: RrTest, at: SocketAddrV4, seconds: Duration) -> Result<Latency, String> {
+/// The sockets a client measures with: the kernel's (`std::net`) or our
+/// stack's (`sockets::net`), the same calls on both.
+trait Endpoints {
+    type Stream: Read + Write;
+    type Datagram;
+    /// A TCP connection to `at`, Nagle off, reads bounded by [`ANSWER_TIMEOUT`].
+    fn stream(&self, at: SocketAddrV4) -> std::io::Result<Self::Stream>;
+    /// A UDP socket connected to `at`, reads bounded likewise.
+    fn datagram(&self, at: SocketAddrV4) -> std::io::Result<Self::Datagram>;
+    /// One request out, one answer in.
+    fn exchange(d: &Self::Datagram, req: &[u8], buf: &mut [u8]) -> std::io::Result<()>;
+}
+
+/// The kernel's sockets.
+struct Kernel;
+
+impl Endpoints for Kernel {
+    type Stream = TcpStream;
+    type Datagram = UdpSocket;
+    fn stream(&self, at: SocketAddrV4) -> std::io::Result<TcpStream> {
+        let c = TcpStream::connect(at)?;
+        c.set_nodelay(true)?;
+        c.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        Ok(c)
+    }
+    fn datagram(&self, at: SocketAddrV4) -> std::io::Result<UdpSocket> {
+        let u = UdpSocket::bind("0.0.0.0:0")?;
+        u.connect(at)?;
+        u.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        Ok(u)
+    }
+    fn exchange(d: &UdpSocket, req: &[u8], buf: &mut [u8]) -> std::io::Result<()> {
+        d.send(req)?;
+        d.recv(buf).map(drop)
+    }
+}
+
+impl Endpoints for sockets::Stack {
+    type Stream = sockets::net::TcpStream;
+    type Datagram = sockets::net::UdpSocket;
+    fn stream(&self, at: SocketAddrV4) -> std::io::Result<Self::Stream> {
+        let c = sockets::net::TcpStream::connect(self, at)?;
+        c.set_nodelay(true)?;
+        c.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        Ok(c)
+    }
+    fn datagram(&self, at: SocketAddrV4) -> std::io::Result<Self::Datagram> {
+        let u = sockets::net::UdpSocket::bind(self, "0.0.0.0:0")?;
+        u.connect(at)?;
+        u.set_read_timeout(Some(ANSWER_TIMEOUT))?;
+        Ok(u)
+    }
+    fn exchange(d: &Self::Datagram, req: &[u8], buf: &mut [u8]) -> std::io::Result<()> {
+        d.send(req)?;
+        d.recv(buf).map(drop)
+    }
+}
+
+/// Measures `test` against `at` with `e`'s sockets.
+fn client<E: Endpoints>(
+    e: &E,
+    test: RrTest,
+    at: SocketAddrV4,
+    seconds: Duration,
+) -> Result<Latency, String> {
     let req = vec![b'r'; test.size()];
     let mut buf = vec![0u8; test.size()];
     let err = |e: std::io::Error| e.to_string();
     match test {
         RrTest::TcpRr(_) => {
-            let mut c = TcpStream::connect(at).map_err(err)?;
-            c.set_nodelay(true).map_err(err)?;
-            c.set_read_timeout(Some(ANSWER_TIMEOUT)).map_err(err)?;
+            let mut c = e.stream(at).map_err(err)?;
             measure(seconds, || {
                 c.write_all(&req).map_err(err)?;
                 read_answer(&mut c, &mut buf)
             })
         }
         RrTest::TcpCrr => measure(seconds, || {
-            let mut c = TcpStream::connect(at).map_err(err)?;
-            c.set_nodelay(true).map_err(err)?;
-            c.set_read_timeout(Some(ANSWER_TIMEOUT)).map_err(err)?;
+            let mut c = e.stream(at).map_err(err)?;
             c.write_all(&req).map_err(err)?;
             read_answer(&mut c, &mut buf)
         }),
         RrTest::UdpRr(_) => {
-            let u = UdpSocket::bind("0.0.0.0:0").map_err(err)?;
-            u.connect(at).map_err(err)?;
-            u.set_read_timeout(Some(ANSWER_TIMEOUT)).map_err(err)?;
-            measure(seconds, || {
-                u.send(&req).map_err(err)?;
-                u.recv(&mut buf).map(|_| ()).map_err(err)
-            })
+            let u = e.datagram(at).map_err(err)?;
+            measure(seconds, || E::exchange(&u, &req, &mut buf).map_err(err))
         }
     }
+}
+
+/// The kernel's client (Linux to Linux over the veth pair).
+pub fn kernel_client(test: RrTest, at: SocketAddrV4, seconds: Duration) -> Result<Latency, String> {
+    client(&Kernel, test, at, seconds)
 }
 
 /// What the TAP clients need to know.
@@ -290,37 +349,7 @@ pub fn ours_client(test: RrTest, run: &RrTap, seconds: Duration) -> Result<Laten
         let config = super::ours::config(run.addr.0, run.addr.1, run.mac, run.mtu, 1 << 20);
         let engine = Engine::new(config).map_err(|e| e.to_string())?;
         let rt = Runtime::start(engine, tap).map_err(|e| format!("driver: {e}"))?;
-        let net = sockets::Stack::new(rt);
-        let req = vec![b'r'; test.size()];
-        let mut buf = vec![0u8; test.size()];
-        let err = |e: std::io::Error| e.to_string();
-        match test {
-            RrTest::TcpRr(_) => {
-                let mut c = sockets::net::TcpStream::connect(&net, run.server).map_err(err)?;
-                c.set_nodelay(true).map_err(err)?;
-                c.set_read_timeout(Some(ANSWER_TIMEOUT)).map_err(err)?;
-                measure(seconds, || {
-                    c.write_all(&req).map_err(err)?;
-                    read_answer(&mut c, &mut buf)
-                })
-            }
-            RrTest::TcpCrr => measure(seconds, || {
-                let mut c = sockets::net::TcpStream::connect(&net, run.server).map_err(err)?;
-                c.set_nodelay(true).map_err(err)?;
-                c.set_read_timeout(Some(ANSWER_TIMEOUT)).map_err(err)?;
-                c.write_all(&req).map_err(err)?;
-                read_answer(&mut c, &mut buf)
-            }),
-            RrTest::UdpRr(_) => {
-                let u = sockets::net::UdpSocket::bind(&net, "0.0.0.0:0").map_err(err)?;
-                u.connect(run.server).map_err(err)?;
-                u.set_read_timeout(Some(ANSWER_TIMEOUT)).map_err(err)?;
-                measure(seconds, || {
-                    u.send(&req).map_err(err)?;
-                    u.recv(&mut buf).map(|_| ()).map_err(err)
-                })
-            }
-        }
+        client(&sockets::Stack::new(rt), test, run.server, seconds)
     })
 }
 
