@@ -11,6 +11,7 @@
 //! - [`fuzz`]: the fuzz harnesses, shared by the cargo-fuzz targets in `fuzz/` and
 //!   the corpus replay test.
 
+pub mod dnsmasq;
 pub mod fuzz;
 pub mod netns;
 pub mod procfs;

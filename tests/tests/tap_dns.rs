@@ -3,55 +3,18 @@
 //! namespace.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::process::{Command, Stdio};
 
+use netstack_tests::dnsmasq::Dnsmasq;
 use netstack_tests::skip_unless_tap;
 use netstack_tests::tap::{TapFixture, TapOptions, KERNEL_ADDR};
 use sockets::{h_errno, HOST_NOT_FOUND};
-
-/// dnsmasq serving `hostk.test` (10.0.0.77) and, for the rest of `.test`,
-/// "no such name"; nothing upstream. Stopped by its PID on drop.
-struct Dnsmasq(std::process::Child);
-
-impl Drop for Dnsmasq {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn dnsmasq(fx: &TapFixture) -> Dnsmasq {
-    let child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            fx.ns.name(),
-            "dnsmasq",
-            "--keep-in-foreground",
-        ])
-        .args([
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=10.0.0.1",
-            "--port=53",
-            "--address=/hostk.test/10.0.0.77",
-            "--local=/test/",
-            "--pid-file=",
-            "--user=root",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq (Debian package dnsmasq-base)");
-    Dnsmasq(child)
-}
 
 #[test]
 fn gethostbyname_asks_a_real_nameserver_over_our_udp() {
     skip_unless_tap!();
     let fx = TapFixture::new(TapOptions::default()).expect("fixture");
-    let _dns = dnsmasq(&fx);
+    let _dns = Dnsmasq::start(&fx.ns, "10.0.0.1", "test", &[("hostk.test", "10.0.0.77")])
+        .expect("dnsmasq (Debian package dnsmasq-base)");
     fx.stack
         .set_nameserver(Some(SocketAddrV4::new(KERNEL_ADDR, 53)));
     // dnsmasq binds in a moment: a refused first try is TRY_AGAIN; retry a while.

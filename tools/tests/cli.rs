@@ -807,28 +807,13 @@ fn example_resolves_its_host_name_through_dns() {
     skip_unless_tap!();
     use std::io::Read;
     let ns = tap_namespace();
-    let mut dnsmasq = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            ns.name(),
-            "dnsmasq",
-            "--keep-in-foreground",
-        ])
-        .args([
-            "--no-resolv",
-            "--no-hosts",
-            "--bind-interfaces",
-            "--listen-address=10.0.0.1",
-            "--address=/kernel.test/10.0.0.1",
-            "--local=/test/",
-            "--pid-file=",
-            "--user=root",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("dnsmasq (Debian package dnsmasq-base)");
+    let dnsmasq = netstack_tests::dnsmasq::Dnsmasq::start(
+        &ns,
+        "10.0.0.1",
+        "test",
+        &[("kernel.test", "10.0.0.1")],
+    )
+    .expect("dnsmasq (Debian package dnsmasq-base)");
     let listener = ns
         .run(|| std::net::TcpListener::bind("10.0.0.1:0"))
         .unwrap();
@@ -864,8 +849,7 @@ fn example_resolves_its_host_name_through_dns() {
         last = Some(String::from_utf8_lossy(&out.stderr).into_owned());
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let _ = dnsmasq.kill();
-    let _ = dnsmasq.wait();
+    drop(dnsmasq);
     assert_eq!(last, None, "the program never resolved kernel.test");
     assert_eq!(
         kernel.join().unwrap(),
