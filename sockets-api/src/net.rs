@@ -6,8 +6,9 @@
 //! method is the BSD call it names, and errors are the same errno values, as
 //! `io::Error`s with the `ErrorKind` std would give (`WouldBlock`,
 //! `ConnectionRefused`, `AddrInUse`, `BrokenPipe`, ...). The differences from std:
-//! `bind` and `connect` take the [`Stack`] to use, and only IPv4 addresses apply
-//! (IPv6 ones are skipped; none at all is `InvalidInput`).
+//! `bind` and `connect` take the [`Stack`] to use, host names are looked up by
+//! that stack ([`ToStackAddrs`]), and only IPv4 addresses apply (IPv6 ones are
+//! skipped; none at all is `InvalidInput`).
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -43,7 +44,7 @@ mod tcp;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 
 use std::io;
-use std::net::{SocketAddr, SocketAddrV4, ToSocketAddrs};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
 use crate::addr::SockAddrIn;
@@ -55,15 +56,108 @@ use crate::consts::{
 use crate::errno::Errno;
 use crate::options::TimeVal;
 
-/// The IPv4 addresses `addr` resolves to, in order (`InvalidInput` if none).
-fn v4_addrs(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddrV4>> {
-    let v: Vec<SocketAddrV4> = addr
-        .to_socket_addrs()?
-        .filter_map(|a| match a {
-            SocketAddr::V4(a) => Some(a),
-            SocketAddr::V6(_) => None,
+/// What the std face's `bind`, `connect` and `send_to` take: `std::net`'s
+/// address forms, with host names looked up by the stack
+/// ([`Stack::gethostbyname`]: its hosts table, then DNS over its own UDP), never
+/// by the host's resolver. `"hostb:7"`, `("hostb", 7)`, `"10.0.0.2:7"`,
+/// `SocketAddrV4`, `SocketAddr` (IPv6 ones are skipped) and slices of them.
+pub trait ToStackAddrs {
+    /// The IPv4 addresses, in order.
+    fn to_stack_addrs(&self, stack: &Stack) -> io::Result<Vec<SocketAddrV4>>;
+}
+
+fn host_port(stack: &Stack, host: &str, port: u16) -> io::Result<Vec<SocketAddrV4>> {
+    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        return Ok(vec![SocketAddrV4::new(ip, port)]);
+    }
+    match stack.gethostbyname(host) {
+        Some(h) => Ok(h
+            .h_addr_list
+            .iter()
+            .map(|&a| SocketAddrV4::new(a.into(), port))
+            .collect()),
+        None => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{host}: {}",
+                crate::netdb::hstrerror(crate::netdb::h_errno())
+            ),
+        )),
+    }
+}
+
+impl ToStackAddrs for SocketAddrV4 {
+    fn to_stack_addrs(&self, _: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        Ok(vec![*self])
+    }
+}
+
+impl ToStackAddrs for SocketAddr {
+    fn to_stack_addrs(&self, _: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        Ok(match self {
+            SocketAddr::V4(a) => vec![*a],
+            SocketAddr::V6(_) => Vec::new(),
         })
-        .collect();
+    }
+}
+
+impl ToStackAddrs for (std::net::Ipv4Addr, u16) {
+    fn to_stack_addrs(&self, _: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        Ok(vec![SocketAddrV4::new(self.0, self.1)])
+    }
+}
+
+impl ToStackAddrs for (&str, u16) {
+    fn to_stack_addrs(&self, stack: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        host_port(stack, self.0, self.1)
+    }
+}
+
+impl ToStackAddrs for (String, u16) {
+    fn to_stack_addrs(&self, stack: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        host_port(stack, &self.0, self.1)
+    }
+}
+
+impl ToStackAddrs for str {
+    fn to_stack_addrs(&self, stack: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        if let Ok(a) = self.parse::<SocketAddr>() {
+            return a.to_stack_addrs(stack);
+        }
+        let (host, port) = self
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "invalid socket address"))?;
+        host_port(stack, host, port)
+    }
+}
+
+impl ToStackAddrs for String {
+    fn to_stack_addrs(&self, stack: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        self.as_str().to_stack_addrs(stack)
+    }
+}
+
+impl ToStackAddrs for [SocketAddr] {
+    fn to_stack_addrs(&self, stack: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        let mut v = Vec::new();
+        for a in self {
+            v.extend(a.to_stack_addrs(stack)?);
+        }
+        Ok(v)
+    }
+}
+
+impl<T: ToStackAddrs + ?Sized> ToStackAddrs for &T {
+    fn to_stack_addrs(&self, stack: &Stack) -> io::Result<Vec<SocketAddrV4>> {
+        (**self).to_stack_addrs(stack)
+    }
+}
+
+/// The IPv4 addresses `addr` resolves to on `stack`, in order (`InvalidInput`
+/// if none).
+fn v4_addrs(stack: &Stack, addr: impl ToStackAddrs) -> io::Result<Vec<SocketAddrV4>> {
+    let v = addr.to_stack_addrs(stack)?;
     if v.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -99,8 +193,8 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// A socket bound to `addr` on `stack` (port 0: an ephemeral port). Like std,
     /// each resolved address is tried in turn.
-    pub fn bind(stack: &Stack, addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let addrs = v4_addrs(addr)?;
+    pub fn bind(stack: &Stack, addr: impl ToStackAddrs) -> io::Result<UdpSocket> {
+        let addrs = v4_addrs(stack, addr)?;
         let fd = stack.socket(AF_INET, SOCK_DGRAM, 0)?;
         let sock = UdpSocket {
             stack: stack.clone(),
@@ -145,8 +239,8 @@ impl UdpSocket {
 
     /// Sends `buf` to `addr` (the first address it resolves to); returns the bytes
     /// sent.
-    pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
-        let to = v4_addrs(addr)?[0];
+    pub fn send_to(&self, buf: &[u8], addr: impl ToStackAddrs) -> io::Result<usize> {
+        let to = v4_addrs(&self.stack, addr)?[0];
         Ok(self.stack.sendto(self.fd, buf, 0, &SockAddrIn::from(to))?)
     }
 
@@ -164,8 +258,8 @@ impl UdpSocket {
 
     /// Sets the peer: `send`/`recv` then talk to it only. Each resolved address is
     /// tried in turn.
-    pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        each_addr(&v4_addrs(addr)?, |a| {
+    pub fn connect(&self, addr: impl ToStackAddrs) -> io::Result<()> {
+        each_addr(&v4_addrs(&self.stack, addr)?, |a| {
             self.stack.connect(self.fd, &SockAddrIn::from(a))
         })
     }

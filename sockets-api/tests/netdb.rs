@@ -243,3 +243,44 @@ fn getaddrinfo_and_getnameinfo() {
     );
     assert_eq!(a.getnameinfo(&unknown, NI_NAMEREQD), Err(EAI_NONAME));
 }
+
+/// The std face resolves names through the stack, not the host's resolver.
+#[test]
+fn the_std_face_connects_by_name() {
+    use std::io::{Read, Write};
+    let (a, b) = pair();
+    a.add_host("hostb", &[], Ipv4Addr::new(10, 0, 0, 2));
+    let listener = net::TcpListener::bind(&b, "0.0.0.0:7100").unwrap();
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 5];
+            c.read_exact(&mut buf).unwrap();
+            c.write_all(&buf).unwrap();
+        }
+    });
+    for mut c in [
+        net::TcpStream::connect(&a, "hostb:7100").unwrap(),
+        net::TcpStream::connect(&a, ("hostb", 7100)).unwrap(),
+    ] {
+        c.write_all(b"hello").unwrap();
+        let mut back = [0u8; 5];
+        c.read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"hello");
+    }
+    server.join().unwrap();
+    let e = net::TcpStream::connect(&a, "nohost.invalid:7").unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    assert!(e.to_string().contains("Unknown host"), "{e}");
+    let e = net::TcpStream::connect(&a, "no port").unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    // UDP too.
+    let rx = net::UdpSocket::bind(&b, "0.0.0.0:7101").unwrap();
+    let tx = net::UdpSocket::bind(&a, "0.0.0.0:0").unwrap();
+    tx.send_to(b"ping", "hostb:7101").unwrap();
+    let mut buf = [0u8; 8];
+    rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let (n, _) = rx.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"ping");
+}

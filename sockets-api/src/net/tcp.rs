@@ -6,10 +6,10 @@
 //! handler.
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
-use super::{each_addr, v4_addrs};
+use super::{each_addr, v4_addrs, ToStackAddrs};
 use crate::addr::SockAddrIn;
 use crate::bsd::Stack;
 use crate::consts::{
@@ -134,8 +134,8 @@ impl TcpListener {
     /// backlog of 128. As std does on Unix, it sets `SO_REUSEADDR` first (so a
     /// server can restart while old connections sit in TIME-WAIT), and tries each
     /// resolved address in turn.
-    pub fn bind(stack: &Stack, addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let addrs = v4_addrs(addr)?;
+    pub fn bind(stack: &Stack, addr: impl ToStackAddrs) -> io::Result<TcpListener> {
+        let addrs = v4_addrs(stack, addr)?;
         each_addr(&addrs, |a| {
             let fd = Fd::new_stream(stack)?;
             stack.setsockopt(fd.fd, SOL_SOCKET, SO_REUSEADDR, &1i32)?;
@@ -247,8 +247,8 @@ impl TcpStream {
     /// Connects to `addr` from `stack`, waiting for the handshake; each resolved
     /// address is tried in turn, as std does. Errors such as `ConnectionRefused`,
     /// `TimedOut` (after the SYN retries), `HostUnreachable`.
-    pub fn connect(stack: &Stack, addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        each_addr(&v4_addrs(addr)?, |a| {
+    pub fn connect(stack: &Stack, addr: impl ToStackAddrs) -> io::Result<TcpStream> {
+        each_addr(&v4_addrs(stack, addr)?, |a| {
             let fd = Fd::new_stream(stack)?;
             stack.connect(fd.fd, &SockAddrIn::from(a))?;
             Ok(TcpStream { fd })
@@ -268,7 +268,7 @@ impl TcpStream {
                 "cannot set a 0 duration timeout",
             ));
         }
-        let a = v4_addrs(*addr)?[0];
+        let a = v4_addrs(stack, *addr)?[0];
         let fd = Fd::new_stream(stack)?;
         fd.set_nonblocking(true)?;
         match stack.connect(fd.fd, &SockAddrIn::from(a)) {
