@@ -312,6 +312,7 @@ pub mod descriptors;
 mod errno;
 mod fdtable;
 mod io;
+pub mod msg;
 pub mod net;
 pub mod netdb;
 mod options;

@@ -1154,3 +1154,90 @@ fn engine_errors_map_to_their_errno() {
         assert_eq!(Errno::from(n), e, "{n:?}");
     }
 }
+
+/// `writev`/`readv` and `sendmsg`/`recvmsg` gather and scatter; a datagram
+/// longer than the buffers sets MSG_TRUNC.
+#[test]
+fn scatter_gather_calls() {
+    use sockets::msg::MsgHdr;
+    use std::io::{IoSlice, IoSliceMut};
+    let (a, b) = pair();
+    let rx = b.socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    b.bind(rx, &SockAddrIn::new(Ipv4Addr::UNSPECIFIED, 7200))
+        .unwrap();
+    let tx = a.socket(AF_INET, SOCK_DGRAM, 0).unwrap();
+    let to = SockAddrIn::new(Ipv4Addr::new(10, 0, 0, 2), 7200);
+    let msg = MsgHdr {
+        msg_name: Some(to),
+        msg_iov: &[IoSlice::new(b"hello, "), IoSlice::new(b"world")],
+    };
+    assert_eq!(a.sendmsg(tx, &msg, 0), Ok(12));
+    let (mut p1, mut p2) = ([0u8; 5], [0u8; 20]);
+    let got = b
+        .recvmsg(
+            rx,
+            &mut [IoSliceMut::new(&mut p1), IoSliceMut::new(&mut p2)],
+            0,
+        )
+        .unwrap();
+    assert_eq!(got.len, 12);
+    assert_eq!(got.msg_flags, 0);
+    assert_eq!(got.msg_name.ip(), Ipv4Addr::new(10, 0, 0, 1));
+    assert_eq!((&p1, &p2[..7]), (b"hello", &b", world"[..]));
+    // Too long for the buffers: truncated, flagged.
+    a.sendmsg(tx, &msg, 0).unwrap();
+    let mut small = [0u8; 4];
+    let got = b
+        .recvmsg(rx, &mut [IoSliceMut::new(&mut small)], 0)
+        .unwrap();
+    assert_eq!((got.len, got.msg_flags), (4, MSG_TRUNC));
+    assert_eq!(&small, b"hell");
+    // writev on a connected datagram socket is one datagram; readv spreads it.
+    a.connect(tx, &to).unwrap();
+    assert_eq!(
+        a.writev(tx, &[IoSlice::new(b"ab"), IoSlice::new(b"cd")]),
+        Ok(4)
+    );
+    let (mut x, mut y) = ([0u8; 3], [0u8; 3]);
+    assert_eq!(
+        b.readv(rx, &mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)]),
+        Ok(4)
+    );
+    assert_eq!((&x, &y[..1]), (b"abc", &b"d"[..]));
+}
+
+/// On a stream, `sendmsg` and `recvmsg` move bytes like `send` and `recv`.
+#[test]
+fn scatter_gather_on_a_stream() {
+    use sockets::msg::MsgHdr;
+    use std::io::{IoSlice, IoSliceMut};
+    let (a, b) = pair();
+    let l = b.socket(AF_INET, SOCK_STREAM, 0).unwrap();
+    b.bind(l, &SockAddrIn::new(Ipv4Addr::UNSPECIFIED, 7201))
+        .unwrap();
+    b.listen(l, 1).unwrap();
+    let c = a.socket(AF_INET, SOCK_STREAM, 0).unwrap();
+    a.connect(c, &SockAddrIn::new(Ipv4Addr::new(10, 0, 0, 2), 7201))
+        .unwrap();
+    let (s, _) = b.accept(l).unwrap();
+    let msg = MsgHdr {
+        msg_name: None,
+        msg_iov: &[IoSlice::new(b"scatter "), IoSlice::new(b"gather")],
+    };
+    assert_eq!(a.sendmsg(c, &msg, 0), Ok(14));
+    let mut got = Vec::new();
+    while got.len() < 14 {
+        let (mut p1, mut p2) = ([0u8; 8], [0u8; 8]);
+        let r = b
+            .recvmsg(
+                s,
+                &mut [IoSliceMut::new(&mut p1), IoSliceMut::new(&mut p2)],
+                0,
+            )
+            .unwrap();
+        assert_eq!(r.msg_flags, 0);
+        let all: Vec<u8> = p1.iter().chain(p2.iter()).copied().collect();
+        got.extend_from_slice(&all[..r.len]);
+    }
+    assert_eq!(got, b"scatter gather");
+}
