@@ -17,7 +17,7 @@
 use std::cell::Cell;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use crate::addr::{htonl, htons, inet_aton, ntohl, ntohs, InAddr};
+use crate::addr::{htonl, htons, inet_aton, ntohl, InAddr};
 use crate::bsd::Stack;
 use crate::consts::AF_INET;
 use crate::resolver::ResolverConfig;
@@ -488,14 +488,10 @@ impl Stack {
     }
 }
 
-/// `ntohs` of a service's port, for printing.
-pub fn service_port(s: &ServEnt) -> u16 {
-    ntohs(s.s_port)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::ntohs;
     use crate::consts::INADDR_ANY;
 
     /// The seeds' own calls: `getservbyname("login", "tcp")` (the rlogin
@@ -507,7 +503,7 @@ mod tests {
         assert_eq!(ntohs(login.s_port), 513);
         assert_eq!(login.s_proto, "tcp");
         let telnet = getservbyname("telnet", None).unwrap();
-        assert_eq!(service_port(&telnet), 23);
+        assert_eq!(ntohs(telnet.s_port), 23);
         let who = getservbyname("who", Some("udp")).unwrap();
         assert_eq!(ntohs(who.s_port), 513);
         assert!(getservbyname("who", Some("tcp")).is_none());

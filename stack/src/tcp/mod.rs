@@ -383,7 +383,7 @@ impl Tcp {
                 challenge_acks: &mut self.challenge_acks,
             };
             let r = f(tcb, &mut out);
-            if let Some(log) = self.trace.as_mut() {
+            if let (Some(log), Some(before)) = (self.trace.as_mut(), before) {
                 log.record(t.cx.now, tcb, before, TracePoint::of(tcb));
             }
             r

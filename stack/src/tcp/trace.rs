@@ -98,14 +98,8 @@ impl TraceLog {
     }
 
     /// Records `after` if it differs from `before`.
-    pub(crate) fn record(
-        &mut self,
-        at: Instant,
-        tcb: &Tcb,
-        before: Option<TracePoint>,
-        after: TracePoint,
-    ) {
-        if before.is_some_and(|b| !after.changed_from(&b)) {
+    pub(crate) fn record(&mut self, at: Instant, tcb: &Tcb, before: TracePoint, after: TracePoint) {
+        if !after.changed_from(&before) {
             return;
         }
         if self.events.len() >= self.capacity {

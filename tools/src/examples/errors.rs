@@ -202,6 +202,20 @@ pub fn refused_datagram(a: &Stack, host: Ipv4Addr, port: u16) -> Result<Option<E
     Ok(r.err().map(|e| report("A", "recv", e)))
 }
 
+/// `read`s until `limit` bytes came or end of file.
+fn read_up_to(net: &Stack, fd: i32, limit: usize) -> Result<Vec<u8>, String> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < limit {
+        let n = net.read(fd, &mut buf).map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    Ok(got)
+}
+
 /// What the stream cases saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamOutcome {
@@ -248,14 +262,7 @@ pub fn peek_and_half_close(
             String::from_utf8_lossy(&peeked)
         ),
     );
-    let mut read = Vec::new();
-    while read.len() < peeked.len() {
-        let n = b.read(s, &mut buf).map_err(|e| format!("read: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        read.extend_from_slice(&buf[..n]);
-    }
+    let read = read_up_to(b, s, peeked.len())?;
     say_on(
         "B",
         format_args!(
@@ -272,14 +279,7 @@ pub fn peek_and_half_close(
     b.write(s, b"bye").map_err(|e| format!("write: {e}"))?;
     say_on("B", format_args!("write(s, \"bye\"); close(s)"));
     let _ = b.close(s);
-    let mut answer = Vec::new();
-    loop {
-        let n = a.read(c, &mut buf).map_err(|e| format!("read: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        answer.extend_from_slice(&buf[..n]);
-    }
+    let answer = read_up_to(a, c, usize::MAX)?;
     say_on(
         "A",
         format_args!(

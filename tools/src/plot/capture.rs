@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddrV4;
 use std::path::Path;
 
@@ -72,18 +72,19 @@ pub struct Capture {
     pub other_frames: usize,
 }
 
-/// Reads the TCP connections of the capture at `path`.
+/// Reads the TCP connections of the capture at `path`, frame by frame.
 pub fn read(path: &Path) -> Result<Capture, String> {
     let mut file = BufReader::new(
         File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
     );
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
+    let magic = file
+        .fill_buf()
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let pcapng = magic.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]);
     let bad = |e: pcap_file::PcapError| format!("{}: not a readable capture: {e}", path.display());
-    let mut frames: Vec<(u64, DataLink, Vec<u8>)> = Vec::new();
-    if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        let mut r = PcapNgReader::new(&bytes[..]).map_err(bad)?;
+    let mut builder = Builder::default();
+    if pcapng {
+        let mut r = PcapNgReader::new(file).map_err(bad)?;
         // Each interface's link type and timestamp unit.
         let mut links: Vec<(DataLink, Option<u8>)> = Vec::new();
         while let Some(block) = r.next_block() {
@@ -103,26 +104,37 @@ pub fn read(path: &Path) -> Result<Capture, String> {
                         .unwrap_or((DataLink::ETHERNET, None));
                     // pcap-file hands over the raw count as nanoseconds.
                     let raw = p.timestamp.as_nanos();
-                    frames.push((micros_of(raw, resol), link, p.data.to_vec()));
+                    builder.frame(micros_of(raw, resol), link, &p.data);
                 }
                 _ => {}
             }
         }
     } else {
-        let mut r = PcapReader::new(&bytes[..]).map_err(bad)?;
+        let mut r = PcapReader::new(file).map_err(bad)?;
         let link = r.header().datalink;
         while let Some(p) = r.next_packet() {
             let p = p.map_err(bad)?;
-            frames.push((p.timestamp.as_micros() as u64, link, p.data.to_vec()));
+            builder.frame(p.timestamp.as_micros() as u64, link, &p.data);
         }
     }
-    let start = frames.first().map_or(0, |f| f.0);
-    let mut capture = Capture::default();
-    let mut index: HashMap<(SocketAddrV4, SocketAddrV4), usize> = HashMap::new();
-    for (t, link, data) in &frames {
-        let Some(mut seg) = ipv4_of(*link, data).and_then(segment) else {
+    Ok(builder.capture)
+}
+
+/// Groups segments into connections as the frames come.
+#[derive(Default)]
+struct Builder {
+    capture: Capture,
+    start: Option<u64>,
+    index: HashMap<(SocketAddrV4, SocketAddrV4), usize>,
+}
+
+impl Builder {
+    fn frame(&mut self, t: u64, link: DataLink, data: &[u8]) {
+        let start = *self.start.get_or_insert(t);
+        let capture = &mut self.capture;
+        let Some(mut seg) = ipv4_of(link, data).and_then(segment) else {
             capture.other_frames += 1;
-            continue;
+            return;
         };
         seg.micros = t.saturating_sub(start);
         let key = if seg.from < seg.to {
@@ -130,7 +142,7 @@ pub fn read(path: &Path) -> Result<Capture, String> {
         } else {
             (seg.to, seg.from)
         };
-        let i = *index.entry(key).or_insert_with(|| {
+        let i = *self.index.entry(key).or_insert_with(|| {
             // A connection is named after whoever sent its first segment, unless
             // that was a SYN-ACK.
             let (client, server) = if seg.flags.syn && seg.flags.ack {
@@ -147,7 +159,6 @@ pub fn read(path: &Path) -> Result<Capture, String> {
         });
         capture.connections[i].segments.push(seg);
     }
-    Ok(capture)
 }
 
 /// A pcapng timestamp in microseconds: `raw` units of the interface's
