@@ -44,6 +44,13 @@ pub type FrameObserver = Box<dyn FnMut(Direction, &[u8], Instant) + Send>;
 /// it: the events of each turn of the driver, outside the engine's lock.
 pub type TraceSink = Box<dyn FnMut(&[TraceEvent]) + Send>;
 
+/// Called under the engine lock for every socket whose readiness may have changed
+/// (`urgent` when new urgent data was announced on it), after the runtime's own
+/// waiters are woken: the way to wake waiters the runtime does not know, such as
+/// threads blocked in the kernel on an eventfd. It must not block or take the
+/// engine lock.
+pub type EventHook = Box<dyn Fn(SocketHandle, bool) + Send + Sync>;
+
 /// Events the connection trace may hold between two turns of the driver.
 pub const TRACE_QUEUE: usize = 1 << 16;
 
@@ -94,6 +101,8 @@ pub struct State {
     /// Where to report [`Event::Urgent`] per socket (the in-process SIGURG; see
     /// [`StackGuard::set_urgent_notifier`]).
     urgent_notifiers: HashMap<SocketHandle, Sender<SocketHandle>>,
+    /// Told of every socket event ([`StackGuard::set_event_hook`]).
+    event_hook: Option<EventHook>,
     /// The deadline the driver sleeps towards; an application call that sets an
     /// earlier one must wake it.
     driver_deadline: Option<Instant>,
@@ -171,6 +180,7 @@ impl Runtime {
                 engine,
                 waiters: HashMap::new(),
                 urgent_notifiers: HashMap::new(),
+                event_hook: None,
                 driver_deadline: None,
                 driver_error: None,
                 stopped: false,
@@ -338,7 +348,16 @@ impl StackGuard<'_> {
         if let Some(cv) = self.guard.waiters.get(&h.index()) {
             cv.notify_all();
         }
+        if let Some(hook) = &self.guard.event_hook {
+            hook(h, false);
+        }
         self.shared.any_change.notify_all();
+    }
+
+    /// Sets (`Some`) or removes (`None`) the hook told of every socket event
+    /// ([`EventHook`]), including the wake-ups [`StackGuard::notify`] sends.
+    pub fn set_event_hook(&mut self, hook: Option<EventHook>) {
+        self.guard.event_hook = hook;
     }
 
     /// Registers (`Some`) or removes (`None`) the channel that receives `h` each time
@@ -400,17 +419,20 @@ fn notify_events(st: &mut State, any: &Condvar) {
     let mut any_event = false;
     while let Some(event) = st.engine.poll_event() {
         any_event = true;
-        let h = match event {
-            Event::Socket(h) => h,
+        let (h, urgent) = match event {
+            Event::Socket(h) => (h, false),
             Event::Urgent(h) => {
                 if let Some(tx) = st.urgent_notifiers.get(&h) {
                     let _ = tx.try_send(h);
                 }
-                h
+                (h, true)
             }
         };
         if let Some(cv) = st.waiters.get(&h.index()) {
             cv.notify_all();
+        }
+        if let Some(hook) = &st.event_hook {
+            hook(h, urgent);
         }
     }
     if any_event {
