@@ -36,6 +36,29 @@ const SOCK_TYPE_MASK: i32 = 0xf;
 /// Protocol numbers are below this (`IPPROTO_MAX`).
 const IPPROTO_MAX: i32 = 263;
 
+/// How the blocking calls of a [`Stack`] wait for a socket to change, when they do
+/// not wait on the runtime's condition variables ([`Stack::set_blocker`]).
+///
+/// A blocking call that would block calls `prepare` (under the engine lock, where
+/// socket events are raised), then alternates its attempt with `wait` (the lock
+/// released), and calls `finish` when it returns. The blocker is told of events
+/// through the runtime's event hook ([`stack::runtime::StackGuard::set_event_hook`]);
+/// an event on the socket between `prepare` and a `wait` must end that `wait`.
+pub trait Blocker: Send + Sync {
+    /// The calling thread will wait on `h`.
+    fn prepare(&self, h: SocketHandle);
+    /// Waits until an event on `h` since `prepare` or the last `wait`, or until
+    /// `deadline`. An error (`EINTR` when a signal handler interrupted the wait)
+    /// ends the call with it.
+    fn wait(
+        &self,
+        h: SocketHandle,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<WaitOutcome, Errno>;
+    /// The calling thread no longer waits on `h`.
+    fn finish(&self, h: SocketHandle);
+}
+
 /// One network stack with the BSD socket calls as methods, and its own descriptor
 /// table.
 ///
@@ -59,6 +82,8 @@ pub(crate) struct Inner {
     pub(crate) signals: Signals,
     /// Host names (`gethostbyname`, `gethostname`).
     pub(crate) names: Mutex<crate::netdb::Names>,
+    /// How blocking calls wait, when not on the runtime's condition variables.
+    blocker: std::sync::OnceLock<Arc<dyn Blocker>>,
     /// Dropped last: stopping the runtime joins the driver thread.
     runtime: Runtime,
 }
@@ -83,6 +108,7 @@ impl Stack {
                 fds: Mutex::new(fds),
                 signals: Signals::default(),
                 names: Mutex::default(),
+                blocker: std::sync::OnceLock::new(),
                 runtime,
             }),
         }
@@ -178,11 +204,86 @@ impl Stack {
         self.inner.fds.lock()
     }
 
+    /// Makes blocking calls wait through `blocker` instead of the runtime's
+    /// condition variables (once per stack: `EBUSY` when one is set already). A
+    /// program that must wait in the kernel, where a signal can interrupt the wait
+    /// (`EINTR`), uses this; see [`Blocker`].
+    pub fn set_blocker(&self, blocker: Arc<dyn Blocker>) -> Result<(), Errno> {
+        self.inner.blocker.set(blocker).map_err(|_| Errno::EBUSY)
+    }
+
     /// Runs `attempt` until it gives a result, waiting on the socket's wake-up in
     /// between (never spinning). `attempt` returns `Ok(None)` for "would block".
     /// Gives `EWOULDBLOCK` at once when `nonblocking`, or when `timeout` expires;
-    /// `EBADF` if `fd` is closed while waiting; `ENETDOWN` if the runtime stopped.
+    /// `EBADF` if `fd` is closed while waiting; `ENETDOWN` if the runtime stopped;
+    /// with a [`Blocker`], whatever error its wait gives (`EINTR`).
     pub(crate) fn block_on<T>(
+        &self,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        nonblocking: bool,
+        timeout: Timeout,
+        attempt: impl FnMut(&mut StackGuard<'_>) -> Result<Option<T>, Errno>,
+    ) -> Result<T, Errno> {
+        if let Some(b) = self.inner.blocker.get() {
+            return self.block_with(b.as_ref(), fd, file, nonblocking, timeout, attempt);
+        }
+        self.block_on_runtime(fd, file, nonblocking, timeout, attempt)
+    }
+
+    /// [`Stack::block_on`] through a [`Blocker`]: the engine lock is released
+    /// while the blocker waits.
+    fn block_with<T>(
+        &self,
+        b: &dyn Blocker,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        nonblocking: bool,
+        timeout: Timeout,
+        mut attempt: impl FnMut(&mut StackGuard<'_>) -> Result<Option<T>, Errno>,
+    ) -> Result<T, Errno> {
+        let mut g = self.lock();
+        if let Some(v) = attempt(&mut g)? {
+            return Ok(v);
+        }
+        if nonblocking || timeout == Some(Duration::ZERO) {
+            return Err(Errno::EWOULDBLOCK);
+        }
+        let h = file.handle;
+        // Under the engine lock, where events are raised: none can be missed.
+        b.prepare(h);
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        let mut timed_out = false;
+        let r = loop {
+            match attempt(&mut g) {
+                Ok(Some(v)) => break Ok(v),
+                Err(e) => break Err(e),
+                Ok(None) => {}
+            }
+            if timed_out {
+                break Err(Errno::EWOULDBLOCK);
+            }
+            if !self.fds().names(fd, file) {
+                break Err(Errno::EBADF);
+            }
+            if g.is_stopped() {
+                break Err(Errno::ENETDOWN);
+            }
+            drop(g);
+            let waited = b.wait(h, deadline);
+            g = self.lock();
+            match waited {
+                Ok(WaitOutcome::Woken) => {}
+                Ok(WaitOutcome::TimedOut) => timed_out = true,
+                Ok(WaitOutcome::Stopped) => break Err(Errno::ENETDOWN),
+                Err(e) => break Err(e),
+            }
+        };
+        b.finish(h);
+        r
+    }
+
+    fn block_on_runtime<T>(
         &self,
         fd: i32,
         file: &Arc<OpenFile>,

@@ -54,7 +54,8 @@ errnos! {
     EPERM = 1, "Operation not permitted";
     /// No such file or directory (`TCP_CONGESTION` with an unknown algorithm).
     ENOENT = 2, "No such file or directory";
-    /// Interrupted system call (never produced: there are no signals in-process).
+    /// Interrupted system call: only from a [`Blocker`](crate::Blocker) whose
+    /// wait a signal handler interrupted (in-process there are no signals).
     EINTR = 4, "Interrupted system call";
     /// Input/output error (an engine error this crate does not know yet).
     EIO = 5, "Input/output error";
@@ -71,6 +72,8 @@ errnos! {
     EACCES = 13, "Permission denied";
     /// Bad address (never produced: Rust references are always valid).
     EFAULT = 14, "Bad address";
+    /// Device or resource busy (a [`Blocker`](crate::Blocker) is set already).
+    EBUSY = 16, "Device or resource busy";
     /// Invalid argument.
     EINVAL = 22, "Invalid argument";
     /// Too many open files in system.

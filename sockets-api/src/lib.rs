@@ -327,7 +327,7 @@ pub use crate::addr::{
     htonl, htons, inet_addr, inet_aton, inet_ntoa, ntohl, ntohs, InAddr, SockAddrIn,
     SOCKADDR_IN_LEN,
 };
-pub use crate::bsd::Stack;
+pub use crate::bsd::{Blocker, Stack};
 pub use crate::consts::*;
 pub use crate::errno::{errno, perror, perror_last, perror_text, set_errno, Errno};
 pub use crate::fdtable::{SignalHandler, SocketKind, FIRST_FD};

@@ -205,7 +205,8 @@ impl Stack {
             // Still under way: a timeout (SO_SNDTIMEO) or a non-blocking second call.
             Err(Errno::EAGAIN) if first => Err(Errno::EINPROGRESS),
             Err(Errno::EAGAIN) => Err(Errno::EALREADY),
-            Err(e @ (Errno::EBADF | Errno::ENETDOWN)) => Err(e),
+            // Interrupted: the handshake goes on (Linux), a later call says EALREADY.
+            Err(e @ (Errno::EBADF | Errno::ENETDOWN | Errno::EINTR)) => Err(e),
             Err(e) => {
                 file.set_connect_state(ConnectState::Unconnected);
                 Err(e)
