@@ -4,9 +4,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use clap::Args;
-use stack::device::impaired::{ImpairedDevice, ImpairmentConfig};
-use stack::device::pcap::PcapDevice;
-use stack::device::tap::{describe_open_error, TapDevice};
+use stack::device::open::LinkOptions;
 use stack::device::Device;
 use stack::runtime::{Direction, FrameObserver};
 use stack::{EthernetAddress, StackConfig};
@@ -95,25 +93,7 @@ pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
     Ok((addr, prefix))
 }
 
-/// True when this process shares the machine's initial network namespace: that of
-/// PID 1, or of PID 2 (kthreadd, always in the initial namespace) when PID 1's is not
-/// readable. When neither can be read, we cannot prove we are in a private
-/// namespace, so the answer is true (refuse rather than risk the root namespace).
-pub fn in_root_netns() -> bool {
-    let Ok(ours) = std::fs::read_link("/proc/self/ns/net") else {
-        return true;
-    };
-    let mut known = false;
-    for pid in [1, 2] {
-        if let Ok(theirs) = std::fs::read_link(format!("/proc/{pid}/ns/net")) {
-            known = true;
-            if theirs == ours {
-                return true;
-            }
-        }
-    }
-    !known
-}
+pub use stack::device::open::in_root_netns;
 
 impl IfaceOpts {
     /// The stack configuration these options describe.
@@ -134,42 +114,25 @@ impl IfaceOpts {
         Ok(c)
     }
 
+    /// The link these options describe.
+    pub fn link(&self) -> LinkOptions {
+        LinkOptions {
+            tap: self.tap.clone(),
+            mtu: self.mtu,
+            pcap: self.pcap.clone(),
+            pcap_limit: self.pcap_limit,
+            loss: self.loss,
+            seed: self.seed,
+            no_offload: self.no_offload,
+            allow_root_netns: self.allow_root_netns,
+        }
+    }
+
     /// Opens the TAP and wraps it as the options say.
     pub fn device(&self) -> Result<Box<dyn Device>, String> {
-        if in_root_netns() && !self.allow_root_netns {
-            return Err(format!(
-                "refusing to use TAP '{}' in the root network namespace; run inside a private \
-                 one, e.g. scripts/netns-run.sh -- netstack ... (or pass --allow-root-netns)",
-                self.tap
-            ));
-        }
-        let plain = || {
-            TapDevice::open_plain(&self.tap, self.mtu)
-                .map_err(|e| describe_open_error(&e, &self.tap))
-        };
-        let (tap, path) = if self.no_offload {
-            (plain()?, "plain frames (--no-offload)".to_string())
-        } else if self.loss > 0.0 {
-            (
-                plain()?,
-                "plain frames (--loss impairs plain frames)".to_string(),
-            )
-        } else {
-            match TapDevice::open_with_offloads(&self.tap, self.mtu) {
-                Ok(t) => (
-                    t,
-                    "offloads: virtio-net header, checksum offload and TSO (--no-offload for \
-                     plain frames)"
-                        .to_string(),
-                ),
-                Err(e) => (
-                    plain()?,
-                    format!("plain frames (the kernel refused offloads: {e})"),
-                ),
-            }
-        };
+        let (dev, path) = self.link().open()?;
         eprintln!("netstack: TAP {} with {path}", self.tap);
-        wrap(Box::new(tap), self)
+        Ok(dev)
     }
 
     /// Brings our stack up on the TAP and returns its socket API.
@@ -201,26 +164,6 @@ impl IfaceOpts {
     pub fn observer(&self, label: &'static str) -> Option<FrameObserver> {
         self.verbose.then(|| printer(label, true))
     }
-}
-
-/// Wraps a device with the impairment and pcap layers the options ask for.
-pub fn wrap(mut dev: Box<dyn Device>, o: &IfaceOpts) -> Result<Box<dyn Device>, String> {
-    if o.loss > 0.0 {
-        let cfg = ImpairmentConfig {
-            loss: o.loss,
-            ..ImpairmentConfig::default()
-        };
-        cfg.validate()?;
-        dev = Box::new(ImpairedDevice::new(dev, cfg, o.seed.unwrap_or(1)));
-    }
-    if let Some(path) = &o.pcap {
-        let pcap = match o.pcap_limit {
-            Some(limit) => PcapDevice::create_rotating(dev, path, limit),
-            None => PcapDevice::create(dev, path),
-        };
-        dev = Box::new(pcap.map_err(|e| format!("cannot write {}: {e}", path.display()))?);
-    }
-    Ok(dev)
 }
 
 /// An observer printing each frame in one line, tcpdump style, with the time since

@@ -9,6 +9,7 @@
 pub mod impaired;
 pub mod memory;
 pub mod offload;
+pub mod open;
 pub mod pcap;
 pub mod tap;
 
