@@ -19,11 +19,15 @@ Options:
   --tap NAME              TAP interface name (default: tap0)
   --kernel-addr A.B.C.D/P kernel-side address on the TAP (default: 10.0.0.1/24)
   --mtu N                 TAP MTU (default: 1500)
+  --bridge N              N TAPs (tap0 ... tapN-1, 2-8) on a bridge br0 that holds the
+                          kernel-side address: one stack per TAP, so two programs
+                          each on its own stack talk to each other and to the kernel
   --loss PCT              make the kernel drop PCT% (0-100) of IP packets it sends
                           and receives (nftables numgen; ARP and loopback spared)
   -h, --help              show this help
 
-Inside COMMAND, NETSTACK_NETNS holds the namespace name and NETSTACK_TAP the TAP name.
+Inside COMMAND, NETSTACK_NETNS holds the namespace name and NETSTACK_TAP the TAP name
+(with --bridge, the first; NETSTACK_TAPS lists them all).
 
 Example:
   scripts/netns-run.sh --loss 5 -- netstack up --tap tap0 --addr 10.0.0.2/24
@@ -39,6 +43,7 @@ tap=tap0
 kernel_addr=10.0.0.1/24
 mtu=1500
 loss=
+bridge=
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -48,6 +53,8 @@ while [[ $# -gt 0 ]]; do
         --kernel-addr=*) kernel_addr=${1#*=}; shift ;;
         --mtu) [[ $# -ge 2 ]] || die "--mtu needs a value"; mtu=$2; shift 2 ;;
         --mtu=*) mtu=${1#*=}; shift ;;
+        --bridge) [[ $# -ge 2 ]] || die "--bridge needs a value"; bridge=$2; shift 2 ;;
+        --bridge=*) bridge=${1#*=}; shift ;;
         --loss) [[ $# -ge 2 ]] || die "--loss needs a value"; loss=$2; shift 2 ;;
         --loss=*) loss=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -65,6 +72,11 @@ done
     || die "invalid --mtu '$mtu' (68-65535)"
 if [[ -n $loss ]]; then
     [[ $loss =~ ^[0-9]+$ ]] && (( loss <= 100 )) || die "invalid --loss '$loss' (0-100 percent)"
+fi
+if [[ -n $bridge ]]; then
+    [[ $bridge =~ ^[0-9]+$ ]] && (( bridge >= 2 && bridge <= 8 )) \
+        || die "invalid --bridge '$bridge' (2-8 TAPs)"
+    tap=tap0
 fi
 [[ $(id -u) -eq 0 ]] || die "needs root (or CAP_SYS_ADMIN + CAP_NET_ADMIN) to create a namespace and a TAP"
 command -v ip >/dev/null || die "ip (iproute2) not found"
@@ -101,9 +113,22 @@ trap 'exit 129' HUP
 ip netns add "$ns"
 created=1
 ip -n "$ns" link set lo up
-ip -n "$ns" tuntap add mode tap name "$tap"
-ip -n "$ns" link set "$tap" mtu "$mtu" up
-ip -n "$ns" addr add "$kernel_addr" dev "$tap"
+taps=$tap
+if [[ -n $bridge ]]; then
+    ip -n "$ns" link add br0 type bridge
+    taps=
+    for ((i = 0; i < bridge; i++)); do
+        ip -n "$ns" tuntap add mode tap name "tap$i"
+        ip -n "$ns" link set "tap$i" mtu "$mtu" master br0 up
+        taps="$taps${taps:+ }tap$i"
+    done
+    ip -n "$ns" link set br0 mtu "$mtu" up
+    ip -n "$ns" addr add "$kernel_addr" dev br0
+else
+    ip -n "$ns" tuntap add mode tap name "$tap"
+    ip -n "$ns" link set "$tap" mtu "$mtu" up
+    ip -n "$ns" addr add "$kernel_addr" dev "$tap"
+fi
 if [[ -n $loss ]]; then
     if (( loss == 100 )); then
         match=""  # numgen random mod 100 yields 0-99: "< 100" would not load
@@ -128,14 +153,18 @@ fi
 
 {
     echo "netns-run: namespace $ns"
-    echo "netns-run:   TAP $tap (mtu $mtu), kernel side $kernel_addr"
+    if [[ -n $bridge ]]; then
+        echo "netns-run:   TAPs $taps (mtu $mtu) on bridge br0, kernel side $kernel_addr"
+    else
+        echo "netns-run:   TAP $tap (mtu $mtu), kernel side $kernel_addr"
+    fi
     if [[ -n $loss ]]; then
         echo "netns-run:   kernel drops $loss% of IP packets in and out (nftables table inet netstack_loss)"
     fi
     echo "netns-run: running: $*"
 } >&2
 
-export NETSTACK_NETNS=$ns NETSTACK_TAP=$tap
+export NETSTACK_NETNS=$ns NETSTACK_TAP=$tap NETSTACK_TAPS=$taps
 # The command runs in the background so that a signal to this script is handled at
 # once (bash defers traps while a foreground command runs): it is forwarded to the
 # command, and the namespace is deleted when the command has exited. The subshell

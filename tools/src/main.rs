@@ -36,6 +36,8 @@ enum Command {
     /// Pictures of a run: time-sequence graphs from a capture, congestion window
     /// and RTT from a connection trace (SVG and PNG).
     Plot(cmd::plot::PlotOpts),
+    /// Run an unmodified program with its IPv4 sockets on our stack (LD_PRELOAD).
+    Run(cmd::run::RunOpts),
     /// Run packet-level test scripts (packetdrill syntax) on virtual time.
     Drill(cmd::drill::DrillOpts),
     /// Bulk TCP throughput of our stack next to smoltcp 0.14 (TAP + in memory).
@@ -64,6 +66,7 @@ fn main() {
         Command::Nc(o) => cmd::nc::run(o),
         Command::Stats(o) => cmd::stats::run(o),
         Command::Plot(o) => cmd::plot::run(o),
+        Command::Run(o) => cmd::run::run(o),
         Command::Drill(o) => cmd::drill::run(o),
         Command::Bench(o) => cmd::bench::run(o),
         Command::BenchPeer(o) => cmd::bench_peer::run_peer(o),

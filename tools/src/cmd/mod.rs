@@ -11,6 +11,7 @@ pub mod example_memory;
 pub mod nc;
 pub mod ping;
 pub mod plot;
+pub mod run;
 pub mod serve;
 pub mod serve_tcp;
 pub mod stats;
