@@ -207,10 +207,14 @@ extern "C" fn at_exit() {
     }
 }
 
-/// True while a connection still has data or a FIN to deliver.
+/// True while a connection still has data or a FIN to deliver, or a frame
+/// (a datagram sent just before exit) waits for ARP or for the device.
 fn sending(net: &Stack) -> bool {
     let g = net.lock();
     let e = g.engine_ref();
+    if e.frames_awaiting_arp() > 0 || e.pending_transmits() > 0 {
+        return true;
+    }
     e.socket_handles().into_iter().any(|(h, _)| {
         matches!(
             e.tcp_state(h),
