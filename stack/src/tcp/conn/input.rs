@@ -333,6 +333,9 @@ impl Tcb {
                         ..Notice::default()
                     }
                 }
+                // Linux's tcp_reset: after the peer's FIN, a reset breaks only the
+                // sending side (EPIPE); reading still ends at the FIN.
+                State::CloseWait => self.fail(NetError::BrokenPipe),
                 _ => self.fail(NetError::ConnectionReset),
             };
         }

@@ -149,6 +149,11 @@ impl Tcb {
         if self.has_readable() {
             return Ok(None);
         }
+        // After the peer's FIN, reading ends there even if a reset came later
+        // (its error is for the next send, as in Linux).
+        if self.fin_received {
+            return Ok(Some(0));
+        }
         if self.reset {
             return match self.error.take() {
                 Some(e) => Err(e),
