@@ -106,6 +106,16 @@ impl TapDevice {
         // SAFETY: `into_raw_fd` hands over sole ownership of the open descriptor,
         // which the File then owns and closes.
         let file = unsafe { File::from_raw_fd(iface.into_raw_fd()) };
+        // A TAP that lives on (made by `ip tuntap add`) keeps the offloads an earlier
+        // user enabled: the kernel would go on handing over 64 KiB segments with
+        // their checksums left out. Plain frames need them off.
+        // SAFETY: TUNSETOFFLOAD takes its argument by value; no memory is passed.
+        if unsafe { libc::ioctl(file.as_raw_fd(), TUNSETOFFLOAD as _, 0 as libc::c_ulong) } < 0 {
+            tracing::warn!(
+                "TAP '{tap_name}': could not turn offloads off: {}",
+                io::Error::last_os_error()
+            );
+        }
         Self::finish_open(file, tap_name, mtu, false, name)
     }
 
