@@ -46,11 +46,24 @@ pub(crate) fn forget(fd: c_int) {
     }
 }
 
+/// Stops watching the stack sockets of a closed epoll instance.
+fn unwatch_all(set: HashMap<c_int, Entry>) {
+    for fd in set.keys() {
+        crate::state::watch(*fd, false);
+    }
+}
+
 /// An epoll descriptor (or any kernel descriptor) closed.
 pub(crate) fn forget_epoll(fd: c_int) {
-    let mut sets = SETS.lock();
-    if !sets.is_empty() {
-        sets.remove(&fd);
+    let gone = {
+        let mut sets = SETS.lock();
+        if sets.is_empty() {
+            return;
+        }
+        sets.remove(&fd)
+    };
+    if let Some(set) = gone {
+        unwatch_all(set);
     }
 }
 
@@ -97,10 +110,15 @@ pub unsafe extern "C" fn epoll_ctl(
     match (op, want) {
         (libc::EPOLL_CTL_DEL, _) => {
             if let Some(set) = sets.get_mut(&epfd) {
-                set.remove(&fd);
+                if set.remove(&fd).is_some() {
+                    crate::state::watch(fd, false);
+                }
             }
         }
         (_, Some((events, data))) => {
+            if op == libc::EPOLL_CTL_ADD {
+                crate::state::watch(fd, true);
+            }
             sets.entry(epfd).or_default().insert(
                 fd,
                 Entry {

@@ -34,6 +34,7 @@
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 
+pub mod abi;
 pub mod calls;
 pub mod env;
 pub mod epoll;

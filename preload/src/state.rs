@@ -47,6 +47,9 @@ pub struct Rec {
     pub waiters: Vec<c_int>,
     /// `F_SETOWN`: process (> 0) or process group (< 0) to send `SIGURG`; 0: none.
     pub owner: c_int,
+    /// `poll`/`select` calls and epoll registrations watching the eventfd: the
+    /// event hook writes to it only while some do.
+    pub watched: u32,
 }
 
 /// The wake-up state of every stack socket.
@@ -229,9 +232,11 @@ fn on_event(h: SocketHandle, urgent: bool) {
     let recs = RECS.lock();
     let Some(rec) = recs.get(&h) else { return };
     let one = 1u64.to_ne_bytes();
-    if let Some(&fd) = rec.fds.first() {
-        // SAFETY: `fd` is open (removed from `fds` before it is closed).
-        unsafe { real::write(fd, one.as_ptr().cast(), 8) };
+    if rec.watched > 0 {
+        if let Some(&fd) = rec.fds.first() {
+            // SAFETY: `fd` is open (removed from `fds` before it is closed).
+            unsafe { real::write(fd, one.as_ptr().cast(), 8) };
+        }
     }
     for &w in &rec.waiters {
         // SAFETY: a waiting thread's eventfd, open while registered.
@@ -240,6 +245,23 @@ fn on_event(h: SocketHandle, urgent: bool) {
     if urgent && rec.owner != 0 {
         // SAFETY: kill with a pid or negated process group.
         unsafe { libc::kill(rec.owner, libc::SIGURG) };
+    }
+}
+
+/// Starts (`true`) or ends watching the eventfd behind stack socket number `fd`
+/// (see [`Rec::watched`]). Call before looking at the socket's readiness.
+pub fn watch(fd: c_int, on: bool) {
+    let (Some(s), Some(net)) = (stack_fd(fd), started()) else {
+        return;
+    };
+    let Ok(h) = net.socket_handle(s) else { return };
+    let mut recs = RECS.lock();
+    if let Some(rec) = recs.get_mut(&h) {
+        rec.watched = if on {
+            rec.watched.saturating_add(1)
+        } else {
+            rec.watched.saturating_sub(1)
+        };
     }
 }
 
@@ -392,9 +414,13 @@ impl Blocker for EventfdBlocker {
 
     fn finish(&self, h: SocketHandle) {
         let w = wait_fd();
-        if let Some(rec) = RECS.lock().get_mut(&h) {
+        let mut recs = RECS.lock();
+        if let Some(rec) = recs.get_mut(&h) {
             if let Some(i) = rec.waiters.iter().position(|&x| x == w) {
                 rec.waiters.swap_remove(i);
+            }
+            if rec.fds.is_empty() && rec.waiters.is_empty() {
+                recs.remove(&h);
             }
         }
     }

@@ -44,9 +44,27 @@ unsafe fn mixed(fds: &mut [pollfd], deadline: Option<Instant>, mask: *const sigs
         }
         return stack.len() as c_int;
     };
+    for &(i, _) in &stack {
+        crate::state::watch(fds[i].fd, true);
+    }
+    // SAFETY: as the caller promised.
+    let r = unsafe { mixed_watched(net, fds, &stack, deadline, mask) };
+    for &(i, _) in &stack {
+        crate::state::watch(fds[i].fd, false);
+    }
+    r
+}
+
+unsafe fn mixed_watched(
+    net: &sockets::Stack,
+    fds: &mut [pollfd],
+    stack: &[(usize, i32)],
+    deadline: Option<Instant>,
+    mask: *const sigset_t,
+) -> c_int {
     let mut kernel: Vec<pollfd> = Vec::with_capacity(fds.len());
     loop {
-        for &(i, _) in &stack {
+        for &(i, _) in stack {
             drain(fds[i].fd);
         }
         let mut pf: Vec<PollFd> = stack
@@ -77,7 +95,7 @@ unsafe fn mixed(fds: &mut [pollfd], deadline: Option<Instant>, mask: *const sigs
             }
         }
         if ready == 0 {
-            for &(i, _) in &stack {
+            for &(i, _) in stack {
                 kernel.push(pollfd {
                     fd: fds[i].fd,
                     events: libc::POLLIN,

@@ -551,3 +551,41 @@ fn netstack_run_says_what_is_wrong() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent.so does not exist"), "{err}");
 }
+
+#[test]
+fn a_program_linking_the_library_on_purpose_uses_netstack_h() {
+    skip_unless_tap!();
+    let w = World::new(1);
+    let lib = fixture::library();
+    let libdir = lib.parent().unwrap().to_string_lossy().to_string();
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exe = w.dir.join("linked");
+    let r = std::process::Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(manifest.join("tests/preload/linked.c"))
+        .arg("-I")
+        .arg(manifest.join("../preload/include"))
+        .arg(format!("-L{libdir}"))
+        .arg("-lnetstack_preload")
+        .arg(format!("-Wl,-rpath,{libdir}"))
+        .output()
+        .expect("cc");
+    assert!(r.status.success(), "{r:?}");
+    let mut k = w.spawn(w.kernel(&["python3", "-c", COLLECTING_SERVER, "5600"]));
+    assert_eq!(k.line(), "ready");
+    // No LD_PRELOAD: the program names the library itself.
+    let exe_s = exe.to_string_lossy().to_string();
+    let (lines, err, st) = w.output(w.kernel(&[
+        "env",
+        "NETSTACK_TAP=tap0",
+        "NETSTACK_ADDR=10.0.0.2/24",
+        &exe_s,
+        "10.0.0.1",
+        "5600",
+    ]));
+    assert_eq!(st, Some(0), "{err}");
+    assert_eq!(lines, ["stack socket 1", "stdout is no stack socket 1"]);
+    let (got, _, _) = k.finish();
+    assert_eq!(got, ["linked on purpose"]);
+}
