@@ -43,8 +43,10 @@ pub fn run_peer(o: BenchPeerOpts) -> Result<(), String> {
 /// Options of the hidden `netstack bench-rr-peer` (the Linux side of `bench --rr`).
 #[derive(Args, Debug)]
 pub struct BenchRrPeerOpts {
-    /// `serve` (the echo server, until stopped) or `client` (measures).
-    #[arg(value_parser = ["serve", "client"])]
+    /// `serve` (the echo server, until stopped), `client` (measures with the
+    /// kernel's sockets, or the preload library's under `netstack run`) or `ours`
+    /// (measures with our stack on `--tap`, through the Rust socket API).
+    #[arg(value_parser = ["serve", "client", "ours"])]
     role: String,
     /// Address to listen on or connect to.
     #[arg(long)]
@@ -55,6 +57,12 @@ pub struct BenchRrPeerOpts {
     /// Seconds to measure, for the client.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
+    /// TAP for `ours`.
+    #[arg(long, default_value = "tap0")]
+    tap: String,
+    /// Our address for `ours`.
+    #[arg(long, default_value = "10.0.0.2/24", value_parser = crate::iface::parse_cidr)]
+    addr: (std::net::Ipv4Addr, u8),
 }
 
 /// `netstack bench-rr-peer`.
@@ -66,5 +74,18 @@ pub fn run_rr_peer(o: BenchRrPeerOpts) -> Result<(), String> {
     if !(o.seconds.is_finite() && o.seconds > 0.0) {
         return Err("--seconds needs a positive number".into());
     }
-    bench::rr::peer_client(o.at, test, Duration::from_secs_f64(o.seconds))
+    let seconds = Duration::from_secs_f64(o.seconds);
+    if o.role == "ours" {
+        let run = bench::rr::RrTap {
+            tap: o.tap,
+            addr: o.addr,
+            mac: stack::StackConfig::new(o.addr.0, o.addr.1).mac.0,
+            mtu: 1500,
+            server: o.at,
+        };
+        let l = bench::rr::ours_client(test, &run, seconds)?;
+        println!("{}", l.line());
+        return Ok(());
+    }
+    bench::rr::peer_client(o.at, test, seconds)
 }
