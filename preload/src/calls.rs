@@ -504,7 +504,12 @@ unsafe fn dup_to(fd: c_int, new: c_int, flags: c_int, three: bool) -> c_int {
             release(new);
             // SAFETY: the eventfd onto `new`, close-on-exec (stack sockets do
             // not survive exec).
-            dup_onto(net, s, || unsafe { real::dup3(fd, new, libc::O_CLOEXEC) })
+            let r = dup_onto(net, s, || unsafe { real::dup3(fd, new, libc::O_CLOEXEC) });
+            if r >= 0 && (0..=2).contains(&new) {
+                // SAFETY: swaps the C library's standard stream for `new`.
+                unsafe { crate::io::stdio_onto(new) };
+            }
+            r
         }
     }
 }

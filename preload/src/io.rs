@@ -399,6 +399,46 @@ unsafe extern "C" fn cookie_close(c: *mut c_void) -> c_int {
     unsafe { crate::calls::close(c as usize as c_int) }
 }
 
+extern "C" {
+    static mut stdin: *mut libc::FILE;
+    static mut stdout: *mut libc::FILE;
+    static mut stderr: *mut libc::FILE;
+}
+
+/// After `dup2(sock, n)` for `n` in 0..=2: the C library's `stdin`, `stdout` or
+/// `stderr` becomes a stream over descriptor `n` through this library, so that
+/// `printf`, `fgets` and friends reach the socket (glibc's streams write with its
+/// internal `write`, which the library cannot see). The old stream is flushed and
+/// left open; buffering is as glibc gives a socket (full; `stderr` unbuffered).
+pub(crate) unsafe fn stdio_onto(n: c_int) {
+    let mode: &[u8] = if n == 0 { b"r\0" } else { b"w\0" };
+    let funcs = CookieIo {
+        read: Some(cookie_read),
+        write: Some(cookie_write),
+        seek: None,
+        close: None,
+    };
+    // SAFETY: the cookie is the descriptor number; the globals are glibc's.
+    unsafe {
+        let f = fopencookie(n as usize as *mut c_void, mode.as_ptr().cast(), funcs);
+        if f.is_null() {
+            return;
+        }
+        match n {
+            0 => stdin = f,
+            1 => {
+                libc::fflush(stdout);
+                stdout = f;
+            }
+            _ => {
+                libc::fflush(stderr);
+                libc::setvbuf(f, std::ptr::null_mut(), libc::_IONBF, 0);
+                stderr = f;
+            }
+        }
+    }
+}
+
 /// `fdopen(3)`: on a stack socket, a stdio stream whose reads and writes go to
 /// the stack (`fileno` of it gives -1; `fclose` closes the socket).
 ///

@@ -28,9 +28,10 @@
 //!   what they hold, as the kernel would after the process ended.
 //!
 //! Not covered: calls glibc makes internally (its DNS resolver's sockets go to the
-//! kernel; stdio streams made with `fdopen` are supported, but `stdout` after
-//! `dup2(sock, 1)` still writes through glibc's internal `write`), statically
-//! linked programs (link with the library, see `netstack.h`), ancillary data.
+//! kernel; stdio is handled apart: `fdopen` on a stack socket, and `dup2` of one onto
+//! 0, 1 or 2, give streams through this library), statically linked programs (they
+//! cannot be preloaded; `netstack.h` is for programs linking the library), ancillary
+//! data.
 #![allow(unsafe_code)]
 #![allow(clippy::missing_safety_doc)]
 

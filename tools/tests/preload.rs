@@ -439,18 +439,24 @@ fn inetd_style_dup2_makes_the_connection_standard_input_and_output() {
     skip_unless_tap!();
     let w = World::new(1);
     let checks = w.cc(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/preload/checks.c"));
-    let mut p = w.spawn(w.stack(&[&checks, "inetd", "5400"]));
-    assert_eq!(p.line(), "listening");
-    let reply = w.ns.run(|| {
-        let mut c = std::net::TcpStream::connect("10.0.0.2:5400")?;
-        c.write_all(b"hello inetd\n")?;
-        let mut s = String::new();
-        c.read_to_string(&mut s)?;
-        Ok::<_, std::io::Error>(s)
-    });
-    assert_eq!(reply.unwrap(), "echo: hello inetd\n");
-    let (_, err, st) = p.finish();
-    assert_eq!(st, Some(0), "{err}");
+    // With read(0) and write(1), then with fgets(stdin) and printf.
+    for (port, extra) in [("5400", None), ("5401", Some("stdio"))] {
+        let mut args = vec![checks.as_str(), "inetd", port];
+        args.extend(extra);
+        let mut p = w.spawn(w.stack(&args));
+        assert_eq!(p.line(), "listening");
+        let at = format!("10.0.0.2:{port}");
+        let reply = w.ns.run(move || {
+            let mut c = std::net::TcpStream::connect(at)?;
+            c.write_all(b"hello inetd\n")?;
+            let mut s = String::new();
+            c.read_to_string(&mut s)?;
+            Ok::<_, std::io::Error>(s)
+        });
+        assert_eq!(reply.unwrap(), "echo: hello inetd\n", "{extra:?}");
+        let (_, err, st) = p.finish();
+        assert_eq!(st, Some(0), "{err}");
+    }
 }
 
 const COLLECTING_SERVER: &str =

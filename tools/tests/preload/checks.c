@@ -5,7 +5,8 @@
  *
  *   checks sigpipe HOST PORT [nosignal]   write to a connection the peer closed
  *   checks eintr PORT restart|norestart   accept interrupted by SIGALRM
- *   checks inetd PORT                     accept, dup2 onto 0 and 1, echo a line
+ *   checks inetd PORT [stdio]             accept, dup2 onto 0 and 1, echo a line
+ *                                         (with read/write, or fgets/printf)
  *   checks fork HOST PORT                 fork: child misuses the socket, execs
  *   checks fds                            numbers of sockets and files
  */
@@ -90,7 +91,7 @@ int main(int argc, char *argv[])
             printf("accepted after the signal\n");
         return 0;
     }
-    if (argc == 3 && strcmp(argv[1], "inetd") == 0) {
+    if (argc >= 3 && strcmp(argv[1], "inetd") == 0) {
         int s = listen_on(atoi(argv[2]));
         int c = accept(s, 0, 0);
         char line[256];
@@ -100,6 +101,12 @@ int main(int argc, char *argv[])
         if (dup2(c, 0) != 0 || dup2(c, 1) != 1) { perror("dup2"); return 1; }
         close(c);
         /* From here on the connection is standard input and output. */
+        if (argc > 3) {
+            if (!fgets(line, sizeof line, stdin)) return 1;
+            printf("echo: %s", line);
+            fflush(stdout);
+            return 0;
+        }
         n = read(0, line, sizeof line - 1);
         if (n <= 0) return 1;
         line[n] = 0;
