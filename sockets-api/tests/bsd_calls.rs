@@ -1040,6 +1040,7 @@ fn errno_values_names_and_texts_match_linux_and_glibc() {
         (Errno::ENOMEM, libc::ENOMEM),
         (Errno::EACCES, libc::EACCES),
         (Errno::EFAULT, libc::EFAULT),
+        (Errno::EBUSY, libc::EBUSY),
         (Errno::EINVAL, libc::EINVAL),
         (Errno::ENFILE, libc::ENFILE),
         (Errno::EMFILE, libc::EMFILE),
