@@ -58,6 +58,11 @@ pub struct SocketOptions {
     pub tos: u8,
     /// `TCP_NODELAY`.
     pub nodelay: bool,
+    /// `SO_DEBUG` (kept and reported, as Linux does; nothing reads it).
+    pub debug: bool,
+    /// `SO_DONTROUTE`: only destinations on the attached network, no gateway
+    /// (`ENETUNREACH` otherwise).
+    pub dont_route: bool,
 }
 
 impl Default for SocketOptions {
@@ -73,6 +78,8 @@ impl Default for SocketOptions {
             ttl: 0,
             tos: 0,
             nodelay: false,
+            debug: false,
+            dont_route: false,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::error::NetError;
 use crate::ip::icmp::{
     IcmpError, IcmpErrorKind, DEST_UNREACHABLE, HOST_UNREACHABLE, PORT_UNREACHABLE,
 };
-use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
+use crate::ip::{is_broadcast, route_for, IpSend, Ipv4Repr};
 use crate::ports::{implicit_bind_error, Binding, ReuseAddrRules};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::wire::udp::UdpRepr;
@@ -203,7 +203,11 @@ impl Udp {
         if is_broadcast(t.cx.config, *remote.ip()) && !sock(t.sockets, h)?.opts.broadcast {
             return Err(NetError::PermissionDenied);
         }
-        route(t.cx.config, *remote.ip())?;
+        route_for(
+            t.cx.config,
+            *remote.ip(),
+            sock(t.sockets, h)?.opts.dont_route,
+        )?;
         let local = self.autobind(t, h)?;
         // Linux (ip4_datagram_connect): a wildcard-bound socket takes the source
         // address of the route as its local address.
@@ -259,7 +263,7 @@ impl Udp {
         if is_broadcast(t.cx.config, *dst.ip()) && !sock(t.sockets, h)?.opts.broadcast {
             return Err(NetError::PermissionDenied);
         }
-        route(t.cx.config, *dst.ip())?;
+        route_for(t.cx.config, *dst.ip(), sock(t.sockets, h)?.opts.dont_route)?;
         let local = self.autobind(t, h)?;
         let opts = sock(t.sockets, h)?.opts;
         let src = source_for(t.cx.config, *local.ip(), *dst.ip());

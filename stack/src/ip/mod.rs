@@ -105,6 +105,15 @@ pub fn route(c: &StackConfig, dst: Ipv4Addr) -> Result<Route, NetError> {
     }
 }
 
+/// [`route`] for a socket: with `SO_DONTROUTE` (`dont_route`), a destination that
+/// would need the gateway is unreachable.
+pub fn route_for(c: &StackConfig, dst: Ipv4Addr, dont_route: bool) -> Result<Route, NetError> {
+    match route(c, dst)? {
+        Route::NextHop(hop) if dont_route && hop != dst => Err(NetError::NetUnreachable),
+        r => Ok(r),
+    }
+}
+
 /// True when `dst` is an address a stack configured with `c` accepts datagrams
 /// for.
 pub(crate) fn accepts_destination(c: &StackConfig, dst: Ipv4Addr) -> bool {

@@ -58,7 +58,7 @@ use crate::cx::Tx;
 use crate::device::offload::TxMeta;
 use crate::error::NetError;
 use crate::ip::icmp::IcmpError;
-use crate::ip::{is_broadcast, route, IpSend, Ipv4Repr};
+use crate::ip::{is_broadcast, route_for, IpSend, Ipv4Repr};
 use crate::ports::{implicit_bind_error, overlaps, BindRules, Binding};
 use crate::socket::{Readiness, Socket, SocketHandle, SocketOptions, SocketSet};
 use crate::time::Duration;

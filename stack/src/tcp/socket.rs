@@ -145,7 +145,8 @@ impl Tcp {
         if is_broadcast(t.cx.config, *remote.ip()) || remote.ip().is_multicast() {
             return Err(NetError::NetUnreachable);
         }
-        route(t.cx.config, *remote.ip())?;
+        let dont_route = sock(t.sockets, h)?.opts.dont_route;
+        route_for(t.cx.config, *remote.ip(), dont_route)?;
         let src = if remote.ip().is_loopback() {
             Ipv4Addr::LOCALHOST
         } else {
