@@ -199,6 +199,29 @@ pub const SHUT_WR: i32 = 1;
 /// `shutdown`: neither.
 pub const SHUT_RDWR: i32 = 2;
 
+/// Ports below this are reserved for privileged programs (4.2BSD primer 5.4).
+pub const IPPORT_RESERVED: i32 = 1024;
+/// Ports below this are not handed out as ephemeral ports in 4.2BSD.
+pub const IPPORT_USERRESERVED: i32 = 5000;
+/// 4.2BSD's name for [`MSG_OOB`] (the primer's "SOF_OOB").
+pub const SOF_OOB: i32 = MSG_OOB;
+/// 4.2BSD's name for [`MSG_PEEK`] ("SOF_PREVIEW").
+pub const SOF_PREVIEW: i32 = MSG_PEEK;
+/// 4.2BSD's name for [`MSG_DONTROUTE`] ("SOF_DONTROUTE").
+pub const SOF_DONTROUTE: i32 = MSG_DONTROUTE;
+/// `SO_DEBUG`: record debugging information (kept and reported, as Linux does).
+pub const SO_DEBUG: i32 = 1;
+/// `SO_DONTROUTE`: send only to hosts on the attached network (no gateway).
+pub const SO_DONTROUTE: i32 = 5;
+/// `ioctl` request: set the process group that receives `SIGURG` (Linux's value).
+pub const SIOCSPGRP: u64 = 0x8902;
+/// `ioctl` request: get the process group set with [`SIOCSPGRP`].
+pub const SIOCGPGRP: u64 = 0x8904;
+/// `fcntl` command: set the owner that receives `SIGURG`.
+pub const F_SETOWN: i32 = 8;
+/// `fcntl` command: get the owner set with [`F_SETOWN`].
+pub const F_GETOWN: i32 = 9;
+
 /// Descriptors an [`FdSet`](crate::FdSet) can hold (and the default descriptor limit,
 /// like `ulimit -n`).
 pub const FD_SETSIZE: usize = 1024;
@@ -213,6 +236,17 @@ macro_rules! named {
 
 /// Every socket-call constant by its C name.
 pub const NAMED: &[(&str, i64)] = named![
+    IPPORT_RESERVED,
+    IPPORT_USERRESERVED,
+    SOF_OOB,
+    SOF_PREVIEW,
+    SOF_DONTROUTE,
+    SO_DEBUG,
+    SO_DONTROUTE,
+    SIOCSPGRP,
+    SIOCGPGRP,
+    F_SETOWN,
+    F_GETOWN,
     AF_UNSPEC,
     AF_UNIX,
     AF_INET,

@@ -96,6 +96,9 @@ pub(crate) struct OpenFile {
     urgent_handler: Mutex<Option<SignalHandler>>,
     /// Descriptors naming this file; changed only under the table lock.
     descriptors: AtomicUsize,
+    /// `F_SETOWN` / `SIOCSPGRP`: the owner recorded for `SIGURG` (a process, or a
+    /// process group when negative); in process the urgent handler acts on it.
+    owner: std::sync::atomic::AtomicI32,
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -110,11 +113,22 @@ impl std::fmt::Debug for OpenFile {
 }
 
 impl OpenFile {
+    /// The `F_SETOWN` owner (0: none).
+    pub(crate) fn owner(&self) -> i32 {
+        self.owner.load(Ordering::Relaxed)
+    }
+
+    /// Sets the `F_SETOWN` owner.
+    pub(crate) fn set_owner(&self, owner: i32) {
+        self.owner.store(owner, Ordering::Relaxed);
+    }
+
     pub(crate) fn new(kind: SocketKind, handle: SocketHandle, nonblocking: bool) -> OpenFile {
         OpenFile {
             kind,
             handle,
             nonblocking: AtomicBool::new(nonblocking),
+            owner: std::sync::atomic::AtomicI32::new(0),
             shutdown: AtomicU8::new(0),
             timeouts: Mutex::new((None, None)),
             connect_state: AtomicU8::new(ConnectState::Unconnected as u8),

@@ -63,8 +63,10 @@ impl Stack {
     /// ignored and this is [`Stack::send`], as in Linux. An unbound socket is bound to
     /// an ephemeral port first (`EAGAIN` if none is free). `to` must be `AF_INET`
     /// (`AF_UNSPEC` is taken as `AF_INET`, as Linux does; other families
-    /// `EAFNOSUPPORT`); port 0 or address 0.0.0.0 `EINVAL`. Other errors as
-    /// [`Stack::send`].
+    /// `EAFNOSUPPORT`); port 0 `EINVAL`. Address 0.0.0.0 (`INADDR_ANY`) on a
+    /// datagram socket broadcasts, as in the 4.2BSD primer (5.5): it stands for
+    /// 255.255.255.255 and needs `SO_BROADCAST` (`EACCES` otherwise; Linux sends
+    /// it to the host itself). Other errors as [`Stack::send`].
     pub fn sendto(&self, fd: i32, buf: &[u8], flags: i32, to: &SockAddrIn) -> Result<usize, Errno> {
         track(self.sendto_checked(fd, buf, flags, to))
     }
@@ -86,11 +88,17 @@ impl Stack {
         flags: i32,
         to: &SockAddrIn,
     ) -> Result<usize, Errno> {
-        self.file(fd)?;
+        let file = self.file(fd)?;
         if i32::from(to.sin_family) != AF_INET && !to.is_unspec() {
             return Err(Errno::EAFNOSUPPORT);
         }
-        self.send_inner(fd, buf, flags, Some(SocketAddrV4::from(*to)))
+        let mut to = SocketAddrV4::from(*to);
+        // The 4.2BSD primer (5.5) broadcasts by sending to INADDR_ANY: that is the
+        // limited broadcast address, with the broadcast rule (SO_BROADCAST).
+        if file.kind == SocketKind::Udp && to.ip().is_unspecified() && to.port() != 0 {
+            to.set_ip(std::net::Ipv4Addr::BROADCAST);
+        }
+        self.send_inner(fd, buf, flags, Some(to))
     }
 
     fn send_inner(

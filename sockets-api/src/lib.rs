@@ -90,7 +90,7 @@
 //!         exit(1);
 //!     }
 //! };
-//! println!("Socket has port #{}", ntohs(name.sin_port));
+//! println!("Socket has port {}", ntohs(name.sin_port));
 //! # let port = ntohs(name.sin_port);
 //! # let host_a2 = host_a.clone(); // host A must outlive the thread (ARP)
 //! # let sender = std::thread::spawn(move || {
@@ -159,7 +159,7 @@
 //!         exit(1);
 //!     }
 //! };
-//! println!("Socket has port #{}", ntohs(server.sin_port));
+//! println!("Socket has port {}", ntohs(server.sin_port));
 //!
 //! // ---- Figure 7a, on host A ("streamwrite 10.0.0.2 port")
 //! let port = ntohs(server.sin_port);
@@ -290,8 +290,7 @@
 //! Where Linux differs from the seeds, we follow Linux: `send` on an unconnected
 //! datagram socket is `EDESTADDRREQ` (the primer's `ENOTCONN`); an invalid
 //! `tv_usec` for `SO_RCVTIMEO` is `EDOM`; `SO_RCVBUF` and `SO_SNDBUF` double the
-//! value given; `MSG_TRUNC` on `recv` returns the datagram's real length; a
-//! zero-length `setsockopt(SO_REUSEADDR)` (the primer's `(char *)0, 0`) is `EINVAL`;
+//! value given; `MSG_TRUNC` on `recv` returns the datagram's real length;
 //! UDP sockets never report `EISCONN` (`sendto` with an address works on a
 //! connected socket, and `connect` may be called again). For streams: the
 //! primer's `SOF_PREVIEW` is `MSG_PEEK`; its system limit of 5 on the `listen`
@@ -302,7 +301,20 @@
 //! urgent mark follows the BSD interpretation Linux uses (the urgent pointer
 //! points past the urgent byte) and one urgent byte at a time is kept, a newer one
 //! turning the older into ordinary data; `close` with `SO_LINGER` waits even on a
-//! non-blocking socket.
+//! non-blocking socket. Three more, each a decision: `connect` to an association
+//! that exists already (same four addresses and ports) is `EADDRNOTAVAIL`, Linux's
+//! answer, where the primer says `EADDRINUSE`; `shutdown(SHUT_WR)` sends what is
+//! queued and then the FIN (the primer says queued data is discarded; no stack
+//! today discards it); `select` that times out returns 0, as POSIX says (the
+//! primer's "-1 with `EINTR`" describes a signal, not the timeout).
+//!
+//! Where the seeds' literal calls fail on Linux, we take the seeds' form (this
+//! face only; drill's kernel keeps Linux's answers): a flag option set with no
+//! value, `setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (char *)0, 0)`, turns it on
+//! (Linux: `EINVAL`); `sendto` to `INADDR_ANY` on a datagram socket broadcasts
+//! (primer 5.5; Linux sends to the host itself), with `SO_BROADCAST`. The
+//! primer's names are there too: `SOF_OOB`, `SOF_PREVIEW`, `SOF_DONTROUTE`,
+//! [`IPPORT_RESERVED`], `SIOCSPGRP`/`SIOCGPGRP`, `SO_DEBUG` and `SO_DONTROUTE`.
 
 mod addr;
 pub mod addrinfo;

@@ -19,7 +19,9 @@ use stack::tcp::State;
 
 use crate::bsd::Stack;
 use crate::consts::{
-    FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_NONBLOCK, O_RDWR, SIOCATMARK, SIOCOUTQ,
+    FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_GETOWN, F_SETFD, F_SETFL, F_SETOWN, O_NONBLOCK, O_RDWR,
+    SIOCATMARK, SIOCGPGRP, SIOCOUTQ, SIOCSPGRP, SOL_SOCKET, SO_BROADCAST, SO_DEBUG, SO_DONTROUTE,
+    SO_KEEPALIVE, SO_OOBINLINE, SO_REUSEADDR,
 };
 use crate::errno::{track, Errno};
 use crate::fdtable::{SocketKind, Timeout};
@@ -181,6 +183,16 @@ pub(crate) fn timeout_from(tv: TimeVal) -> Result<Timeout, Errno> {
     Ok(TimeVal::to_duration(tv).filter(|d| !d.is_zero()))
 }
 
+/// `SOL_SOCKET` options that are on/off flags (4.2BSD's options without a value).
+const FLAG_OPTIONS: [i32; 6] = [
+    SO_REUSEADDR,
+    SO_BROADCAST,
+    SO_KEEPALIVE,
+    SO_OOBINLINE,
+    SO_DEBUG,
+    SO_DONTROUTE,
+];
+
 pub(crate) fn timeval_of(t: Timeout) -> TimeVal {
     t.map(TimeVal::from_duration).unwrap_or_default()
 }
@@ -209,7 +221,13 @@ impl Stack {
     ) -> Result<(), Errno> {
         track((|| {
             let file = self.file(fd)?;
-            let val = optval.to_option_bytes();
+            let mut val = optval.to_option_bytes();
+            // The 4.2BSD primer's form, `setsockopt(s, SOL_SOCKET, SO_REUSEADDR,
+            // (char *)0, 0)`: a flag option with no value turns it on (Linux says
+            // EINVAL; drill's kernel, which models Linux, keeps that).
+            if val.is_empty() && level == SOL_SOCKET && FLAG_OPTIONS.contains(&optname) {
+                val = 1i32.to_ne_bytes().to_vec();
+            }
             let effect = {
                 let mut g = self.lock();
                 let now = g.now();
@@ -287,7 +305,9 @@ impl Stack {
 
     /// `fcntl(fd, cmd, arg)`: `F_GETFL` gives `O_RDWR`, plus `O_NONBLOCK` in
     /// non-blocking mode; `F_SETFL` sets or clears `O_NONBLOCK` (other flags are
-    /// ignored); `F_GETFD`/`F_SETFD` read 0 and accept anything (there is no exec).
+    /// ignored); `F_GETFD`/`F_SETFD` read 0 and accept anything (there is no exec);
+    /// `F_SETOWN`/`F_GETOWN` record and read the owner that would receive
+    /// `SIGURG` (in process, [`Stack::set_urgent_handler`] is what runs).
     /// Other commands: `EINVAL`. Typical use, as in C:
     /// `fcntl(s, F_SETFL, fcntl(s, F_GETFL, 0)? | O_NONBLOCK)`.
     pub fn fcntl(&self, fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
@@ -298,6 +318,11 @@ impl Stack {
                 Ok(0)
             }
             F_GETFD | F_SETFD => Ok(0),
+            F_SETOWN => {
+                file.set_owner(arg);
+                Ok(0)
+            }
+            F_GETOWN => Ok(file.owner()),
             _ => Err(Errno::EINVAL),
         }))
     }
@@ -313,7 +338,9 @@ impl Stack {
     /// - `SIOCOUTQ` (`TIOCOUTQ`): bytes sent and not yet acknowledged (stream;
     ///   `EINVAL` on a listener), 0 on a datagram socket;
     /// - `FIONBIO`: sets non-blocking mode when `*arg` is non-zero, clears it
-    ///   otherwise.
+    ///   otherwise;
+    /// - `SIOCSPGRP`/`SIOCGPGRP` (the primer's 5.2): as `F_SETOWN`/`F_GETOWN`, as
+    ///   Linux has them (a negative value names a process group).
     ///
     /// Other requests (and `SIOCATMARK` on a datagram socket) are `ENOTTY`.
     pub fn ioctl(&self, fd: i32, request: u64, arg: &mut i32) -> Result<(), Errno> {
@@ -325,6 +352,15 @@ impl Stack {
         match request {
             FIONBIO => {
                 file.set_nonblocking(*arg != 0);
+                Ok(())
+            }
+            // The primer's `ioctl(s, SIOCSPGRP, &pgrp)`: as F_SETOWN (Linux).
+            SIOCSPGRP => {
+                file.set_owner(*arg);
+                Ok(())
+            }
+            SIOCGPGRP => {
+                *arg = file.owner();
                 Ok(())
             }
             FIONREAD | SIOCOUTQ => {

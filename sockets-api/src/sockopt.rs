@@ -17,9 +17,9 @@ use stack::{Engine, Instant, SocketHandle, SocketOptions};
 
 use crate::consts::{
     AF_INET, IPPROTO_IP, IPPROTO_TCP, IP_TOS, IP_TTL, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST,
-    SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE, SO_PROTOCOL, SO_RCVBUF,
-    SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE, TCP_CA_NAME_MAX, TCP_CONGESTION,
-    TCP_INFO, TCP_MAXSEG, TCP_NODELAY,
+    SO_DEBUG, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE,
+    SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
+    TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_INFO, TCP_MAXSEG, TCP_NODELAY,
 };
 use crate::errno::Errno;
 use crate::fdtable::SocketKind;
@@ -71,30 +71,34 @@ pub fn set(
                     })
                 }
                 SO_REUSEADDR | SO_BROADCAST | SO_KEEPALIVE | SO_OOBINLINE | SO_RCVBUF
-                | SO_SNDBUF | SO_LINGER => update(engine, now, h, kind, |o, max| {
-                    match optname {
-                        SO_REUSEADDR => o.reuse_addr = v != 0,
-                        SO_BROADCAST => o.broadcast = v != 0,
-                        SO_KEEPALIVE => o.keepalive = v != 0,
-                        SO_OOBINLINE => o.oob_inline = v != 0,
-                        SO_RCVBUF | SO_SNDBUF => {
-                            // Linux: min(val as u32, max) then doubled "to allow
-                            // space for bookkeeping overhead".
-                            let bytes = (v as u32 as usize).min(max / 2) * 2;
-                            if optname == SO_RCVBUF {
-                                o.recv_buffer = bytes;
-                            } else {
-                                o.send_buffer = bytes;
+                | SO_SNDBUF | SO_LINGER | SO_DEBUG | SO_DONTROUTE => {
+                    update(engine, now, h, kind, |o, max| {
+                        match optname {
+                            SO_REUSEADDR => o.reuse_addr = v != 0,
+                            SO_DEBUG => o.debug = v != 0,
+                            SO_DONTROUTE => o.dont_route = v != 0,
+                            SO_BROADCAST => o.broadcast = v != 0,
+                            SO_KEEPALIVE => o.keepalive = v != 0,
+                            SO_OOBINLINE => o.oob_inline = v != 0,
+                            SO_RCVBUF | SO_SNDBUF => {
+                                // Linux: min(val as u32, max) then doubled "to allow
+                                // space for bookkeeping overhead".
+                                let bytes = (v as u32 as usize).min(max / 2) * 2;
+                                if optname == SO_RCVBUF {
+                                    o.recv_buffer = bytes;
+                                } else {
+                                    o.send_buffer = bytes;
+                                }
+                            }
+                            _ => {
+                                let l = linger_from(val).ok_or(Errno::EINVAL)?;
+                                o.linger = (l.l_onoff != 0)
+                                    .then(|| Duration::from_secs(u64::from(l.l_linger as u32)));
                             }
                         }
-                        _ => {
-                            let l = linger_from(val).ok_or(Errno::EINVAL)?;
-                            o.linger = (l.l_onoff != 0)
-                                .then(|| Duration::from_secs(u64::from(l.l_linger as u32)));
-                        }
-                    }
-                    Ok(())
-                }),
+                        Ok(())
+                    })
+                }
                 _ => Err(Errno::ENOPROTOOPT),
             }
         }
@@ -206,6 +210,8 @@ pub fn get(
                 int(e.map_or(0, |e| Errno::from(e).raw()))
             }
             SO_REUSEADDR => int(o.reuse_addr.into()),
+            SO_DEBUG => int(o.debug.into()),
+            SO_DONTROUTE => int(o.dont_route.into()),
             SO_BROADCAST => int(o.broadcast.into()),
             SO_KEEPALIVE => int(o.keepalive.into()),
             SO_OOBINLINE => int(o.oob_inline.into()),

@@ -526,6 +526,57 @@ fn options_round_trip_with_linux_conventions() {
 }
 
 #[test]
+fn the_primers_literal_calls_are_accepted() {
+    let (a, _b) = pair();
+    let s = a.socket(AF_INET, SOCK_STREAM, 0).unwrap();
+    // setsockopt(s, SOL_SOCKET, SO_REUSEADDR, (char *)0, 0)
+    a.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &[][..]).unwrap();
+    let mut on = 0i32;
+    a.getsockopt(s, SOL_SOCKET, SO_REUSEADDR, &mut on).unwrap();
+    assert_eq!(on, 1);
+    // ioctl(s, SIOCSPGRP, &pgrp); SIOCGPGRP reads it back; F_GETOWN too.
+    let mut pgrp = -1234;
+    a.ioctl(s, SIOCSPGRP, &mut pgrp).unwrap();
+    let mut got = 0;
+    a.ioctl(s, SIOCGPGRP, &mut got).unwrap();
+    assert_eq!(got, -1234);
+    assert_eq!(a.fcntl(s, F_GETOWN, 0), Ok(-1234));
+    // The old flag names and the reserved-port bound.
+    assert_eq!(
+        (SOF_OOB, SOF_PREVIEW, SOF_DONTROUTE),
+        (MSG_OOB, MSG_PEEK, MSG_DONTROUTE)
+    );
+    assert_eq!(IPPORT_RESERVED, 1024);
+    // The primer's broadcast (5.5): a datagram to INADDR_ANY reaches the network.
+    let rx = udp(&_b);
+    _b.bind(rx, &SockAddrIn::new(ANY, 2222)).unwrap();
+    let tx = udp(&a);
+    a.setsockopt(tx, SOL_SOCKET, SO_BROADCAST, &1i32).unwrap();
+    a.sendto(tx, b"status", 0, &SockAddrIn::new(ANY, 2222))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = _b.recvfrom(rx, &mut buf, 0).unwrap();
+    assert_eq!((&buf[..n], from.ip()), (&b"status"[..], A));
+    // SO_DEBUG is kept; SO_DONTROUTE keeps a datagram to the attached network:
+    // with a gateway, an off-link destination is reachable until it is set.
+    let (a, _b) = pair_with(|c| {
+        if c.addr == A {
+            c.gateway = Some(Ipv4Addr::new(10, 0, 0, 254));
+        }
+    });
+    let u = udp(&a);
+    let far = SockAddrIn::new(Ipv4Addr::new(192, 168, 7, 7), 9);
+    assert_eq!(a.sendto(u, b"x", 0, &far), Ok(1));
+    a.setsockopt(u, SOL_SOCKET, SO_DEBUG, &1i32).unwrap();
+    let mut dbg = 0i32;
+    a.getsockopt(u, SOL_SOCKET, SO_DEBUG, &mut dbg).unwrap();
+    assert_eq!(dbg, 1);
+    a.setsockopt(u, SOL_SOCKET, SO_DONTROUTE, &[][..]).unwrap();
+    assert_eq!(a.sendto(u, b"x", 0, &SockAddrIn::new(B, 9)), Ok(1));
+    assert_eq!(a.sendto(u, b"x", 0, &far), Err(Errno::ENETUNREACH));
+}
+
+#[test]
 fn every_option_with_a_bad_length_or_value_is_einval() {
     let (a, b) = pair();
     let s = udp(&a);
@@ -546,11 +597,18 @@ fn every_option_with_a_bad_length_or_value_is_einval() {
             Err(Errno::EINVAL),
             "SOL_SOCKET {opt} with 3 bytes"
         );
+        // No value at all is the 4.2BSD primer's form for a flag: "on".
+        let flag = [SO_REUSEADDR, SO_BROADCAST, SO_KEEPALIVE, SO_OOBINLINE].contains(&opt);
         assert_eq!(
             a.setsockopt(s, SOL_SOCKET, opt, &[0u8; 0]),
-            Err(Errno::EINVAL),
+            if flag { Ok(()) } else { Err(Errno::EINVAL) },
             "SOL_SOCKET {opt} with 0 bytes"
         );
+        if flag {
+            let mut v = 0i32;
+            a.getsockopt(s, SOL_SOCKET, opt, &mut v).unwrap();
+            assert_eq!(v, 1, "SOL_SOCKET {opt} turned on");
+        }
     }
     // Structured options need the whole structure.
     assert_eq!(
@@ -821,9 +879,10 @@ fn wrong_families_short_addresses_and_missing_peers() {
         a.sendto(u, b"x", 0, &SockAddrIn::new(B, 0)),
         Err(Errno::EINVAL)
     );
+    // INADDR_ANY is the primer's broadcast (5.5): it needs SO_BROADCAST.
     assert_eq!(
         a.sendto(u, b"x", 0, &SockAddrIn::new(ANY, 9)),
-        Err(Errno::EINVAL)
+        Err(Errno::EACCES)
     );
     assert_eq!(a.connect(u, &SockAddrIn::new(B, 0)), Err(Errno::EINVAL));
     assert_eq!(

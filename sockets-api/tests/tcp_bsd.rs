@@ -55,7 +55,7 @@ fn figure_7a_writers_and_figure_7b_accept_loop() {
     /* Find out assigned port number and print it out */
     let server = b.getsockname(sock).unwrap();
     let port = ntohs(server.sin_port);
-    assert!(port >= 49152, "Socket has port #{port}");
+    assert!(port >= 49152, "Socket has port {port}");
     /* Start accepting connections */
     b.listen(sock, 5).unwrap();
 
