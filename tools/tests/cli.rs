@@ -479,7 +479,7 @@ fn example_stream_accept_and_ipc_server_answer_kernel_clients() {
     let mut lines = BufReader::new(accept.stdout.take().unwrap());
     let mut first = String::new();
     lines.read_line(&mut first).unwrap();
-    assert_eq!(first.trim(), "Socket has port #6001");
+    assert_eq!(first.trim(), "Socket has port 6001");
     // The port is printed before listen() (as in the C): retry a refusal.
     let mut c = connect_retrying(&ns, "10.0.0.2:6001");
     c.write_all(b"Into the valley of Death\0").unwrap();

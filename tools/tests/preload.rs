@@ -364,9 +364,15 @@ fn iperf3_client_and_server_on_the_stack() {
     k.finish();
 }
 
-const CLOSING_SERVER: &str =
-    "import socket,sys\ns=socket.create_server(('10.0.0.1',int(sys.argv[1])))\n\
-     print('ready',flush=True)\nc,_=s.accept()\nc.close()\nc,_=s.accept()\nc.close()";
+/// Accepts two connections and closes each after 0.3 s with data unread, which
+/// resets it (so the client's next send meets ECONNRESET, the one after EPIPE).
+const CLOSING_SERVER: &str = "import socket,sys,time
+s=socket.create_server(('10.0.0.1',int(sys.argv[1])))
+print('ready',flush=True)
+for i in range(2):
+    c,_=s.accept()
+    time.sleep(0.3)
+    c.close()";
 
 #[test]
 fn sigpipe_kills_unless_msg_nosignal_as_on_the_kernel() {
@@ -396,6 +402,10 @@ fn sigpipe_kills_unless_msg_nosignal_as_on_the_kernel() {
     }
     assert_eq!(results[0].0, Some(libc::SIGPIPE));
     assert_eq!(results[0], results[1]);
+    assert_eq!(
+        results[0].1,
+        "send: Connection reset by peer\nsend: Broken pipe\n"
+    );
 }
 
 #[test]

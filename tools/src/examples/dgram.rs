@@ -29,7 +29,7 @@ pub fn figure_6a_reader(net: &Stack, port_known: impl FnOnce(u16)) -> Result<Str
         .map_err(fail("binding datagram socket"))?;
     // Find assigned port value and print it out.
     let name = net.getsockname(sock).map_err(fail("getting socket name"))?;
-    super::say(format_args!("Socket has port #{}", ntohs(name.sin_port)));
+    super::say(format_args!("Socket has port {}", ntohs(name.sin_port)));
     port_known(ntohs(name.sin_port));
     // Read from the socket.
     if let Err(e) = net.read(sock, &mut buf) {

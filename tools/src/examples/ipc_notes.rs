@@ -89,7 +89,8 @@ pub fn sender(
         }
     };
     if let Err(e) = net.sendto(s, message1.as_bytes(), 0, &your_socket_address) {
-        perror("Send 1 failed\n", e);
+        // Sic: the notes' C says "Send 2 failed" for both messages.
+        perror("Send 2 failed\n", e);
     }
     if let Err(e) = net.sendto(s, message2.as_bytes(), 0, &your_socket_address) {
         perror("Send 2 failed\n", e);

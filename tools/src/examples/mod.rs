@@ -27,7 +27,7 @@ thread_local! {
 }
 
 /// Names the host whose program runs on the calling thread: the programs' lines
-/// then read `[A] Socket has port #...`, so a transcript of two hosts says who
+/// then read `[A] Socket has port ...`, so a transcript of two hosts says who
 /// printed what. Unnamed, they print exactly what the C programs print.
 pub fn label_host(host: &'static str) {
     HOST.with(|h| h.set(Some(host)));

@@ -208,7 +208,7 @@ pub fn figure_5_server(
             return Err(e);
         }
     };
-    super::say(format_args!("Socket has port #{}", ntohs(name.sin_port)));
+    super::say(format_args!("Socket has port {}", ntohs(name.sin_port)));
     listening(ntohs(name.sin_port));
     let accepted = net.accept(sock);
     let _ = net.close(sock);

@@ -86,7 +86,7 @@ fn named_listener(net: &Stack, port: u16) -> Result<(i32, u16), String> {
             return Err(fail("getting socket name")(e));
         }
     };
-    super::say(format_args!("Socket has port #{}", ntohs(server.sin_port)));
+    super::say(format_args!("Socket has port {}", ntohs(server.sin_port)));
 
     // Start accepting connections
     if let Err(e) = net.listen(sock, 5) {
