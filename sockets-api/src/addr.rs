@@ -315,3 +315,79 @@ mod tests {
         );
     }
 }
+
+/// Room for a path in a `struct sockaddr_un` (Linux: 108 bytes).
+pub const UNIX_PATH_MAX: usize = 108;
+
+/// `struct sockaddr_un`: a UNIX-domain socket name (a path in the stack's own
+/// name space; nothing is created in the file system).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SockAddrUn {
+    /// `AF_UNIX`.
+    pub sun_family: u16,
+    /// The path, NUL-terminated unless it fills the array.
+    pub sun_path: [u8; UNIX_PATH_MAX],
+}
+
+impl Default for SockAddrUn {
+    fn default() -> Self {
+        SockAddrUn {
+            sun_family: crate::consts::AF_UNIX as u16,
+            sun_path: [0; UNIX_PATH_MAX],
+        }
+    }
+}
+
+impl std::fmt::Debug for SockAddrUn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SockAddrUn({:?})", self.path())
+    }
+}
+
+impl SockAddrUn {
+    /// The name `path` (`strcpy(name.sun_path, path)`), cut to fit.
+    pub fn new(path: &str) -> SockAddrUn {
+        let mut a = SockAddrUn::default();
+        let n = path.len().min(UNIX_PATH_MAX - 1);
+        a.sun_path[..n].copy_from_slice(&path.as_bytes()[..n]);
+        a
+    }
+
+    /// The path up to its NUL ("" for an unnamed socket).
+    pub fn path(&self) -> String {
+        String::from_utf8_lossy(self.path_bytes()).into_owned()
+    }
+
+    pub(crate) fn path_bytes(&self) -> &[u8] {
+        let end = self
+            .sun_path
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(UNIX_PATH_MAX);
+        &self.sun_path[..end]
+    }
+
+    /// The C bytes: family (native order) then the path up to its NUL.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = self.sun_family.to_ne_bytes().to_vec();
+        v.extend_from_slice(self.path_bytes());
+        v.push(0);
+        v
+    }
+
+    /// From C bytes and length: `EINVAL` without the family, `EAFNOSUPPORT` for
+    /// another family.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SockAddrUn, Errno> {
+        if bytes.len() < 2 {
+            return Err(Errno::EINVAL);
+        }
+        let family = u16::from_ne_bytes([bytes[0], bytes[1]]);
+        if i32::from(family) != crate::consts::AF_UNIX {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let mut a = SockAddrUn::default();
+        let path = &bytes[2..bytes.len().min(2 + UNIX_PATH_MAX)];
+        a.sun_path[..path.len()].copy_from_slice(path);
+        Ok(a)
+    }
+}

@@ -17,7 +17,7 @@ use stack::runtime::{Runtime, StackGuard, WaitOutcome};
 use stack::tcp::{Shutdown, State};
 use stack::{Engine, NetError, SocketHandle, StackConfig};
 
-use crate::addr::{SockAddrIn, SOCKADDR_IN_LEN};
+use crate::addr::{SockAddrIn, SockAddrUn, SOCKADDR_IN_LEN};
 use crate::consts::{
     AF_INET, AF_UNSPEC, INADDR_ANY, IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP, SHUT_RD, SHUT_RDWR,
     SHUT_WR, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_STREAM,
@@ -84,6 +84,8 @@ pub(crate) struct Inner {
     pub(crate) names: Mutex<crate::netdb::Names>,
     /// How blocking calls wait, when not on the runtime's condition variables.
     blocker: std::sync::OnceLock<Arc<dyn Blocker>>,
+    /// The UNIX domain: endpoints, pipes and names (taken after the engine lock).
+    pub(crate) unix: Mutex<crate::unix::UnixSpace>,
     /// Dropped last: stopping the runtime joins the driver thread.
     runtime: Runtime,
 }
@@ -109,6 +111,7 @@ impl Stack {
                 signals: Signals::default(),
                 names: Mutex::default(),
                 blocker: std::sync::OnceLock::new(),
+                unix: Mutex::default(),
                 runtime,
             }),
         }
@@ -338,6 +341,9 @@ impl Stack {
         if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
             return Err(Errno::EINVAL);
         }
+        if domain == crate::consts::AF_UNIX {
+            return self.unix_socket(ty, protocol);
+        }
         let ty = ty & SOCK_TYPE_MASK;
         if !(0..AF_MAX).contains(&domain) {
             return Err(Errno::EAFNOSUPPORT);
@@ -393,6 +399,13 @@ impl Stack {
     }
 
     fn close_inner(&self, fd: i32) -> Result<(), Errno> {
+        if self.unix_file(fd).is_some() {
+            let (file, last) = self.fds().remove_unix(fd)?;
+            if last {
+                self.unix_release(&file);
+            }
+            return Ok(());
+        }
         let mut g = self.lock();
         let (file, last) = self.fds().remove(fd)?;
         let mut linger = None;
@@ -426,6 +439,9 @@ impl Stack {
     }
 
     fn dup_inner(&self, fd: i32) -> Result<i32, Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return self.unix_dup(u);
+        }
         let _g = self.lock();
         let mut fds = self.fds();
         let file = fds.get(fd)?;
@@ -446,6 +462,9 @@ impl Stack {
     /// `bind` with the address as C bytes and length (`addr.len()` is `addrlen`):
     /// `EINVAL` when shorter than a `sockaddr_in`, then as [`Stack::bind`].
     pub fn bind_raw(&self, fd: i32, addr: &[u8]) -> Result<(), Errno> {
+        if self.unix_file(fd).is_some() {
+            return track(SockAddrUn::from_bytes(addr).and_then(|a| self.unix_bind(fd, &a)));
+        }
         track(
             self.file(fd)
                 .and_then(|_| SockAddrIn::from_bytes(addr))
@@ -454,6 +473,9 @@ impl Stack {
     }
 
     fn bind_inner(&self, fd: i32, addr: &SockAddrIn) -> Result<(), Errno> {
+        if self.unix_file(fd).is_some() {
+            return Err(Errno::EINVAL); // an Internet address for a UNIX socket
+        }
         let file = self.file(fd)?;
         if i32::from(addr.sin_family) != AF_INET
             && !(addr.is_unspec() && addr.sin_addr.s_addr == INADDR_ANY.to_be())
@@ -499,6 +521,9 @@ impl Stack {
     /// the family field; `AF_UNSPEC` needs only the family (as Linux); else
     /// `EINVAL` when shorter than a `sockaddr_in`, then as [`Stack::connect`].
     pub fn connect_raw(&self, fd: i32, addr: &[u8]) -> Result<(), Errno> {
+        if self.unix_file(fd).is_some() {
+            return track(SockAddrUn::from_bytes(addr).and_then(|a| self.unix_connect(fd, &a)));
+        }
         track(self.file(fd).and_then(|_| {
             let family = match addr {
                 [a, b, ..] => u16::from_ne_bytes([*a, *b]),
@@ -513,6 +538,9 @@ impl Stack {
     }
 
     fn connect_inner(&self, fd: i32, addr: &SockAddrIn) -> Result<(), Errno> {
+        if self.unix_file(fd).is_some() {
+            return Err(Errno::EINVAL); // an Internet address for a UNIX socket
+        }
         let file = self.file(fd)?;
         match file.kind {
             SocketKind::Tcp => self.stream_connect(fd, &file, addr),
@@ -537,6 +565,9 @@ impl Stack {
     }
 
     fn getsockname_inner(&self, fd: i32) -> Result<SockAddrIn, Errno> {
+        if self.unix_file(fd).is_some() {
+            return Err(Errno::EAFNOSUPPORT); // see getsockname_un
+        }
         let file = self.file(fd)?;
         let g = self.lock();
         let local = match file.kind {
@@ -556,6 +587,9 @@ impl Stack {
     }
 
     fn getpeername_inner(&self, fd: i32) -> Result<SockAddrIn, Errno> {
+        if self.unix_file(fd).is_some() {
+            return Err(Errno::EAFNOSUPPORT); // see getpeername_un
+        }
         let file = self.file(fd)?;
         let g = self.lock();
         let peer = match file.kind {
@@ -583,6 +617,9 @@ impl Stack {
     }
 
     fn shutdown_inner(&self, fd: i32, how: i32) -> Result<(), Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return self.unix_shutdown(&u, how);
+        }
         let file = self.file(fd)?;
         if !(SHUT_RD..=SHUT_RDWR).contains(&how) {
             return Err(Errno::EINVAL);

@@ -62,17 +62,29 @@ impl<F> Descriptors<F> {
     }
 
     fn lowest_free(&self) -> Option<usize> {
-        let i = self
-            .slots
-            .iter()
-            .position(Option::is_none)
+        self.lowest_free_but(|_| false)
+    }
+
+    /// The lowest free slot whose descriptor `taken` does not claim.
+    fn lowest_free_but(&self, taken: impl Fn(i32) -> bool) -> Option<usize> {
+        let i = (0..)
+            .find(|&i| self.slots.get(i).is_none_or(Option::is_none) && !taken(FIRST_FD + i as i32))
             .unwrap_or(self.slots.len());
         (FIRST_FD as usize + i < self.limit).then_some(i)
     }
 
     /// Gives `file` the lowest free descriptor (`EMFILE` if the table is full).
     pub fn insert(&mut self, file: F) -> Result<i32, Errno> {
-        let i = self.lowest_free().ok_or(Errno::EMFILE)?;
+        self.insert_but(file, |_| false)
+    }
+
+    /// Like [`Descriptors::insert`], skipping the descriptors `taken` claims (those
+    /// of another table sharing the numbers).
+    pub fn insert_but(&mut self, file: F, taken: impl Fn(i32) -> bool) -> Result<i32, Errno> {
+        let i = self.lowest_free_but(taken).ok_or(Errno::EMFILE)?;
+        while self.slots.len() < i {
+            self.slots.push(None);
+        }
         if i == self.slots.len() {
             self.slots.push(Some(file));
         } else {

@@ -199,6 +199,8 @@ impl OpenFile {
 #[derive(Debug, Default)]
 pub(crate) struct FdTable {
     table: Descriptors<Arc<OpenFile>>,
+    /// UNIX-domain sockets and pipes: numbers from the same space.
+    unix: Descriptors<Arc<crate::unix::UnixFile>>,
 }
 
 impl FdTable {
@@ -219,7 +221,10 @@ impl FdTable {
 
     /// Gives `file` the lowest free descriptor (`EMFILE` if the table is full).
     pub(crate) fn insert(&mut self, file: Arc<OpenFile>) -> Result<i32, Errno> {
-        let fd = self.table.insert(Arc::clone(&file))?;
+        let unix = &self.unix;
+        let fd = self
+            .table
+            .insert_but(Arc::clone(&file), |fd| unix.get(fd).is_ok())?;
         file.descriptors.fetch_add(1, Ordering::Relaxed);
         Ok(fd)
     }
@@ -239,7 +244,32 @@ impl FdTable {
 
     /// Number of open descriptors.
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.table.len() + self.unix.len()
+    }
+
+    /// The UNIX-domain file `fd` names (`EBADF` if none).
+    pub(crate) fn get_unix(&self, fd: i32) -> Result<Arc<crate::unix::UnixFile>, Errno> {
+        self.unix.get(fd).cloned()
+    }
+
+    /// Gives a UNIX-domain file the lowest free descriptor.
+    pub(crate) fn insert_unix(&mut self, file: Arc<crate::unix::UnixFile>) -> Result<i32, Errno> {
+        let table = &self.table;
+        let fd = self
+            .unix
+            .insert_but(Arc::clone(&file), |fd| table.get(fd).is_ok())?;
+        file.add_descriptor();
+        Ok(fd)
+    }
+
+    /// Frees a UNIX-domain descriptor; true when it was the file's last.
+    pub(crate) fn remove_unix(
+        &mut self,
+        fd: i32,
+    ) -> Result<(Arc<crate::unix::UnixFile>, bool), Errno> {
+        let file = self.unix.remove(fd)?;
+        let last = file.drop_descriptor();
+        Ok((file, last))
     }
 
     /// The limit descriptors stay below.
@@ -250,5 +280,6 @@ impl FdTable {
     /// Changes the limit.
     pub(crate) fn set_limit(&mut self, limit: usize) {
         self.table.set_limit(limit);
+        self.unix.set_limit(limit);
     }
 }

@@ -74,6 +74,12 @@ impl Stack {
     /// `sendto` with the address as C bytes and length: `EINVAL` when shorter than a
     /// `sockaddr_in`, then as [`Stack::sendto`].
     pub fn sendto_raw(&self, fd: i32, buf: &[u8], flags: i32, to: &[u8]) -> Result<usize, Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return track(
+                crate::addr::SockAddrUn::from_bytes(to)
+                    .and_then(|a| self.unix_send(fd, &u, buf, flags, Some(&a))),
+            );
+        }
         track(
             self.file(fd)
                 .and_then(|_| SockAddrIn::from_bytes(to))
@@ -88,6 +94,9 @@ impl Stack {
         flags: i32,
         to: &SockAddrIn,
     ) -> Result<usize, Errno> {
+        if self.unix_file(fd).is_some() {
+            return Err(Errno::EINVAL); // an Internet address for a UNIX socket
+        }
         let file = self.file(fd)?;
         if i32::from(to.sin_family) != AF_INET && !to.is_unspec() {
             return Err(Errno::EAFNOSUPPORT);
@@ -108,6 +117,9 @@ impl Stack {
         flags: i32,
         to: Option<SocketAddrV4>,
     ) -> Result<usize, Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return self.unix_send(fd, &u, buf, flags, None);
+        }
         let file = self.file(fd)?;
         match file.kind {
             SocketKind::Tcp => self.stream_send(fd, &file, buf, flags),
@@ -184,6 +196,9 @@ impl Stack {
         buf: &mut [u8],
         flags: i32,
     ) -> Result<(usize, Option<SocketAddrV4>), Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return self.unix_recv(&u, buf, flags).map(|(n, _)| (n, None));
+        }
         let file = self.file(fd)?;
         match file.kind {
             SocketKind::Tcp => Ok((self.stream_recv(fd, &file, buf, flags)?, None)),

@@ -13,7 +13,12 @@
 //!   [`getpeername`](Stack::getpeername), [`setsockopt`](Stack::setsockopt),
 //!   [`fcntl`](Stack::fcntl), [`ioctl`](Stack::ioctl),
 //!   [`sockatmark`](Stack::sockatmark), [`select`](Stack::select),
-//!   [`poll`](Stack::poll) — with the C constants ([`AF_INET`], [`SOCK_STREAM`],
+//!   [`poll`](Stack::poll), and the UNIX domain inside the stack
+//!   ([`socketpair`](Stack::socketpair), [`pipe`](Stack::pipe),
+//!   `socket(AF_UNIX, ...)` with [`bind_un`](Stack::bind_un),
+//!   [`connect_un`](Stack::connect_un), [`sendto_un`](Stack::sendto_un),
+//!   [`recvfrom_un`](Stack::recvfrom_un), [`accept_un`](Stack::accept_un),
+//!   [`unlink`](Stack::unlink)) — with the C constants ([`AF_INET`], [`SOCK_STREAM`],
 //!   [`MSG_OOB`], [`SO_LINGER`], ...), `struct sockaddr_in` ([`SockAddrIn`]),
 //!   byte-order functions ([`htons`], [`ntohs`], ...) and [`Errno`] with the BSD
 //!   names and `strerror` text; `SIGURG` and `SIGPIPE` become handler functions
@@ -334,10 +339,11 @@ mod signals;
 pub mod sockopt;
 mod stream;
 pub mod tcp_info;
+mod unix;
 
 pub use crate::addr::{
-    htonl, htons, inet_addr, inet_aton, inet_ntoa, ntohl, ntohs, InAddr, SockAddrIn,
-    SOCKADDR_IN_LEN,
+    htonl, htons, inet_addr, inet_aton, inet_ntoa, ntohl, ntohs, InAddr, SockAddrIn, SockAddrUn,
+    SOCKADDR_IN_LEN, UNIX_PATH_MAX,
 };
 pub use crate::bsd::{Blocker, Stack};
 pub use crate::consts::*;

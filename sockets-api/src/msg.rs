@@ -88,7 +88,10 @@ impl Stack {
         let room: usize = iov.iter().map(|b| b.len()).sum();
         let mut buf = vec![0u8; room];
         // On a datagram socket MSG_TRUNC asks for the datagram's real length.
-        let datagram = self.file(fd)?.kind == SocketKind::Udp;
+        let datagram = match self.unix_file(fd) {
+            Some(u) => u.kind == crate::unix::UnixKind::Dgram,
+            None => self.file(fd)?.kind == SocketKind::Udp,
+        };
         let ask = if datagram { flags | MSG_TRUNC } else { flags };
         let (real, from) = self.recvfrom(fd, &mut buf, ask)?;
         let len = real.min(room);

@@ -220,6 +220,9 @@ impl Stack {
         optval: &V,
     ) -> Result<(), Errno> {
         track((|| {
+            if self.unix_file(fd).is_some() {
+                return Err(Errno::ENOPROTOOPT); // no options in the UNIX domain here
+            }
             let file = self.file(fd)?;
             let mut val = optval.to_option_bytes();
             // The 4.2BSD primer's form, `setsockopt(s, SOL_SOCKET, SO_REUSEADDR,
@@ -266,6 +269,9 @@ impl Stack {
         optval: &mut V,
     ) -> Result<usize, Errno> {
         let bytes = track((|| {
+            if let Some(u) = self.unix_file(fd) {
+                return self.unix_getsockopt(&u, level, optname);
+            }
             let file = self.file(fd)?;
             let timeouts = Timeouts {
                 recv: file.recv_timeout(),
@@ -311,6 +317,9 @@ impl Stack {
     /// Other commands: `EINVAL`. Typical use, as in C:
     /// `fcntl(s, F_SETFL, fcntl(s, F_GETFL, 0)? | O_NONBLOCK)`.
     pub fn fcntl(&self, fd: i32, cmd: i32, arg: i32) -> Result<i32, Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return track(self.unix_fcntl(&u, cmd, arg));
+        }
         track(self.file(fd).and_then(|file| match cmd {
             F_GETFL => Ok(O_RDWR | if file.nonblocking() { O_NONBLOCK } else { 0 }),
             F_SETFL => {
@@ -348,6 +357,9 @@ impl Stack {
     }
 
     fn ioctl_inner(&self, fd: i32, request: u64, arg: &mut i32) -> Result<(), Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return self.unix_ioctl(&u, request, arg);
+        }
         let file = self.file(fd)?;
         match request {
             FIONBIO => {

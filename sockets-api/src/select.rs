@@ -238,8 +238,13 @@ impl Stack {
                     if !wanted.iter().any(|s| s.contains(fd)) {
                         continue;
                     }
-                    let file = fds.get(fd)?;
-                    let m = Self::poll_mask(&g, &file).map_err(|_| Errno::EBADF)?;
+                    let m = match fds.get_unix(fd) {
+                        Ok(u) => self.unix_poll_mask(&u),
+                        Err(_) => {
+                            let file = fds.get(fd)?;
+                            Self::poll_mask(&g, &file).map_err(|_| Errno::EBADF)?
+                        }
+                    };
                     for k in 0..3 {
                         if wanted[k].contains(fd) && m & masks[k] != 0 {
                             ready[k].insert(fd);
@@ -290,9 +295,10 @@ impl Stack {
                     if p.fd < 0 {
                         continue;
                     }
-                    let m = match fds.get(p.fd) {
-                        Ok(file) => Self::poll_mask(&g, &file).unwrap_or(POLLNVAL),
-                        Err(_) => POLLNVAL,
+                    let m = match (fds.get(p.fd), fds.get_unix(p.fd)) {
+                        (Ok(file), _) => Self::poll_mask(&g, &file).unwrap_or(POLLNVAL),
+                        (_, Ok(u)) => self.unix_poll_mask(&u),
+                        _ => POLLNVAL,
                     };
                     p.revents = m & (p.events | POLLERR | POLLHUP | POLLNVAL);
                     if p.revents != 0 {

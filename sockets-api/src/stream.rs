@@ -49,6 +49,9 @@ impl Stack {
     }
 
     fn listen_inner(&self, fd: i32, backlog: i32) -> Result<(), Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            return self.unix_listen(&u, backlog);
+        }
         let file = self.file(fd)?;
         if file.kind != SocketKind::Tcp {
             return Err(Errno::EOPNOTSUPP);
@@ -95,6 +98,12 @@ impl Stack {
     }
 
     fn accept_inner(&self, fd: i32, flags: i32) -> Result<(i32, SockAddrIn), Errno> {
+        if let Some(u) = self.unix_file(fd) {
+            // The peer's UNIX name comes from accept_un.
+            return self
+                .unix_accept(&u, flags)
+                .map(|(fd, _)| (fd, SockAddrIn::default()));
+        }
         let file = self.file(fd)?;
         if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
             return Err(Errno::EINVAL);

@@ -354,6 +354,13 @@ impl StackGuard<'_> {
         self.shared.any_change.notify_all();
     }
 
+    /// Wakes every thread in [`StackGuard::wait_any`] (`select`, `poll`, and waits
+    /// on state the socket layer keeps outside the engine, such as its UNIX
+    /// domain).
+    pub fn notify_any(&mut self) {
+        self.shared.any_change.notify_all();
+    }
+
     /// Sets (`Some`) or removes (`None`) the hook told of every socket event
     /// ([`EventHook`]), including the wake-ups [`StackGuard::notify`] sends.
     pub fn set_event_hook(&mut self, hook: Option<EventHook>) {
