@@ -40,6 +40,7 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
         "=== 6. 4.4BSD tutorial, Figure 7c",
         "=== 7. Unix IPC notes",
         "=== 8. 4.2BSD primer, Figure 5",
+        "=== 11. 4.4BSD tutorial, Figures 1, 3, 5a/5b, 9a/9b",
     ] {
         assert!(stdout.contains(section), "{section}: {stdout}");
     }
@@ -57,7 +58,17 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
         stdout.contains("out-of-band byte 0x02 (SIGINT)"),
         "{stdout}"
     );
-    assert_eq!(stdout.matches("[ok]").count(), 16, "{stdout}");
+    // The UNIX domain inside host A (section 11).
+    for line in [
+        "[A] -->Bright star, would I were steadfast as thou art . . .",
+        "[A] -->In Xanadu, did Kublai Khan . . .",
+        "[A] -->A stately pleasure dome decree . . .",
+        "[A] socket -->socket",
+        "[A] Socket has name socket",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    assert_eq!(stdout.matches("[ok]").count(), 20, "{stdout}");
     // TCP frames, with the urgent pointer, and the bulk of the flood left out.
     assert!(
         stdout.contains("[S.]") && stdout.contains(" urg "),
@@ -602,7 +613,7 @@ fn every_example_runs_in_memory_against_its_partner_without_root() {
 fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() {
     // None of these reaches a TAP: each fails on its arguments or its
     // configuration first.
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(&[&str], &str); 13] = [
         (&["up", "--addr", "10.0.0.300/24"], "bad IPv4 address"),
         (&["up", "--mtu", "10"], "MTU must be"),
         (&["ping", "notanip"], "invalid IPv4 address"),
@@ -619,7 +630,8 @@ fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() 
         (&["bench", "--loss", "abc"], "invalid float"),
         (&["stats", "--watch", "0"], "positive number of seconds"),
         (&["demo", "--seed", "x"], "invalid digit"),
-        (&["demo", "--only", "11"], "11 is not in 1..=10"),
+        (&["demo", "--only", "12"], "12 is not in 1..=11"),
+        (&["run"], "required arguments were not provided"),
         (
             &["plot", "x.pcap", "--format", "gif"],
             "possible values: svg, png, both",
@@ -873,4 +885,45 @@ fn example_resolves_its_host_name_through_dns() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn the_unix_domain_programs_run_as_examples_without_privileges() {
+    for (program, want) in [
+        (
+            "pipe",
+            &["-->Bright star, would I were steadfast as thou art . . ."][..],
+        ),
+        (
+            "socketpair",
+            &[
+                "-->In Xanadu, did Kublai Khan . . .",
+                "-->A stately pleasure dome decree . . .",
+            ][..],
+        ),
+        (
+            "unix-dgram",
+            &[
+                "socket -->socket",
+                "-->The sea is calm tonight, the tide is full . . .",
+            ][..],
+        ),
+        (
+            "unix-stream",
+            &[
+                "Socket has name socket",
+                "-->Half a league, half a league . . .",
+                "Ending connection",
+            ][..],
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .args(["example", program])
+            .output()
+            .expect("run example");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{program}: {stdout}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines, want, "{program}");
+    }
 }

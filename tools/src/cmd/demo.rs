@@ -33,7 +33,7 @@ pub struct DemoOpts {
     /// 4 broadcast (IPC notes), 5 stream (Figures 7a/7b), 6 select (7c), 7 stream
     /// echo (IPC notes), 8 out-of-band data (Figure 5), 9 error cases, 10 a lost
     /// segment and its retransmission.
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=10))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=11))]
     only: Vec<u8>,
 }
 
@@ -243,6 +243,9 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     if sections.want(10) {
         crate::cmd::demo_errors::retransmission_section(&mut failures)?;
     }
+    if sections.want(11) {
+        unix_section(&a, &mut failures)?;
+    }
 
     let ca = a.runtime().lock().engine_ref().counters().clone();
     let cb = b.runtime().lock().engine_ref().counters().clone();
@@ -329,6 +332,60 @@ fn messages(lines: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Section 11: the tutorial's UNIX-domain figures, inside host A (threads for
+/// fork; nothing crosses the link).
+fn unix_section(a: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
+    use crate::examples::unix;
+    banner("11. 4.4BSD tutorial, Figures 1, 3, 5a/5b, 9a/9b: a pipe, a socketpair, UNIX-domain datagrams and streams (inside host A; a thread for each fork)");
+    let got = unix::figure_1_pipe(a)?;
+    check(
+        "Figure 1: the child's message through the pipe",
+        got == unix::PIPE_DATA,
+        failures,
+    );
+    let (parent, child) = unix::figure_3_socketpair(a)?;
+    check(
+        "Figure 3: both messages through the socketpair",
+        parent == unix::DATA1 && child == unix::DATA2,
+        failures,
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = {
+        let a = a.clone();
+        std::thread::spawn(move || {
+            crate::examples::label_host("A");
+            unix::figure_5a_reader(&a, tx)
+        })
+    };
+    rx.recv()
+        .map_err(|_| "Figure 5a ended before it bound its name")?;
+    unix::figure_5b_sender(a, unix::NAME)?;
+    let got = reader.join().map_err(|_| "Figure 5a failed")??;
+    check(
+        "Figures 5a/5b: a datagram to the name \"socket\"",
+        got == unix::DGRAM_DATA,
+        failures,
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = {
+        let a = a.clone();
+        std::thread::spawn(move || {
+            crate::examples::label_host("A");
+            unix::figure_9b_server(&a, 1, tx)
+        })
+    };
+    rx.recv()
+        .map_err(|_| "Figure 9b ended before it bound its name")?;
+    unix::figure_9a_writer(a, unix::NAME)?;
+    let got = server.join().map_err(|_| "Figure 9b failed")??;
+    check(
+        "Figures 9a/9b: a stream connection to the name \"socket\", then unlink",
+        got == [unix::STREAM_DATA],
+        failures,
+    );
+    Ok(())
 }
 
 /// Lets a connection's closing frames go by, so sections do not interleave.

@@ -107,6 +107,17 @@ pub(crate) enum Program {
         #[arg(default_value = "there")]
         message2: String,
     },
+    /// 4.4BSD tutorial Figure 1: a pipe between a parent and its child (a thread).
+    /// The UNIX-domain programs run inside one stack, no TAP needed.
+    Pipe,
+    /// 4.4BSD tutorial Figure 3: a socketpair between a parent and its child.
+    Socketpair,
+    /// 4.4BSD tutorial Figures 5a and 5b: UNIX-domain datagrams to the name
+    /// "socket" (the reader and the sender on two threads of one stack).
+    UnixDgram,
+    /// 4.4BSD tutorial Figures 9a and 9b: a UNIX-domain stream connection to the
+    /// name "socket" (the server accepts one connection, then unlinks the name).
+    UnixStream,
     /// 4.2BSD primer Figure 5 (receiving side): accept one connection on PORT, read
     /// it, and on urgent data flush up to the mark and read the out-of-band byte.
     OobServer {
@@ -127,8 +138,51 @@ pub(crate) enum Program {
     },
 }
 
+/// Runs a UNIX-domain program (both of its sides, on threads of one stack in
+/// memory: the UNIX domain does not leave the stack), or `None` for the others.
+fn unix_program(p: &Program) -> Option<Result<(), String>> {
+    use crate::examples::unix;
+    let run = |f: &dyn Fn(&sockets::Stack) -> Result<(), String>| {
+        let (net, _other) = sockets::Stack::memory_pair(
+            stack::StackConfig::new(Ipv4Addr::new(10, 0, 0, 2), 24),
+            stack::StackConfig::new(Ipv4Addr::new(10, 0, 0, 1), 24),
+        );
+        f(&net)
+    };
+    Some(match p {
+        Program::Pipe => run(&|net| unix::figure_1_pipe(net).map(drop)),
+        Program::Socketpair => run(&|net| unix::figure_3_socketpair(net).map(drop)),
+        Program::UnixDgram => run(&|net| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let reader = {
+                let net = net.clone();
+                std::thread::spawn(move || unix::figure_5a_reader(&net, tx))
+            };
+            rx.recv()
+                .map_err(|_| "the reader ended before it bound its name")?;
+            unix::figure_5b_sender(net, unix::NAME)?;
+            reader.join().map_err(|_| "the reader failed")?.map(drop)
+        }),
+        Program::UnixStream => run(&|net| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let server = {
+                let net = net.clone();
+                std::thread::spawn(move || unix::figure_9b_server(&net, 1, tx))
+            };
+            rx.recv()
+                .map_err(|_| "the server ended before it bound its name")?;
+            unix::figure_9a_writer(net, unix::NAME)?;
+            server.join().map_err(|_| "the server failed")?.map(drop)
+        }),
+        _ => return None,
+    })
+}
+
 /// Runs `netstack example`.
 pub fn run(o: ExampleOpts) -> Result<(), String> {
+    if let Some(r) = unix_program(&o.program) {
+        return r;
+    }
     if o.memory {
         return crate::cmd::example_memory::run(o.program);
     }
@@ -171,6 +225,8 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
             println!("{}", String::from_utf8_lossy(&reply));
         }),
         Program::OobServer { port } => oob::figure_5_server(&net, port, |_| {}).map(drop),
+        // Handled above, in memory.
+        Program::Pipe | Program::Socketpair | Program::UnixDgram | Program::UnixStream => Ok(()),
         Program::OobClient { host, port, bytes } => oob::figure_5_client(&net, host, port, bytes)
             .map(|r| {
                 println!(

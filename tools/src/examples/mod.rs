@@ -15,6 +15,7 @@ pub mod errors;
 pub mod ipc_notes;
 pub mod oob;
 pub mod stream;
+pub mod unix;
 
 use std::cell::Cell;
 use std::fmt;
@@ -31,6 +32,18 @@ thread_local! {
 /// printed what. Unnamed, they print exactly what the C programs print.
 pub fn label_host(host: &'static str) {
     HOST.with(|h| h.set(Some(host)));
+}
+
+/// Starts `f` on a thread that prints as the calling thread's host (a thread in
+/// place of a forked child).
+pub fn spawn_child<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let host = HOST.with(Cell::get);
+    std::thread::spawn(move || {
+        HOST.with(|h| h.set(host));
+        f()
+    })
 }
 
 /// One line of a program's output (the C `printf(...\n)`), labelled with its
