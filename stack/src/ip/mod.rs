@@ -321,6 +321,12 @@ impl Ip {
                 cx.counters.inc(Stat::Loopback);
                 self.loop_back(cx, frame, meta);
             } else {
+                // A broadcast reaches this host's own sockets too (Linux loops a
+                // copy back: the rwho server hears its own status).
+                if route == Route::Broadcast {
+                    cx.counters.inc(Stat::Loopback);
+                    self.loop_back(cx, frame.clone(), meta);
+                }
                 link.output(cx, route, frame, meta);
             }
             return Ok(());
