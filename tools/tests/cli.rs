@@ -68,7 +68,16 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
     ] {
         assert!(stdout.contains(line), "{line}: {stdout}");
     }
-    assert_eq!(stdout.matches("[ok]").count(), 20, "{stdout}");
+    // The rwho server on two hosts, and ruptime (section 12).
+    assert!(
+        stdout.contains("=== 12. 4.2BSD primer, Figures 3 and 4"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[ok] ruptime on host A lists both hosts up"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("[ok]").count(), 21, "{stdout}");
     // TCP frames, with the urgent pointer, and the bulk of the flood left out.
     assert!(
         stdout.contains("[S.]") && stdout.contains(" urg "),
@@ -630,7 +639,7 @@ fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() 
         (&["bench", "--loss", "abc"], "invalid float"),
         (&["stats", "--watch", "0"], "positive number of seconds"),
         (&["demo", "--seed", "x"], "invalid digit"),
-        (&["demo", "--only", "12"], "12 is not in 1..=11"),
+        (&["demo", "--only", "13"], "13 is not in 1..=12"),
         (&["run"], "required arguments were not provided"),
         (
             &["plot", "x.pcap", "--format", "gif"],

@@ -33,7 +33,7 @@ pub struct DemoOpts {
     /// 4 broadcast (IPC notes), 5 stream (Figures 7a/7b), 6 select (7c), 7 stream
     /// echo (IPC notes), 8 out-of-band data (Figure 5), 9 error cases, 10 a lost
     /// segment and its retransmission.
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=11))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=12))]
     only: Vec<u8>,
 }
 
@@ -246,6 +246,9 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     if sections.want(11) {
         unix_section(&a, &mut failures)?;
     }
+    if sections.want(12) {
+        rwho_section(&mut failures)?;
+    }
 
     let ca = a.runtime().lock().engine_ref().counters().clone();
     let cb = b.runtime().lock().engine_ref().counters().clone();
@@ -332,6 +335,55 @@ fn messages(lines: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Two hosts on an in-memory link whose programs may bind reserved ports (the
+/// rwho port): as `two_hosts`, privileged, without a transcript.
+pub(crate) fn rwho_hosts() -> Result<(Stack, Stack), String> {
+    let mut ca = StackConfig::new(HOST_A, 24);
+    let mut cb = StackConfig::new(HOST_B, 24);
+    ca.ports.privileged = true;
+    cb.ports.privileged = true;
+    let (a, b) = Stack::try_memory_pair(ca, cb).map_err(|e| e.to_string())?;
+    a.sethostname(NAME_A);
+    b.sethostname(NAME_B);
+    Ok((a, b))
+}
+
+/// Section 12: the primer's rwho server on two hosts (run as root), then
+/// ruptime's table from host A.
+fn rwho_section(failures: &mut Vec<String>) -> Result<(), String> {
+    use crate::examples::rwho;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    banner("12. 4.2BSD primer, Figures 3 and 4: rwhod on both hosts (as root: udp/who is port 513) broadcasts status to INADDR_ANY; ruptime on host A");
+    let (a, b) = rwho_hosts()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let interval = StdDuration::from_millis(100);
+    let mut daemons = Vec::new();
+    let mut dbs = Vec::new();
+    for (net, name) in [(a, NAME_A), (b, NAME_B)] {
+        let db = rwho::WhoDb::default();
+        dbs.push(db.clone());
+        let stop = stop.clone();
+        daemons.push(std::thread::spawn(move || {
+            rwho::rwhod(&net, name, interval, db, stop)
+        }));
+    }
+    std::thread::sleep(StdDuration::from_millis(500));
+    stop.store(true, Ordering::Relaxed);
+    for d in daemons {
+        d.join().map_err(|_| "rwhod failed")??;
+    }
+    let table = rwho::ruptime_now(&dbs[0]);
+    for line in &table {
+        println!("[A] {line}");
+    }
+    check(
+        "ruptime on host A lists both hosts up",
+        table.len() == 2 && table.iter().all(|l| l.contains(" up ")),
+        failures,
+    );
+    Ok(())
 }
 
 /// Section 11: the tutorial's UNIX-domain figures, inside host A (threads for

@@ -118,6 +118,21 @@ pub(crate) enum Program {
     /// 4.4BSD tutorial Figures 9a and 9b: a UNIX-domain stream connection to the
     /// name "socket" (the server accepts one connection, then unlinks the name).
     UnixStream,
+    /// 4.2BSD primer Figures 3 and 4: the rwho server. Broadcasts this host's
+    /// status to the rwho port (udp 513, so give --privileged) every INTERVAL,
+    /// records what other hosts broadcast, and after --for seconds prints the
+    /// ruptime table (Figure 3).
+    Rwhod {
+        /// Seconds between broadcasts (the C's alarm).
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+        /// Seconds to run before printing the table.
+        #[arg(long = "for", default_value_t = 3.0)]
+        run_for: f64,
+        /// The host name to broadcast (default: the stack's, `gethostname`).
+        #[arg(long)]
+        hostname: Option<String>,
+    },
     /// 4.2BSD primer Figure 5 (receiving side): accept one connection on PORT, read
     /// it, and on urgent data flush up to the mark and read the out-of-band byte.
     OobServer {
@@ -178,6 +193,35 @@ fn unix_program(p: &Program) -> Option<Result<(), String>> {
     })
 }
 
+/// Runs rwhod for `run_for` seconds, then prints ruptime's table.
+pub(crate) fn run_rwhod(
+    net: &sockets::Stack,
+    hostname: &str,
+    interval: f64,
+    run_for: f64,
+) -> Result<(), String> {
+    use crate::examples::rwho;
+    let interval = Duration::try_from_secs_f64(interval)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or("--interval needs a positive number of seconds")?;
+    let run_for = Duration::try_from_secs_f64(run_for).map_err(|_| "bad --for")?;
+    let db = rwho::WhoDb::default();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let daemon = {
+        let (net, db, stop) = (net.clone(), db.clone(), stop.clone());
+        let hostname = hostname.to_string();
+        std::thread::spawn(move || rwho::rwhod(&net, &hostname, interval, db, stop))
+    };
+    std::thread::sleep(run_for);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    daemon.join().map_err(|_| "rwhod failed")??;
+    for line in rwho::ruptime_now(&db) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
 /// Runs `netstack example`.
 pub fn run(o: ExampleOpts) -> Result<(), String> {
     if let Some(r) = unix_program(&o.program) {
@@ -225,6 +269,14 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
             println!("{}", String::from_utf8_lossy(&reply));
         }),
         Program::OobServer { port } => oob::figure_5_server(&net, port, |_| {}).map(drop),
+        Program::Rwhod {
+            interval,
+            run_for,
+            hostname,
+        } => {
+            let hostname = hostname.unwrap_or_else(|| net.gethostname());
+            run_rwhod(&net, &hostname, interval, run_for)
+        }
         // Handled above, in memory.
         Program::Pipe | Program::Socketpair | Program::UnixDgram | Program::UnixStream => Ok(()),
         Program::OobClient { host, port, bytes } => oob::figure_5_client(&net, host, port, bytes)

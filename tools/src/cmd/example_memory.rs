@@ -52,6 +52,18 @@ pub fn run(program: Program) -> Result<(), String> {
     let (a, b) = two_hosts(1, None)?;
     println!("in memory: this program on host B {HOST_B}, its partner on host A {HOST_A}");
     match program {
+        Program::Rwhod {
+            interval, run_for, ..
+        } => {
+            // The rwho port is privileged: two hosts of their own, as root.
+            drop((a, b));
+            let (a, b) = crate::cmd::demo::rwho_hosts()?;
+            let other = std::thread::spawn(move || {
+                crate::cmd::example::run_rwhod(&a, "hosta", interval, run_for)
+            });
+            crate::cmd::example::run_rwhod(&b, "hostb", interval, run_for)?;
+            other.join().map_err(|_| "host A's rwhod failed")?
+        }
         // `netstack example` runs the UNIX-domain programs before coming here.
         Program::Pipe | Program::Socketpair | Program::UnixDgram | Program::UnixStream => Ok(()),
         // Servers on B, their clients on A.

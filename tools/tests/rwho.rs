@@ -1,0 +1,68 @@
+//! The primer's rwho server (Figure 4) over a TAP with the Linux kernel: a kernel
+//! listener on the rwho port reads our broadcasts in BSD's `struct whod` layout,
+//! and a status the kernel sends appears in our ruptime table (Figure 3).
+
+#[path = "preload/fixture.rs"]
+#[allow(dead_code)]
+mod fixture;
+
+use fixture::World;
+use netstack_tests::skip_unless_tap;
+
+/// Reads one broadcast on udp 513 and prints the version, type and host name;
+/// then sends a status of its own ("kernelhost") from port 513 to our stack.
+const KERNEL_RWHO: &str = r#"
+import socket, struct, time
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+r.bind(("0.0.0.0", 513))
+print("ready", flush=True)
+d, frm = r.recvfrom(1024)
+name = d[12:44].split(b"\0")[0].decode()
+print("from %s port %d: version %d type %d host %s, %d bytes" % (frm[0], frm[1], d[0], d[1], name, len(d)), flush=True)
+now = int(time.time())
+wd = struct.pack("!BBxxII32siiii", 1, 1, now, 0, b"kernelhost", 115, 139, 131, now - 3600)
+r.sendto(wd, ("10.0.0.2", 513))
+"#;
+
+#[test]
+fn rwhod_talks_bsd_whod_with_the_kernel_and_ruptime_lists_both() {
+    skip_unless_tap!();
+    let w = World::new(1);
+    let mut k = w.spawn(w.kernel(&["python3", "-c", KERNEL_RWHO]));
+    assert_eq!(k.line(), "ready");
+    let mut cmd = std::process::Command::new("ip");
+    cmd.args(["netns", "exec", w.ns.name(), fixture::BIN, "example"])
+        .args([
+            "--tap",
+            "tap0",
+            "--addr",
+            "10.0.0.2/24",
+            "--privileged",
+            "--no-offload",
+        ])
+        .args([
+            "rwhod",
+            "--interval",
+            "0.3",
+            "--for",
+            "2",
+            "--hostname",
+            "ourhost",
+        ]);
+    let ours = w.spawn(cmd);
+    let heard = k.line();
+    assert_eq!(
+        heard, "from 10.0.0.2 port 513: version 1 type 1 host ourhost, 60 bytes",
+        "the kernel reads our broadcast"
+    );
+    let (table, err, status) = ours.finish();
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(table.len(), 2, "{table:?}");
+    assert!(
+        table[0].starts_with("kernelhost  up     1:00,  0 users, load 1.15, 1.39, 1.31"),
+        "{table:?}"
+    );
+    assert!(table[1].starts_with("ourhost     up "), "{table:?}");
+    k.finish();
+}
