@@ -77,7 +77,12 @@ fn demo_runs_without_privileges_and_every_ping_is_answered() {
         stdout.contains("[ok] ruptime on host A lists both hosts up"),
         "{stdout}"
     );
-    assert_eq!(stdout.matches("[ok]").count(), 21, "{stdout}");
+    // rlogin between the two hosts, with an interrupt (section 13).
+    assert!(
+        stdout.contains("[ok] rlogin: the command ran on host B's shell"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("[ok]").count(), 22, "{stdout}");
     // TCP frames, with the urgent pointer, and the bulk of the flood left out.
     assert!(
         stdout.contains("[S.]") && stdout.contains(" urg "),
@@ -639,7 +644,7 @@ fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() 
         (&["bench", "--loss", "abc"], "invalid float"),
         (&["stats", "--watch", "0"], "positive number of seconds"),
         (&["demo", "--seed", "x"], "invalid digit"),
-        (&["demo", "--only", "13"], "13 is not in 1..=12"),
+        (&["demo", "--only", "14"], "14 is not in 1..=13"),
         (&["run"], "required arguments were not provided"),
         (
             &["plot", "x.pcap", "--format", "gif"],
@@ -935,4 +940,25 @@ fn the_unix_domain_programs_run_as_examples_without_privileges() {
         let lines: Vec<&str> = stdout.lines().collect();
         assert_eq!(lines, want, "{program}");
     }
+}
+
+#[test]
+fn rlogin_in_memory_uses_a_reserved_port_and_carries_an_interrupt_out_of_band() {
+    let out = Command::new(BIN)
+        .args(["example", "rlogin"])
+        .output()
+        .expect("run example rlogin");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("via rlogin\r\n"), "{stdout}");
+    // sleep 30 was interrupted: SIGINT's status, long before 30 s.
+    assert!(stdout.contains("status=130"), "{stdout}");
+    assert!(
+        stdout.contains("[client used reserved port 1023; out-of-band bytes from the server [02]"),
+        "{stdout}"
+    );
 }

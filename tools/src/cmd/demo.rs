@@ -33,7 +33,7 @@ pub struct DemoOpts {
     /// 4 broadcast (IPC notes), 5 stream (Figures 7a/7b), 6 select (7c), 7 stream
     /// echo (IPC notes), 8 out-of-band data (Figure 5), 9 error cases, 10 a lost
     /// segment and its retransmission.
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=12))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=13))]
     only: Vec<u8>,
 }
 
@@ -249,6 +249,20 @@ pub fn run(o: DemoOpts) -> Result<(), String> {
     if sections.want(12) {
         rwho_section(&mut failures)?;
     }
+    if sections.want(13) {
+        banner("13. 4.2BSD primer, Figures 1 and 2: rlogin from host A (a reserved port, 5.4) to rlogind on host B (a shell on a pseudo-terminal; the reaper, 5.6); ^C travels out of band and the client flushes to the mark (Figure 5)");
+        let s = crate::cmd::example::rlogin_demo()?;
+        let text = String::from_utf8_lossy(&s.output);
+        println!(
+            "\n[A] rlogin used reserved port {}; the server's out-of-band bytes {:02x?}",
+            s.local_port, s.oob
+        );
+        check(
+            "rlogin: the command ran on host B's shell and ^C ended the remote sleep (status 130)",
+            text.contains("status=130") && s.oob == [crate::examples::rlogin::TIOCPKT_FLUSHWRITE],
+            &mut failures,
+        );
+    }
 
     let ca = a.runtime().lock().engine_ref().counters().clone();
     let cb = b.runtime().lock().engine_ref().counters().clone();
@@ -345,8 +359,11 @@ pub(crate) fn rwho_hosts() -> Result<(Stack, Stack), String> {
     ca.ports.privileged = true;
     cb.ports.privileged = true;
     let (a, b) = Stack::try_memory_pair(ca, cb).map_err(|e| e.to_string())?;
-    a.sethostname(NAME_A);
-    b.sethostname(NAME_B);
+    for (s, me) in [(&a, NAME_A), (&b, NAME_B)] {
+        s.sethostname(me);
+        s.add_host(NAME_A, &[], HOST_A);
+        s.add_host(NAME_B, &[], HOST_B);
+    }
     Ok((a, b))
 }
 

@@ -118,6 +118,29 @@ pub(crate) enum Program {
     /// 4.4BSD tutorial Figures 9a and 9b: a UNIX-domain stream connection to the
     /// name "socket" (the server accepts one connection, then unlinks the name).
     UnixStream,
+    /// 4.2BSD primer Figures 1 and 2: the remote login client and server (with
+    /// the reserved-port loop and the reaper) on two hosts in memory, as root:
+    /// the client logs in from a reserved port, types a command, interrupts a
+    /// `sleep` (the signal travels out of band; the server has the client flush
+    /// to the mark), and logs out.
+    Rlogin,
+    /// 4.2BSD primer Figure 2 over a TAP: the remote login server on tcp/login
+    /// (513, so give --privileged), serving SESSIONS connections.
+    Rlogind {
+        /// Connections to serve before stopping.
+        #[arg(long, default_value_t = 1)]
+        sessions: usize,
+    },
+    /// 4.2BSD primer Figure 1 over a TAP: log in to HOST's rlogind (from a
+    /// reserved port: give --privileged); standard input is the keyboard (a ^C
+    /// byte is the interrupt key), the session's output goes to standard output.
+    RloginTo {
+        /// The server's host.
+        host: String,
+        /// The user name to give.
+        #[arg(long, default_value = "student")]
+        user: String,
+    },
     /// 4.2BSD primer Figures 3 and 4: the rwho server. Broadcasts this host's
     /// status to the rwho port (udp 513, so give --privileged) every INTERVAL,
     /// records what other hosts broadcast, and after --for seconds prints the
@@ -165,6 +188,13 @@ fn unix_program(p: &Program) -> Option<Result<(), String>> {
         f(&net)
     };
     Some(match p {
+        Program::Rlogin => rlogin_demo().map(|s| {
+            println!(
+                "\n[client used reserved port {}; out-of-band bytes from the server {:02x?}; \
+                 {} bytes flushed to the mark]",
+                s.local_port, s.oob, s.flushed
+            );
+        }),
         Program::Pipe => run(&|net| unix::figure_1_pipe(net).map(drop)),
         Program::Socketpair => run(&|net| unix::figure_3_socketpair(net).map(drop)),
         Program::UnixDgram => run(&|net| {
@@ -191,6 +221,33 @@ fn unix_program(p: &Program) -> Option<Result<(), String>> {
         }),
         _ => return None,
     })
+}
+
+/// The remote login pair on two hosts in memory (as root): rlogind on host B, a
+/// scripted rlogin session from host A.
+pub(crate) fn rlogin_demo() -> Result<crate::examples::rlogin::Session, String> {
+    use crate::examples::rlogin::{self, Keys};
+    let (a, b) = crate::cmd::demo::rwho_hosts()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || rlogin::rlogind(&b, None, 1, tx));
+    rx.recv()
+        .map_err(|_| "rlogind ended before it listened".to_string())?;
+    let pause = |ms| Keys::Pause(Duration::from_millis(ms));
+    let keys = vec![
+        pause(300),
+        Keys::Type(b"echo hello from $(hostname) via rlogin\n".to_vec()),
+        pause(300),
+        Keys::Type(b"sleep 30\n".to_vec()),
+        pause(500),
+        Keys::Interrupt,
+        pause(500),
+        Keys::Type(b"echo status=$?\n".to_vec()),
+        pause(300),
+        Keys::Type(b"exit\n".to_vec()),
+    ];
+    let session = rlogin::rlogin(&a, "hostb", None, "student", keys)?;
+    server.join().map_err(|_| "rlogind failed")??;
+    Ok(session)
 }
 
 /// Runs rwhod for `run_for` seconds, then prints ruptime's table.
@@ -269,6 +326,14 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
             println!("{}", String::from_utf8_lossy(&reply));
         }),
         Program::OobServer { port } => oob::figure_5_server(&net, port, |_| {}).map(drop),
+        Program::Rlogind { sessions } => {
+            let (tx, _rx) = std::sync::mpsc::channel();
+            crate::examples::rlogin::rlogind(&net, None, sessions, tx)
+        }
+        Program::RloginTo { host, user } => {
+            let keys = crate::examples::rlogin::keys_from(std::io::stdin());
+            crate::examples::rlogin::rlogin(&net, &host, None, &user, keys).map(drop)
+        }
         Program::Rwhod {
             interval,
             run_for,
@@ -278,7 +343,11 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
             run_rwhod(&net, &hostname, interval, run_for)
         }
         // Handled above, in memory.
-        Program::Pipe | Program::Socketpair | Program::UnixDgram | Program::UnixStream => Ok(()),
+        Program::Rlogin
+        | Program::Pipe
+        | Program::Socketpair
+        | Program::UnixDgram
+        | Program::UnixStream => Ok(()),
         Program::OobClient { host, port, bytes } => oob::figure_5_client(&net, host, port, bytes)
             .map(|r| {
                 println!(

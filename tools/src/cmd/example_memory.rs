@@ -64,8 +64,17 @@ pub fn run(program: Program) -> Result<(), String> {
             crate::cmd::example::run_rwhod(&b, "hostb", interval, run_for)?;
             other.join().map_err(|_| "host A's rwhod failed")?
         }
-        // `netstack example` runs the UNIX-domain programs before coming here.
-        Program::Pipe | Program::Socketpair | Program::UnixDgram | Program::UnixStream => Ok(()),
+        // `netstack example` runs the UNIX-domain programs and rlogin before coming here.
+        Program::Rlogind { .. } | Program::RloginTo { .. } => Err(
+            "rlogind and rlogin-to run over a TAP; `netstack example rlogin` runs both \
+                 in memory"
+                .into(),
+        ),
+        Program::Rlogin
+        | Program::Pipe
+        | Program::Socketpair
+        | Program::UnixDgram
+        | Program::UnixStream => Ok(()),
         // Servers on B, their clients on A.
         Program::DgramRecv => pair(
             (&b, "B"),

@@ -14,6 +14,7 @@ pub mod dgram;
 pub mod errors;
 pub mod ipc_notes;
 pub mod oob;
+pub mod rlogin;
 pub mod rwho;
 pub mod stream;
 pub mod unix;

@@ -1,6 +1,8 @@
-//! The primer's rwho server (Figure 4) over a TAP with the Linux kernel: a kernel
-//! listener on the rwho port reads our broadcasts in BSD's `struct whod` layout,
-//! and a status the kernel sends appears in our ruptime table (Figure 3).
+//! The 4.2BSD primer's own programs over TAPs: the rwho server (Figure 4) with
+//! the Linux kernel (a kernel listener on the rwho port reads our broadcasts in
+//! BSD's `struct whod` layout, and a status the kernel sends appears in our
+//! ruptime table, Figure 3), and the remote login client and server (Figures 1
+//! and 2) on two stacks over a bridge, with an interrupt.
 
 #[path = "preload/fixture.rs"]
 #[allow(dead_code)]
@@ -65,4 +67,32 @@ fn rwhod_talks_bsd_whod_with_the_kernel_and_ruptime_lists_both() {
     );
     assert!(table[1].starts_with("ourhost     up "), "{table:?}");
     k.finish();
+}
+
+#[test]
+fn rlogin_logs_in_over_a_bridge_and_an_interrupt_stops_the_remote_job() {
+    skip_unless_tap!();
+    let w = World::new(2);
+    let mut server = std::process::Command::new("ip");
+    server
+        .args(["netns", "exec", w.ns.name(), fixture::BIN, "example"])
+        .args(["--tap", "tap0", "--addr", "10.0.0.2/24", "--privileged"])
+        .args(["rlogind", "--sessions", "1"]);
+    let server = w.spawn(server);
+    // The user types a command, starts a long sleep, presses ^C, asks for the
+    // sleep's status and logs out.
+    let user = format!(
+        "(sleep 1; printf 'echo over the bridge\\n'; sleep 0.5; printf 'sleep 30\\n'; \
+         sleep 0.5; printf '\\003'; sleep 0.5; printf 'echo status=$?\\nexit\\n'; sleep 1) | \
+         {} example --tap tap1 --addr 10.0.0.3/24 --privileged rlogin-to 10.0.0.2",
+        fixture::BIN
+    );
+    let (lines, err, status) = w.output(w.kernel(&["sh", "-c", &user]));
+    assert_eq!(status, Some(0), "{err}");
+    let text = lines.join("\n");
+    assert!(lines.iter().any(|l| l == "over the bridge"), "{text}");
+    // The interrupt reached the remote job: the sleep ended by SIGINT (128 + 2).
+    assert!(text.contains("status=130"), "{text}");
+    let (_, err, status) = server.finish();
+    assert_eq!(status, Some(0), "{err}");
 }
