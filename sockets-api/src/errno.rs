@@ -59,6 +59,9 @@ errnos! {
     EINTR = 4, "Interrupted system call";
     /// Input/output error (an engine error this crate does not know yet).
     EIO = 5, "Input/output error";
+    /// No such device or address (opening a FIFO's write end, non-blocking, with
+    /// no reader).
+    ENXIO = 6, "No such device or address";
     /// Bad file descriptor: the descriptor is not open (or was closed while a call
     /// waited on it).
     EBADF = 9, "Bad file descriptor";
@@ -74,6 +77,8 @@ errnos! {
     EFAULT = 14, "Bad address";
     /// Device or resource busy (a [`Blocker`](crate::Blocker) is set already).
     EBUSY = 16, "Device or resource busy";
+    /// File exists (`mkfifo` on a name that is taken).
+    EEXIST = 17, "File exists";
     /// Invalid argument.
     EINVAL = 22, "Invalid argument";
     /// Too many open files in system.

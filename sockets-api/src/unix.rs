@@ -1,7 +1,8 @@
 //! The UNIX domain inside a [`Stack`]: `AF_UNIX` stream and datagram sockets
 //! whose names live in the stack's own name space (nothing is created in the file
-//! system; [`Stack::unlink`] removes a name), `socketpair` and `pipe` (4.4BSD
-//! tutorial, Figures 1, 3, 5a, 5b, 9a, 9b). Threads stand in for `fork`.
+//! system; [`Stack::unlink`] removes a name), `socketpair`, `pipe`, and FIFOs
+//! ([`Stack::mkfifo`], [`Stack::open`]) (4.4BSD tutorial, Figures 1, 3, 5a, 5b,
+//! 9a, 9b; the slides' pipe and FIFO). Threads stand in for `fork`.
 //!
 //! Their descriptors come from the same numbers as the stack's Internet sockets
 //! and work with the same calls: `read`/`write`, `send`/`recv` (`MSG_PEEK`,
@@ -94,6 +95,8 @@ struct Chan {
     /// Open writing / reading ends.
     writers: usize,
     readers: usize,
+    /// A FIFO's: it stays while its name does, its data only while it is open.
+    named: bool,
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +123,8 @@ pub(crate) struct UnixSpace {
     eps: HashMap<u64, Endpoint>,
     chans: HashMap<u64, Chan>,
     names: HashMap<Vec<u8>, u64>,
+    /// FIFOs (`mkfifo`): name → channel.
+    fifos: HashMap<Vec<u8>, u64>,
 }
 
 impl UnixSpace {
@@ -186,12 +191,13 @@ impl UnixSpace {
             self.close_writing(e.tx);
         }
         for c in [e.rx, e.tx].into_iter().flatten() {
-            if self
-                .chans
-                .get(&c)
-                .is_some_and(|c| c.readers == 0 && c.writers == 0)
-            {
-                self.chans.remove(&c);
+            match self.chans.get_mut(&c) {
+                // Linux: a FIFO nobody has open keeps no data.
+                Some(ch) if ch.named && ch.readers == 0 && ch.writers == 0 => ch.buf.clear(),
+                Some(ch) if ch.readers == 0 && ch.writers == 0 => {
+                    self.chans.remove(&c);
+                }
+                _ => {}
             }
         }
         if let Some((_, pending)) = e.listening {
@@ -398,11 +404,97 @@ impl Stack {
     /// `unlink(path)`: removes a UNIX-domain name (`ENOENT` if none).
     pub fn unlink(&self, path: &str) -> Result<(), Errno> {
         track(self.unix_now(|u| {
+            if let Some(c) = u.fifos.remove(path.as_bytes()) {
+                // Open ends keep the channel; it goes with the last of them.
+                if let Some(ch) = u.chans.get_mut(&c) {
+                    ch.named = false;
+                    if ch.readers == 0 && ch.writers == 0 {
+                        u.chans.remove(&c);
+                    }
+                }
+                return Ok(());
+            }
             u.names
                 .remove(path.as_bytes())
                 .map(|_| ())
                 .ok_or(Errno::ENOENT)
         }))
+    }
+
+    /// `mkfifo(path, mode)`: a named pipe in the stack's name space (the slides'
+    /// FIFO example). `EEXIST` when the name is taken (by a FIFO or a socket).
+    pub fn mkfifo(&self, path: &str) -> Result<(), Errno> {
+        track(self.unix_now(|u| {
+            let p = name_of(path.as_bytes()).ok_or(Errno::ENOENT)?;
+            if u.fifos.contains_key(&p) || u.names.contains_key(&p) {
+                return Err(Errno::EEXIST);
+            }
+            let id = u.id();
+            u.chans.insert(
+                id,
+                Chan {
+                    named: true,
+                    ..Chan::default()
+                },
+            );
+            u.fifos.insert(p, id);
+            Ok(())
+        }))
+    }
+
+    /// `open(path, flags)` of a FIFO made with [`Stack::mkfifo`]: `O_RDONLY` or
+    /// `O_WRONLY` (with `O_NONBLOCK`). As POSIX says, opening one end waits until
+    /// the other end is open too; with `O_NONBLOCK` a reader opens at once and a
+    /// writer without a reader gets `ENXIO`. `ENOENT` for a name that is no FIFO;
+    /// `O_RDWR` is `EINVAL` here (POSIX leaves it undefined).
+    pub fn open(&self, path: &str, flags: i32) -> Result<i32, Errno> {
+        track((|| {
+            let nonblocking = flags & O_NONBLOCK != 0;
+            let kind = match flags & 3 {
+                O_RDONLY => UnixKind::PipeRead,
+                O_WRONLY => UnixKind::PipeWrite,
+                _ => return Err(Errno::EINVAL),
+            };
+            let id = self.unix_now(|u| {
+                let c = *u.fifos.get(path.as_bytes()).ok_or(Errno::ENOENT)?;
+                let ch = u.chans.get_mut(&c).ok_or(Errno::ENOENT)?;
+                if kind == UnixKind::PipeWrite && nonblocking && ch.readers == 0 {
+                    return Err(Errno::ENXIO);
+                }
+                if kind == UnixKind::PipeRead {
+                    ch.readers += 1;
+                } else {
+                    ch.writers += 1;
+                }
+                let id = u.endpoint();
+                if let Some(e) = u.eps.get_mut(&id) {
+                    if kind == UnixKind::PipeRead {
+                        e.rx = Some(c);
+                    } else {
+                        e.tx = Some(c);
+                    }
+                }
+                Ok(id)
+            })?;
+            if !nonblocking {
+                // Wait for the other end (a reader for a writer, and back).
+                let waited = self.unix_wait(false, |u| {
+                    let c = u.eps.get(&id).and_then(|e| e.rx.or(e.tx));
+                    let ch = c.and_then(|c| u.chans.get(&c)).ok_or(Errno::ENOENT)?;
+                    let other = if kind == UnixKind::PipeRead {
+                        ch.writers
+                    } else {
+                        ch.readers
+                    };
+                    Ok((other > 0).then_some(()))
+                });
+                if let Err(e) = waited {
+                    self.inner.unix.lock().release(id);
+                    return Err(e);
+                }
+            }
+            self.unix_install(kind, id, nonblocking)
+        })())
     }
 
     /// `bind(fd, &name, sizeof name)` for a UNIX-domain socket.

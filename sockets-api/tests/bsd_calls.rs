@@ -1103,6 +1103,8 @@ fn errno_values_names_and_texts_match_linux_and_glibc() {
         (Errno::EACCES, libc::EACCES),
         (Errno::EFAULT, libc::EFAULT),
         (Errno::EBUSY, libc::EBUSY),
+        (Errno::EEXIST, libc::EEXIST),
+        (Errno::ENXIO, libc::ENXIO),
         (Errno::EINVAL, libc::EINVAL),
         (Errno::ENFILE, libc::ENFILE),
         (Errno::EMFILE, libc::EMFILE),

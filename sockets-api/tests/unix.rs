@@ -171,3 +171,38 @@ fn a_named_stream_accepts_connections_and_reads_to_end_of_file() {
     a.close(sock).unwrap();
     a.unlink("socket").unwrap();
 }
+
+#[test]
+fn a_fifo_joins_a_writer_and_a_reader_by_name() {
+    // The slides' FIFO example: mkfifo, then a child opens it for writing and
+    // writes two ints, the parent opens it for reading and adds them.
+    let (a, _b) = pair();
+    a.mkfifo("/tmp/my-fifo").unwrap();
+    assert_eq!(a.mkfifo("/tmp/my-fifo"), Err(Errno::EEXIST));
+    // Nobody reads yet: a non-blocking writer cannot open.
+    assert_eq!(
+        a.open("/tmp/my-fifo", O_WRONLY | O_NONBLOCK),
+        Err(Errno::ENXIO)
+    );
+    let child = {
+        let a = a.clone();
+        std::thread::spawn(move || {
+            // Waits until the parent opens the read end.
+            let fd = a.open("/tmp/my-fifo", O_WRONLY).unwrap();
+            a.write(fd, &10i32.to_ne_bytes()).unwrap();
+            a.write(fd, &20i32.to_ne_bytes()).unwrap();
+            a.close(fd).unwrap();
+        })
+    };
+    let fd = a.open("/tmp/my-fifo", O_RDONLY).unwrap();
+    let mut x = [0u8; 4];
+    let mut y = [0u8; 4];
+    assert_eq!(a.read(fd, &mut x), Ok(4));
+    assert_eq!(a.read(fd, &mut y), Ok(4));
+    child.join().unwrap();
+    assert_eq!(i32::from_ne_bytes(x) + i32::from_ne_bytes(y), 30);
+    assert_eq!(a.read(fd, &mut x), Ok(0), "the writer closed");
+    a.close(fd).unwrap();
+    a.unlink("/tmp/my-fifo").unwrap();
+    assert_eq!(a.open("/tmp/my-fifo", O_RDONLY), Err(Errno::ENOENT));
+}
