@@ -414,6 +414,16 @@ fn unix_section(a: &Stack, failures: &mut Vec<String>) -> Result<(), String> {
         got == unix::PIPE_DATA,
         failures,
     );
+    check(
+        "the slides' unnamed pipe: x + y = 30",
+        unix::slides_pipe(a)? == 30,
+        failures,
+    );
+    check(
+        "the slides' named pipe (mkfifo): x + y = 30",
+        unix::slides_fifo(a)? == 30,
+        failures,
+    );
     let (parent, child) = unix::figure_3_socketpair(a)?;
     check(
         "Figure 3: both messages through the socketpair",

@@ -112,6 +112,11 @@ pub(crate) enum Program {
     Pipe,
     /// 4.4BSD tutorial Figure 3: a socketpair between a parent and its child.
     Socketpair,
+    /// The slides' unnamed pipe: the child writes two ints, the parent adds them.
+    SlidesPipe,
+    /// The slides' named pipe: mkfifo, the child writes two ints into it, the
+    /// parent reads and adds them.
+    SlidesFifo,
     /// 4.4BSD tutorial Figures 5a and 5b: UNIX-domain datagrams to the name
     /// "socket" (the reader and the sender on two threads of one stack).
     UnixDgram,
@@ -197,6 +202,8 @@ fn unix_program(p: &Program) -> Option<Result<(), String>> {
         }),
         Program::Pipe => run(&|net| unix::figure_1_pipe(net).map(drop)),
         Program::Socketpair => run(&|net| unix::figure_3_socketpair(net).map(drop)),
+        Program::SlidesPipe => run(&|net| unix::slides_pipe(net).map(drop)),
+        Program::SlidesFifo => run(&|net| unix::slides_fifo(net).map(drop)),
         Program::UnixDgram => run(&|net| {
             let (tx, rx) = std::sync::mpsc::channel();
             let reader = {
@@ -346,6 +353,8 @@ pub fn run(o: ExampleOpts) -> Result<(), String> {
         Program::Rlogin
         | Program::Pipe
         | Program::Socketpair
+        | Program::SlidesPipe
+        | Program::SlidesFifo
         | Program::UnixDgram
         | Program::UnixStream => Ok(()),
         Program::OobClient { host, port, bytes } => oob::figure_5_client(&net, host, port, bytes)

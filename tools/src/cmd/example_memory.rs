@@ -72,6 +72,8 @@ pub fn run(program: Program) -> Result<(), String> {
         ),
         Program::Rlogin
         | Program::Pipe
+        | Program::SlidesPipe
+        | Program::SlidesFifo
         | Program::Socketpair
         | Program::UnixDgram
         | Program::UnixStream => Ok(()),

@@ -210,3 +210,64 @@ pub fn figure_9b_server(
     let _ = net.unlink(NAME);
     Ok(messages)
 }
+
+/// The slides' "Unix Unnamed Pipes" example: the child writes two ints into a
+/// pipe, the parent reads them and prints `x + y = 30`. Returns the sum.
+pub fn slides_pipe(net: &Stack) -> Result<i32, String> {
+    let fd = net.pipe().map_err(fail("pipe"))?; // if (pipe(fd) < 0) // handle error...
+    let child = super::spawn_child({
+        let net = net.clone();
+        move || {
+            // child process
+            let (x, y) = (10i32, 20i32);
+            let _ = net.write(fd[1], &x.to_ne_bytes());
+            let _ = net.write(fd[1], &y.to_ne_bytes());
+            let _ = net.close(fd[1]);
+        }
+    });
+    // parent process
+    let (mut x, mut y) = ([0u8; 4], [0u8; 4]);
+    net.read(fd[0], &mut x).map_err(fail("read"))?;
+    net.read(fd[0], &mut y).map_err(fail("read"))?;
+    let _ = net.close(fd[0]);
+    let _ = child.join();
+    let sum = i32::from_ne_bytes(x) + i32::from_ne_bytes(y);
+    super::say(format_args!("x + y = {sum}"));
+    Ok(sum)
+}
+
+/// The FIFO the slides name.
+pub const FIFO_PATH: &str = "/tmp/my-fifo";
+
+/// The slides' "Named Pipes (aka FIFO)" example: `mkfifo`, then the child opens
+/// the FIFO for writing and writes two ints, the parent opens it for reading and
+/// prints `x + y = 30` (the FIFO is in the stack's name space; it is unlinked at
+/// the end, which the slides leave out). Returns the sum.
+pub fn slides_fifo(net: &Stack) -> Result<i32, String> {
+    net.mkfifo(FIFO_PATH).map_err(fail("mkfifo"))?;
+    let child = super::spawn_child({
+        let net = net.clone();
+        move || {
+            // child process
+            let (x, y) = (10i32, 20i32);
+            if let Ok(fd) = net.open(FIFO_PATH, sockets::O_WRONLY) {
+                let _ = net.write(fd, &x.to_ne_bytes());
+                let _ = net.write(fd, &y.to_ne_bytes());
+                let _ = net.close(fd);
+            }
+        }
+    });
+    // parent process
+    let (mut x, mut y) = ([0u8; 4], [0u8; 4]);
+    let fd = net
+        .open(FIFO_PATH, sockets::O_RDONLY)
+        .map_err(fail("open"))?;
+    net.read(fd, &mut x).map_err(fail("read"))?;
+    net.read(fd, &mut y).map_err(fail("read"))?;
+    let _ = net.close(fd);
+    let _ = child.join();
+    let _ = net.unlink(FIFO_PATH);
+    let sum = i32::from_ne_bytes(x) + i32::from_ne_bytes(y);
+    super::say(format_args!("x + y = {sum}"));
+    Ok(sum)
+}
