@@ -350,9 +350,10 @@ pub use crate::consts::*;
 pub use crate::errno::{errno, perror, perror_last, perror_text, set_errno, Errno};
 pub use crate::fdtable::{SignalHandler, SocketKind, FIRST_FD};
 pub use crate::netdb::{
-    getprotobyname, getprotobynumber, getservbyname, getservbyport, h_errno, herror, hstrerror,
-    inet_lnaof, inet_makeaddr, inet_netof, HostEnt, NetEnt, ProtoEnt, ServEnt, HOST_NOT_FOUND,
-    NO_DATA, NO_RECOVERY, TRY_AGAIN,
+    endprotoent, endservent, getprotobyname, getprotobynumber, getprotoent, getservbyname,
+    getservbyport, getservent, h_errno, herror, hstrerror, inet_lnaof, inet_makeaddr, inet_netof,
+    setprotoent, setservent, HostEnt, NetEnt, ProtoEnt, ServEnt, HOST_NOT_FOUND, NO_DATA,
+    NO_RECOVERY, TRY_AGAIN,
 };
 pub use crate::options::{Linger, OptionValue, TimeVal};
 pub use crate::select::{FdSet, PollFd, FD_CLR, FD_ISSET, FD_SET, FD_ZERO};

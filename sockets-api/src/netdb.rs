@@ -488,11 +488,119 @@ impl Stack {
     }
 }
 
+/// The data-base walks of the C library (`sethostent`/`gethostent`/`endhostent`
+/// and the service, protocol and network counterparts): a cursor per thread and
+/// per data base, as the C keeps one per process.
+#[derive(Default)]
+struct Walks {
+    hosts: Option<std::vec::IntoIter<HostEnt>>,
+    services: Option<std::vec::IntoIter<ServEnt>>,
+    protocols: Option<std::vec::IntoIter<ProtoEnt>>,
+}
+
+thread_local! {
+    static WALKS: std::cell::RefCell<Walks> = std::cell::RefCell::default();
+}
+
+/// `setservent(stayopen)`: restart [`getservent`] at the first service.
+pub fn setservent(_stayopen: i32) {
+    WALKS.with(|w| w.borrow_mut().services = Some(services().into_iter()));
+}
+
+/// `getservent()`: the next service of the data base (`/etc/services`, else
+/// the built-in table), `None` at its end.
+pub fn getservent() -> Option<ServEnt> {
+    WALKS.with(|w| {
+        w.borrow_mut()
+            .services
+            .get_or_insert_with(|| services().into_iter())
+            .next()
+    })
+}
+
+/// `endservent()`.
+pub fn endservent() {
+    WALKS.with(|w| w.borrow_mut().services = None);
+}
+
+/// `setprotoent(stayopen)`.
+pub fn setprotoent(_stayopen: i32) {
+    WALKS.with(|w| w.borrow_mut().protocols = Some(protocols().into_iter()));
+}
+
+/// `getprotoent()`: the next protocol, `None` at the end.
+pub fn getprotoent() -> Option<ProtoEnt> {
+    WALKS.with(|w| {
+        w.borrow_mut()
+            .protocols
+            .get_or_insert_with(|| protocols().into_iter())
+            .next()
+    })
+}
+
+/// `endprotoent()`.
+pub fn endprotoent() {
+    WALKS.with(|w| w.borrow_mut().protocols = None);
+}
+
+impl Stack {
+    /// `sethostent(stayopen)`: restart [`Stack::gethostent`] at the first host.
+    pub fn sethostent(&self, _stayopen: i32) {
+        let all = self.host_entries();
+        WALKS.with(|w| w.borrow_mut().hosts = Some(all.into_iter()));
+    }
+
+    /// `gethostent()`: the next host of the stack's table (the names given with
+    /// [`Stack::add_host`], its own name, `/etc/hosts`), `None` at the end. The
+    /// primer's `gethostbynameandnet` walks it.
+    pub fn gethostent(&self) -> Option<HostEnt> {
+        WALKS.with(|w| {
+            let mut w = w.borrow_mut();
+            if w.hosts.is_none() {
+                w.hosts = Some(self.host_entries().into_iter());
+            }
+            w.hosts.as_mut().and_then(Iterator::next)
+        })
+    }
+
+    /// `endhostent()`.
+    pub fn endhostent(&self, _stayopen: i32) {
+        WALKS.with(|w| w.borrow_mut().hosts = None);
+    }
+
+    fn host_entries(&self) -> Vec<HostEnt> {
+        self.host_table()
+            .into_iter()
+            .map(|(name, aliases, addr)| HostEnt::of(&name, aliases, vec![addr]))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::addr::ntohs;
     use crate::consts::INADDR_ANY;
+
+    #[test]
+    fn the_walks_visit_every_entry_and_start_again() {
+        setservent(0);
+        let all: Vec<ServEnt> = std::iter::from_fn(getservent).collect();
+        assert!(all
+            .iter()
+            .any(|s| s.s_name == "login" && s.s_proto == "tcp"));
+        assert!(getservent().is_none(), "at the end");
+        setservent(1);
+        assert_eq!(
+            getservent().map(|s| s.s_name),
+            all.first().map(|s| s.s_name.clone())
+        );
+        endservent();
+        setprotoent(0);
+        let protos: Vec<String> = std::iter::from_fn(getprotoent).map(|p| p.p_name).collect();
+        assert!(protos.iter().any(|p| p == "tcp") && protos.iter().any(|p| p == "udp"));
+        endprotoent();
+    }
 
     /// The seeds' own calls: `getservbyname("login", "tcp")` (the rlogin
     /// client), `getservbyname("telnet", (char *)0)`, `getservbyname("who",

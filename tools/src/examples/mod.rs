@@ -13,6 +13,7 @@
 pub mod dgram;
 pub mod errors;
 pub mod ipc_notes;
+pub mod lookup;
 pub mod oob;
 pub mod rlogin;
 pub mod rwho;
