@@ -455,36 +455,75 @@ impl Stack {
     /// `/etc/networks` line `localnet 10.0.0` gives); others come from
     /// `/etc/networks`, else the built-in `loopback` and `link-local`.
     pub fn getnetbyname(&self, name: &str) -> Option<NetEnt> {
+        self.net_entries()
+            .into_iter()
+            .find(|n| n.n_name == name || n.n_aliases.iter().any(|a| a == name))
+    }
+
+    /// `getnetbynumber(net, type)`: the network numbered `net` (right-aligned, as
+    /// `inet_netof` gives it), `AF_INET` only.
+    pub fn getnetbynumber(&self, net: u32, addrtype: i32) -> Option<NetEnt> {
+        if addrtype != AF_INET {
+            return None;
+        }
+        self.net_entries().into_iter().find(|n| n.n_net == net)
+    }
+
+    /// `setnetent(stayopen)`: restart [`Stack::getnetent`].
+    pub fn setnetent(&self, _stayopen: i32) {
+        let all = self.net_entries();
+        WALKS.with(|w| w.borrow_mut().networks = Some(all.into_iter()));
+    }
+
+    /// `getnetent()`: the next network (`localnet` first, then `/etc/networks`
+    /// and the built-in ones), `None` at the end.
+    pub fn getnetent(&self) -> Option<NetEnt> {
+        WALKS.with(|w| {
+            let mut w = w.borrow_mut();
+            if w.networks.is_none() {
+                w.networks = Some(self.net_entries().into_iter());
+            }
+            w.networks.as_mut().and_then(Iterator::next)
+        })
+    }
+
+    /// `endnetent()`.
+    pub fn endnetent(&self) {
+        WALKS.with(|w| w.borrow_mut().networks = None);
+    }
+
+    /// The networks data base: `localnet` (the stack's own network), then
+    /// `/etc/networks`, then the built-in ones.
+    fn net_entries(&self) -> Vec<NetEnt> {
         let net = |n_name: &str, aliases: Vec<String>, n_net: u32| NetEnt {
             n_name: n_name.to_string(),
             n_aliases: aliases,
             n_addrtype: AF_INET,
             n_net,
         };
-        if name == "localnet" {
-            let (addr, prefix) = {
-                let g = self.lock();
-                let c = g.engine_ref().config();
-                (u32::from(c.addr), u32::from(c.prefix_len))
-            };
-            let host_bits = 32 - prefix.min(32);
-            let number = if host_bits >= 32 {
-                0
-            } else {
-                addr >> host_bits
-            };
-            return Some(net("localnet", Vec::new(), number));
-        }
+        let (addr, prefix) = {
+            let g = self.lock();
+            let c = g.engine_ref().config();
+            (u32::from(c.addr), u32::from(c.prefix_len))
+        };
+        let host_bits = 32 - prefix.min(32);
+        let number = if host_bits >= 32 {
+            0
+        } else {
+            addr >> host_bits
+        };
+        let mut v = vec![net("localnet", Vec::new(), number)];
         for w in read_table("/etc/networks") {
-            let matches = w[0] == name || w.get(2..).is_some_and(|a| a.iter().any(|x| x == name));
-            if let (true, Some(n)) = (matches, w.get(1).and_then(|s| network_number(s))) {
-                return Some(net(&w[0], w[2..].to_vec(), n));
+            if let Some(n) = w.get(1).and_then(|s| network_number(s)) {
+                v.push(net(&w[0], w[2..].to_vec(), n));
             }
         }
-        NETWORKS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(n, number)| net(n, Vec::new(), number))
+        v.extend(
+            NETWORKS
+                .iter()
+                .map(|&(n, number)| net(n, Vec::new(), number)),
+        );
+        v
     }
 }
 
@@ -496,6 +535,7 @@ struct Walks {
     hosts: Option<std::vec::IntoIter<HostEnt>>,
     services: Option<std::vec::IntoIter<ServEnt>>,
     protocols: Option<std::vec::IntoIter<ProtoEnt>>,
+    networks: Option<std::vec::IntoIter<NetEnt>>,
 }
 
 thread_local! {

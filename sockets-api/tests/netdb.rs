@@ -284,3 +284,23 @@ fn the_std_face_connects_by_name() {
     let (n, _) = rx.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"ping");
 }
+
+#[test]
+fn the_network_data_base_answers_by_name_number_and_walk() {
+    let (a, _b) = pair();
+    // localnet is the stack's own network: 10.0.0.0/24 is network 0x0a0000.
+    let local = a.getnetbyname("localnet").unwrap();
+    assert_eq!(local.n_net, 0x0a_00_00);
+    assert_eq!(
+        a.getnetbynumber(0x0a_00_00, AF_INET).map(|n| n.n_name),
+        Some("localnet".to_string())
+    );
+    assert!(a.getnetbynumber(0x0a_00_00, AF_INET6).is_none());
+    a.setnetent(0);
+    let all: Vec<String> = std::iter::from_fn(|| a.getnetent())
+        .map(|n| n.n_name)
+        .collect();
+    assert_eq!(all.first().map(String::as_str), Some("localnet"));
+    assert!(all.iter().any(|n| n == "loopback"), "{all:?}");
+    a.endnetent();
+}
