@@ -96,3 +96,41 @@ fn rlogin_logs_in_over_a_bridge_and_an_interrupt_stops_the_remote_job() {
     let (_, err, status) = server.finish();
     assert_eq!(status, Some(0), "{err}");
 }
+
+#[test]
+fn linux_rlogin_logs_in_to_our_rlogind() {
+    skip_unless_tap!();
+    let has_rlogin = std::process::Command::new("sh")
+        .args(["-c", "command -v rlogin"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_rlogin {
+        assert!(
+            !netstack_tests::netns::require_tap(),
+            "Linux's rlogin client is missing (Debian package rsh-client; .ci/run installs it)"
+        );
+        eprintln!(
+            "SKIPPED linux_rlogin_logs_in_to_our_rlogind: no rlogin (apt-get install rsh-client)"
+        );
+        return;
+    }
+    let w = World::new(1);
+    let mut server = std::process::Command::new("ip");
+    server
+        .args(["netns", "exec", w.ns.name(), fixture::BIN, "example"])
+        .args(["--tap", "tap0", "--addr", "10.0.0.2/24", "--privileged"])
+        .args(["rlogind", "--sessions", "1"]);
+    let server = w.spawn(server);
+    // netkit's rlogin wants a terminal: script gives it one. It sends ^C in band
+    // (the terminal is raw); the server's pseudo-terminal turns it into SIGINT.
+    let user = "(sleep 1.5; printf 'echo linux rlogin here\\n'; sleep 0.5; printf 'sleep 30\\n'; \
+                sleep 0.5; printf '\\003'; sleep 0.5; printf 'echo status=$?\\nexit\\n'; sleep 1) | \
+                script -qfec 'rlogin -l student 10.0.0.2' /dev/null";
+    let (lines, err, status) = w.output(w.kernel(&["sh", "-c", user]));
+    assert_eq!(status, Some(0), "{err}");
+    let text = lines.join("\n");
+    assert!(lines.iter().any(|l| l == "linux rlogin here"), "{text}");
+    assert!(text.contains("status=130"), "{text}");
+    let (_, err, status) = server.finish();
+    assert_eq!(status, Some(0), "{err}");
+}
