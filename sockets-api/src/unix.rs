@@ -97,6 +97,10 @@ struct Chan {
     readers: usize,
     /// A FIFO's: it stays while its name does, its data only while it is open.
     named: bool,
+    /// Opens of each end so far (a FIFO's open waits for the other end to have
+    /// been opened, even if it has closed again since, as Linux's counters do).
+    write_opens: u64,
+    read_opens: u64,
 }
 
 #[derive(Debug, Default)]
@@ -461,11 +465,17 @@ impl Stack {
                 if kind == UnixKind::PipeWrite && nonblocking && ch.readers == 0 {
                     return Err(Errno::ENXIO);
                 }
-                if kind == UnixKind::PipeRead {
+                // The other end, now: open (no wait), or how often it was opened
+                // (wait until that changes).
+                let partner = if kind == UnixKind::PipeRead {
                     ch.readers += 1;
+                    ch.read_opens += 1;
+                    (ch.writers > 0, ch.write_opens)
                 } else {
                     ch.writers += 1;
-                }
+                    ch.write_opens += 1;
+                    (ch.readers > 0, ch.read_opens)
+                };
                 let id = u.endpoint();
                 if let Some(e) = u.eps.get_mut(&id) {
                     if kind == UnixKind::PipeRead {
@@ -474,19 +484,20 @@ impl Stack {
                         e.tx = Some(c);
                     }
                 }
-                Ok(id)
+                Ok((id, partner))
             })?;
-            if !nonblocking {
+            let (id, (partner_open, partner_before)) = id;
+            if !nonblocking && !partner_open {
                 // Wait for the other end (a reader for a writer, and back).
                 let waited = self.unix_wait(false, |u| {
                     let c = u.eps.get(&id).and_then(|e| e.rx.or(e.tx));
                     let ch = c.and_then(|c| u.chans.get(&c)).ok_or(Errno::ENOENT)?;
-                    let other = if kind == UnixKind::PipeRead {
-                        ch.writers
+                    let opens = if kind == UnixKind::PipeRead {
+                        ch.write_opens
                     } else {
-                        ch.readers
+                        ch.read_opens
                     };
-                    Ok((other > 0).then_some(()))
+                    Ok((opens != partner_before).then_some(()))
                 });
                 if let Err(e) = waited {
                     self.inner.unix.lock().release(id);

@@ -206,3 +206,32 @@ fn a_fifo_joins_a_writer_and_a_reader_by_name() {
     a.unlink("/tmp/my-fifo").unwrap();
     assert_eq!(a.open("/tmp/my-fifo", O_RDONLY), Err(Errno::ENOENT));
 }
+
+#[test]
+fn a_fifo_reader_opens_even_when_the_writer_came_and_went() {
+    // The writer may open, write and close between the reader's open and the
+    // reader's look at the other end: the reader's open must still return (it
+    // waits for the other end to have been opened, as Linux does).
+    let (a, _b) = pair();
+    for i in 0..100 {
+        let path = format!("/tmp/fifo-{i}");
+        a.mkfifo(&path).unwrap();
+        let writer = {
+            let (a, path) = (a.clone(), path.clone());
+            std::thread::spawn(move || {
+                let fd = a.open(&path, O_WRONLY).unwrap();
+                a.write(fd, b"x").unwrap();
+                a.close(fd).unwrap();
+            })
+        };
+        // Let the writer open first and wait for a reader.
+        std::thread::sleep(Duration::from_millis(3));
+        let fd = a.open(&path, O_RDONLY).unwrap();
+        let mut b = [0u8; 4];
+        let n = a.read(fd, &mut b).unwrap();
+        assert!(n <= 1);
+        a.close(fd).unwrap();
+        writer.join().unwrap();
+        a.unlink(&path).unwrap();
+    }
+}
