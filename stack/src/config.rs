@@ -398,3 +398,15 @@ mod tests {
         assert!(c.validate().is_err());
     }
 }
+
+/// Parses `A.B.C.D/P` (prefix 24 when absent), as the command line and the
+/// preload library's environment write an address.
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (a, p) = s.split_once('/').unwrap_or((s, "24"));
+    let addr: Ipv4Addr = a.parse().map_err(|_| format!("bad IPv4 address '{a}'"))?;
+    let prefix: u8 = p.parse().map_err(|_| format!("bad prefix length '{p}'"))?;
+    if prefix > 32 {
+        return Err(format!("prefix length {prefix} is over 32"));
+    }
+    Ok((addr, prefix))
+}

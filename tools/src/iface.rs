@@ -82,16 +82,7 @@ pub fn parse_nameserver(s: &str) -> Result<std::net::SocketAddrV4, String> {
     Ok(std::net::SocketAddrV4::new(ip, 53))
 }
 
-/// Parses `A.B.C.D/P`.
-pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
-    let (a, p) = s.split_once('/').unwrap_or((s, "24"));
-    let addr: Ipv4Addr = a.parse().map_err(|_| format!("bad IPv4 address '{a}'"))?;
-    let prefix: u8 = p.parse().map_err(|_| format!("bad prefix length '{p}'"))?;
-    if prefix > 32 {
-        return Err(format!("prefix length {prefix} is over 32"));
-    }
-    Ok((addr, prefix))
-}
+pub use stack::config::parse_cidr;
 
 pub use stack::device::open::in_root_netns;
 
