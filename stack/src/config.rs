@@ -376,6 +376,18 @@ impl StackConfig {
     }
 }
 
+/// Parses `A.B.C.D/P` (prefix 24 when absent), as the command line and the
+/// preload library's environment write an address.
+pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (a, p) = s.split_once('/').unwrap_or((s, "24"));
+    let addr: Ipv4Addr = a.parse().map_err(|_| format!("bad IPv4 address '{a}'"))?;
+    let prefix: u8 = p.parse().map_err(|_| format!("bad prefix length '{p}'"))?;
+    if prefix > 32 {
+        return Err(format!("prefix length {prefix} is over 32"));
+    }
+    Ok((addr, prefix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,16 +409,4 @@ mod tests {
         c.ip.default_ttl = 0;
         assert!(c.validate().is_err());
     }
-}
-
-/// Parses `A.B.C.D/P` (prefix 24 when absent), as the command line and the
-/// preload library's environment write an address.
-pub fn parse_cidr(s: &str) -> Result<(Ipv4Addr, u8), String> {
-    let (a, p) = s.split_once('/').unwrap_or((s, "24"));
-    let addr: Ipv4Addr = a.parse().map_err(|_| format!("bad IPv4 address '{a}'"))?;
-    let prefix: u8 = p.parse().map_err(|_| format!("bad prefix length '{p}'"))?;
-    if prefix > 32 {
-        return Err(format!("prefix length {prefix} is over 32"));
-    }
-    Ok((addr, prefix))
 }
