@@ -161,6 +161,15 @@ impl Assembler {
     }
 
     /// True if the byte at `offset` has been received.
+    /// True when one held range covers all of `offset..offset + len`.
+    pub fn covers(&self, offset: usize, len: usize) -> bool {
+        let i = self.ranges.partition_point(|r| r.end <= offset);
+        self.ranges
+            .get(i)
+            .is_some_and(|r| r.start <= offset && offset.saturating_add(len) <= r.end)
+    }
+
+    /// True when a held range contains `offset`.
     pub fn contains(&self, offset: usize) -> bool {
         let i = self.ranges.partition_point(|r| r.end <= offset);
         self.ranges.get(i).is_some_and(|r| r.start <= offset)

@@ -286,6 +286,17 @@ impl Tcb {
                 } else if seg.flags.syn {
                     self.challenge_ack(now, seg, data.len(), out);
                 } else {
+                    // Old data again: report it as a duplicate (RFC 2883 4.1.1,
+                    // Linux's tcp_send_dupack), clipped at RCV.NXT.
+                    if !data.is_empty() && seg.seq.lt(self.rcv_nxt) {
+                        let end = seg.seq + data.len();
+                        let end = if end.gt(self.rcv_nxt) {
+                            self.rcv_nxt
+                        } else {
+                            end
+                        };
+                        self.dsack.set(Some((seg.seq, end)));
+                    }
                     self.invalid_ack(now, seg, data.len(), out);
                 }
             }
@@ -639,9 +650,10 @@ impl Tcb {
         out: &mut Out<'_>,
     ) -> Notice {
         let mut notice = Notice::default();
-        // Trim what we already have.
+        // Trim what we already have; report it as a duplicate (RFC 2883 4.1.1).
         let (seq, data) = if seq.lt(self.rcv_nxt) {
             let skip = self.rcv_nxt.saturating_distance(seq);
+            self.dsack.set(Some((seq, seq + skip.min(data.len()))));
             if skip >= data.len() {
                 self.ack_now = true;
                 self.ack_urgent = true;
@@ -668,6 +680,9 @@ impl Tcb {
             return notice;
         }
         let data = &data[..data.len().min(room - offset)];
+        // A hole being filled (in whole or in part): acknowledge at once (RFC
+        // 5681 4.2), even when the segment covers what was queued out of order.
+        let had_holes = !self.assembler.is_empty();
         if offset == 0 {
             let n = self.recv_buf.enqueue_slice(data);
             let _ = self.assembler.add(0, n);
@@ -681,7 +696,7 @@ impl Tcb {
                 .on_data(&mut self.recv_buf, self.rcv_nxt, advanced);
             notice.wake = true;
             self.unacked_bytes += advanced;
-            if !self.assembler.is_empty() || extra > 0 {
+            if had_holes || extra > 0 {
                 // Filling a hole: acknowledge at once (RFC 5681 4.2).
                 self.ack_now = true;
                 self.ack_urgent = true;
@@ -706,6 +721,10 @@ impl Tcb {
                 }
             }
         } else {
+            // Data already held out of order is a duplicate too (RFC 2883 4.1.2).
+            if !data.is_empty() && self.assembler.covers(offset, data.len()) {
+                self.dsack.set(Some((seq, seq + data.len())));
+            }
             let written = self.recv_buf.write_unallocated(offset, data);
             if self.assembler.add(offset, written).is_err() {
                 out.counters.drop(DropReason::TcpOutOfOrderFull);

@@ -258,6 +258,9 @@ pub(crate) struct Tcb {
     assembler: Assembler,
     /// Sequence number of a FIN that arrived ahead of missing data.
     ooo_fin: Option<SeqNumber>,
+    /// A duplicate segment's range, reported once as the first SACK block of
+    /// the next ACK (D-SACK, RFC 2883).
+    dsack: std::cell::Cell<Option<(SeqNumber, SeqNumber)>>,
     /// The peer's FIN was received in order.
     fin_received: bool,
 
@@ -397,6 +400,7 @@ impl Tcb {
             recv_buf: RingBuffer::new(recv_cap),
             assembler: Assembler::new(cfg.max_ooo_ranges),
             ooo_fin: None,
+            dsack: std::cell::Cell::new(None),
             fin_received: false,
             mss,
             agreed_mss: mss,

@@ -69,13 +69,20 @@ impl Tcb {
                 echo_reply: self.ts_recent,
             });
         }
+        // A duplicate just received goes first, once (D-SACK, RFC 2883).
+        let dsack = if self.sack_enabled {
+            self.dsack.take()
+        } else {
+            None
+        };
+        let max = if self.ts_enabled { 3 } else { 4 };
+        let mut slots = o.sack_blocks.iter_mut();
+        if let (Some((left, right)), Some(slot)) = (dsack, slots.next()) {
+            *slot = Some(SackBlock { left, right });
+        }
+        let room = max - usize::from(dsack.is_some());
         if self.sack_enabled && !self.assembler.is_empty() {
-            let max = if self.ts_enabled { 3 } else { 4 };
-            for (slot, (start, end)) in o
-                .sack_blocks
-                .iter_mut()
-                .zip(self.assembler.sack_blocks().take(max))
-            {
+            for (slot, (start, end)) in slots.zip(self.assembler.sack_blocks().take(room)) {
                 *slot = Some(SackBlock {
                     left: self.rcv_nxt + start,
                     right: self.rcv_nxt + end,
