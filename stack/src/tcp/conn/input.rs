@@ -445,6 +445,10 @@ impl Tcb {
                 notice.merge(self.accept_fin(now));
             } else if fin_seq.gt(self.rcv_nxt) {
                 self.ooo_fin = Some(fin_seq);
+                // An out-of-order segment, if only a FIN: a duplicate ACK at once
+                // (RFC 5681 4.2), as for out-of-order data.
+                self.ack_now = true;
+                self.ack_urgent = true;
             }
         }
         notice
