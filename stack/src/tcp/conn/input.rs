@@ -14,7 +14,7 @@ impl Tcb {
         out.counters.inc(Stat::TcpSegmentsIn);
         let notice = match self.state {
             State::Closed | State::Listen => Notice::default(),
-            State::SynSent => self.on_segment_syn_sent(now, seg, out),
+            State::SynSent => self.on_segment_syn_sent(now, seg, data, out),
             _ => self.on_segment_synchronized(now, seg, data, out),
         };
         if self.state != State::Closed {
@@ -120,6 +120,7 @@ impl Tcb {
         &mut self,
         now: Instant,
         seg: &TcpRepr,
+        data: &[u8],
         out: &mut Out<'_>,
     ) -> Notice {
         // First: check the ACK bit.
@@ -166,13 +167,28 @@ impl Tcb {
             self.ack_now = true;
             self.ack_urgent = true;
             out.counters.inc(Stat::TcpEstablished);
-            return Notice {
+            let mut notice = Notice {
                 wake: true,
                 established: true,
                 ..Notice::default()
             };
+            // "If there are other controls or text in the segment, then continue
+            // processing at the sixth step" (RFC 9293 3.10.7.3): text on the
+            // SYN-ACK is queued, and a FIN after it taken.
+            if !data.is_empty() {
+                notice.merge(self.accept_data(now, seg.seq + 1u32, data, out));
+            }
+            if seg.flags.fin && seg.seq + 1u32 + data.len() == self.rcv_nxt {
+                notice.merge(self.accept_fin(now));
+            }
+            return notice;
         }
-        // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment".
+        // Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK segment" and
+        // queue the text for when ESTABLISHED is reached.
+        if !data.is_empty() {
+            let keep = data.len().min(self.recv_buf.window());
+            self.syn_data = Some(data[..keep].to_vec());
+        }
         self.state = State::SynReceived;
         self.snd_wnd = seg.window as usize;
         self.snd_wl1 = seg.seq;
@@ -379,6 +395,11 @@ impl Tcb {
                 notice.established = true;
                 notice.wake = true;
                 out.counters.inc(Stat::TcpEstablished);
+                // The text that came on the peer's SYN (a simultaneous open) is
+                // delivered now, ahead of this segment's.
+                if let Some(early) = self.syn_data.take() {
+                    notice.merge(self.accept_data(now, self.irs + 1u32, &early, out));
+                }
                 // The ACK also acknowledges our SYN: fall through to the common code.
             } else {
                 // "<SEQ=SEG.ACK><CTL=RST>".

@@ -258,6 +258,9 @@ pub(crate) struct Tcb {
     assembler: Assembler,
     /// Sequence number of a FIN that arrived ahead of missing data.
     ooo_fin: Option<SeqNumber>,
+    /// Text that came on the SYN of a simultaneous open, delivered once
+    /// ESTABLISHED is reached (RFC 9293 3.10.7.3).
+    syn_data: Option<Vec<u8>>,
     /// A duplicate segment's range, reported once as the first SACK block of
     /// the next ACK (D-SACK, RFC 2883).
     dsack: std::cell::Cell<Option<(SeqNumber, SeqNumber)>>,
@@ -401,6 +404,7 @@ impl Tcb {
             assembler: Assembler::new(cfg.max_ooo_ranges),
             ooo_fin: None,
             dsack: std::cell::Cell::new(None),
+            syn_data: None,
             fin_received: false,
             mss,
             agreed_mss: mss,
