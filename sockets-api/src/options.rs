@@ -204,7 +204,8 @@ impl Stack {
     /// (`int` flags), `SO_RCVBUF`/`SO_SNDBUF` (`int` bytes; doubled, as Linux does,
     /// and bounded by the stack's configuration; on a stream socket they size the
     /// buffers of connections made after, so set them before `connect` or
-    /// `listen`), `SO_LINGER` ([`Linger`]; see [`Stack::close`]),
+    /// `listen`; `SO_SNDBUF` also bounds a live connection's later writes, as in
+    /// Linux), `SO_LINGER` ([`Linger`]; see [`Stack::close`]),
     /// `SO_RCVTIMEO`/`SO_SNDTIMEO` ([`TimeVal`]; they also bound `accept` and
     /// `connect`). `IPPROTO_IP`: `IP_TTL`, `IP_TOS`.
     /// `IPPROTO_TCP` (stream sockets only; `ENOPROTOOPT` on UDP, as Linux):

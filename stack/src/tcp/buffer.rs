@@ -163,6 +163,12 @@ impl RingBuffer {
         Ok(())
     }
 
+    /// Changes the limit of a buffer that may hold bytes (`SO_SNDBUF` on a live
+    /// connection): never below what is queued, which stays.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.max(self.len);
+    }
+
     /// Discards all queued bytes.
     pub fn clear(&mut self) {
         self.read_at = 0;

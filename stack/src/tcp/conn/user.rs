@@ -241,9 +241,15 @@ impl Tcb {
     }
 
     /// Takes the socket options that apply to a live connection (keep-alive,
-    /// Nagle, inline urgent data, linger, TTL, TOS; buffer sizes only apply to
-    /// connections made later).
+    /// Nagle, inline urgent data, linger, TTL, TOS, and `SO_SNDBUF`, which
+    /// bounds what later writes may queue, as Linux applies it; `SO_RCVBUF` only
+    /// sizes connections made later, so an advertised window never shrinks).
     pub(crate) fn apply_options(&mut self, now: Instant, opts: &SocketOptions) {
+        if opts.send_buffer != self.opts.send_buffer {
+            self.opts.send_buffer = opts.send_buffer;
+            self.send_buf
+                .set_limit(opts.send_buffer.clamp(1024, self.cfg.max_buffer));
+        }
         self.opts.keepalive = opts.keepalive;
         self.opts.nodelay = opts.nodelay;
         self.opts.oob_inline = opts.oob_inline;
