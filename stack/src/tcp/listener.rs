@@ -185,12 +185,7 @@ impl Tcp {
     /// The options and window of a SYN-ACK from listener options `q`.
     fn synack_shape(t: &Tx<'_>, q: &ListenerView) -> (u16, u8, usize) {
         let cfg = &t.cx.config.tcp;
-        let link_mss = conn::link_mss(t.cx.config.mtu).max(64);
-        let adv_mss = match q.user_mss {
-            Some(m) => (m as usize).clamp(88, link_mss),
-            None => link_mss,
-        }
-        .min(65535) as u16;
+        let adv_mss = conn::advertised_mss(conn::link_mss(t.cx.config.mtu), q.user_mss);
         let recv_cap = q.opts.recv_buffer.clamp(1024, cfg.max_buffer);
         (adv_mss, conn::window_shift(recv_cap), recv_cap.min(65535))
     }

@@ -365,12 +365,7 @@ impl Tcb {
     pub(crate) fn new(p: TcbParams, cfg: &TcpConfig, now: Instant) -> Tcb {
         let recv_cap = p.opts.recv_buffer.clamp(1024, cfg.max_buffer);
         let send_cap = p.opts.send_buffer.clamp(1024, cfg.max_buffer);
-        let link_mss = p.link_mss.max(64);
-        let adv_mss = match p.user_mss {
-            Some(m) => (m as usize).clamp(88, link_mss),
-            None => link_mss,
-        }
-        .min(65535) as u16;
+        let adv_mss = advertised_mss(p.link_mss, p.user_mss);
         let rcv_shift = if cfg.window_scaling {
             window_shift(recv_cap)
         } else {
@@ -717,6 +712,18 @@ pub(crate) fn cookie_syn_ack(
     };
     out.counters.inc(Stat::TcpSynCookiesSent);
     out.bare_segment(local, remote, &repr, opts.ttl, opts.tos)
+}
+
+/// The MSS to advertise: what the link carries (MTU minus the headers, RFC 9293
+/// 3.7.1: 32 on a 72-byte MTU), lowered by `TCP_MAXSEG` (taken as at least 88,
+/// Linux's floor for it, but never above the link's).
+pub(crate) fn advertised_mss(link_mss: usize, user_mss: Option<u16>) -> u16 {
+    let link = link_mss.max(1);
+    match user_mss {
+        Some(m) => (m as usize).max(88).min(link),
+        None => link,
+    }
+    .min(65535) as u16
 }
 
 pub(crate) fn link_mss(mtu: usize) -> usize {
