@@ -60,6 +60,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod compat;
 pub mod interp;
 pub mod lexer;
 pub mod parser;
@@ -67,6 +68,7 @@ pub mod print;
 pub mod run;
 
 pub use ast::*;
+pub use compat::Compat;
 pub use interp::{Failure, Settings};
 pub use parser::{is_known_errno, parse, parse_named, ParseError};
 pub use print::format_micros;

@@ -37,6 +37,9 @@ pub struct RunOptions {
     /// Options applied after the script's own option lines, as
     /// `(name, value)` without the leading `--` (`("tolerance_usecs", "10000")`).
     pub overrides: Vec<(String, String)>,
+    /// Compatibility with a public corpus: shell lines and python blocks are
+    /// skipped (see [`crate::compat`]); the notes go to [`ScriptResult::log`].
+    pub compat: Option<crate::compat::Compat>,
 }
 
 /// The outcome of one script.
@@ -144,6 +147,15 @@ fn xfail_reason(src: &str) -> Option<String> {
 /// Runs script text `src` called `name`. A script with a `// XFAIL: reason`
 /// comment line is expected to fail (see [`ScriptResult::ok`]).
 pub fn run_source(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
+    if opts.compat.is_some() {
+        let (prepared, notes) = crate::compat::prepare(src);
+        let mut r = run_checked(name, &prepared, opts);
+        let mut log: Vec<String> = notes.into_iter().map(|n| format!("note: {n}")).collect();
+        log.append(&mut r.log);
+        r.log = log;
+        r.xfail = xfail_reason(src);
+        return r;
+    }
     ScriptResult {
         xfail: xfail_reason(src),
         ..run_checked(name, src, opts)
@@ -175,7 +187,10 @@ fn run_checked(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
             )
         }
     };
-    let mut settings = Settings::default();
+    let mut settings = Settings {
+        compat: opts.compat,
+        ..Settings::default()
+    };
     for (k, v) in &script.options {
         if let Err(m) = settings.apply(k, v) {
             return failed(name, setup_failure(option_line(src, k), m), 0, Vec::new());

@@ -136,3 +136,38 @@ fn explicit_addresses_and_ports() {
     let r = run(src);
     assert!(r.passed, "{r}");
 }
+
+#[test]
+fn compat_mode_skips_platform_lines_and_matches_option_sets() {
+    // A FreeBSD-style script: a sysctl line, a python assertion, and the
+    // SYN-ACK's options in FreeBSD's order with padding.
+    let script = "0 `sysctl -w net.inet.tcp.sack.enable=1`\n\
+                  +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                  +0 bind(3, ..., ...) = 0\n\
+                  +0 listen(3, 1) = 0\n\
+                  +0 < S 0:0(0) win 65535 <mss 1460,sackOK,eol,eol>\n\
+                  +0 > S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,eol,eol>\n\
+                  +0 %{ assert tcpi_state == 1 }%\n\
+                  +0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], [4]) = 0\n";
+    let strict = run_source("t.pkt", script, &RunOptions::default());
+    assert!(!strict.passed, "strict mode refuses shell lines");
+    let opts = RunOptions {
+        compat: Some(drill::Compat::FreeBsd),
+        ..RunOptions::default()
+    };
+    let r = run_source("t.pkt", script, &opts);
+    assert!(r.passed, "{r}");
+    assert!(
+        r.log
+            .iter()
+            .any(|l| l.contains("shell command skipped: sysctl")),
+        "{:?}",
+        r.log
+    );
+    // A different option (not just order) still fails.
+    let wrong = script.replace(
+        "> S. 0:0(0) ack 1 win 65535 <mss 1460,",
+        "> S. 0:0(0) ack 1 win 65535 <mss 1000,",
+    );
+    assert!(!run_source("t.pkt", &wrong, &opts).passed);
+}

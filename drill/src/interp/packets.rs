@@ -236,17 +236,23 @@ impl Interp {
                         .options
                         .as_ref()
                         .map_err(|e| format!("the options cannot be decoded: {e}"))?;
-                    let same = got.len() == want.len()
-                        && got.iter().zip(want).all(|(g, w)| match (g, w) {
-                            (
-                                TcpOptionSpec::Timestamp { val: gv, ecr: ge },
-                                TcpOptionSpec::Timestamp { val: wv, ecr: we },
-                            ) => {
-                                ts_offset = Some(gv.wrapping_sub(*wv));
-                                ge == we
-                            }
-                            _ => g == w,
-                        });
+                    let same = if self.settings.compat.is_some() {
+                        // Another platform's layout: the same options in any
+                        // order, padding aside, any window scale.
+                        same_option_set(got, want, &mut ts_offset)
+                    } else {
+                        got.len() == want.len()
+                            && got.iter().zip(want).all(|(g, w)| match (g, w) {
+                                (
+                                    TcpOptionSpec::Timestamp { val: gv, ecr: ge },
+                                    TcpOptionSpec::Timestamp { val: wv, ecr: we },
+                                ) => {
+                                    ts_offset = Some(gv.wrapping_sub(*wv));
+                                    ge == we
+                                }
+                                _ => g == w,
+                            })
+                    };
                     if !same {
                         return mismatch(
                             "the option list",
@@ -470,4 +476,46 @@ fn proto_name(t: &Transport) -> String {
         Transport::Icmp(_) => "an ICMP message".to_string(),
         Transport::Other { note, .. } => format!("something else ({note})"),
     }
+}
+
+/// Compatibility matching of two option lists: every option of each in the
+/// other, NOPs and EOLs aside, window scales of any value, timestamps by their
+/// echo (their values give the offset, as in strict matching).
+fn same_option_set(
+    got: &[TcpOptionSpec],
+    want: &[TcpOptionSpec],
+    ts_offset: &mut Option<u32>,
+) -> bool {
+    let real = |o: &&TcpOptionSpec| !matches!(o, TcpOptionSpec::Nop | TcpOptionSpec::Eol);
+    let got: Vec<&TcpOptionSpec> = got.iter().filter(real).collect();
+    let want: Vec<&TcpOptionSpec> = want.iter().filter(real).collect();
+    if got.len() != want.len() {
+        return false;
+    }
+    let mut used = vec![false; got.len()];
+    for w in want {
+        let found = got.iter().enumerate().position(|(i, g)| {
+            !used[i]
+                && match (g, w) {
+                    (TcpOptionSpec::WindowScale(_), TcpOptionSpec::WindowScale(_)) => true,
+                    (
+                        TcpOptionSpec::Timestamp { val: gv, ecr: ge },
+                        TcpOptionSpec::Timestamp { val: wv, ecr: we },
+                    ) => {
+                        if ge == we {
+                            *ts_offset = Some(gv.wrapping_sub(*wv));
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                    _ => **g == *w,
+                }
+        });
+        match found {
+            Some(i) => used[i] = true,
+            None => return false,
+        }
+    }
+    true
 }

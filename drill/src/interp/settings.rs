@@ -44,6 +44,8 @@ pub struct Settings {
     /// `--any_wait_usecs`: how long a `*` outbound packet is waited for
     /// (default 60 s).
     pub any_wait_usecs: u64,
+    /// The corpus compatibility mode (`netstack drill --compat`), if any.
+    pub compat: Option<crate::compat::Compat>,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             default_win: 65535,
             arp_delay_usecs: 0,
             any_wait_usecs: 60_000_000,
+            compat: None,
         }
     }
 }
@@ -148,6 +151,19 @@ impl Settings {
     /// The stack configuration for these settings.
     pub fn stack_config(&self) -> Result<stack::StackConfig, String> {
         let mut c = stack::StackConfig::new(self.local_ip, self.prefix_len);
+        // A corpus expects its platform's socket buffer defaults (what
+        // getsockopt reports and what windows start from).
+        match self.compat {
+            Some(crate::compat::Compat::FreeBsd) => {
+                c.tcp.recv_buffer = 65536; // net.inet.tcp.recvspace
+                c.tcp.send_buffer = 32768; // net.inet.tcp.sendspace
+            }
+            Some(crate::compat::Compat::Linux) => {
+                c.tcp.recv_buffer = 131_072; // tcp_rmem[1]
+                c.tcp.send_buffer = 16_384; // tcp_wmem[1]
+            }
+            None => {}
+        }
         c.gateway = self.gateway;
         c.mtu = self.mtu;
         if let Some(seed) = self.seed {

@@ -19,6 +19,11 @@ pub struct DrillOpts {
     /// (repeatable; names as in the scripts' `--name=value` lines).
     #[arg(short = 'o', long = "option", value_name = "NAME=VALUE")]
     pub options: Vec<String>,
+    /// Run scripts of a public corpus (`linux`: google/packetdrill, `freebsd`:
+    /// FreeBSD's tcp-testsuite): their shell lines and python blocks are
+    /// skipped with a note (shown with --verbose). Our own scripts run strict.
+    #[arg(long, value_name = "linux|freebsd")]
+    pub compat: Option<drill::Compat>,
 }
 
 /// Runs the scripts, printing one line per script (and the failure details);
@@ -34,6 +39,7 @@ pub fn run(o: DrillOpts) -> Result<(), String> {
     let opts = drill::RunOptions {
         verbose: o.verbose,
         overrides,
+        compat: o.compat,
     };
     let scripts = drill::collect_scripts(&o.paths)?;
     if scripts.is_empty() {

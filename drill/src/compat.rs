@@ -1,0 +1,100 @@
+//! Compatibility with public packetdrill corpora (`netstack drill --compat`):
+//! what their scripts hold that is about the machine under test, not about TCP,
+//! is set aside before parsing, line numbers kept.
+//!
+//! - `` `command` `` lines (sysctls, interface and host-cache setup) are
+//!   skipped; each becomes a note.
+//! - `%{ python }%` blocks (assertions on Linux's `tcp_info`, FreeBSD's
+//!   `TCPI_*` states) are skipped, also across lines; each becomes a note.
+//!
+//! The strict mode, without `--compat`, keeps refusing both: our own scripts
+//! must not depend on them.
+
+/// Which corpus a script was written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compat {
+    /// google/packetdrill's `gtests/net` (Linux as the system under test).
+    Linux,
+    /// FreeBSD's tcp-testsuite.
+    FreeBsd,
+}
+
+impl std::str::FromStr for Compat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Compat, String> {
+        match s {
+            "linux" => Ok(Compat::Linux),
+            "freebsd" => Ok(Compat::FreeBsd),
+            _ => Err(format!(
+                "unknown compatibility mode '{s}' (linux or freebsd)"
+            )),
+        }
+    }
+}
+
+/// The script with shell lines and python blocks blanked out (the same number
+/// of lines), and a note per thing skipped.
+pub fn prepare(src: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(src.len());
+    let mut notes = Vec::new();
+    let mut in_python: Option<usize> = None;
+    for (i, line) in src.lines().enumerate() {
+        let n = i + 1;
+        if let Some(start) = in_python {
+            if line.contains("}%") {
+                in_python = None;
+                notes.push(format!("line {start}: python block skipped"));
+            }
+            out.push('\n');
+            continue;
+        }
+        let code = line.split("//").next().unwrap_or("");
+        if let Some(at) = code.find("%{") {
+            if !code[at..].contains("}%") {
+                in_python = Some(n);
+            } else {
+                notes.push(format!("line {n}: python block skipped"));
+            }
+            out.push('\n');
+            continue;
+        }
+        if code.contains('`') {
+            let cmd = code
+                .split('`')
+                .nth(1)
+                .unwrap_or("")
+                .trim()
+                .chars()
+                .take(60)
+                .collect::<String>();
+            notes.push(format!("line {n}: shell command skipped: {cmd}"));
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    (out, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_lines_and_python_blocks_go_line_numbers_stay() {
+        let src = "0 `sysctl -w x=1`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                   +0 %{ assert tcpi_state == 1 }%\n+0 %{\nprint(1)\n}%\n+0 close(3) = 0\n";
+        let (out, notes) = prepare(src);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 7);
+        assert_eq!(lines[0], "");
+        assert!(lines[1].contains("socket("));
+        assert_eq!(lines[2..6], ["", "", "", ""]);
+        assert!(lines[6].contains("close(3)"));
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].contains("sysctl -w x=1"));
+        assert_eq!("freebsd".parse::<Compat>(), Ok(Compat::FreeBsd));
+        assert!("bsd".parse::<Compat>().is_err());
+    }
+}
