@@ -43,8 +43,10 @@ while read -r s; do
         PASS|XPASS) class=pass ;;
         CRASH) class=crash ;;
         *)
-            if [[ $why == *"syntax error"* ]]; then class=syntax
-            elif [[ $why == *"not supported"* || $why == *"unsupported"* ]]; then class=unsupported
+            if [[ $why == *"unsupported by the stack"* || $why == *"not supported"* ]]; then
+                class=unsupported
+            elif [[ $why == *"syntax error"* || $why == *"unknown option --"* ]]; then
+                class=syntax
             else class=difference; fi ;;
     esac
     printf '%s\t%s\t%s\n' "$class" "$s" "$why" >> "$work/results"

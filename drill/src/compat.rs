@@ -38,8 +38,18 @@ pub fn prepare(src: &str) -> (String, Vec<String>) {
     let mut out = String::with_capacity(src.len());
     let mut notes = Vec::new();
     let mut in_python: Option<usize> = None;
+    let mut in_shell: Option<usize> = None;
     for (i, line) in src.lines().enumerate() {
         let n = i + 1;
+        if let Some(start) = in_shell {
+            // A command that goes on over lines ends at its closing backtick.
+            if line.contains('`') {
+                in_shell = None;
+                notes.push(format!("lines {start}-{n}: shell command skipped"));
+            }
+            out.push('\n');
+            continue;
+        }
         if let Some(start) = in_python {
             if line.contains("}%") {
                 in_python = None;
@@ -55,6 +65,11 @@ pub fn prepare(src: &str) -> (String, Vec<String>) {
             } else {
                 notes.push(format!("line {n}: python block skipped"));
             }
+            out.push('\n');
+            continue;
+        }
+        if code.matches('`').count() == 1 {
+            in_shell = Some(n);
             out.push('\n');
             continue;
         }
@@ -84,15 +99,17 @@ mod tests {
     #[test]
     fn shell_lines_and_python_blocks_go_line_numbers_stay() {
         let src = "0 `sysctl -w x=1`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
-                   +0 %{ assert tcpi_state == 1 }%\n+0 %{\nprint(1)\n}%\n+0 close(3) = 0\n";
+                   +0 %{ assert tcpi_state == 1 }%\n+0 %{\nprint(1)\n}%\n+0 close(3) = 0\n\
+                   +0 `tc qdisc add dev tun0\nroot fq`\n";
         let (out, notes) = prepare(src);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines.len(), 7);
+        assert_eq!(lines.len(), 9);
+        assert_eq!(lines[7..9], ["", ""]);
         assert_eq!(lines[0], "");
         assert!(lines[1].contains("socket("));
         assert_eq!(lines[2..6], ["", "", "", ""]);
         assert!(lines[6].contains("close(3)"));
-        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(notes[0].contains("sysctl -w x=1"));
         assert_eq!("freebsd".parse::<Compat>(), Ok(Compat::FreeBsd));
         assert!("bsd".parse::<Compat>().is_err());

@@ -259,6 +259,12 @@ impl Parser<'_> {
                 let ecr = self.u32("TS ecr")?;
                 TcpOptionSpec::Timestamp { val, ecr }
             }
+            "FO" | "FOEXP" => {
+                return Err(self.err_at(&t, "unsupported by the stack: TCP Fast Open (RFC 7413)"))
+            }
+            "md5" => {
+                return Err(self.err_at(&t, "unsupported by the stack: TCP MD5 signatures (RFC 2385)"))
+            }
             other => {
                 return Err(self.err_at(
                     &t,
