@@ -296,6 +296,14 @@ impl Interp {
         }
         self.finish_pending()?;
         if let Some(c) = self.outq.pop_front() {
+            if self.settings.compat.is_some() {
+                // packetdrill lets packets the script does not list go by.
+                self.tolerate(&c);
+                while let Some(c) = self.outq.pop_front() {
+                    self.tolerate(&c);
+                }
+                return Ok(());
+            }
             return Err(self.unexpected(&c));
         }
         Ok(())
@@ -335,11 +343,16 @@ impl Interp {
     fn start_at(&mut self, ev: &Event, base: Micros, t: Micros, what: &str) -> Result<(), Failure> {
         let tol = self.tolerance(t, base);
         self.advance_to(t)?;
-        if let Some(c) = self.outq.front() {
-            if c.time.saturating_add(self.settings.tolerance_usecs) < t {
-                let c = c.clone();
+        while let Some(c) = self.outq.front() {
+            if c.time.saturating_add(self.settings.tolerance_usecs) >= t {
+                break;
+            }
+            let c = c.clone();
+            if self.settings.compat.is_none() {
                 return Err(self.unexpected(&c));
             }
+            self.outq.pop_front();
+            self.tolerate(&c);
         }
         if self.now > t.saturating_add(tol) {
             return Err(self.fail(
@@ -514,6 +527,18 @@ impl Interp {
                 ..base
             },
         }
+    }
+
+    /// Compatibility mode: an outbound packet no line lists goes by, noted.
+    fn tolerate(&mut self, c: &Captured) {
+        let what = match &c.decoded {
+            Ok(d) => self.describe(d, false),
+            Err(e) => format!("(malformed: {e})"),
+        };
+        let line = c.after_line;
+        self.log.push(format!(
+            "note: an outbound packet no line lists, after line {line}, tolerated: {what}"
+        ));
     }
 
     fn unexpected(&self, c: &Captured) -> Failure {
