@@ -95,14 +95,10 @@ pub unsafe extern "C" fn epoll_ctl(
         events: (libc::EPOLLIN | libc::EPOLLET) as u32,
         u64: TAG | fd as u32 as u64,
     };
-    let kop = if op == libc::EPOLL_CTL_MOD {
-        // The kernel registration never changes; check it exists.
-        libc::EPOLL_CTL_MOD
-    } else {
-        op
-    };
+    // The kernel's registration is always the same (a MOD only checks that it
+    // exists); the interest and data are kept here.
     // SAFETY: our own event for the eventfd.
-    let r = unsafe { real::epoll_ctl(epfd, kop, fd, &mut kev) };
+    let r = unsafe { real::epoll_ctl(epfd, op, fd, &mut kev) };
     if r < 0 {
         return r;
     }
@@ -246,10 +242,12 @@ unsafe fn wait(
             unsafe { std::ptr::copy_nonoverlapping(out.as_ptr(), evs, n) };
             return n as c_int;
         }
-        if !first && (k == 0 || deadline.is_some_and(|d| Instant::now() >= d)) {
-            return 0;
-        }
-        if first && timeout == 0 {
+        let expired = if first {
+            timeout == 0
+        } else {
+            k == 0 || deadline.is_some_and(|d| Instant::now() >= d)
+        };
+        if expired {
             return 0;
         }
         first = false;

@@ -194,38 +194,36 @@ pub unsafe extern "C" fn sendto(
     }, else unsafe { real::sendto(fd, p, n, flags, addr, len) })
 }
 
-unsafe fn slices<'a>(iov: *const iovec, n: c_int) -> Result<Vec<IoSlice<'a>>, Errno> {
+/// The caller's `iovec` array (`EINVAL` for a count outside 0..=1024, Linux's
+/// `UIO_MAXIOV`; `EFAULT` for NULL).
+unsafe fn iovecs<'a>(iov: *const iovec, n: c_int) -> Result<&'a [iovec], Errno> {
     if !(0..=1024).contains(&n) {
         return Err(Errno::EINVAL);
     }
-    if n > 0 && iov.is_null() {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    if iov.is_null() {
         return Err(Errno::EFAULT);
     }
-    let mut v = Vec::with_capacity(n as usize);
-    for i in 0..n as usize {
-        // SAFETY: `n` iovecs at `iov`, each a readable buffer.
-        let io = unsafe { &*iov.add(i) };
-        v.push(IoSlice::new(unsafe { buf(io.iov_base, io.iov_len) }?));
-    }
-    Ok(v)
+    // SAFETY: the caller's array of `n` iovecs.
+    Ok(unsafe { std::slice::from_raw_parts(iov, n as usize) })
+}
+
+unsafe fn slices<'a>(iov: *const iovec, n: c_int) -> Result<Vec<IoSlice<'a>>, Errno> {
+    unsafe { iovecs(iov, n) }?
+        .iter()
+        // SAFETY: each iovec a readable buffer.
+        .map(|io| unsafe { buf(io.iov_base, io.iov_len) }.map(IoSlice::new))
+        .collect()
 }
 
 unsafe fn slices_mut<'a>(iov: *const iovec, n: c_int) -> Result<Vec<IoSliceMut<'a>>, Errno> {
-    if !(0..=1024).contains(&n) {
-        return Err(Errno::EINVAL);
-    }
-    if n > 0 && iov.is_null() {
-        return Err(Errno::EFAULT);
-    }
-    let mut v = Vec::with_capacity(n as usize);
-    for i in 0..n as usize {
-        // SAFETY: `n` iovecs at `iov`, each a writable buffer.
-        let io = unsafe { &*iov.add(i) };
-        v.push(IoSliceMut::new(unsafe {
-            buf_mut(io.iov_base, io.iov_len)
-        }?));
-    }
-    Ok(v)
+    unsafe { iovecs(iov, n) }?
+        .iter()
+        // SAFETY: each iovec a writable buffer.
+        .map(|io| unsafe { buf_mut(io.iov_base, io.iov_len) }.map(IoSliceMut::new))
+        .collect()
 }
 
 /// `readv(2)`.

@@ -96,7 +96,6 @@ reals! {
     poll: fn(fds: *mut pollfd, n: nfds_t, timeout: c_int) -> c_int;
     ppoll: fn(fds: *mut pollfd, n: nfds_t, t: *const timespec, mask: *const sigset_t) -> c_int;
     epoll_ctl: fn(epfd: c_int, op: c_int, fd: c_int, ev: *mut epoll_event) -> c_int;
-    epoll_wait: fn(epfd: c_int, ev: *mut epoll_event, n: c_int, timeout: c_int) -> c_int;
     epoll_pwait: fn(epfd: c_int, ev: *mut epoll_event, n: c_int, timeout: c_int, mask: *const sigset_t) -> c_int;
     dup: fn(fd: c_int) -> c_int;
     dup2: fn(fd: c_int, new: c_int) -> c_int;

@@ -267,7 +267,6 @@ pub fn watch(fd: c_int, on: bool) {
 
 /// Registers a new stack socket under the program's number `fd`.
 pub fn adopt(net: &Stack, sfd: i32, cloexec: bool) -> Result<c_int, c_int> {
-    let h = net.socket_handle(sfd).map_err(|e| e.raw())?;
     let mut flags = libc::EFD_NONBLOCK;
     if cloexec {
         flags |= libc::EFD_CLOEXEC;
@@ -279,14 +278,11 @@ pub fn adopt(net: &Stack, sfd: i32, cloexec: bool) -> Result<c_int, c_int> {
         let _ = net.close(sfd);
         return Err(e);
     }
-    if fd as usize >= MAX_FD {
+    alias(net, fd, sfd).inspect_err(|_| {
         // SAFETY: our own eventfd.
         unsafe { real::close(fd) };
         let _ = net.close(sfd);
-        return Err(libc::EMFILE);
-    }
-    RECS.lock().entry(h).or_default().fds.push(fd);
-    FDS[fd as usize].store(sfd + 1, Ordering::Release);
+    })?;
     Ok(fd)
 }
 

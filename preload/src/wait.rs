@@ -62,15 +62,20 @@ unsafe fn mixed_watched(
     deadline: Option<Instant>,
     mask: *const sigset_t,
 ) -> c_int {
+    // What is asked does not change between turns: the stack's entries, and
+    // where the kernel's descriptors are in `fds`.
+    let mut pf: Vec<PollFd> = stack
+        .iter()
+        .map(|&(i, s)| PollFd::new(s, fds[i].events))
+        .collect();
+    let kernel_at: Vec<usize> = (0..fds.len())
+        .filter(|&i| stack_fd(fds[i].fd).is_none())
+        .collect();
     let mut kernel: Vec<pollfd> = Vec::with_capacity(fds.len());
     loop {
         for &(i, _) in stack {
             drain(fds[i].fd);
         }
-        let mut pf: Vec<PollFd> = stack
-            .iter()
-            .map(|&(i, s)| PollFd::new(s, fds[i].events))
-            .collect();
         if let Err(e) = net.poll(&mut pf, 0) {
             set_errno(e.raw());
             return -1;
@@ -83,17 +88,11 @@ unsafe fn mixed_watched(
             }
         }
         kernel.clear();
-        let mut kernel_at = Vec::with_capacity(fds.len());
-        for (i, p) in fds.iter().enumerate() {
-            if stack_fd(p.fd).is_none() {
-                kernel.push(pollfd {
-                    fd: p.fd,
-                    events: p.events,
-                    revents: 0,
-                });
-                kernel_at.push(i);
-            }
-        }
+        kernel.extend(kernel_at.iter().map(|&i| pollfd {
+            fd: fds[i].fd,
+            events: fds[i].events,
+            revents: 0,
+        }));
         if ready == 0 {
             for &(i, _) in stack {
                 kernel.push(pollfd {

@@ -347,9 +347,14 @@ impl std::fmt::Debug for SockAddrUn {
 impl SockAddrUn {
     /// The name `path` (`strcpy(name.sun_path, path)`), cut to fit.
     pub fn new(path: &str) -> SockAddrUn {
+        SockAddrUn::from_path(path.as_bytes())
+    }
+
+    /// The name with path bytes `path`, cut to fit (with room for the NUL).
+    pub(crate) fn from_path(path: &[u8]) -> SockAddrUn {
         let mut a = SockAddrUn::default();
         let n = path.len().min(UNIX_PATH_MAX - 1);
-        a.sun_path[..n].copy_from_slice(&path.as_bytes()[..n]);
+        a.sun_path[..n].copy_from_slice(&path[..n]);
         a
     }
 

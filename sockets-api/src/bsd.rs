@@ -226,55 +226,49 @@ impl Stack {
         file: &Arc<OpenFile>,
         nonblocking: bool,
         timeout: Timeout,
-        attempt: impl FnMut(&mut StackGuard<'_>) -> Result<Option<T>, Errno>,
-    ) -> Result<T, Errno> {
-        if let Some(b) = self.inner.blocker.get() {
-            return self.block_with(b.as_ref(), fd, file, nonblocking, timeout, attempt);
-        }
-        self.block_on_runtime(fd, file, nonblocking, timeout, attempt)
-    }
-
-    /// [`Stack::block_on`] through a [`Blocker`]: the engine lock is released
-    /// while the blocker waits.
-    fn block_with<T>(
-        &self,
-        b: &dyn Blocker,
-        fd: i32,
-        file: &Arc<OpenFile>,
-        nonblocking: bool,
-        timeout: Timeout,
         mut attempt: impl FnMut(&mut StackGuard<'_>) -> Result<Option<T>, Errno>,
     ) -> Result<T, Errno> {
-        let mut g = self.lock();
-        if let Some(v) = attempt(&mut g)? {
-            return Ok(v);
-        }
-        if nonblocking || timeout == Some(Duration::ZERO) {
-            return Err(Errno::EWOULDBLOCK);
-        }
+        let blocker = self.inner.blocker.get().map(Arc::as_ref);
         let h = file.handle;
-        // Under the engine lock, where events are raised: none can be missed.
-        b.prepare(h);
-        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        let mut g = self.lock();
+        let mut deadline: Option<std::time::Instant> = None;
         let mut timed_out = false;
+        let mut prepared = false;
         let r = loop {
             match attempt(&mut g) {
                 Ok(Some(v)) => break Ok(v),
                 Err(e) => break Err(e),
                 Ok(None) => {}
             }
-            if timed_out {
+            if nonblocking || timed_out || timeout == Some(Duration::ZERO) {
                 break Err(Errno::EWOULDBLOCK);
             }
+            // Checked under the engine lock, which `close` holds while it frees the
+            // descriptor and wakes waiters: no wake-up can be missed.
             if !self.fds().names(fd, file) {
                 break Err(Errno::EBADF);
             }
-            if g.is_stopped() {
-                break Err(Errno::ENETDOWN);
+            if deadline.is_none() {
+                deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
             }
-            drop(g);
-            let waited = b.wait(h, deadline);
-            g = self.lock();
+            let waited = match blocker {
+                None => Ok(g.wait(h, deadline)),
+                // Registered under the engine lock, where events are raised, and
+                // then one more attempt: no event can be missed.
+                Some(b) if !prepared => {
+                    b.prepare(h);
+                    prepared = true;
+                    continue;
+                }
+                Some(_) if g.is_stopped() => Ok(WaitOutcome::Stopped),
+                // The blocker waits with the engine lock released.
+                Some(b) => {
+                    drop(g);
+                    let w = b.wait(h, deadline);
+                    g = self.lock();
+                    w
+                }
+            };
             match waited {
                 Ok(WaitOutcome::Woken) => {}
                 Ok(WaitOutcome::TimedOut) => timed_out = true,
@@ -282,42 +276,10 @@ impl Stack {
                 Err(e) => break Err(e),
             }
         };
-        b.finish(h);
-        r
-    }
-
-    fn block_on_runtime<T>(
-        &self,
-        fd: i32,
-        file: &Arc<OpenFile>,
-        nonblocking: bool,
-        timeout: Timeout,
-        mut attempt: impl FnMut(&mut StackGuard<'_>) -> Result<Option<T>, Errno>,
-    ) -> Result<T, Errno> {
-        let mut g = self.lock();
-        let mut deadline: Option<std::time::Instant> = None;
-        let mut timed_out = false;
-        loop {
-            if let Some(v) = attempt(&mut g)? {
-                return Ok(v);
-            }
-            if nonblocking || timed_out || timeout == Some(Duration::ZERO) {
-                return Err(Errno::EWOULDBLOCK);
-            }
-            // Checked under the engine lock, which `close` holds while it frees the
-            // descriptor and wakes waiters: no wake-up can be missed.
-            if !self.fds().names(fd, file) {
-                return Err(Errno::EBADF);
-            }
-            if deadline.is_none() {
-                deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
-            }
-            match g.wait(file.handle, deadline) {
-                WaitOutcome::Woken => {}
-                WaitOutcome::TimedOut => timed_out = true,
-                WaitOutcome::Stopped => return Err(Errno::ENETDOWN),
-            }
+        if let (true, Some(b)) = (prepared, blocker) {
+            b.finish(h);
         }
+        r
     }
 
     // ------------------------------------------------------------ socket calls

@@ -27,23 +27,26 @@ wd = struct.pack("!BBxxII32siiii", 1, 1, now, 0, b"kernelhost", 115, 139, 131, n
 r.sendto(wd, ("10.0.0.2", 513))
 "#;
 
+/// `netstack example` on tap0 as 10.0.0.2, privileged (the rwho and login
+/// ports are reserved), with `args` (more interface options, then the program).
+fn example_on_tap0(w: &World, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new("ip");
+    cmd.args(["netns", "exec", w.ns.name(), fixture::BIN, "example"])
+        .args(["--tap", "tap0", "--addr", "10.0.0.2/24", "--privileged"])
+        .args(args);
+    cmd
+}
+
 #[test]
 fn rwhod_talks_bsd_whod_with_the_kernel_and_ruptime_lists_both() {
     skip_unless_tap!();
     let w = World::new(1);
     let mut k = w.spawn(w.kernel(&["python3", "-c", KERNEL_RWHO]));
     assert_eq!(k.line(), "ready");
-    let mut cmd = std::process::Command::new("ip");
-    cmd.args(["netns", "exec", w.ns.name(), fixture::BIN, "example"])
-        .args([
-            "--tap",
-            "tap0",
-            "--addr",
-            "10.0.0.2/24",
-            "--privileged",
+    let ours = w.spawn(example_on_tap0(
+        &w,
+        &[
             "--no-offload",
-        ])
-        .args([
             "rwhod",
             "--interval",
             "0.3",
@@ -51,8 +54,8 @@ fn rwhod_talks_bsd_whod_with_the_kernel_and_ruptime_lists_both() {
             "2",
             "--hostname",
             "ourhost",
-        ]);
-    let ours = w.spawn(cmd);
+        ],
+    ));
     let heard = k.line();
     assert_eq!(
         heard, "from 10.0.0.2 port 513: version 1 type 1 host ourhost, 60 bytes",
@@ -73,12 +76,7 @@ fn rwhod_talks_bsd_whod_with_the_kernel_and_ruptime_lists_both() {
 fn rlogin_logs_in_over_a_bridge_and_an_interrupt_stops_the_remote_job() {
     skip_unless_tap!();
     let w = World::new(2);
-    let mut server = std::process::Command::new("ip");
-    server
-        .args(["netns", "exec", w.ns.name(), fixture::BIN, "example"])
-        .args(["--tap", "tap0", "--addr", "10.0.0.2/24", "--privileged"])
-        .args(["rlogind", "--sessions", "1"]);
-    let server = w.spawn(server);
+    let server = w.spawn(example_on_tap0(&w, &["rlogind", "--sessions", "1"]));
     // The user types a command, starts a long sleep, presses ^C, asks for the
     // sleep's status and logs out.
     let user = format!(
@@ -115,12 +113,7 @@ fn linux_rlogin_logs_in_to_our_rlogind() {
         return;
     }
     let w = World::new(1);
-    let mut server = std::process::Command::new("ip");
-    server
-        .args(["netns", "exec", w.ns.name(), fixture::BIN, "example"])
-        .args(["--tap", "tap0", "--addr", "10.0.0.2/24", "--privileged"])
-        .args(["rlogind", "--sessions", "1"]);
-    let server = w.spawn(server);
+    let server = w.spawn(example_on_tap0(&w, &["rlogind", "--sessions", "1"]));
     // netkit's rlogin wants a terminal: script gives it one. It sends ^C in band
     // (the terminal is raw); the server's pseudo-terminal turns it into SIGINT.
     let user = "(sleep 1.5; printf 'echo linux rlogin here\\n'; sleep 0.5; printf 'sleep 30\\n'; \

@@ -165,12 +165,17 @@ pub fn two_hosts(seed: u64, transcript: Option<&Transcript>) -> Result<(Stack, S
     let b = Runtime::start_with_observer(Engine::new(cb).map_err(|e| e.to_string())?, lb, obs("B"))
         .map_err(|e| e.to_string())?;
     let (a, b) = (Stack::new(a), Stack::new(b));
-    for (s, me) in [(&a, NAME_A), (&b, NAME_B)] {
+    name_hosts(&a, &b);
+    Ok((a, b))
+}
+
+/// Host A is "hosta" and host B "hostb", and each knows the other by name.
+fn name_hosts(a: &Stack, b: &Stack) {
+    for (s, me) in [(a, NAME_A), (b, NAME_B)] {
         s.sethostname(me);
         s.add_host(NAME_A, &[], HOST_A);
         s.add_host(NAME_B, &[], HOST_B);
     }
-    Ok((a, b))
 }
 
 /// A section's title line.
@@ -359,11 +364,7 @@ pub(crate) fn rwho_hosts() -> Result<(Stack, Stack), String> {
     ca.ports.privileged = true;
     cb.ports.privileged = true;
     let (a, b) = Stack::try_memory_pair(ca, cb).map_err(|e| e.to_string())?;
-    for (s, me) in [(&a, NAME_A), (&b, NAME_B)] {
-        s.sethostname(me);
-        s.add_host(NAME_A, &[], HOST_A);
-        s.add_host(NAME_B, &[], HOST_B);
-    }
+    name_hosts(&a, &b);
     Ok((a, b))
 }
 

@@ -303,16 +303,8 @@ impl Tcb {
                     self.challenge_ack(now, seg, data.len(), out);
                 } else {
                     // Old data again: report it as a duplicate (RFC 2883 4.1.1,
-                    // Linux's tcp_send_dupack), clipped at RCV.NXT.
-                    if !data.is_empty() && seg.seq.lt(self.rcv_nxt) {
-                        let end = seg.seq + data.len();
-                        let end = if end.gt(self.rcv_nxt) {
-                            self.rcv_nxt
-                        } else {
-                            end
-                        };
-                        self.dsack.set(Some((seg.seq, end)));
-                    }
+                    // Linux's tcp_send_dupack).
+                    self.note_old_duplicate(seg.seq, data.len());
                     self.invalid_ack(now, seg, data.len(), out);
                 }
             }
@@ -666,6 +658,15 @@ impl Tcb {
         self.output(now, out);
     }
 
+    /// Data from `seq` on that starts below RCV.NXT: its old part, up to RCV.NXT,
+    /// is the first SACK block of the next ACK (D-SACK, RFC 2883 4.1.1).
+    fn note_old_duplicate(&self, seq: SeqNumber, len: usize) {
+        if len > 0 && seq.lt(self.rcv_nxt) {
+            let old = self.rcv_nxt.saturating_distance(seq).min(len);
+            self.dsack.set(Some((seq, seq + old)));
+        }
+    }
+
     /// Stores in-window data; advances RCV.NXT over what became contiguous.
     pub(super) fn accept_data(
         &mut self,
@@ -678,7 +679,7 @@ impl Tcb {
         // Trim what we already have; report it as a duplicate (RFC 2883 4.1.1).
         let (seq, data) = if seq.lt(self.rcv_nxt) {
             let skip = self.rcv_nxt.saturating_distance(seq);
-            self.dsack.set(Some((seq, seq + skip.min(data.len()))));
+            self.note_old_duplicate(seq, data.len());
             if skip >= data.len() {
                 self.ack_now = true;
                 self.ack_urgent = true;

@@ -30,12 +30,14 @@ use stack::runtime::WaitOutcome;
 use crate::addr::SockAddrUn;
 use crate::bsd::Stack;
 use crate::consts::{
-    FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, MSG_DONTWAIT, MSG_OOB, MSG_PEEK,
-    MSG_TRUNC, MSG_WAITALL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY, POLLERR, POLLHUP, POLLIN,
-    POLLOUT, POLLRDNORM, POLLWRNORM, SHUT_RD, SHUT_RDWR, SHUT_WR, SOCK_CLOEXEC, SOCK_DGRAM,
+    FIONBIO, FIONREAD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY,
+    POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, SOCK_CLOEXEC, SOCK_DGRAM,
     SOCK_NONBLOCK, SOCK_STREAM,
 };
 use crate::errno::{track, Errno};
+
+mod io;
+mod pipe;
 
 /// Bytes a stream (or pipe) direction holds before a writer waits (Linux's pipe
 /// default: 16 pages).
@@ -266,12 +268,7 @@ fn name_of(path: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn addr_of(name: &Option<Vec<u8>>) -> SockAddrUn {
-    let mut a = SockAddrUn::default();
-    if let Some(n) = name {
-        let k = n.len().min(a.sun_path.len() - 1);
-        a.sun_path[..k].copy_from_slice(&n[..k]);
-    }
-    a
+    SockAddrUn::from_path(name.as_deref().unwrap_or_default())
 }
 
 impl Stack {
@@ -374,137 +371,6 @@ impl Stack {
                 }
             }
             Ok([a, b])
-        })())
-    }
-
-    /// `pipe(fds)`: `[read end, write end]` (4.4BSD tutorial, Figure 1). Reading
-    /// gives end of file once every write end closed; writing with no read end
-    /// open is `EPIPE`.
-    pub fn pipe(&self) -> Result<[i32; 2], Errno> {
-        track((|| {
-            let (r, w) = {
-                let mut u = self.inner.unix.lock();
-                let c = u.chan();
-                let (r, w) = (u.endpoint(), u.endpoint());
-                if let Some(e) = u.eps.get_mut(&r) {
-                    e.rx = Some(c);
-                }
-                if let Some(e) = u.eps.get_mut(&w) {
-                    e.tx = Some(c);
-                }
-                (r, w)
-            };
-            let rfd = self.unix_install(UnixKind::PipeRead, r, false)?;
-            match self.unix_install(UnixKind::PipeWrite, w, false) {
-                Ok(wfd) => Ok([rfd, wfd]),
-                Err(e) => {
-                    let _ = self.close(rfd);
-                    Err(e)
-                }
-            }
-        })())
-    }
-
-    /// `unlink(path)`: removes a UNIX-domain name (`ENOENT` if none).
-    pub fn unlink(&self, path: &str) -> Result<(), Errno> {
-        track(self.unix_now(|u| {
-            if let Some(c) = u.fifos.remove(path.as_bytes()) {
-                // Open ends keep the channel; it goes with the last of them.
-                if let Some(ch) = u.chans.get_mut(&c) {
-                    ch.named = false;
-                    if ch.readers == 0 && ch.writers == 0 {
-                        u.chans.remove(&c);
-                    }
-                }
-                return Ok(());
-            }
-            u.names
-                .remove(path.as_bytes())
-                .map(|_| ())
-                .ok_or(Errno::ENOENT)
-        }))
-    }
-
-    /// `mkfifo(path, mode)`: a named pipe in the stack's name space (the slides'
-    /// FIFO example). `EEXIST` when the name is taken (by a FIFO or a socket).
-    pub fn mkfifo(&self, path: &str) -> Result<(), Errno> {
-        track(self.unix_now(|u| {
-            let p = name_of(path.as_bytes()).ok_or(Errno::ENOENT)?;
-            if u.fifos.contains_key(&p) || u.names.contains_key(&p) {
-                return Err(Errno::EEXIST);
-            }
-            let id = u.id();
-            u.chans.insert(
-                id,
-                Chan {
-                    named: true,
-                    ..Chan::default()
-                },
-            );
-            u.fifos.insert(p, id);
-            Ok(())
-        }))
-    }
-
-    /// `open(path, flags)` of a FIFO made with [`Stack::mkfifo`]: `O_RDONLY` or
-    /// `O_WRONLY` (with `O_NONBLOCK`). As POSIX says, opening one end waits until
-    /// the other end is open too; with `O_NONBLOCK` a reader opens at once and a
-    /// writer without a reader gets `ENXIO`. `ENOENT` for a name that is no FIFO;
-    /// `O_RDWR` is `EINVAL` here (POSIX leaves it undefined).
-    pub fn open(&self, path: &str, flags: i32) -> Result<i32, Errno> {
-        track((|| {
-            let nonblocking = flags & O_NONBLOCK != 0;
-            let kind = match flags & 3 {
-                O_RDONLY => UnixKind::PipeRead,
-                O_WRONLY => UnixKind::PipeWrite,
-                _ => return Err(Errno::EINVAL),
-            };
-            let id = self.unix_now(|u| {
-                let c = *u.fifos.get(path.as_bytes()).ok_or(Errno::ENOENT)?;
-                let ch = u.chans.get_mut(&c).ok_or(Errno::ENOENT)?;
-                if kind == UnixKind::PipeWrite && nonblocking && ch.readers == 0 {
-                    return Err(Errno::ENXIO);
-                }
-                // The other end, now: open (no wait), or how often it was opened
-                // (wait until that changes).
-                let partner = if kind == UnixKind::PipeRead {
-                    ch.readers += 1;
-                    ch.read_opens += 1;
-                    (ch.writers > 0, ch.write_opens)
-                } else {
-                    ch.writers += 1;
-                    ch.write_opens += 1;
-                    (ch.readers > 0, ch.read_opens)
-                };
-                let id = u.endpoint();
-                if let Some(e) = u.eps.get_mut(&id) {
-                    if kind == UnixKind::PipeRead {
-                        e.rx = Some(c);
-                    } else {
-                        e.tx = Some(c);
-                    }
-                }
-                Ok((id, partner))
-            })?;
-            let (id, (partner_open, partner_before)) = id;
-            if !nonblocking && !partner_open {
-                // Wait for the other end (a reader for a writer, and back).
-                let waited = self.unix_wait(false, |u| {
-                    let c = u.eps.get(&id).and_then(|e| e.rx.or(e.tx));
-                    let ch = c.and_then(|c| u.chans.get(&c)).ok_or(Errno::ENOENT)?;
-                    let opens = if kind == UnixKind::PipeRead {
-                        ch.write_opens
-                    } else {
-                        ch.read_opens
-                    };
-                    Ok((opens != partner_before).then_some(()))
-                });
-                if let Err(e) = waited {
-                    self.inner.unix.lock().release(id);
-                    return Err(e);
-                }
-            }
-            self.unix_install(kind, id, nonblocking)
         })())
     }
 
@@ -685,191 +551,6 @@ impl Stack {
             }
             Ok(addr_of(&e.peer_name))
         })())
-    }
-
-    /// Writes on a UNIX-domain descriptor: a stream or pipe takes all of `buf` in
-    /// blocking mode; a datagram goes to `to`, or to the connected peer.
-    pub(crate) fn unix_send(
-        &self,
-        fd: i32,
-        f: &UnixFile,
-        buf: &[u8],
-        flags: i32,
-        to: Option<&SockAddrUn>,
-    ) -> Result<usize, Errno> {
-        if flags & MSG_OOB != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        let nonblocking = f.nonblocking.load(Ordering::Relaxed) || flags & MSG_DONTWAIT != 0;
-        let r = match f.kind {
-            UnixKind::PipeRead => Err(Errno::EBADF),
-            UnixKind::Dgram => {
-                if buf.len() > DGRAM_MAX {
-                    return Err(Errno::EMSGSIZE);
-                }
-                let to = to.map(|a| a.path_bytes().to_vec());
-                self.unix_wait(nonblocking, |u| {
-                    let me = u.eps.get(&f.id).ok_or(Errno::EBADF)?;
-                    if me.shut_wr {
-                        return Err(Errno::EPIPE);
-                    }
-                    let from = me.name.clone();
-                    let target = match (&to, me.peer) {
-                        (Some(p), _) => *u.names.get(p).ok_or(Errno::ENOENT)?,
-                        (None, Some(p)) => p,
-                        (None, None) => return Err(Errno::ENOTCONN),
-                    };
-                    let dst = u.eps.get_mut(&target).ok_or(Errno::ECONNREFUSED)?;
-                    if dst.shut_rd {
-                        return Err(Errno::EPIPE);
-                    }
-                    if dst.queue.len() >= DGRAM_QUEUE {
-                        return Ok(None);
-                    }
-                    dst.queue.push_back((buf.to_vec(), from));
-                    Ok(Some(buf.len()))
-                })
-            }
-            UnixKind::Stream | UnixKind::PipeWrite => {
-                let mut sent = 0;
-                let r = self.unix_wait(nonblocking, |u| {
-                    let me = u.eps.get(&f.id).ok_or(Errno::EBADF)?;
-                    if !me.connected && f.kind == UnixKind::Stream {
-                        return Err(Errno::ENOTCONN);
-                    }
-                    let shut = me.shut_wr;
-                    let c = me
-                        .tx
-                        .and_then(|c| u.chans.get_mut(&c))
-                        .ok_or(Errno::ENOTCONN)?;
-                    if shut || c.readers == 0 {
-                        return Err(Errno::EPIPE);
-                    }
-                    let room = STREAM_BUFFER.saturating_sub(c.buf.len());
-                    let n = room.min(buf.len() - sent);
-                    c.buf.extend(&buf[sent..sent + n]);
-                    sent += n;
-                    if sent == buf.len() || (nonblocking && sent > 0) {
-                        return Ok(Some(sent));
-                    }
-                    Ok(None)
-                });
-                match r {
-                    Err(_) if sent > 0 => Ok(sent),
-                    r => r,
-                }
-            }
-        };
-        if r == Err(Errno::EPIPE) && flags & crate::consts::MSG_NOSIGNAL == 0 {
-            self.raise_sigpipe(fd);
-        }
-        r
-    }
-
-    /// Reads on a UNIX-domain descriptor; the sender's name for a datagram.
-    pub(crate) fn unix_recv(
-        &self,
-        f: &UnixFile,
-        buf: &mut [u8],
-        flags: i32,
-    ) -> Result<(usize, SockAddrUn), Errno> {
-        if flags & MSG_OOB != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        let nonblocking = f.nonblocking.load(Ordering::Relaxed) || flags & MSG_DONTWAIT != 0;
-        let peek = flags & MSG_PEEK != 0;
-        match f.kind {
-            UnixKind::PipeWrite => Err(Errno::EBADF),
-            UnixKind::Dgram => self.unix_wait(nonblocking, |u| {
-                let me = u.eps.get_mut(&f.id).ok_or(Errno::EBADF)?;
-                let Some((data, from)) = (if peek {
-                    me.queue.front().cloned()
-                } else {
-                    me.queue.pop_front()
-                }) else {
-                    return if me.shut_rd {
-                        Ok(Some((0, SockAddrUn::default())))
-                    } else {
-                        Ok(None)
-                    };
-                };
-                let n = data.len().min(buf.len());
-                buf[..n].copy_from_slice(&data[..n]);
-                let len = if flags & MSG_TRUNC != 0 {
-                    data.len()
-                } else {
-                    n
-                };
-                Ok(Some((len, addr_of(&from))))
-            }),
-            UnixKind::Stream | UnixKind::PipeRead => {
-                let mut got = 0;
-                let want_all = flags & MSG_WAITALL != 0 && !peek;
-                let r = self.unix_wait(nonblocking, |u| {
-                    let me = u.eps.get(&f.id).ok_or(Errno::EBADF)?;
-                    if f.kind == UnixKind::Stream && !me.connected {
-                        return Err(if me.listening.is_some() {
-                            Errno::EINVAL
-                        } else {
-                            Errno::ENOTCONN
-                        });
-                    }
-                    let shut = me.shut_rd;
-                    let Some(c) = me.rx.and_then(|c| u.chans.get_mut(&c)) else {
-                        return Ok(Some(got));
-                    };
-                    if !c.buf.is_empty() && got < buf.len() {
-                        let n = c.buf.len().min(buf.len() - got);
-                        for (i, b) in c.buf.iter().take(n).enumerate() {
-                            buf[got + i] = *b;
-                        }
-                        if !peek {
-                            c.buf.drain(..n);
-                        }
-                        got += n;
-                        if !want_all || got == buf.len() {
-                            return Ok(Some(got));
-                        }
-                    }
-                    if c.writers == 0 || shut || buf.is_empty() {
-                        return Ok(Some(got)); // end of file (after what was there)
-                    }
-                    Ok(None)
-                });
-                match r {
-                    Err(_) if got > 0 => Ok(got),
-                    r => r,
-                }
-                .map(|n| (n, SockAddrUn::default()))
-            }
-        }
-    }
-
-    pub(crate) fn unix_shutdown(&self, f: &UnixFile, how: i32) -> Result<(), Errno> {
-        if !matches!(how, SHUT_RD | SHUT_WR | SHUT_RDWR) {
-            return Err(Errno::EINVAL);
-        }
-        if matches!(f.kind, UnixKind::PipeRead | UnixKind::PipeWrite) {
-            return Err(Errno::ENOTSOCK);
-        }
-        self.unix_now(|u| {
-            let e = u.eps.get_mut(&f.id).ok_or(Errno::EBADF)?;
-            if f.kind == UnixKind::Stream && !e.connected {
-                return Err(Errno::ENOTCONN);
-            }
-            let (rx, tx) = (e.rx, e.tx);
-            let close_rd = how != SHUT_WR && !e.shut_rd;
-            let close_wr = how != SHUT_RD && !e.shut_wr;
-            e.shut_rd |= close_rd;
-            e.shut_wr |= close_wr;
-            if close_rd {
-                u.close_reading(rx);
-            }
-            if close_wr {
-                u.close_writing(tx);
-            }
-            Ok(())
-        })
     }
 
     /// The last descriptor of a UNIX-domain file closed.
