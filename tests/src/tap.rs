@@ -79,7 +79,13 @@ impl TapFixture {
         config.mtu = opts.mtu;
         (opts.config)(&mut config);
         let engine = Engine::new(config.clone()).map_err(io::Error::other)?;
-        let device: Box<dyn Device> = match &opts.pcap {
+        // NETSTACK_TEST_PCAP_DIR records every fixture's frames, one file per
+        // namespace, to look into a failure seen once.
+        let pcap = opts.pcap.clone().or_else(|| {
+            std::env::var_os("NETSTACK_TEST_PCAP_DIR")
+                .map(|dir| PathBuf::from(dir).join(format!("{}.pcap", ns.name())))
+        });
+        let device: Box<dyn Device> = match &pcap {
             Some(path) => Box::new(PcapDevice::create(tap, path)?),
             None => Box::new(tap),
         };
