@@ -202,6 +202,10 @@ pub struct Recovery {
     /// segments already in flight may still cause, and those counted since.
     /// More than that means the retransmission was lost.
     reno_rxt: Option<(usize, usize)>,
+    /// The latest retransmission timeout. Without SACK, what was last sent
+    /// before it has left the network in the Loss state: delivered and held
+    /// beyond a hole, or lost (see [`Recovery::in_flight`]).
+    timeout_at: Option<Instant>,
     stats: RecoveryStats,
 }
 
@@ -228,6 +232,7 @@ impl Recovery {
             rescue_rxt: None,
             tlp: None,
             reno_rxt: None,
+            timeout_at: None,
             stats: RecoveryStats::default(),
         }
     }
@@ -296,7 +301,24 @@ impl Recovery {
 
     /// Bytes in flight (RFC 6675 pipe; without SACK each duplicate ACK counts
     /// one segment as having left the network, as Linux's emulated SACK does).
+    ///
+    /// Without SACK in the Loss state, only what was sent since the timeout is
+    /// in flight. Everything older was marked lost by it; once an ACK jumps
+    /// past the retransmissions the marks go (the receiver holds data beyond
+    /// the hole, which go-back-N would send again for nothing), but the old
+    /// segments are no more in the network than when they were marked.
     pub fn in_flight(&self) -> usize {
+        if let (false, CaState::Loss, Some(at)) = (self.sack, self.state, self.timeout_at) {
+            return self
+                .board
+                .segments()
+                .filter(|s| s.xmit >= at)
+                .map(|s| {
+                    let here = !(s.sacked || s.lost) as usize + s.retrans as usize;
+                    s.len() * here
+                })
+                .sum();
+        }
         let pipe = self.board.pipe();
         if self.sack {
             return pipe;

@@ -221,6 +221,37 @@ fn timeout_marks_unsacked_data_lost_and_keeps_sacks() {
     assert_eq!(t.rec.stats().timeout, 3);
 }
 
+/// Without SACK, after a timeout whose retransmission is answered by an ACK
+/// that jumps past data the receiver held (NewReno's one hole per partial ACK
+/// from then on): the segments sent before the timeout have left the network,
+/// so the window opens for the next hole and new data. Counted as in flight,
+/// they held the window shut until the next, backed-off, timeout, once per
+/// hole (a 50 s stall against Linux with SACK and timestamps off).
+#[test]
+fn timeout_without_sack_then_a_jumping_ack_keeps_sending() {
+    let mut t = Sender::new(20, false);
+    t.rec
+        .on_rto(ms(400), t.snd_una, t.snd_max, false, &mut t.cc);
+    assert_eq!(t.send(ms(400)), vec![0]);
+    // The receiver held 1..10: the ACK jumps to 10, past the retransmission.
+    t.ack(ms(500), 10, &[], false);
+    assert_eq!(t.rec.state(), CaState::Loss);
+    let sent = t.send(ms(500));
+    assert_eq!(
+        sent.first(),
+        Some(&10),
+        "the next hole goes at once: {sent:?}"
+    );
+    assert!(
+        sent.len() >= 2,
+        "slow start sends more than the hole: {sent:?}"
+    );
+    assert!(
+        !sent.contains(&11),
+        "what the receiver may hold beyond the hole is not resent: {sent:?}"
+    );
+}
+
 /// RFC 8985 section 7.2: the probe timeout is 2 SRTT, plus the worst-case
 /// delayed ACK with a single segment in flight, and never beyond the RTO.
 #[test]

@@ -43,6 +43,7 @@ impl Recovery {
         cc: &mut dyn CongestionControl,
     ) {
         self.stats.timeouts += 1;
+        self.timeout_at = Some(now);
         let new_episode = matches!(self.state, CaState::Open | CaState::Disorder)
             || !self.high_seq.gt(snd_una)
             || (self.state == CaState::Loss && !backed_off);
