@@ -160,13 +160,13 @@ impl Assembler {
         len
     }
 
-    /// True if the byte at `offset` has been received.
-    /// True when one held range covers all of `offset..offset + len`.
-    pub fn covers(&self, offset: usize, len: usize) -> bool {
+    /// The first part of `offset..offset + len` already held, as `(start,
+    /// end)` offsets: what a segment duplicates (its D-SACK block, RFC 2883).
+    pub fn first_overlap(&self, offset: usize, len: usize) -> Option<(usize, usize)> {
+        let end = offset.saturating_add(len);
         let i = self.ranges.partition_point(|r| r.end <= offset);
-        self.ranges
-            .get(i)
-            .is_some_and(|r| r.start <= offset && offset.saturating_add(len) <= r.end)
+        let r = self.ranges.get(i)?;
+        (r.start < end).then(|| (r.start.max(offset), r.end.min(end)))
     }
 
     /// True when a held range contains `offset`.

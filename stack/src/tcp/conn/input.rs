@@ -69,12 +69,38 @@ impl Tcb {
         if let Some(user) = self.user_mss {
             mss = mss.min(user as usize);
         }
+        if self.cfg.round_buffers_to_mss {
+            self.round_buffers(mss);
+        }
         if self.ts_enabled {
             mss = mss.saturating_sub(12); // TCPOLEN_TSTAMP_ALIGNED, as Linux's mss_cache
         }
         self.mss = mss.max(64);
         self.agreed_mss = self.mss;
         self.cc.set_mss(self.mss);
+    }
+
+    /// 4.4BSD's `tcp_mss`: a buffer of at least one segment grows to a whole
+    /// number of `mss`-byte segments (at most the largest buffer allowed).
+    fn round_buffers(&mut self, mss: usize) {
+        let max = self.cfg.max_buffer;
+        let round = |size: usize| {
+            if mss == 0 || size < mss {
+                size
+            } else {
+                size.div_ceil(mss).saturating_mul(mss).min(max).max(size)
+            }
+        };
+        let recv = round(self.opts.recv_buffer);
+        if recv != self.opts.recv_buffer {
+            self.opts.recv_buffer = recv;
+            self.recv_buf.set_limit(recv.clamp(1024, max));
+        }
+        let send = round(self.opts.send_buffer);
+        if send != self.opts.send_buffer {
+            self.opts.send_buffer = send;
+            self.send_buf.set_limit(send.clamp(1024, max));
+        }
     }
 
     /// A passive open: the listener hands us the peer's SYN.
@@ -676,6 +702,7 @@ impl Tcb {
         out: &mut Out<'_>,
     ) -> Notice {
         let mut notice = Notice::default();
+        let old_duplicate = seq.lt(self.rcv_nxt) && !data.is_empty();
         // Trim what we already have; report it as a duplicate (RFC 2883 4.1.1).
         let (seq, data) = if seq.lt(self.rcv_nxt) {
             let skip = self.rcv_nxt.saturating_distance(seq);
@@ -709,6 +736,15 @@ impl Tcb {
         // A hole being filled (in whole or in part): acknowledge at once (RFC
         // 5681 4.2), even when the segment covers what was queued out of order.
         let had_holes = !self.assembler.is_empty();
+        // What is already held out of order is a duplicate too (RFC 2883 4.1.2,
+        // 4.2.1), also when the segment fills the hole below it; the part below
+        // RCV.NXT, if any, was reported first.
+        if let Some((start, end)) = self.assembler.first_overlap(offset, data.len()) {
+            if !old_duplicate {
+                self.dsack
+                    .set(Some((self.rcv_nxt + start, self.rcv_nxt + end)));
+            }
+        }
         if offset == 0 {
             let n = self.recv_buf.enqueue_slice(data);
             let _ = self.assembler.add(0, n);
@@ -747,10 +783,6 @@ impl Tcb {
                 }
             }
         } else {
-            // Data already held out of order is a duplicate too (RFC 2883 4.1.2).
-            if !data.is_empty() && self.assembler.covers(offset, data.len()) {
-                self.dsack.set(Some((seq, seq + data.len())));
-            }
             let written = self.recv_buf.write_unallocated(offset, data);
             if self.assembler.add(offset, written).is_err() {
                 out.counters.drop(DropReason::TcpOutOfOrderFull);
