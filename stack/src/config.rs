@@ -188,6 +188,17 @@ pub struct TcpConfig {
     pub max_ooo_ranges: usize,
     /// Offer window scaling (RFC 7323).
     pub window_scaling: bool,
+    /// Round both socket buffers up to a whole number of segments when the MSS
+    /// is agreed, as 4.4BSD's `tcp_mss` does and FreeBSD still does (a 65,536
+    /// byte receive buffer becomes 65,700 with a 1,460-byte MSS). Linux does
+    /// not; off by default.
+    pub round_buffers_to_mss: bool,
+    /// Advertise the whole free receive buffer on every segment, as 4.4BSD's
+    /// and FreeBSD's `tcp_output` do (a window below a quarter of the buffer
+    /// and below one segment is offered as zero), instead of RFC 9293's
+    /// receiver silly-window avoidance, which opens the window in steps of
+    /// min(buffer / 2, MSS) as Linux does. Off by default.
+    pub bsd_receive_window: bool,
     /// Offer timestamps (RFC 7323).
     pub timestamps: bool,
     /// Offer SACK (RFC 2018).
@@ -233,6 +244,8 @@ impl Default for TcpConfig {
             max_time_wait: 262_144,
             max_ooo_ranges: 64,
             window_scaling: true,
+            round_buffers_to_mss: false,
+            bsd_receive_window: false,
             timestamps: true,
             sack: true,
             initial_window: 10,

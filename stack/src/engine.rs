@@ -414,7 +414,7 @@ impl Engine {
     pub fn socket_options(&self, h: SocketHandle) -> Result<SocketOptions, NetError> {
         Ok(match self.sockets.get(h)? {
             Socket::Udp(u) => u.opts,
-            Socket::Tcp(t) => t.opts,
+            Socket::Tcp(t) => t.options(),
             Socket::Ping(_) => SocketOptions::default(),
         })
     }

@@ -131,6 +131,11 @@ impl Settings {
             "default_win" => self.default_win = num(name, value)?,
             "arp_delay_usecs" => self.arp_delay_usecs = num(name, value)?,
             "any_wait_usecs" => self.any_wait_usecs = num(name, value)?,
+            "udp_encapsulation" => {
+                return Err(format!(
+                    "option --{name}: unsupported by the stack: TCP over UDP encapsulation"
+                ))
+            }
             "ip_version" => {
                 if value.trim_matches('"') != "ipv4" {
                     return Err(format!("option --{name}: only ipv4 is supported"));
@@ -157,6 +162,8 @@ impl Settings {
             Some(crate::compat::Compat::FreeBsd) => {
                 c.tcp.recv_buffer = 65536; // net.inet.tcp.recvspace
                 c.tcp.send_buffer = 32768; // net.inet.tcp.sendspace
+                c.tcp.round_buffers_to_mss = true; // tcp_mss()
+                c.tcp.bsd_receive_window = true; // tcp_output()
             }
             Some(crate::compat::Compat::Linux) => {
                 c.tcp.recv_buffer = 131_072; // tcp_rmem[1]

@@ -146,6 +146,15 @@ impl TcpSocket {
         }
     }
 
+    /// The socket's options, with the buffer sizes its connection uses.
+    pub(crate) fn options(&self) -> SocketOptions {
+        let mut o = self.opts;
+        if let Some(t) = self.tcb() {
+            (o.recv_buffer, o.send_buffer) = t.buffer_options();
+        }
+        o
+    }
+
     pub(crate) fn readiness(&self) -> Readiness {
         match &self.kind {
             TcpKind::Idle => Readiness {

@@ -11,7 +11,13 @@ impl Tcb {
         let step = (self.recv_buf.capacity() / 2)
             .min(self.adv_mss as usize)
             .max(1);
-        let wnd = if free >= current + step || free == self.recv_buf.capacity() {
+        let bsd = self.cfg.bsd_receive_window;
+        let wnd = if bsd {
+            let tiny = free < self.recv_buf.capacity() / 4 && free < self.adv_mss as usize;
+            // Never shrink what was offered; a window update is the ACK's
+            // business, not the window's.
+            if tiny { 0 } else { free }.max(current)
+        } else if free >= current + step || free == self.recv_buf.capacity() {
             free
         } else {
             // Never shrink the window we already offered (RFC 9293 3.8.6.2.2).
@@ -25,6 +31,9 @@ impl Tcb {
         let wnd = wnd.min(max);
         let field = if self.state == State::SynSent || self.state == State::SynReceived {
             wnd
+        } else if bsd {
+            // BSD rounds up to the scale's unit rather than shrink the window.
+            wnd.div_ceil(1 << self.rcv_shift).min(65535)
         } else {
             wnd >> self.rcv_shift
         };

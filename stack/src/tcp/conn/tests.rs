@@ -1138,3 +1138,57 @@ fn partial_ack_retransmits_the_next_hole_at_once() {
             .collect::<Vec<_>>()
     );
 }
+
+// ------------------------------------------------------------ BSD buffer rules
+
+/// 4.4BSD's `tcp_mss` (`TcpConfig::round_buffers_to_mss`): both buffers round
+/// up to whole segments of the agreed MSS; off, they stay as set.
+#[test]
+fn buffers_round_up_to_whole_segments_when_asked() {
+    for (round, want) in [(true, (65_700, 33_580)), (false, (65_536, 32_768))] {
+        let cfg = TcpConfig {
+            round_buffers_to_mss: round,
+            ..plain_config()
+        };
+        let o = SocketOptions {
+            recv_buffer: 65_536,
+            send_buffer: 32_768,
+            ..SocketOptions::default()
+        };
+        let mut h = Harness::new(cfg, o);
+        h.with(|t, out, now| t.connect(now, out));
+        h.recv_one();
+        let mut synack = seg("S", 0, Some(1));
+        synack.options.mss = Some(MSS as u16);
+        h.send(synack, b"");
+        assert_eq!(h.tcb.buffer_options(), want, "rounding {round}");
+    }
+}
+
+/// BSD's receive window (`TcpConfig::bsd_receive_window`) offers all the free
+/// buffer on every segment; RFC 9293's receiver SWS avoidance (the default)
+/// keeps the right edge until it can move by a segment.
+#[test]
+fn bsd_receive_window_offers_all_free_space() {
+    for (bsd, want) in [(true, 65_536 - 99), (false, 65_535 - 99)] {
+        let cfg = TcpConfig {
+            bsd_receive_window: bsd,
+            ..plain_config()
+        };
+        let mut h = Harness::new(cfg, opts());
+        h.with(|t, out, now| t.connect(now, out));
+        h.recv_one();
+        let mut synack = seg("S", 0, Some(1));
+        synack.options.mss = Some(MSS as u16);
+        h.send(synack, b"");
+        h.recv_one();
+        h.send(seg("", 1, Some(1)), &[1u8; 99]);
+        h.advance_to_deadline(); // the delayed ACK
+        let (ack, _) = h.recv_one();
+        assert_eq!(
+            (rel_ack(&ack), usize::from(ack.window)),
+            (100, want),
+            "bsd {bsd}"
+        );
+    }
+}

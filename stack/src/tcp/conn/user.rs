@@ -233,6 +233,12 @@ impl Tcb {
             .read_limit(self.readable_len().saturating_sub(skip))
     }
 
+    /// `SO_RCVBUF` and `SO_SNDBUF` as the connection has them (rounded to whole
+    /// segments with [`TcpConfig::round_buffers_to_mss`]).
+    pub(crate) fn buffer_options(&self) -> (usize, usize) {
+        (self.opts.recv_buffer, self.opts.send_buffer)
+    }
+
     /// The MSS in use, once synchronized (`TCP_MAXSEG`).
     pub(crate) fn maxseg(&self) -> Option<u16> {
         self.state
