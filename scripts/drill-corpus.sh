@@ -6,21 +6,26 @@
 # google/packetdrill (gtests/net/tcp, --compat linux) or FreeBSD's tcp-testsuite
 # (--compat freebsd). IPv6 scripts (named *ipv6*) are left out: the stack is IPv4.
 #
-# Usage: scripts/drill-corpus.sh DIR [--compat linux|freebsd] [--list]
+# Usage: scripts/drill-corpus.sh DIR [--compat linux|freebsd] [-D NAME]... [--list]
+#   -D NAME  define NAME for the scripts' #ifdef lines (FreeBSD's corpus has
+#            #ifdef FreeBSD and #ifdef STANDARD variants)
 #   --list   also print each failing script with its first error
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dir=${1:-}
-[[ -n $dir && -d $dir ]] || { echo "usage: $0 DIR [--compat linux|freebsd] [--list]" >&2; exit 2; }
+[[ -n $dir && -d $dir ]] || { echo "usage: $0 DIR [--compat linux|freebsd] [-D NAME]... [--list]" >&2; exit 2; }
 shift
 compat=freebsd
 list=
+defines=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --compat) compat=${2:-}; shift 2 ;;
         --compat=*) compat=${1#*=}; shift ;;
         --list) list=1; shift ;;
+        -D) [[ -n ${2:-} ]] || { echo "drill-corpus: -D needs a name" >&2; exit 2; }
+            defines+=(-D "$2"); shift 2 ;;
         *) echo "drill-corpus: unknown option '$1'" >&2; exit 2 ;;
     esac
 done
@@ -36,7 +41,7 @@ total=$(wc -l < "$work/scripts")
 
 # One run per script: a script that loops or crashes cannot take the others along.
 while read -r s; do
-    timeout 60 "$bin" drill --compat "$compat" "$s" > "$work/out" 2>&1 || true
+    timeout 60 "$bin" drill --compat "$compat" "${defines[@]}" "$s" > "$work/out" 2>&1 || true
     verdict=$(grep -m1 -oE '^(PASS|FAIL|XFAIL|XPASS)' "$work/out" || echo CRASH)
     why=$(grep -m1 -E '^  .*:[0-9]+: ' "$work/out" | sed -E 's/^  [^ ]+:[0-9]+: //' || true)
     case $verdict in

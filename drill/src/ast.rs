@@ -185,8 +185,22 @@ pub struct Packet {
     pub direction: Direction,
     /// Explicit endpoints; `None` means the script's default connection.
     pub addrs: Option<Endpoints>,
+    /// IP header fields the line gives (none: not checked, defaults injected).
+    pub ip: IpFields,
     /// The transport part.
     pub proto: PacketProto,
+}
+
+/// IP header fields of a packet line, written after the direction:
+/// `(tos 0x20)`, `(ttl 64)`, `(tos 0x20, ttl 64)`, `[noecn]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IpFields {
+    /// The whole TOS byte (DSCP and ECN bits).
+    pub tos: Option<u8>,
+    /// The time to live.
+    pub ttl: Option<u8>,
+    /// `[noecn]`: the ECN field is Not-ECT (zero).
+    pub not_ect: bool,
 }
 
 /// The transport part of a packet line.
@@ -276,6 +290,9 @@ pub(crate) const FLAG_LETTERS: [(char, TcpFlags); 8] = [
 pub struct TcpPacket {
     /// Header flags.
     pub flags: TcpFlags,
+    /// `start:end(len)!`: the numbers are absolute, not relative to the
+    /// connection's initial sequence number (a reset answering a SYN).
+    pub absolute: bool,
     /// First sequence number (`start` of `start:end(len)`).
     pub seq_start: u32,
     /// `end` of `start:end(len)`; always `seq_start + len`.

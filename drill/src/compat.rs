@@ -8,7 +8,8 @@
 //!   `TCPI_*` states) are skipped, also across lines; each becomes a note.
 //!
 //! The strict mode, without `--compat`, keeps refusing both: our own scripts
-//! must not depend on them.
+//! must not depend on them. [`conditionals`] (`#ifdef` lines) applies in
+//! both modes, as in packetdrill.
 
 /// Which corpus a script was written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +93,54 @@ pub fn prepare(src: &str) -> (String, Vec<String>) {
     (out, notes)
 }
 
+/// packetdrill's conditional lines: `#ifdef NAME`, `#ifndef NAME`, `#else`
+/// and `#endif` (nested), with the names given by `-D` defined. Lines left
+/// out and the directives themselves become empty lines, so line numbers stay.
+/// An unbalanced directive is an error at its line.
+pub fn conditionals(src: &str, defines: &[String]) -> Result<String, (usize, String)> {
+    if !src.lines().any(|l| l.trim_start().starts_with('#')) {
+        return Ok(src.to_string());
+    }
+    let mut out = String::with_capacity(src.len());
+    // Per open block: (line, whether it is taken, whether its parent is).
+    let mut stack: Vec<(usize, bool, bool)> = Vec::new();
+    let active = |stack: &[(usize, bool, bool)]| stack.last().is_none_or(|&(_, on, up)| on && up);
+    for (i, line) in src.lines().enumerate() {
+        let n = i + 1;
+        let t = line.trim();
+        let mut words = t.split_whitespace();
+        match words.next() {
+            Some(d @ ("#ifdef" | "#ifndef")) => {
+                let Some(name) = words.next() else {
+                    return Err((n, format!("{d} needs a name")));
+                };
+                let defined = defines.iter().any(|x| x == name);
+                let up = active(&stack);
+                stack.push((n, defined == (d == "#ifdef"), up));
+            }
+            Some("#else") => match stack.last_mut() {
+                Some(top) => top.1 = !top.1,
+                None => return Err((n, "#else without #ifdef".to_string())),
+            },
+            Some("#endif") => {
+                if stack.pop().is_none() {
+                    return Err((n, "#endif without #ifdef".to_string()));
+                }
+            }
+            _ => {
+                if active(&stack) {
+                    out.push_str(line);
+                }
+            }
+        }
+        out.push('\n');
+    }
+    match stack.last() {
+        Some(&(line, ..)) => Err((line, "#ifdef without #endif".to_string())),
+        None => Ok(out),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +162,22 @@ mod tests {
         assert!(notes[0].contains("sysctl -w x=1"));
         assert_eq!("freebsd".parse::<Compat>(), Ok(Compat::FreeBsd));
         assert!("bsd".parse::<Compat>().is_err());
+    }
+
+    #[test]
+    fn conditionals_keep_line_numbers_and_nest() {
+        let src = "a\n#ifdef X\nb\n#ifndef Y\nc\n#else\nd\n#endif\n#else\ne\n#endif\nf\n";
+        let x = conditionals(src, &["X".to_string()]).unwrap();
+        assert_eq!(
+            x.lines().collect::<Vec<_>>(),
+            ["a", "", "b", "", "c", "", "", "", "", "", "", "f"]
+        );
+        let none = conditionals(src, &[]).unwrap();
+        assert_eq!(
+            none.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+            ["a", "e", "f"]
+        );
+        assert_eq!(conditionals("#ifdef X\n", &[]).unwrap_err().0, 1);
+        assert_eq!(conditionals("x\n#endif\n", &[]).unwrap_err().0, 2);
     }
 }

@@ -10,8 +10,10 @@
 //! let p = Packet {
 //!     direction: Direction::Outbound,
 //!     addrs: None,
+//!     ip: IpFields::default(),
 //!     proto: PacketProto::Tcp(TcpPacket {
 //!         flags: TcpFlags::SYN | TcpFlags::ACK,
+//!         absolute: false,
 //!         seq_start: 0,
 //!         seq_end: 0,
 //!         len: 0,
@@ -216,6 +218,15 @@ impl Display for Endpoints {
 impl Display for Packet {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.direction)?;
+        if self.ip.not_ect {
+            write!(f, " [noecn]")?;
+        }
+        match (self.ip.tos, self.ip.ttl) {
+            (Some(tos), Some(ttl)) => write!(f, " (tos {tos:#04x}, ttl {ttl})")?,
+            (Some(tos), None) => write!(f, " (tos {tos:#04x})")?,
+            (None, Some(ttl)) => write!(f, " (ttl {ttl})")?,
+            (None, None) => {}
+        }
         if let Some(addrs) = &self.addrs {
             write!(f, " {addrs}")?;
         }
@@ -252,8 +263,12 @@ impl Display for TcpPacket {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {}:{}({})",
-            self.flags, self.seq_start, self.seq_end, self.len
+            "{} {}:{}({}){}",
+            self.flags,
+            self.seq_start,
+            self.seq_end,
+            self.len,
+            if self.absolute { "!" } else { "" }
         )?;
         if let Some(ack) = self.ack {
             write!(f, " ack {ack}")?;

@@ -40,6 +40,8 @@ pub struct RunOptions {
     /// Compatibility with a public corpus: shell lines and python blocks are
     /// skipped (see [`crate::compat`]); the notes go to [`ScriptResult::log`].
     pub compat: Option<crate::compat::Compat>,
+    /// Names defined for `#ifdef` lines (packetdrill's `-D NAME`).
+    pub defines: Vec<String>,
 }
 
 /// The outcome of one script.
@@ -147,6 +149,17 @@ fn xfail_reason(src: &str) -> Option<String> {
 /// Runs script text `src` called `name`. A script with a `// XFAIL: reason`
 /// comment line is expected to fail (see [`ScriptResult::ok`]).
 pub fn run_source(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
+    let selected = match crate::compat::conditionals(src, &opts.defines) {
+        Ok(s) => s,
+        Err((line, message)) => {
+            let r = failed(name, setup_failure(line, message), 0, Vec::new());
+            return ScriptResult {
+                xfail: xfail_reason(src),
+                ..r
+            };
+        }
+    };
+    let src = selected.as_str();
     if opts.compat.is_some() {
         let (prepared, notes) = crate::compat::prepare(src);
         let mut r = run_checked(name, &prepared, opts);

@@ -229,7 +229,7 @@ fn seq() -> impl Strategy<Value = (u32, u32, u16)> {
 
 fn proto() -> impl Strategy<Value = PacketProto> {
     let tcp = (
-        any::<u8>(),
+        (any::<u8>(), any::<bool>()),
         seq(),
         prop::option::of(any::<u32>()),
         prop::option::of(any::<u16>()),
@@ -237,9 +237,10 @@ fn proto() -> impl Strategy<Value = PacketProto> {
         prop::option::of(prop::collection::vec(tcp_option(), 0..6)),
     )
         .prop_map(
-            |(flags, (seq_start, seq_end, len), ack, win, urg, options)| {
+            |((flags, absolute), (seq_start, seq_end, len), ack, win, urg, options)| {
                 PacketProto::Tcp(TcpPacket {
                     flags: TcpFlags(flags),
+                    absolute,
                     seq_start,
                     seq_end,
                     len,
@@ -305,8 +306,20 @@ fn packet_event() -> impl Strategy<Value = (EventTime, Packet)> {
             end: start + d
         }),
     ];
-    (time, any::<bool>(), prop::option::of(endpoints), proto()).prop_map(
-        |(mut time, outbound, addrs, mut proto)| {
+    let ip = (
+        prop::option::of(any::<u8>()),
+        prop::option::of(any::<u8>()),
+        any::<bool>(),
+    )
+        .prop_map(|(tos, ttl, not_ect)| IpFields { tos, ttl, not_ect });
+    (
+        time,
+        any::<bool>(),
+        prop::option::of(endpoints),
+        ip,
+        proto(),
+    )
+        .prop_map(|(mut time, outbound, addrs, ip, mut proto)| {
             let direction = if outbound {
                 Direction::Outbound
             } else {
@@ -326,11 +339,11 @@ fn packet_event() -> impl Strategy<Value = (EventTime, Packet)> {
                 Packet {
                     direction,
                     addrs,
+                    ip,
                     proto,
                 },
             )
-        },
-    )
+        })
 }
 
 fn single_event(src: &str) -> Event {

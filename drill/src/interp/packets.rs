@@ -40,6 +40,14 @@ impl Interp {
 
     /// Builds the IPv4 datagram of a `<` line.
     pub(super) fn build_inbound(&mut self, p: &Packet) -> Result<Vec<u8>, String> {
+        let mut datagram = self.build_inbound_datagram(p)?;
+        if p.ip.tos.is_some() || p.ip.ttl.is_some() {
+            wire::set_tos_ttl(&mut datagram, p.ip.tos, p.ip.ttl);
+        }
+        Ok(datagram)
+    }
+
+    fn build_inbound_datagram(&mut self, p: &Packet) -> Result<Vec<u8>, String> {
         let (src, dst) = self.inbound_endpoints(p);
         let id = self.next_ip_id();
         let payload = match &p.proto {
@@ -174,6 +182,27 @@ impl Interp {
                 dst_ip.to_string(),
             );
         }
+        if let Some(tos) = p.ip.tos {
+            if d.tos != tos {
+                return mismatch(
+                    "the TOS byte",
+                    format!("{:#04x}", d.tos),
+                    format!("{tos:#04x}"),
+                );
+            }
+        }
+        if let Some(ttl) = p.ip.ttl {
+            if d.ttl != ttl {
+                return mismatch("the TTL", d.ttl.to_string(), ttl.to_string());
+            }
+        }
+        if p.ip.not_ect && d.tos & 3 != 0 {
+            return mismatch(
+                "the ECN field",
+                (d.tos & 3).to_string(),
+                "0 (noecn)".to_string(),
+            );
+        }
         let check_ports = |me: &mut Interp, sp: u16, dp: u16| -> Result<(), String> {
             match src_port {
                 Some(want) if want != sp => {
@@ -206,7 +235,11 @@ impl Interp {
                         t.flags.to_string(),
                     );
                 }
-                let rel = seg.seq.wrapping_sub(isn);
+                let rel = if t.absolute {
+                    seg.seq
+                } else {
+                    seg.seq.wrapping_sub(isn)
+                };
                 if rel != t.seq_start {
                     return mismatch(
                         "the sequence number",
@@ -393,6 +426,7 @@ impl Interp {
         let packet = |addrs, proto| Packet {
             direction: Direction::Outbound,
             addrs,
+            ip: IpFields::default(),
             proto,
         };
         match &d.transport {
@@ -407,6 +441,7 @@ impl Interp {
                 };
                 let t = TcpPacket {
                     flags,
+                    absolute: false,
                     seq_start: rel,
                     seq_end: rel.wrapping_add(u32::from(len)),
                     len,

@@ -101,6 +101,23 @@ pub(crate) fn ipv4_header(
     h
 }
 
+/// Sets the TOS byte and the TTL of an IPv4 datagram built here, and its
+/// header checksum again.
+pub(crate) fn set_tos_ttl(datagram: &mut [u8], tos: Option<u8>, ttl: Option<u8>) {
+    if datagram.len() < 20 {
+        return;
+    }
+    if let Some(tos) = tos {
+        datagram[1] = tos;
+    }
+    if let Some(ttl) = ttl {
+        datagram[8] = ttl;
+    }
+    datagram[10..12].fill(0);
+    let sum = checksum::checksum(&datagram[..20]);
+    datagram[10..12].copy_from_slice(&sum.to_be_bytes());
+}
+
 /// A whole IPv4 datagram.
 pub(crate) fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, id: u16, payload: &[u8]) -> Vec<u8> {
     let mut d = ipv4_header(src, dst, proto, id, payload.len()).to_vec();

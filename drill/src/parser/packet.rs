@@ -13,6 +13,7 @@ impl Parser<'_> {
         } else {
             Direction::Outbound
         };
+        let ip = self.ip_fields()?;
         let mut addrs = None;
         if matches!(self.peek().kind, TokenKind::Number(_)) {
             addrs = Some(self.endpoints()?);
@@ -35,11 +36,62 @@ impl Parser<'_> {
         } else {
             PacketProto::Tcp(self.tcp(direction)?)
         };
+        if matches!(self.peek().kind, TokenKind::Unknown('/')) && self.on_same_line() {
+            return Err(self.err_at(
+                self.peek(),
+                "unsupported by the stack: TCP over UDP encapsulation ('/udp(...)')",
+            ));
+        }
         Ok(Packet {
             direction,
             addrs,
+            ip,
             proto,
         })
+    }
+
+    /// `[noecn]` and `(tos N, ttl N)` after the direction, in either order.
+    fn ip_fields(&mut self) -> PResult<IpFields> {
+        let mut ip = IpFields::default();
+        loop {
+            if self.is_punct('[') {
+                self.advance();
+                let t = self.advance();
+                match &t.kind {
+                    TokenKind::Ident(w) if w == "noecn" => ip.not_ect = true,
+                    TokenKind::Ident(w)
+                        if matches!(w.as_str(), "ect0" | "ect1" | "ect01" | "ce") =>
+                    {
+                        return Err(self.err_at(&t, "unsupported by the stack: ECN (RFC 3168)"))
+                    }
+                    _ => return Err(self.err_at(&t, "expected noecn, ect0, ect1, ect01 or ce")),
+                }
+                self.expect_punct(']', "']' after the ECN codepoint")?;
+            } else if self.is_punct('(') {
+                self.advance();
+                loop {
+                    let t = self.advance();
+                    match &t.kind {
+                        TokenKind::Ident(w) if w == "tos" => ip.tos = Some(self.u8("TOS byte")?),
+                        TokenKind::Ident(w) if w == "ttl" => ip.ttl = Some(self.u8("TTL")?),
+                        TokenKind::Ident(w)
+                            if matches!(w.as_str(), "class" | "hlim" | "flowlabel") =>
+                        {
+                            return Err(self.err_at(&t, "unsupported by the stack: IPv6"))
+                        }
+                        _ => return Err(self.err_at(&t, "expected tos or ttl in '(...)'")),
+                    }
+                    if self.is_punct(',') {
+                        self.advance();
+                    } else {
+                        break;
+                    }
+                }
+                self.expect_punct(')', "')' after the IP header fields")?;
+            } else {
+                return Ok(ip);
+            }
+        }
     }
 
     pub(super) fn endpoint(&mut self) -> PResult<(Option<Ipv4Addr>, u16)> {
@@ -153,8 +205,13 @@ impl Parser<'_> {
     pub(super) fn tcp(&mut self, direction: Direction) -> PResult<TcpPacket> {
         let flags = self.tcp_flags()?;
         let (seq_start, seq_end, len) = self.seq_range()?;
+        let absolute = matches!(self.peek().kind, TokenKind::Unknown('!')) && self.on_same_line();
+        if absolute {
+            self.advance();
+        }
         let mut pkt = TcpPacket {
             flags,
+            absolute,
             seq_start,
             seq_end,
             len,

@@ -24,6 +24,9 @@ pub struct DrillOpts {
     /// skipped with a note (shown with --verbose). Our own scripts run strict.
     #[arg(long, value_name = "linux|freebsd")]
     pub compat: Option<drill::Compat>,
+    /// Define NAME for the scripts' `#ifdef NAME` lines (repeatable).
+    #[arg(short = 'D', long = "define", value_name = "NAME")]
+    pub defines: Vec<String>,
 }
 
 /// Runs the scripts, printing one line per script (and the failure details);
@@ -40,6 +43,7 @@ pub fn run(o: DrillOpts) -> Result<(), String> {
         verbose: o.verbose,
         overrides,
         compat: o.compat,
+        defines: o.defines,
     };
     let scripts = drill::collect_scripts(&o.paths)?;
     if scripts.is_empty() {
