@@ -321,6 +321,11 @@ impl Tcb {
                     };
                     let iss = self.iss;
                     self.emit(now, out, syn, iss, 0);
+                    // The handshake gives the first RTT sample (Linux's
+                    // tcp_synack_rtt_meas), unless the SYN went again (Karn).
+                    if self.retries == 0 {
+                        self.rtt_probe = Some((iss, now));
+                    }
                     self.snd_nxt = self.iss + 1u32;
                     self.snd_max = self.snd_max.max(self.snd_nxt);
                     self.timers
@@ -485,7 +490,10 @@ impl Tcb {
     /// probe timeout, not an RTO).
     pub(super) fn rearm_probe(&mut self, now: Instant, sent_new: bool) {
         if self.tlp_armed {
-            if sent_new {
+            // New data moves the probe; a state that allows none (recovery
+            // began) turns it back into the retransmission timeout, as Linux
+            // re-arms its timer on every ACK.
+            if sent_new || self.probe_timeout().is_none() {
                 self.arm_retransmit(now, true);
             }
             return;

@@ -582,10 +582,15 @@ fn rto_backs_off_and_resets_after_ack() {
     let t0 = h.now;
     h.advance_to_deadline();
     assert_eq!(h.recv_one().0.seq, d.seq);
-    assert_eq!((h.now - t0).as_millis(), 1000, "initial RTO");
+    // The handshake's RTT sample (0 here) gave SRTT + max(200 ms, 4 RTTVAR).
+    assert_eq!(
+        (h.now - t0).as_millis(),
+        200,
+        "RTO from the handshake's sample"
+    );
     h.advance_to_deadline();
     h.recv_one();
-    assert_eq!((h.now - t0).as_millis(), 3000, "doubled");
+    assert_eq!((h.now - t0).as_millis(), 600, "doubled");
     // The ACK cancels the timer; the next segment uses the (backed-off, then
     // reset by a new sample) RTO.
     h.send(seg("", 1, Some(2)), b"");
@@ -1191,4 +1196,45 @@ fn bsd_receive_window_offers_all_free_space() {
             "bsd {bsd}"
         );
     }
+}
+
+/// A tail loss probe armed in the Open state does not outlive the state: when
+/// SACKs start fast recovery, the timer goes back to a retransmission timeout
+/// (Linux re-arms it on every ACK), so no probe of the highest segment goes
+/// out ahead of the retransmissions recovery chose.
+#[test]
+fn recovery_turns_an_armed_probe_back_into_the_rto() {
+    let cfg = TcpConfig {
+        sack: true,
+        ..plain_config()
+    };
+    let mut h = Harness::new(cfg, opts());
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv_one();
+    h.now += Duration::from_millis(10);
+    let mut synack = seg("S", 0, Some(1));
+    synack.options.mss = Some(MSS as u16);
+    synack.options.sack_permitted = true;
+    h.send(synack, b"");
+    h.recv_one();
+    h.app_send(&vec![1u8; 10 * MSS]);
+    assert_eq!(h.recv().len(), 10);
+    assert!(h.tcb.tlp_armed, "a probe is armed in the Open state");
+    h.now += Duration::from_millis(5);
+    let m = MSS as u32;
+    for right in [3, 4, 5] {
+        let mut ack = seg("", 1, Some(1));
+        ack.options.sack_blocks[0] = Some(crate::wire::tcp::options::SackBlock {
+            left: SeqNumber(ISS + 1 + 2 * m),
+            right: SeqNumber(ISS + 1 + right * m),
+        });
+        h.send(ack, b"");
+    }
+    assert!(
+        h.recv().iter().any(|(r, _)| rel_seq(r) == 1),
+        "fast retransmit of the first segment"
+    );
+    assert!(!h.tcb.tlp_armed, "the probe became the RTO");
+    let due = h.tcb.timers.get(crate::tcp::timer::TimerKind::Retransmit);
+    assert_eq!(due, Some(h.now + h.tcb.rtt.rto()));
 }

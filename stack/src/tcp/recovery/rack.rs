@@ -189,9 +189,12 @@ impl Rack {
             if s.sacked || (s.lost && !s.retrans) {
                 continue;
             }
-            // Only segments sent before the RACK segment; records after the
-            // RACK end that were never retransmitted were sent later.
-            if !s.ever_retrans && !s.start.lt(rack_end) {
+            // Only segments sent before the RACK segment. Records never
+            // retransmitted went out in sequence order: past the RACK end, the
+            // first one sent no earlier than the RACK segment ends the search
+            // (when that segment is a retransmission, the originals above it
+            // were sent before it and are candidates).
+            if !s.ever_retrans && !s.start.lt(rack_end) && s.xmit >= rack_xmit {
                 break;
             }
             if !sent_after(rack_xmit, rack_end, s.xmit, s.end) {

@@ -203,6 +203,21 @@ fn rack_finds_a_lost_retransmission() {
     assert_eq!(t.rec.state(), CaState::Recovery);
 }
 
+/// RFC 8985 6.2: when the most recently sent segment delivered is a
+/// retransmission, original segments above it were sent before it, and RACK
+/// finds them lost too (once their time is up).
+#[test]
+fn rack_finds_originals_above_a_delivered_retransmission() {
+    let mut t = Sender::new(10, true);
+    t.ack(ms(100), 0, &[(1, 4)], true);
+    assert_eq!(t.send(ms(100))[0], 0);
+    // The retransmission of 0 arrives (with 4 held): everything below 5 is
+    // acknowledged at 210 ms; 5..10, sent at 0, are not.
+    t.ack(ms(210), 5, &[], false);
+    assert_eq!(t.rec.state(), CaState::Recovery);
+    assert_eq!(t.rec.next_retransmission().map(|r| r.0), Some(s(5000)));
+}
+
 /// RFC 6675 section 5.1 after a timeout: everything unSACKed is lost, SACKed
 /// data is not sent again, the window is one segment.
 #[test]
