@@ -67,6 +67,9 @@ pub const MSG_DONTROUTE: i32 = 0x04;
 pub const MSG_TRUNC: i32 = 0x20;
 /// `send`/`recv` flag: do not block for this call (`EWOULDBLOCK` instead).
 pub const MSG_DONTWAIT: i32 = 0x40;
+/// `send` flag: more data follows; a short TCP segment waits for it, as with
+/// [`TCP_CORK`] (Linux).
+pub const MSG_MORE: i32 = 0x8000;
 /// `recv` flag: wait for the full amount (streams; a datagram is always whole).
 pub const MSG_WAITALL: i32 = 0x100;
 /// `send` flag: end of record (accepted, no effect on stream and datagram sockets).
@@ -132,6 +135,22 @@ pub const TCP_INFO: i32 = 11;
 /// `IPPROTO_TCP` option: the congestion control algorithm by name (`"cubic"`,
 /// `"reno"`; up to 16 bytes, NUL-padded on read; an unknown name is `ENOENT`).
 pub const TCP_CONGESTION: i32 = 13;
+/// `IPPROTO_TCP` option: hold segments shorter than the MSS until the option
+/// is cleared (at most about 200 ms, as Linux).
+pub const TCP_CORK: i32 = 3;
+/// `IPPROTO_TCP` option: seconds of idle time before keep-alive probes (1..=32767).
+pub const TCP_KEEPIDLE: i32 = 4;
+/// `IPPROTO_TCP` option: seconds between keep-alive probes (1..=32767).
+pub const TCP_KEEPINTVL: i32 = 5;
+/// `IPPROTO_TCP` option: unanswered keep-alive probes before the connection is
+/// dropped (1..=127).
+pub const TCP_KEEPCNT: i32 = 6;
+/// `IPPROTO_TCP` option: milliseconds sent data may stay unacknowledged before
+/// the connection is dropped with `ETIMEDOUT` (RFC 5482; 0: off).
+pub const TCP_USER_TIMEOUT: i32 = 18;
+/// `IPPROTO_TCP` option: bytes queued but not yet sent above which `send`
+/// waits, and writability is reported only below half of it (0: no limit).
+pub const TCP_NOTSENT_LOWAT: i32 = 25;
 /// Longest congestion control name (Linux's `TCP_CA_NAME_MAX`).
 pub const TCP_CA_NAME_MAX: usize = 16;
 
@@ -278,6 +297,7 @@ pub const NAMED: &[(&str, i64)] = named![
     MSG_EOR,
     MSG_WAITALL,
     MSG_NOSIGNAL,
+    MSG_MORE,
     SOMAXCONN,
     SOL_SOCKET,
     SOL_IP,
@@ -303,6 +323,12 @@ pub const NAMED: &[(&str, i64)] = named![
     TCP_MAXSEG,
     TCP_INFO,
     TCP_CONGESTION,
+    TCP_CORK,
+    TCP_KEEPIDLE,
+    TCP_KEEPINTVL,
+    TCP_KEEPCNT,
+    TCP_USER_TIMEOUT,
+    TCP_NOTSENT_LOWAT,
     F_GETFD,
     F_SETFD,
     F_GETFL,

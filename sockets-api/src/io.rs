@@ -20,7 +20,7 @@ use stack::NetError;
 use crate::addr::SockAddrIn;
 use crate::bsd::Stack;
 use crate::consts::{
-    AF_INET, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+    AF_INET, MSG_DONTWAIT, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
 };
 use crate::errno::{track, Errno};
 use crate::fdtable::{OpenFile, SocketKind, RCV_SHUTDOWN, SEND_SHUTDOWN};
@@ -239,6 +239,7 @@ impl Stack {
         let nonblocking = file.nonblocking() || flags & MSG_DONTWAIT != 0;
         let send_flags = SendFlags {
             oob: flags & MSG_OOB != 0,
+            more: flags & MSG_MORE != 0,
         };
         let h = file.handle;
         let mut sent = 0;

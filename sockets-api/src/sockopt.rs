@@ -19,7 +19,8 @@ use crate::consts::{
     AF_INET, IPPROTO_IP, IPPROTO_TCP, IP_TOS, IP_TTL, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST,
     SO_DEBUG, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE,
     SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
-    TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_INFO, TCP_MAXSEG, TCP_NODELAY,
+    TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
+    TCP_MAXSEG, TCP_NODELAY, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT,
 };
 use crate::errno::Errno;
 use crate::fdtable::SocketKind;
@@ -145,15 +146,42 @@ pub fn set(
             // Linux's do_tcp_setsockopt: an int at least.
             let v = int_from(val).ok_or(Errno::EINVAL)?;
             match optname {
-                TCP_NODELAY => update(engine, now, h, kind, |o, _| {
-                    o.nodelay = v != 0;
-                    Ok(())
-                }),
+                TCP_NODELAY => {
+                    update(engine, now, h, kind, |o, _| {
+                        o.nodelay = v != 0;
+                        Ok(())
+                    })?;
+                    // Linux pushes what corking holds whenever it is set.
+                    if v != 0 {
+                        engine.tcp_push(now, h)?;
+                    }
+                    Ok(SetEffect::Engine)
+                }
                 TCP_MAXSEG => {
                     let mss = u16::try_from(v).map_err(|_| Errno::EINVAL)?;
                     engine.tcp_set_maxseg(h, mss)?;
                     Ok(SetEffect::Engine)
                 }
+                // Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767 s, KEEPCNT 127.
+                TCP_KEEPIDLE | TCP_KEEPINTVL if !(1..=32767).contains(&v) => Err(Errno::EINVAL),
+                TCP_KEEPCNT if !(1..=127).contains(&v) => Err(Errno::EINVAL),
+                TCP_USER_TIMEOUT if v < 0 => Err(Errno::EINVAL),
+                TCP_CORK | TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT | TCP_USER_TIMEOUT
+                | TCP_NOTSENT_LOWAT => update(engine, now, h, kind, |o, _| {
+                    let secs = Duration::from_secs(v as u64);
+                    match optname {
+                        TCP_CORK => o.cork = v != 0,
+                        TCP_KEEPIDLE => o.keep_idle = Some(secs),
+                        TCP_KEEPINTVL => o.keep_interval = Some(secs),
+                        TCP_KEEPCNT => o.keep_count = Some(v as u32),
+                        TCP_USER_TIMEOUT => {
+                            o.user_timeout = (v > 0).then(|| Duration::from_millis(v as u64))
+                        }
+                        // Linux stores the value as given; 0 means no limit.
+                        _ => o.notsent_lowat = (v != 0).then_some(v as u32),
+                    }
+                    Ok(())
+                }),
                 _ => Err(Errno::ENOPROTOOPT),
             }
         }
@@ -243,6 +271,20 @@ pub fn get(
         IPPROTO_TCP if kind == SocketKind::Tcp => match optname {
             TCP_NODELAY => int(o.nodelay.into()),
             TCP_MAXSEG => int(engine.tcp_maxseg(h)?.into()),
+            TCP_CORK => int(o.cork.into()),
+            TCP_KEEPIDLE => int(secs_of(o.keep_idle, engine.config().tcp.keepalive_time)),
+            TCP_KEEPINTVL => int(secs_of(
+                o.keep_interval,
+                engine.config().tcp.keepalive_interval,
+            )),
+            TCP_KEEPCNT => int(o
+                .keep_count
+                .unwrap_or(engine.config().tcp.keepalive_probes)
+                .min(i32::MAX as u32) as i32),
+            TCP_USER_TIMEOUT => int(o
+                .user_timeout
+                .map_or(0, |d| d.as_millis().min(i32::MAX as u128) as i32)),
+            TCP_NOTSENT_LOWAT => int(o.notsent_lowat.map_or(0, |l| l as i32)),
             TCP_CONGESTION => {
                 let mut name = engine.tcp_congestion(h)?.name().as_bytes().to_vec();
                 name.resize(TCP_CA_NAME_MAX, 0);
@@ -258,4 +300,9 @@ pub fn get(
     };
     value.truncate(optlen);
     Ok(value)
+}
+
+/// Whole seconds of an option, or of the stack's default.
+fn secs_of(v: Option<Duration>, default: Duration) -> i32 {
+    v.unwrap_or(default).as_secs().min(i32::MAX as u64) as i32
 }

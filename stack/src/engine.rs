@@ -601,6 +601,12 @@ impl Engine {
         self.call(now, |t, l| l.tcp.send(t, h, data, flags))
     }
 
+    /// Sends at once what `TCP_CORK` or `MSG_MORE` hold back, as Linux does
+    /// each time `TCP_NODELAY` is set.
+    pub fn tcp_push(&mut self, now: Instant, h: SocketHandle) -> Result<(), NetError> {
+        self.call(now, |t, l| l.tcp.push(t, h))
+    }
+
     /// Reads received data (up to the urgent mark). `Ok(0)` at end of stream.
     pub fn tcp_recv(
         &mut self,

@@ -63,6 +63,25 @@ pub struct SocketOptions {
     /// `SO_DONTROUTE`: only destinations on the attached network, no gateway
     /// (`ENETUNREACH` otherwise).
     pub dont_route: bool,
+    /// `TCP_KEEPIDLE`: idle time before the first keep-alive probe (`None`:
+    /// the stack's `keepalive_time`).
+    pub keep_idle: Option<crate::time::Duration>,
+    /// `TCP_KEEPINTVL`: time between keep-alive probes (`None`: the stack's).
+    pub keep_interval: Option<crate::time::Duration>,
+    /// `TCP_KEEPCNT`: unanswered probes before the connection is dropped
+    /// (`None`: the stack's).
+    pub keep_count: Option<u32>,
+    /// `TCP_USER_TIMEOUT` (RFC 5482): how long sent data may stay
+    /// unacknowledged before the connection is dropped with `ETIMEDOUT`
+    /// (`None`: the retransmission limits decide).
+    pub user_timeout: Option<crate::time::Duration>,
+    /// `TCP_NOTSENT_LOWAT`: `send` waits while this many bytes or more are
+    /// queued but not yet sent, and the socket polls writable only below half
+    /// of it, as in Linux (`None`: no limit).
+    pub notsent_lowat: Option<u32>,
+    /// `TCP_CORK`: hold segments shorter than the MSS until uncorked, at most
+    /// for one retransmission timeout (Linux's 200 ms ceiling).
+    pub cork: bool,
 }
 
 impl Default for SocketOptions {
@@ -80,6 +99,12 @@ impl Default for SocketOptions {
             nodelay: false,
             debug: false,
             dont_route: false,
+            keep_idle: None,
+            keep_interval: None,
+            keep_count: None,
+            user_timeout: None,
+            notsent_lowat: None,
+            cork: false,
         }
     }
 }

@@ -39,8 +39,14 @@ pub(super) fn connected(e: &Engine, h: SocketHandle) -> R<bool> {
     Ok(e.tcp_state(h)?.synchronized())
 }
 
-pub(super) fn send(e: &mut Engine, now: Instant, h: SocketHandle, d: &[u8], oob: bool) -> R<usize> {
-    e.tcp_send(now, h, d, SendFlags { oob })
+pub(super) fn send(
+    e: &mut Engine,
+    now: Instant,
+    h: SocketHandle,
+    d: &[u8],
+    flags: SendFlags,
+) -> R<usize> {
+    e.tcp_send(now, h, d, flags)
 }
 
 pub(super) fn recv(

@@ -211,6 +211,9 @@ impl BindRules for TcpBindRules<'_> {
 pub struct SendFlags {
     /// `MSG_OOB`: the last byte is urgent.
     pub oob: bool,
+    /// `MSG_MORE`: more data follows; a short segment waits for it as with
+    /// `TCP_CORK` (until a send without the flag, or a timeout).
+    pub more: bool,
 }
 
 /// Flags of [`crate::Engine::tcp_recv`].

@@ -222,11 +222,23 @@ impl Tcp {
             let n = if flags.oob {
                 t.send_oob(now, data, out)
             } else {
-                t.send(now, data, out)
+                t.send(now, data, flags.more, out)
             };
             (n, Notice::default())
         })?;
         Ok(n)
+    }
+
+    /// Sends what corking holds back, once (see [`crate::Engine::tcp_push`]).
+    pub(crate) fn push(&mut self, t: &mut Tx<'_>, h: SocketHandle) -> Result<(), NetError> {
+        let now = t.cx.now;
+        if sock_mut(t.sockets, h)?.tcb_mut().is_none() {
+            return Ok(());
+        }
+        self.with_tcb(t, h, |t, out| {
+            t.push_now(now, out);
+            ((), Notice::default())
+        })
     }
 
     /// Reads received data (up to the urgent mark). `Ok(0)` at end of stream.

@@ -150,7 +150,15 @@ fn call(p: &mut SimPair, handles: &mut [Vec<(SocketHandle, SocketKind)>; 2], i: 
             let data = vec![0x5a; len];
             match kind {
                 SocketKind::Tcp => {
-                    if let Ok(n) = e.tcp_send(now, h, &data, SendFlags { oob: i.bit() }) {
+                    if let Ok(n) = e.tcp_send(
+                        now,
+                        h,
+                        &data,
+                        SendFlags {
+                            oob: i.bit(),
+                            more: i.bit(),
+                        },
+                    ) {
                         assert!(n <= len, "sent {n} of {len}");
                     }
                 }

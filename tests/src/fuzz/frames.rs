@@ -590,7 +590,15 @@ impl Harness {
                 let Some(h) = self.pick_socket(i) else { return };
                 let len = usize::from(i.u16() % 8_000);
                 let data = vec![b'd'; len];
-                let _ = self.e.tcp_send(now, h, &data, SendFlags { oob: i.bit() });
+                let _ = self.e.tcp_send(
+                    now,
+                    h,
+                    &data,
+                    SendFlags {
+                        oob: i.bit(),
+                        more: i.bit(),
+                    },
+                );
             }
             1 => {
                 let Some(h) = self.pick_socket(i) else { return };

@@ -273,7 +273,11 @@ impl Interp {
                     _ => 0,
                 };
                 let rest = data.get(done..).unwrap_or(&[]);
-                match tcp::send(&mut self.engine, now, f.h, rest, oob) {
+                let flags = stack::tcp::SendFlags {
+                    oob,
+                    more: flags & i64::from(sockets::MSG_MORE) != 0,
+                };
+                match tcp::send(&mut self.engine, now, f.h, rest, flags) {
                     Ok(n) => {
                         let total = done + n;
                         if total < data.len() && !(f.nonblocking || dontwait) {

@@ -21,10 +21,8 @@ impl Tcb {
             self.output(now, out);
             // Any segment restarts the keep-alive idle time (RFC 1122 4.2.3.6).
             if self.opts.keepalive && self.state.synchronized() && self.state != State::TimeWait {
-                self.timers.set(
-                    TimerKind::KeepAlive,
-                    self.last_recv + self.cfg.keepalive_time,
-                );
+                self.timers
+                    .set(TimerKind::KeepAlive, self.last_recv + self.keep_idle());
             }
         }
         notice
@@ -526,6 +524,7 @@ impl Tcb {
                 self.timers.set(TimerKind::Reclaim, now + RECLAIM_IDLE);
             }
             self.snd_una = ack;
+            self.una_since = now;
             if self.snd_nxt.lt(ack) {
                 self.snd_nxt = ack;
             }

@@ -302,6 +302,13 @@ pub(crate) struct Tcb {
     /// The override timeout of sender SWS avoidance fired: send what the window
     /// allows even if it is a small segment (RFC 9293 3.8.6.2.1).
     sws_override: bool,
+    /// The last send had `MSG_MORE`: short segments wait as when corked.
+    more: bool,
+    /// Send what `TCP_CORK`/`MSG_MORE` hold, once (`TCP_NODELAY` turned on).
+    push: bool,
+    /// When SND.UNA last moved, or data went out with nothing in flight: the
+    /// start of the wait that `TCP_USER_TIMEOUT` bounds.
+    una_since: Instant,
     /// We opened actively (`connect`), so a RST in SYN-RECEIVED refuses the user's
     /// connection (RFC 9293 3.10.7.4, MUST-11).
     active_open: bool,
@@ -422,6 +429,9 @@ impl Tcb {
             keepalive_sent: 0,
             probing: false,
             sws_override: false,
+            more: false,
+            push: false,
+            una_since: now,
             active_open: false,
             tlp_armed: false,
             last_recv: now,
@@ -482,6 +492,12 @@ impl Tcb {
     /// Bytes queued to send and not yet acknowledged.
     pub(crate) fn send_queue_len(&self) -> usize {
         self.send_buf.len()
+    }
+
+    /// Bytes queued but never sent (`TCP_NOTSENT_LOWAT` counts them).
+    pub(crate) fn unsent_len(&self) -> usize {
+        let sent = self.snd_max.saturating_distance(self.buf_seq());
+        self.send_buf.len().saturating_sub(sent)
     }
 
     /// Free room in the send buffer.

@@ -388,6 +388,16 @@ impl Tcb {
                 if !(self.opts.nodelay || nothing_in_flight) {
                     break;
                 }
+                // TCP_CORK and MSG_MORE hold it even then, until uncorked, a
+                // send without MSG_MORE, TCP_NODELAY, or a timeout (the persist
+                // timer's override, as Linux's probe timer sends it).
+                if (self.opts.cork || self.more) && !self.push && !self.sws_override {
+                    if !self.timers.is_armed(TimerKind::Persist) {
+                        let at = now + self.rtt.rto().max(Duration::from_millis(200));
+                        self.timers.set(TimerKind::Persist, at);
+                    }
+                    break;
+                }
                 // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited small
                 // segment waits unless it is at least half the largest window seen;
                 // a congestion-window-limited one waits for whole segments.
@@ -421,6 +431,9 @@ impl Tcb {
             };
             let seq = self.snd_nxt;
             let is_new = !seq.lt(self.snd_max);
+            if self.snd_una == self.snd_max {
+                self.una_since = now;
+            }
             // Bytes below SND.MAX again: only after zero-window probing (the
             // persist timer's doing).
             let why = if is_new {
@@ -470,6 +483,7 @@ impl Tcb {
         if self.ack_now && !sent_any && (!out.defer_ack || self.ack_urgent) {
             self.emit_ack(now, out);
         }
+        self.push = false;
         self.rearm_probe(now, sent_new);
     }
 

@@ -140,7 +140,7 @@ impl Harness {
     }
 
     fn app_send(&mut self, data: &[u8]) -> usize {
-        self.with(|t, out, now| t.send(now, data, out))
+        self.with(|t, out, now| t.send(now, data, false, out))
     }
 
     fn app_recv(&mut self, n: usize) -> Vec<u8> {

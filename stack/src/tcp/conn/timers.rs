@@ -87,6 +87,13 @@ impl Tcb {
             self.send_tail_loss_probe(now, out);
             return Notice::default();
         }
+        // TCP_USER_TIMEOUT (RFC 5482): sent data unacknowledged for that long
+        // ends the connection, whatever the retry count.
+        if let Some(limit) = self.opts.user_timeout {
+            if self.state.synchronized() && now.saturating_duration_since(self.una_since) >= limit {
+                return self.fail(self.soft_error.unwrap_or(NetError::TimedOut));
+            }
+        }
         self.retries += 1;
         let limit = match self.state {
             State::SynSent => self.cfg.syn_retries,
@@ -102,7 +109,14 @@ impl Tcb {
         }
         self.rtt.backoff();
         self.rtt_probe = None; // Karn's rule.
-        self.timers.set(TimerKind::Retransmit, now + self.rtt.rto());
+                               // With TCP_USER_TIMEOUT, the next expiry comes no later than the end of
+                               // the user's wait (Linux's tcp_clamp_rto_to_user_timeout).
+        let mut rto = self.rtt.rto();
+        if let (Some(limit), true) = (self.opts.user_timeout, self.state.synchronized()) {
+            let left = (self.una_since + limit).saturating_duration_since(now);
+            rto = rto.min(left.max(Duration::from_millis(1)));
+        }
+        self.timers.set(TimerKind::Retransmit, now + rto);
         if self.state.synchronized() {
             // Everything unSACKed is presumed lost and goes again, oldest first,
             // from a one-segment window (RFC 6298 5.4, RFC 6675 5.1); the
@@ -125,7 +139,7 @@ impl Tcb {
     pub(super) fn arm_keepalive(&mut self, now: Instant) {
         if self.opts.keepalive && self.state.synchronized() && self.state != State::TimeWait {
             if !self.timers.is_armed(TimerKind::KeepAlive) {
-                let at = self.last_recv + self.cfg.keepalive_time;
+                let at = self.last_recv + self.keep_idle();
                 self.timers.set(TimerKind::KeepAlive, at.max(now));
             }
         } else {
@@ -135,15 +149,13 @@ impl Tcb {
 
     pub(super) fn on_keepalive(&mut self, now: Instant, out: &mut Out<'_>) -> Notice {
         let idle = now.saturating_duration_since(self.last_recv);
-        if idle < self.cfg.keepalive_time {
+        if idle < self.keep_idle() {
             self.keepalive_sent = 0;
-            self.timers.set(
-                TimerKind::KeepAlive,
-                self.last_recv + self.cfg.keepalive_time,
-            );
+            self.timers
+                .set(TimerKind::KeepAlive, self.last_recv + self.keep_idle());
             return Notice::default();
         }
-        if self.keepalive_sent >= self.cfg.keepalive_probes {
+        if self.keepalive_sent >= self.opts.keep_count.unwrap_or(self.cfg.keepalive_probes) {
             return self.fail(NetError::TimedOut);
         }
         // RFC 1122 4.2.3.6: a probe is a segment with SEG.SEQ = SND.NXT-1 and no data.
@@ -151,8 +163,20 @@ impl Tcb {
         let seq = self.snd_una - 1u32;
         self.emit(now, out, Flags::default(), seq, 0);
         self.timers
-            .set(TimerKind::KeepAlive, now + self.cfg.keepalive_interval);
+            .set(TimerKind::KeepAlive, now + self.keep_interval());
         Notice::default()
+    }
+
+    /// `TCP_KEEPIDLE`, or the stack's idle time.
+    pub(super) fn keep_idle(&self) -> Duration {
+        self.opts.keep_idle.unwrap_or(self.cfg.keepalive_time)
+    }
+
+    /// `TCP_KEEPINTVL`, or the stack's probe interval.
+    fn keep_interval(&self) -> Duration {
+        self.opts
+            .keep_interval
+            .unwrap_or(self.cfg.keepalive_interval)
     }
 
     /// Keep-alive turned on or off by the user.

@@ -86,7 +86,11 @@ impl Tcb {
                 || self.rd_shut,
             writable: (can_send
                 && space > 0
-                && space * 2 >= self.send_queue_len().min(self.send_capacity()))
+                && space * 2 >= self.send_queue_len().min(self.send_capacity())
+                && self
+                    .opts
+                    .notsent_lowat
+                    .is_none_or(|l| self.unsent_len() * 2 < l as usize))
                 || closed
                 || self.error.is_some()
                 || (sync && !can_send),
@@ -130,6 +134,13 @@ impl Tcb {
             return Ok(false);
         }
         if self.send_space() == 0 {
+            return Err(NetError::WouldBlock);
+        }
+        if self
+            .opts
+            .notsent_lowat
+            .is_some_and(|l| self.unsent_len() >= l as usize)
+        {
             return Err(NetError::WouldBlock);
         }
         Ok(true)
@@ -257,12 +268,26 @@ impl Tcb {
                 .set_limit(opts.send_buffer.clamp(1024, self.cfg.max_buffer));
         }
         self.opts.keepalive = opts.keepalive;
+        self.opts.keep_idle = opts.keep_idle;
+        self.opts.keep_interval = opts.keep_interval;
+        self.opts.keep_count = opts.keep_count;
+        self.opts.user_timeout = opts.user_timeout;
+        self.opts.notsent_lowat = opts.notsent_lowat;
+        self.opts.cork = opts.cork;
         self.opts.nodelay = opts.nodelay;
         self.opts.oob_inline = opts.oob_inline;
         self.opts.linger = opts.linger;
         self.opts.ttl = opts.ttl;
         self.opts.tos = opts.tos;
         self.options_changed(now);
+    }
+
+    /// Sends what `TCP_CORK` or `MSG_MORE` hold back.
+    pub(crate) fn push_now(&mut self, now: Instant, out: &mut Out<'_>) {
+        if self.state.synchronized() {
+            self.push = true;
+            self.output(now, out);
+        }
     }
 
     /// Starts an active open: the SYN goes out on the next `output`.
@@ -274,7 +299,14 @@ impl Tcb {
     }
 
     /// Queues data; returns how much fit.
-    pub(crate) fn send(&mut self, now: Instant, data: &[u8], out: &mut Out<'_>) -> usize {
+    pub(crate) fn send(
+        &mut self,
+        now: Instant,
+        data: &[u8],
+        more: bool,
+        out: &mut Out<'_>,
+    ) -> usize {
+        self.more = more;
         let n = self.send_buf.enqueue_slice(data);
         if n > 0 && self.state.synchronized() {
             self.output(now, out);
