@@ -205,3 +205,31 @@ fn compat_mode_lets_unlisted_outbound_packets_go_by() {
         r.log
     );
 }
+
+#[test]
+fn compat_mode_matches_a_tso_super_segment_with_a_train() {
+    // Linux writes what its TSO sends as one line; our stack sends
+    // MSS-sized segments. Compat mode matches the train piece by piece.
+    let script = "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
+                  +0 bind(3, ..., ...) = 0\n\
+                  +0 listen(3, 1) = 0\n\
+                  +0 < S 0:0(0) win 65535 <mss 1000>\n\
+                  +0 > S. 0:0(0) ack 1 <mss 1460>\n\
+                  +.01 < . 1:1(0) ack 1 win 65535\n\
+                  +0 accept(3, ..., ...) = 4\n\
+                  +0 write(4, ..., 3000) = 3000\n\
+                  +0 > P. 1:3001(3000) ack 1\n\
+                  +.01 < . 1:1(0) ack 3001 win 65535\n";
+    let strict = run_source("t.pkt", script, &RunOptions::default());
+    assert!(!strict.passed, "strict mode wants the one segment");
+    let opts = RunOptions {
+        compat: Some(drill::Compat::Linux),
+        ..RunOptions::default()
+    };
+    let r = run_source("t.pkt", script, &opts);
+    assert!(r.passed, "{r}");
+    // A train that stops short is still a failure, at the line.
+    let short = script.replace("write(4, ..., 3000) = 3000", "write(4, ..., 2000) = 2000");
+    let r = run_source("t.pkt", &short, &opts);
+    assert_eq!(r.failure.map(|f| f.line), Some(9));
+}

@@ -397,57 +397,94 @@ impl Interp {
         } else {
             hi.saturating_add(tol)
         };
-        while self.outq.is_empty() {
-            if self.now >= deadline {
-                return Err(self.missing(ev, p, lo, hi, tol, deadline));
+        // In compatibility mode a TSO super-segment of the script matches a
+        // train of smaller segments: each piece is matched in turn.
+        let mut cur = p.clone();
+        loop {
+            while self.outq.is_empty() {
+                if self.now >= deadline {
+                    return Err(self.missing(ev, &cur, lo, hi, tol, deadline));
+                }
+                self.step(deadline)?;
             }
-            self.step(deadline)?;
-        }
-        let Some(c) = self.outq.pop_front() else {
-            return Err(self.fail(ev.line, "internal error: empty capture queue"));
-        };
-        self.last_line = ev.line;
-        let d = match &c.decoded {
-            Ok(d) => d.clone(),
-            Err(e) => {
+            let Some(c) = self.outq.pop_front() else {
+                return Err(self.fail(ev.line, "internal error: empty capture queue"));
+            };
+            self.last_line = ev.line;
+            let d = match &c.decoded {
+                Ok(d) => d.clone(),
+                Err(e) => {
+                    return Err(Failure {
+                        line: ev.line,
+                        message: format!("the stack sent a malformed packet: {e}"),
+                        expected: Some(cur.to_string()),
+                        actual: None,
+                        time: c.time,
+                    })
+                }
+            };
+            let piece = self.tso_piece(&cur, &d);
+            let want = piece.as_ref().map_or(&cur, |(head, _)| head);
+            if let Err(why) = self.match_outbound(want, &d) {
+                let addressing = why.contains("address is") || why.contains("port is");
                 return Err(Failure {
                     line: ev.line,
-                    message: format!("the stack sent a malformed packet: {e}"),
-                    expected: Some(p.to_string()),
-                    actual: None,
+                    message: format!("wrong outbound packet: {why}"),
+                    expected: Some(want.to_string()),
+                    actual: Some(self.describe(&d, p.addrs.is_some() || addressing)),
                     time: c.time,
-                })
+                });
             }
+            if !any && (c.time.saturating_add(tol) < lo || c.time > hi.saturating_add(tol)) {
+                let early = c.time < lo;
+                return Err(Failure {
+                    line: ev.line,
+                    message: format!(
+                        "timing error: expected the outbound packet at {} but it was sent at {} ({}; tolerance {})",
+                        when(lo, hi),
+                        secs(c.time),
+                        if early { "early" } else { "late" },
+                        secs(tol)
+                    ),
+                    expected: Some(want.to_string()),
+                    actual: Some(self.describe(&d, p.addrs.is_some())),
+                    time: c.time,
+                });
+            }
+            let shown = self.describe(&d, p.addrs.is_some());
+            self.note_at(c.time, || shown);
+            match piece {
+                Some((_, rest)) => cur = rest,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// In compatibility mode, a TCP line with more payload than the segment
+    /// sent (a Linux or FreeBSD TSO super-segment, `1:5001(5000)`) splits
+    /// into the part the segment should be and the rest, still expected. A
+    /// FIN belongs to the last piece.
+    fn tso_piece(&self, want: &Packet, got: &wire::Decoded) -> Option<(Packet, Packet)> {
+        self.settings.compat?;
+        let (PacketProto::Tcp(t), wire::Transport::Tcp(seg)) = (&want.proto, &got.transport) else {
+            return None;
         };
-        if let Err(why) = self.match_outbound(p, &d) {
-            let addressing = why.contains("address is") || why.contains("port is");
-            return Err(Failure {
-                line: ev.line,
-                message: format!("wrong outbound packet: {why}"),
-                expected: Some(p.to_string()),
-                actual: Some(self.describe(&d, p.addrs.is_some() || addressing)),
-                time: c.time,
-            });
+        let n = u16::try_from(seg.payload_len).ok()?;
+        if n == 0 || n >= t.len {
+            return None;
         }
-        if !any && (c.time.saturating_add(tol) < lo || c.time > hi.saturating_add(tol)) {
-            let early = c.time < lo;
-            return Err(Failure {
-                line: ev.line,
-                message: format!(
-                    "timing error: expected the outbound packet at {} but it was sent at {} ({}; tolerance {})",
-                    when(lo, hi),
-                    secs(c.time),
-                    if early { "early" } else { "late" },
-                    secs(tol)
-                ),
-                expected: Some(p.to_string()),
-                actual: Some(self.describe(&d, p.addrs.is_some())),
-                time: c.time,
-            });
-        }
-        let shown = self.describe(&d, p.addrs.is_some());
-        self.note_at(c.time, || shown);
-        Ok(())
+        let mut head = t.clone();
+        head.len = n;
+        head.seq_end = head.seq_start.wrapping_add(u32::from(n));
+        head.flags = TcpFlags(head.flags.0 & !TcpFlags::FIN.0);
+        let mut rest = t.clone();
+        rest.seq_start = head.seq_end;
+        rest.len = t.len - n;
+        let with = |proto| Packet {
+            proto: PacketProto::Tcp(proto),
+            ..want.clone()
+        };
+        Some((with(head), with(rest)))
     }
 
     /// The failure for a `>` line whose packet did not come by `deadline`;

@@ -117,6 +117,29 @@ impl Parser<'_> {
         }
     }
 
+    /// With `name(...)=` ahead, the number of tokens up to and with the `=`.
+    fn annotated_name_len(&self) -> Option<usize> {
+        let mut depth = 0usize;
+        for i in 1.. {
+            match &self.peek_at(i).kind {
+                TokenKind::Punct('(') => depth += 1,
+                TokenKind::Punct(')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return (self.peek_at(i + 1).kind == TokenKind::Punct('='))
+                            .then_some(i + 2);
+                    }
+                }
+                TokenKind::Eof => return None,
+                _ => {}
+            }
+            if i > 64 {
+                return None;
+            }
+        }
+        None
+    }
+
     pub(super) fn struct_fields(&mut self) -> PResult<Expr> {
         let mut fields = Vec::new();
         if self.is_punct('}') {
@@ -125,13 +148,20 @@ impl Parser<'_> {
         }
         loop {
             let named = match (&self.peek().kind, &self.peek_at(1).kind) {
-                (TokenKind::Ident(n), TokenKind::Punct('=')) => Some(n.clone()),
+                (TokenKind::Ident(n), TokenKind::Punct('=')) => Some((n.clone(), 2)),
+                // `msg_iov(1)=[...]`, `msg_name(...)=...`: a count or `...`
+                // after the name, which the value itself gives.
+                (TokenKind::Ident(n), TokenKind::Punct('(')) => {
+                    self.annotated_name_len().map(|len| (n.clone(), len))
+                }
                 _ => None,
             };
-            if named.is_some() {
-                self.advance();
-                self.advance();
+            if let Some((_, len)) = &named {
+                for _ in 0..*len {
+                    self.advance();
+                }
             }
+            let named = named.map(|(n, _)| n);
             let value = self.expr()?;
             fields.push(Field { name: named, value });
             if self.is_punct(',') {

@@ -2,6 +2,7 @@
 //! packet-level test scripts (packetdrill syntax) against the stack on
 //! virtual time. See `drill/GUIDE.md`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -50,18 +51,28 @@ pub fn run(o: DrillOpts) -> Result<(), String> {
         return Err("no *.pkt scripts found".to_string());
     }
     let (mut failed, mut known) = (0, 0);
+    let mut out = std::io::stdout().lock();
+    // A reader that went away (`netstack drill dir | head`) ends the run
+    // quietly, as Unix filters do.
+    macro_rules! say {
+        ($($arg:tt)*) => {
+            if writeln!(out, $($arg)*).is_err() {
+                return Ok(());
+            }
+        };
+    }
     for path in &scripts {
         let r = drill::run_script_with(path, &opts);
         if o.verbose {
             for line in &r.log {
-                println!("    {line}");
+                say!("    {line}");
             }
         }
         if r.ok() && r.xfail.is_some() {
             // A known bug, failing as documented: one line is enough.
-            println!("{}", r.summary());
+            say!("{}", r.summary());
         } else {
-            println!("{r}");
+            say!("{r}");
         }
         if !r.ok() {
             failed += 1;
@@ -70,7 +81,7 @@ pub fn run(o: DrillOpts) -> Result<(), String> {
         }
     }
     let total = scripts.len();
-    println!(
+    say!(
         "{} passed, {known} known bugs (XFAIL), {failed} failed",
         total - failed - known
     );

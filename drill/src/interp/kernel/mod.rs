@@ -10,6 +10,7 @@
 
 mod args;
 mod calls;
+mod msg;
 mod options;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -341,6 +342,7 @@ impl Interp {
             "connect" => self.sys_connect(call, wait),
             "read" | "recv" | "recvfrom" => self.sys_recv(call),
             "write" | "send" | "sendto" => self.sys_send(call, wait),
+            "writev" | "readv" | "sendmsg" | "recvmsg" => self.sys_vectored(call, wait),
             "close" => self.sys_close(call),
             "shutdown" => self.sys_shutdown(call),
             "setsockopt" => self.sys_setsockopt(call),
@@ -351,7 +353,8 @@ impl Interp {
             "getsockname" | "getpeername" => self.sys_sockname(call),
             other => Err(format!(
                 "unsupported system call '{other}' (supported: socket, bind, listen, accept, accept4, \
-                 connect, read, recv, recvfrom, write, send, sendto, close, shutdown, setsockopt, \
+                 connect, read, recv, recvfrom, write, send, sendto, readv, writev, recvmsg, \
+                 sendmsg, close, shutdown, setsockopt, \
                  getsockopt, fcntl, ioctl, poll, getsockname, getpeername)"
             )),
         }
