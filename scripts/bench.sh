@@ -9,7 +9,7 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/bench.sh [--bytes N] [--quick] [--loss P[,P...] | --rr] [-- NETSTACK-BENCH-OPTIONS...]
+Usage: scripts/bench.sh [--bytes N] [--quick] [--loss P[,P...] | --rr | --scale N] [-- NETSTACK-BENCH-OPTIONS...]
 
 Options:
   --bytes N     bytes per transfer, TAP and in memory (default 1GiB; KiB/MiB/GiB suffixes)
@@ -25,6 +25,11 @@ Options:
                 our stack and smoltcp as clients of an echo server on the kernel
                 side of the TAP, and Linux to Linux over a veth pair, in one run
                 (`-- --rr-seconds 10` for longer measurements)
+  --scale N     scale instead: N connections to our `serve echo` (offloads on), opened
+                one after another by a kernel client, each echoing 64 KiB and then
+                staying open; memory before, at the peak and idle per connection, and
+                the cost of a segment with none and with all N open (raises the
+                descriptor limit for the run)
   -h, --help    show this help
 
 Anything after -- goes to `netstack bench` (see `netstack bench --help`), e.g.
@@ -48,6 +53,7 @@ memory_bytes=
 extra=()
 loss=
 rr=
+scale=
 offloads=(--offload --memory-checksum-offload)
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -58,6 +64,8 @@ while [[ $# -gt 0 ]]; do
         --loss) [[ $# -ge 2 ]] || die "--loss needs a value"; loss=$2; shift 2 ;;
         --loss=*) loss=${1#*=}; shift ;;
         --rr) rr=1; shift ;;
+        --scale) [[ $# -ge 2 ]] || die "--scale needs a number of connections"; scale=$2; shift 2 ;;
+        --scale=*) scale=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1' (options for netstack bench go after --)" ;;
@@ -88,6 +96,14 @@ fi
 if [[ -n $rr ]]; then
     [[ -z $loss ]] || die "--rr and --loss are separate runs"
     args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500 --rr "${extra[@]}")
+fi
+if [[ -n $scale ]]; then
+    [[ $scale =~ ^[0-9]+$ ]] || die "invalid --scale '$scale' (a number of connections)"
+    [[ -z $loss && -z $rr ]] || die "--scale, --rr and --loss are separate runs"
+    args=(bench --tap tap0 --addr 10.0.0.2/24 --peer 10.0.0.1 --mtu 1500 --offload
+          --scale "$scale" "${extra[@]}")
+    # The kernel client holds one descriptor per connection.
+    ulimit -n $((scale + 4096)) || die "cannot raise the descriptor limit to $((scale + 4096))"
 fi
 if [[ -n $memory_only ]]; then
     exec "$bin" "${args[@]}"

@@ -631,7 +631,7 @@ fn every_example_runs_in_memory_against_its_partner_without_root() {
 fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() {
     // None of these reaches a TAP: each fails on its arguments or its
     // configuration first.
-    let cases: [(&[&str], &str); 13] = [
+    let cases: [(&[&str], &str); 14] = [
         (&["up", "--addr", "10.0.0.300/24"], "bad IPv4 address"),
         (&["up", "--mtu", "10"], "MTU must be"),
         (&["ping", "notanip"], "invalid IPv4 address"),
@@ -646,6 +646,7 @@ fn every_subcommand_reports_a_bad_argument_with_a_message_and_a_non_zero_exit() 
         ),
         (&["drill", "/nonexistent.pkt"], "no such file"),
         (&["bench", "--loss", "abc"], "invalid float"),
+        (&["bench", "--scale", "0"], "from 1 to 1000000 connections"),
         (&["stats", "--watch", "0"], "positive number of seconds"),
         (&["demo", "--seed", "x"], "invalid digit"),
         (&["demo", "--only", "14"], "14 is not in 1..=13"),
@@ -737,6 +738,46 @@ fn bench_rr_measures_every_test_with_every_client() {
         }
     }
     assert!(!stdout.contains("Failed measurements"), "{stdout}");
+}
+
+/// `bench --scale` opens its connections to our `serve echo`, every one echoes
+/// and stays open, and the table says so (the figures are for the report).
+#[test]
+fn bench_scale_keeps_every_connection_open() {
+    skip_unless_tap!();
+    let ns = tap_namespace();
+    let out = ns
+        .exec(&[
+            BIN,
+            "bench",
+            "--tap",
+            "tap0",
+            "--addr",
+            "10.0.0.2/24",
+            "--peer",
+            "10.0.0.1",
+            "--offload",
+            "--scale",
+            "300",
+            "--scale-bulk",
+            "4MiB",
+        ])
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let value = |measure: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(measure))
+            .and_then(|l| l.split_whitespace().last())
+            .unwrap_or_else(|| panic!("no row '{measure}': {stdout}"))
+            .to_string()
+    };
+    assert_eq!(value("connections opened"), "300");
+    assert_eq!(value("failed"), "0");
+    assert_eq!(value("still open after the echo"), "300");
+    assert!(stdout.contains("per segment, 300 open"), "{stdout}");
 }
 
 /// `netstack plot` reads tcpdump's own capture: a download from `serve chargen`

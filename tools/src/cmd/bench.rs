@@ -116,6 +116,18 @@ pub struct BenchOpts {
     /// With --rr: TCP_RR request sizes, comma-separated.
     #[arg(long, default_value = "1,1024", value_delimiter = ',')]
     rr_sizes: Vec<usize>,
+    /// Measure scale instead: this many connections to our `serve echo`,
+    /// opened one after another by a kernel client, each echoing
+    /// --scale-echo bytes and then staying open; memory before, at the peak
+    /// and idle, and the cost of a segment with none and with all open.
+    #[arg(long)]
+    scale: Option<usize>,
+    /// With --scale: bytes each connection echoes.
+    #[arg(long, default_value = "64KiB", value_parser = parse_size)]
+    scale_echo: u64,
+    /// With --scale: bytes of the bulk echo that times a segment.
+    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    scale_bulk: u64,
 }
 
 impl BenchOpts {
@@ -331,6 +343,28 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
     if o.rr {
         check_namespace(&o)?;
         return crate::cmd::bench_rr::run(&o.rr_settings()?);
+    }
+    if let Some(conns) = o.scale {
+        if !(1..=1_000_000).contains(&conns) {
+            return Err("--scale: from 1 to 1000000 connections".into());
+        }
+        check_namespace(&o)?;
+        let size = |v: u64, what: &str| {
+            usize::try_from(v)
+                .ok()
+                .filter(|&v| (1..=(1 << 30)).contains(&v))
+                .ok_or_else(|| format!("{what}: from 1 byte to 1 GiB"))
+        };
+        return crate::cmd::bench_scale::run(&crate::cmd::bench_scale::ScaleSettings {
+            tap: o.tap.clone(),
+            addr: o.addr,
+            mac: o.mac,
+            mtu: o.mtu,
+            offload: o.offload,
+            conns,
+            echo_bytes: size(o.scale_echo, "--scale-echo")?,
+            bulk_bytes: size(o.scale_bulk, "--scale-bulk")?,
+        });
     }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let timeout = Duration::from_secs(o.timeout.max(1));

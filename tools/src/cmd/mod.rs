@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_peer;
 pub mod bench_rr;
+pub mod bench_scale;
 pub mod demo;
 pub mod demo_errors;
 pub mod drill;
