@@ -504,10 +504,12 @@ impl Tcb {
     /// probe timeout, not an RTO).
     pub(super) fn rearm_probe(&mut self, now: Instant, sent_new: bool) {
         if self.tlp_armed {
-            // New data moves the probe; a state that allows none (recovery
-            // began) turns it back into the retransmission timeout, as Linux
-            // re-arms its timer on every ACK.
-            if sent_new || self.probe_timeout().is_none() {
+            // New data moves the probe. A probe armed before recovery began
+            // stays armed through it (Linux would turn it back into the RTO):
+            // when recovery stalls on a lost tail or a lost retransmission,
+            // it fires after 2 SRTT instead of 200 ms; measured at 2 % loss
+            // both ways against Linux, turning it back cut goodput 3-5x.
+            if sent_new {
                 self.arm_retransmit(now, true);
             }
             return;
