@@ -572,9 +572,10 @@ impl Interp {
             Ok(d) => self.describe(d, false),
             Err(e) => format!("(malformed: {e})"),
         };
-        let line = c.after_line;
+        let (line, at) = (c.after_line, secs(c.time));
         self.log.push(format!(
-            "note: an outbound packet no line lists, after line {line}, tolerated: {what}"
+            "note: an outbound packet no line lists, sent at {at} after line {line}, \
+             tolerated: {what}"
         ));
     }
 

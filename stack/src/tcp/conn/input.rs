@@ -184,7 +184,7 @@ impl Tcb {
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
-            self.on_new_ack_rtt(now, seg);
+            self.on_new_ack_rtt(now, seg, None);
             self.init_congestion();
             self.retries = 0;
             self.timers.cancel(TimerKind::Retransmit);
@@ -514,6 +514,20 @@ impl Tcb {
             && !seg.flags.fin
             && self.snd_max.gt(self.snd_una)
             && wnd <= self.snd_wnd;
+        let mut blocks = [SackBlock::default(); 4];
+        let mut n = 0;
+        if self.sack_enabled {
+            for b in seg.options.sack_blocks.iter().flatten() {
+                blocks[n] = *b;
+                n += 1;
+            }
+        }
+        // Before the blocks mark the scoreboard.
+        let sack_rtt = if n > 0 {
+            self.recovery.sack_rtt(&blocks[..n], now)
+        } else {
+            None
+        };
         let mut rtt = None;
         if ack.gt(self.snd_una) {
             // Data bytes acknowledged (the SYN and FIN occupy sequence space too).
@@ -529,18 +543,13 @@ impl Tcb {
                 self.snd_nxt = ack;
             }
             self.urg_tx.acked(ack);
-            rtt = self.on_new_ack_rtt(now, seg);
+            rtt = self.on_new_ack_rtt(now, seg, sack_rtt);
             self.retries = 0;
             self.persist_backoff = 0;
             notice.wake = true;
-        }
-        let mut blocks = [SackBlock::default(); 4];
-        let mut n = 0;
-        if self.sack_enabled {
-            for b in seg.options.sack_blocks.iter().flatten() {
-                blocks[n] = *b;
-                n += 1;
-            }
+        } else if let Some(r) = sack_rtt {
+            self.rtt.on_sample(r);
+            rtt = Some(r);
         }
         let buf_end = self.buf_seq() + self.send_buf.len();
         let input = AckInput {
@@ -625,9 +634,15 @@ impl Tcb {
 
     /// RTT sample, as Linux takes it: from the send time of the oldest segment
     /// the ACK newly covers (microsecond-precise; never from a retransmitted one,
-    /// Karn's rule), else from the timestamp echo (millisecond ticks), else from
-    /// the timed segment.
-    pub(super) fn on_new_ack_rtt(&mut self, now: Instant, seg: &TcpRepr) -> Option<Duration> {
+    /// Karn's rule), else from what its SACK blocks newly cover (`sack_rtt`),
+    /// else from the timestamp echo (millisecond ticks), else from the timed
+    /// segment.
+    pub(super) fn on_new_ack_rtt(
+        &mut self,
+        now: Instant,
+        seg: &TcpRepr,
+        sack_rtt: Option<Duration>,
+    ) -> Option<Duration> {
         let timed = match self.rtt_probe {
             Some((seq, at)) if seg.ack.gt(seq) => {
                 self.rtt_probe = None;
@@ -636,6 +651,8 @@ impl Tcb {
             _ => None,
         };
         let sample = if let Some(r) = self.recovery.ack_rtt(seg.ack, now) {
+            Some(r)
+        } else if let Some(r) = sack_rtt {
             Some(r)
         } else if self.ts_enabled {
             seg.options.timestamps.and_then(|ts| {

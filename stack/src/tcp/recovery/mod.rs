@@ -284,6 +284,25 @@ impl Recovery {
         oldest.map(|x| now.saturating_duration_since(x))
     }
 
+    /// The RTT the SACK blocks of an ACK measure, as Linux takes it when the
+    /// cumulative ACK gives none (`sack_rtt_us`): `now` minus the send time of
+    /// the oldest record they newly cover bytes of (wholly or in part: a
+    /// record may hold a burst) that was never retransmitted. In
+    /// recovery the cumulative ACK stays at a hole, often for many round
+    /// trips; without timestamps these are then the only samples, and the
+    /// only way out of a backed-off RTO (RFC 6298 5.7 collapses it on one).
+    pub fn sack_rtt(&self, blocks: &[SackBlock], now: Instant) -> Option<Duration> {
+        let mut oldest: Option<Instant> = None;
+        for b in blocks {
+            for s in self.board.overlapping(b.left, b.right) {
+                if !(s.sacked || s.ever_retrans) {
+                    oldest = Some(oldest.map_or(s.xmit, |o| o.min(s.xmit)));
+                }
+            }
+        }
+        oldest.map(|x| now.saturating_duration_since(x))
+    }
+
     /// The scoreboard.
     pub fn board(&self) -> &Scoreboard {
         &self.board

@@ -196,6 +196,21 @@ impl Scoreboard {
     }
 
     /// Index of the record holding `seq`, if any.
+    /// The records that hold bytes of `[left, right)`, in order.
+    pub fn overlapping(
+        &self,
+        left: SeqNumber,
+        right: SeqNumber,
+    ) -> impl Iterator<Item = &Segment> + '_ {
+        let from = match self.start() {
+            Some(first) if left.lt(first) => 0,
+            _ => self.index_of(left).unwrap_or(self.segs.len()),
+        };
+        self.segs
+            .range(from..)
+            .take_while(move |s| s.start.lt(right))
+    }
+
     fn index_of(&self, seq: SeqNumber) -> Option<usize> {
         let first = self.start()?;
         let off = seq.saturating_distance(first);

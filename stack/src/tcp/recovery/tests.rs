@@ -218,6 +218,53 @@ fn rack_finds_originals_above_a_delivered_retransmission() {
     assert_eq!(t.rec.next_retransmission().map(|r| r.0), Some(s(5000)));
 }
 
+/// The SACK blocks of an ACK measure an RTT from the oldest record they newly
+/// cover (Linux's sack_rtt_us), never from a retransmitted one (Karn).
+#[test]
+fn sack_blocks_measure_the_rtt_of_what_they_newly_cover() {
+    let mut t = Sender::new(10, true);
+    let blocks = |l: u32, r: u32| {
+        [SackBlock {
+            left: s(l * 1000),
+            right: s(r * 1000),
+        }]
+    };
+    assert_eq!(
+        t.rec.sack_rtt(&blocks(2, 5), ms(100)),
+        Some(Duration::from_millis(100))
+    );
+    t.ack(ms(100), 0, &[(2, 5)], true);
+    // Already SACKed: nothing new to measure.
+    assert_eq!(t.rec.sack_rtt(&blocks(2, 5), ms(120)), None);
+    // A retransmitted record measures nothing; the others still do.
+    t.rec.on_transmit(
+        s(5000),
+        s(6000),
+        ms(110),
+        Transmit::Retransmit(LossCause::Rack),
+    );
+    assert_eq!(t.rec.sack_rtt(&blocks(5, 6), ms(130)), None);
+    assert_eq!(
+        t.rec.sack_rtt(&blocks(5, 7), ms(130)),
+        Some(Duration::from_millis(130))
+    );
+}
+
+/// In fast recovery, once every segment marked lost has been retransmitted,
+/// a tail loss probe may be armed: a lost retransmission sent last is then
+/// found after 2 SRTT, not after the RTO.
+#[test]
+fn a_probe_is_armed_once_every_lost_segment_went_again() {
+    let mut t = Sender::new(10, true);
+    let srtt = Some(Duration::from_millis(10));
+    let rto = Duration::from_millis(300);
+    t.ack(ms(100), 0, &[(1, 10)], true);
+    assert_eq!(t.rec.state(), CaState::Recovery);
+    assert_eq!(t.rec.probe_timeout(srtt, rto), None, "the head waits to go");
+    assert_eq!(t.send(ms(100))[0], 0);
+    assert!(t.rec.probe_timeout(srtt, rto).is_some());
+}
+
 /// RFC 6675 section 5.1 after a timeout: everything unSACKed is lost, SACKed
 /// data is not sent again, the window is one segment.
 #[test]

@@ -87,9 +87,16 @@ impl Recovery {
     /// sender must be in the Open state, and no probe may be outstanding.
     pub fn probe_timeout(&self, srtt: Option<Duration>, rto: Duration) -> Option<Duration> {
         // RFC 8985 section 7.2 arms the probe only in the Open state. In fast
-        // recovery with nothing marked lost, a lost ACK for the last data in
-        // flight otherwise costs a whole RTO (at least 200 ms): probe there too.
-        let quiet_recovery = self.state == CaState::Recovery && self.board.lost_bytes() == 0;
+        // recovery with nothing waiting for its retransmission, a lost ACK for
+        // the last data in flight, or a lost retransmission sent last (RACK
+        // needs a later segment delivered to find it), otherwise costs a whole
+        // RTO (at least 200 ms): probe there too.
+        let quiet_recovery = self.state == CaState::Recovery
+            && (self.board.lost_bytes() == 0
+                || !self
+                    .board
+                    .segments()
+                    .any(|s| s.lost && !s.retrans && !s.sacked));
         if !self.sack
             || !(matches!(self.state, CaState::Open | CaState::Disorder) || quiet_recovery)
             || self.tlp.is_some()
