@@ -209,9 +209,17 @@ impl Stack {
     /// `SO_RCVTIMEO`/`SO_SNDTIMEO` ([`TimeVal`]; they also bound `accept` and
     /// `connect`). `IPPROTO_IP`: `IP_TTL`, `IP_TOS`.
     /// `IPPROTO_TCP` (stream sockets only; `ENOPROTOOPT` on UDP, as Linux):
-    /// `TCP_NODELAY` (`int` flag: no Nagle delay), `TCP_MAXSEG` (`int`, 88..=32767:
-    /// clamps the segment size; set it before connecting; Linux's 0 for "no
-    /// clamp" is `EINVAL` here). Accepted sockets inherit the listener's options.
+    /// `TCP_NODELAY` (`int` flag: no Nagle delay; setting it sends what corking
+    /// holds), `TCP_MAXSEG` (`int`, 88..=32767: clamps the segment size; set it
+    /// before connecting; Linux's 0 for "no clamp" is `EINVAL` here), `TCP_CORK`
+    /// (`int` flag: hold short segments until cleared, at most one RTO; the
+    /// `MSG_MORE` send flag does the same for one send), `TCP_KEEPIDLE` and
+    /// `TCP_KEEPINTVL` (`int` seconds, 1..=32767), `TCP_KEEPCNT` (`int`, 1..=127),
+    /// `TCP_USER_TIMEOUT` (`int` milliseconds data may stay unacknowledged
+    /// before `ETIMEDOUT`; 0 off), `TCP_NOTSENT_LOWAT` (`int` bytes of unsent
+    /// data above which `send` waits; writable below half; 0 no limit),
+    /// `TCP_CONGESTION` (a name), `TCP_INFO` (get only). Accepted sockets
+    /// inherit the listener's options.
     /// See the module documentation for the validation rules.
     pub fn setsockopt<V: OptionValue + ?Sized>(
         &self,
