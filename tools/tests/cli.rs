@@ -699,31 +699,36 @@ fn serve_chargen_keeps_sending_after_the_client_shuts_its_side() {
     assert_eq!(got[74], b'!');
 }
 
+/// `netstack bench` with `args` on a TAP in a namespace of its own (our stack
+/// at 10.0.0.2, the kernel at 10.0.0.1); its standard output, after checking
+/// that it succeeded.
+fn bench_in_namespace(args: &[&str]) -> String {
+    let ns = tap_namespace();
+    let mut all = vec![
+        BIN,
+        "bench",
+        "--tap",
+        "tap0",
+        "--addr",
+        "10.0.0.2/24",
+        "--peer",
+        "10.0.0.1",
+    ];
+    all.extend_from_slice(args);
+    let out = ns.exec(&all).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    stdout
+}
+
 /// `bench --rr` measures every test with every client (our stack and smoltcp on
 /// the TAP, Linux over a veth pair) and prints the table; no figure is
 /// asserted, only that each measurement happened.
 #[test]
 fn bench_rr_measures_every_test_with_every_client() {
     skip_unless_tap!();
-    let ns = tap_namespace();
-    let out = ns
-        .exec(&[
-            BIN,
-            "bench",
-            "--tap",
-            "tap0",
-            "--addr",
-            "10.0.0.2/24",
-            "--peer",
-            "10.0.0.1",
-            "--rr",
-            "--rr-seconds",
-            "0.2",
-        ])
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}{stderr}");
+    let stdout = bench_in_namespace(&["--rr", "--rr-seconds", "0.2"]);
     for test in ["tcp-rr:1", "tcp-rr:1024", "tcp-crr", "udp-rr:1"] {
         let row = stdout
             .lines()
@@ -745,27 +750,7 @@ fn bench_rr_measures_every_test_with_every_client() {
 #[test]
 fn bench_scale_keeps_every_connection_open() {
     skip_unless_tap!();
-    let ns = tap_namespace();
-    let out = ns
-        .exec(&[
-            BIN,
-            "bench",
-            "--tap",
-            "tap0",
-            "--addr",
-            "10.0.0.2/24",
-            "--peer",
-            "10.0.0.1",
-            "--offload",
-            "--scale",
-            "300",
-            "--scale-bulk",
-            "4MiB",
-        ])
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}{stderr}");
+    let stdout = bench_in_namespace(&["--offload", "--scale", "300", "--scale-bulk", "4MiB"]);
     let value = |measure: &str| {
         stdout
             .lines()
