@@ -89,9 +89,10 @@ impl Default for IcmpConfig {
 /// Port allocation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PortConfig {
-    /// First ephemeral port (IANA: 49152).
+    /// First ephemeral port (Linux's `ip_local_port_range`: 32768; IANA's
+    /// range, RFC 6335, starts at 49152).
     pub ephemeral_first: u16,
-    /// Last ephemeral port (IANA: 65535).
+    /// Last ephemeral port (Linux: 60999; IANA: 65535).
     pub ephemeral_last: u16,
     /// Whether binding ports below 1024 is allowed (else `EACCES`).
     pub privileged: bool,
@@ -100,8 +101,10 @@ pub struct PortConfig {
 impl Default for PortConfig {
     fn default() -> Self {
         PortConfig {
-            ephemeral_first: 49152,
-            ephemeral_last: 65535,
+            // Linux's 28,232 ports rather than IANA's 16,384: a client that
+            // closes first leaves each in TIME-WAIT for 60 s.
+            ephemeral_first: 32768,
+            ephemeral_last: 60999,
             privileged: false,
         }
     }
