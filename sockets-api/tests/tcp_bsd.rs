@@ -55,7 +55,7 @@ fn figure_7a_writers_and_figure_7b_accept_loop() {
     /* Find out assigned port number and print it out */
     let server = b.getsockname(sock).unwrap();
     let port = ntohs(server.sin_port);
-    assert!(port >= 49152, "Socket has port {port}");
+    assert!((32768..=60999).contains(&port), "Socket has port {port}");
     /* Start accepting connections */
     b.listen(sock, 5).unwrap();
 
@@ -173,7 +173,7 @@ fn echo_server_and_client_with_bsd_calls() {
     assert_eq!(a.getpeername(c), Ok(SockAddrIn::new(B, 7007)));
     let local = a.getsockname(c).unwrap();
     assert_eq!(local.ip(), A, "connect binds the stack's address");
-    assert!(local.port() >= 49152);
+    assert!(local.port() >= 32768);
     for line in ["one", "two, longer", "three"] {
         assert_eq!(a.write(c, line.as_bytes()), Ok(line.len()));
         let mut buf = [0u8; 64];
