@@ -59,7 +59,25 @@ pub fn poll_names() -> impl Iterator<Item = (&'static str, i64)> {
 
 /// The value of a named constant, or of an errno name (for `SO_ERROR`).
 pub fn constant(name: &str) -> Option<i64> {
-    sockets::constant(name).or_else(|| errno_value(name))
+    sockets::constant(name)
+        .or_else(|| errno_value(name))
+        .or_else(|| tos_value(name))
+}
+
+/// `IP_TOS` values of `<netinet/ip.h>` (RFC 1349 names, RFC 2474 class
+/// selectors).
+fn tos_value(name: &str) -> Option<i64> {
+    Some(match name {
+        "IPTOS_LOWDELAY" => 0x10,
+        "IPTOS_THROUGHPUT" => 0x08,
+        "IPTOS_RELIABILITY" => 0x04,
+        "IPTOS_MINCOST" => 0x02,
+        "IPTOS_DSCP_EF" => 0xb8,
+        _ => {
+            let n: i64 = name.strip_prefix("IPTOS_DSCP_CS")?.parse().ok()?;
+            return (0..=7).contains(&n).then_some(n << 5);
+        }
+    })
 }
 
 /// ICMP types by script name, with their numbers.

@@ -8,7 +8,10 @@ use super::*;
 pub(crate) fn eval(e: &Expr) -> Result<i64, String> {
     match e {
         Expr::Int(v) => Ok(*v),
-        Expr::Ident(n) => constant(n).ok_or_else(|| format!("unknown constant '{n}'")),
+        Expr::Ident(n) => constant(n).ok_or_else(|| match unsupported_feature(n) {
+            Some(what) => format!("unsupported by the stack: {n} ({what})"),
+            None => format!("unknown constant '{n}'"),
+        }),
         Expr::Or(ops) => ops.iter().try_fold(0i64, |acc, o| Ok(acc | eval(o)?)),
         Expr::Call { name, args }
             if matches!(name.as_str(), "htons" | "htonl" | "ntohs" | "ntohl") =>
@@ -22,6 +25,37 @@ pub(crate) fn eval(e: &Expr) -> Result<i64, String> {
         Expr::Ellipsis => Err("'...' where a value is needed".to_string()),
         other => Err(format!("'{other}' is not an integer value")),
     }
+}
+
+/// Options and flags of Linux or FreeBSD that scripts use for features this
+/// stack does not have, with the feature's name.
+fn unsupported_feature(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "TCP_FASTOPEN"
+        | "TCP_FASTOPEN_CONNECT"
+        | "TCP_FASTOPEN_KEY"
+        | "TCP_FASTOPEN_NO_COOKIE"
+        | "MSG_FASTOPEN" => "TCP Fast Open, RFC 7413",
+        "SO_ZEROCOPY" | "MSG_ZEROCOPY" | "TCP_ZEROCOPY_RECEIVE" => "zero-copy transmission",
+        "SO_TIMESTAMPING" | "SO_TIMESTAMP" | "SO_TIMESTAMPNS" => "packet timestamping",
+        "TCP_INQ" => "the TCP_CM_INQ control message",
+        "TCP_MD5SIG" | "TCP_MD5SIG_EXT" => "TCP MD5 signatures, RFC 2385",
+        "TCP_REPAIR" | "TCP_REPAIR_QUEUE" | "TCP_REPAIR_OPTIONS" | "TCP_QUEUE_SEQ" => {
+            "connection repair"
+        }
+        "TCP_NOOPT" => "FreeBSD's option-less SYN",
+        "TCP_KEEPINIT" => "FreeBSD's connection establishment timeout",
+        "IP_MTU_DISCOVER" => "per-socket path MTU discovery modes",
+        "IP_FREEBIND" => "binding non-local addresses",
+        "SO_MAX_PACING_RATE"
+        | "TCP_RACK_PACE_MAX_SEG"
+        | "TCP_RACK_PACE_RATE_SS"
+        | "TCP_RACK_PACE_ALWAYS" => "pacing",
+        "TCP_REMOTE_UDP_ENCAPS_PORT" => "TCP over UDP encapsulation",
+        "TCP_LOG" | "TCP_LOGBUF" | "TCP_LOGID" | "TCP_LOGDUMP" => "FreeBSD's black-box log",
+        "TCP_FUNCTION_BLK" => "FreeBSD's alternate TCP stacks",
+        _ => return None,
+    })
 }
 
 pub(super) fn arg(call: &Syscall, i: usize) -> Result<&Expr, String> {
