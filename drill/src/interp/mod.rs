@@ -465,7 +465,9 @@ impl Interp {
     /// into the part the segment should be and the rest, still expected. A
     /// FIN belongs to the last piece.
     fn tso_piece(&self, want: &Packet, got: &wire::Decoded) -> Option<(Packet, Packet)> {
-        self.settings.compat?;
+        if self.settings.compat.is_none() || self.settings.strict_segments {
+            return None;
+        }
         let (PacketProto::Tcp(t), wire::Transport::Tcp(seg)) = (&want.proto, &got.transport) else {
             return None;
         };

@@ -46,6 +46,9 @@ pub struct Settings {
     pub any_wait_usecs: u64,
     /// The corpus compatibility mode (`netstack drill --compat`), if any.
     pub compat: Option<crate::compat::Compat>,
+    /// `--strict_segments`: in compatibility mode, a `>` line matches one
+    /// segment only, never a train (see `netstack drill --compat`).
+    pub strict_segments: bool,
 }
 
 impl Default for Settings {
@@ -66,6 +69,7 @@ impl Default for Settings {
             arp_delay_usecs: 0,
             any_wait_usecs: 60_000_000,
             compat: None,
+            strict_segments: false,
         }
     }
 }
@@ -131,6 +135,12 @@ impl Settings {
             "default_win" => self.default_win = num(name, value)?,
             "arp_delay_usecs" => self.arp_delay_usecs = num(name, value)?,
             "any_wait_usecs" => self.any_wait_usecs = num(name, value)?,
+            "strict_segments" => self.strict_segments = true,
+            // The tick of the timestamp clock of the host under test: our
+            // TS val is never compared, only its presence and TS ecr.
+            "tcp_ts_tick_usecs" => {
+                let _: u64 = num(name, value)?;
+            }
             "udp_encapsulation" => {
                 return Err(format!(
                     "option --{name}: unsupported by the stack: TCP over UDP encapsulation"
@@ -146,7 +156,7 @@ impl Settings {
                     "unknown option --{name} (known: local_ip, remote_ip, gateway_ip, prefix_len, \
                      netmask_ip, mtu, mss, seed, tolerance_usecs, tolerance_percent, bind_port, \
                      connect_port, remote_port, default_win, arp_delay_usecs, any_wait_usecs, \
-                     ip_version)"
+                     strict_segments, tcp_ts_tick_usecs, ip_version)"
                 ))
             }
         }
