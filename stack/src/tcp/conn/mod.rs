@@ -14,6 +14,7 @@
 //! `Out`, and what the owner must do (wake the user, notify a listener, free the
 //! socket) comes back as `Notice`s. That keeps it testable one connection at a time.
 
+mod ack;
 mod input;
 mod output;
 #[cfg(test)]
