@@ -62,6 +62,7 @@ pub fn constant(name: &str) -> Option<i64> {
     sockets::constant(name)
         .or_else(|| errno_value(name))
         .or_else(|| tos_value(name))
+        .or_else(|| super::kernel::epoll_constant(name))
 }
 
 /// `IP_TOS` values of `<netinet/ip.h>` (RFC 1349 names, RFC 2474 class

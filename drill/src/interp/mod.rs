@@ -178,6 +178,9 @@ pub(crate) struct Interp {
     conns: HashMap<ConnKey, Conn>,
     def: DefaultConn,
     fds: sockets::descriptors::Descriptors<kernel::Fd>,
+    epolls: kernel::Epolls,
+    /// The engine work being drained came from the script's own call.
+    user_call: bool,
     pending: Option<Pending>,
     arp_answer: Vec<Ipv4Addr>,
     arp_pending: Vec<(Micros, Vec<u8>)>,
@@ -235,6 +238,8 @@ impl Interp {
             conns: HashMap::new(),
             def,
             fds: sockets::descriptors::Descriptors::default(),
+            epolls: kernel::Epolls::new(),
+            user_call: false,
             pending: None,
             arp_answer,
             arp_pending: Vec::new(),
@@ -479,9 +484,14 @@ impl Interp {
     /// Takes every frame the engine queued: ARP is answered and swallowed,
     /// everything else is captured for `>` lines.
     fn drain(&mut self) {
-        // Wake-ups are for threads waiting on sockets; blocked calls here
-        // are retried after every engine call anyway.
-        while self.engine.poll_event().is_some() {}
+        // Wake-ups are for threads waiting on sockets (and for edge-triggered
+        // epoll registrations); blocked calls here are retried after every
+        // engine call anyway.
+        while let Some(ev) = self.engine.poll_event() {
+            if let (stack::Event::Socket(h), false) = (ev, self.user_call) {
+                self.epoll_woken(h);
+            }
+        }
         while self.engine.poll_urgent().is_some() {}
         let mut budget = 1_000_000u32;
         let now = self.instant();

@@ -302,7 +302,11 @@ impl Interp {
     }
 
     pub(super) fn sys_close(&mut self, call: &Syscall) -> Result<Outcome, String> {
-        let (fd, Some(f)) = self.fd_at(call, 0)? else {
+        let (fd, f) = self.fd_at(call, 0)?;
+        if self.close_epoll(fd) {
+            return Ok(ok(0));
+        }
+        let Some(f) = f else {
             return Ok(errno("EBADF"));
         };
         let _ = i32::try_from(fd).map(|fd| self.fds.remove(fd));

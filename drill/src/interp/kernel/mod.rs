@@ -10,6 +10,7 @@
 
 mod args;
 mod calls;
+mod epoll;
 mod msg;
 mod options;
 
@@ -23,6 +24,7 @@ use super::{secs, tcp, Failure, Interp, Pending};
 use crate::ast::*;
 pub(crate) use args::eval;
 use args::*;
+pub(crate) use epoll::{epoll_constant, Epolls};
 
 /// Largest buffer a `read`/`write` may name (larger lengths are clamped).
 const MAX_BUF: usize = 1 << 20;
@@ -182,7 +184,12 @@ impl Interp {
                 });
             }
         }
-        self.after_engine_call()
+        // What the call itself changed wakes no edge-triggered epoll
+        // registration (Linux wakes them from the network side).
+        self.user_call = true;
+        let r = self.after_engine_call();
+        self.user_call = false;
+        r
     }
 
     /// Retries a blocked call; checks its result and return time when it
@@ -202,7 +209,9 @@ impl Interp {
                 {
                     return Err(self.timing_failure(&p, "returned", Some(&done.ret)));
                 }
+                self.user_call = true;
                 self.drain();
+                self.user_call = false;
             }
             Outcome::Blocked(wait) => {
                 if self.now > p.end.saturating_add(p.tol) {
@@ -284,7 +293,11 @@ impl Interp {
     /// Gives a new socket the lowest free descriptor; with the table full, the
     /// socket is closed again and the call fails with `EMFILE`.
     pub(super) fn new_fd(&mut self, f: Fd) -> Result<i64, Outcome> {
-        match self.fds.insert(f) {
+        let epolls = &self.epolls;
+        match self
+            .fds
+            .insert_but(f, |n| epolls.contains_key(&i64::from(n)))
+        {
             Ok(fd) => Ok(i64::from(fd)),
             Err(e) => {
                 let now = self.now_instant();
@@ -343,6 +356,9 @@ impl Interp {
             "read" | "recv" | "recvfrom" => self.sys_recv(call),
             "write" | "send" | "sendto" => self.sys_send(call, wait),
             "writev" | "readv" | "sendmsg" | "recvmsg" => self.sys_vectored(call, wait),
+            "epoll_create" | "epoll_create1" => self.sys_epoll_create(call),
+            "epoll_ctl" => self.sys_epoll_ctl(call),
+            "epoll_wait" | "epoll_pwait" => self.sys_epoll_wait(call, wait),
             "close" => self.sys_close(call),
             "shutdown" => self.sys_shutdown(call),
             "setsockopt" => self.sys_setsockopt(call),
@@ -354,7 +370,8 @@ impl Interp {
             other => Err(format!(
                 "unsupported system call '{other}' (supported: socket, bind, listen, accept, accept4, \
                  connect, read, recv, recvfrom, write, send, sendto, readv, writev, recvmsg, \
-                 sendmsg, close, shutdown, setsockopt, \
+                 sendmsg, epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait, \
+                 close, shutdown, setsockopt, \
                  getsockopt, fcntl, ioctl, poll, getsockname, getpeername)"
             )),
         }

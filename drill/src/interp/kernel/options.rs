@@ -100,7 +100,10 @@ impl Interp {
             Expr::Ellipsis => None,
             e => {
                 let want = eval(e).map_err(|m| format!("option value: {m}"))?;
-                (want != got).then(|| {
+                // An int written as its unsigned bits (`[0xffffffff]`) is -1.
+                let same =
+                    want == got || (want > i64::from(i32::MAX) && want as u32 as i32 as i64 == got);
+                (!same).then(|| {
                     let show = |v: i64| match (level, name) {
                         (1, 4) => match errno_name(v) {
                             Some(n) => format!("{v} ({n})"),
