@@ -291,11 +291,19 @@ impl Recovery {
     /// recovery the cumulative ACK stays at a hole, often for many round
     /// trips; without timestamps these are then the only samples, and the
     /// only way out of a backed-off RTO (RFC 6298 5.7 collapses it on one).
+    /// After a timeout, records sent before it measure nothing: the timeout
+    /// may have forgotten their SACKs (RFC 2018 section 8), and the receiver
+    /// reporting them again would measure the whole wait.
     pub fn sack_rtt(&self, blocks: &[SackBlock], now: Instant) -> Option<Duration> {
+        let stale = match (self.state, self.timeout_at) {
+            (CaState::Loss, Some(at)) => Some(at),
+            _ => None,
+        };
         let mut oldest: Option<Instant> = None;
         for b in blocks {
             for s in self.board.overlapping(b.left, b.right) {
-                if !(s.sacked || s.ever_retrans) {
+                let before_timeout = stale.is_some_and(|at| s.xmit < at);
+                if !(s.sacked || s.ever_retrans || before_timeout) {
                     oldest = Some(oldest.map_or(s.xmit, |o| o.min(s.xmit)));
                 }
             }

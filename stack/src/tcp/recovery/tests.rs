@@ -248,6 +248,11 @@ fn sack_blocks_measure_the_rtt_of_what_they_newly_cover() {
         t.rec.sack_rtt(&blocks(5, 7), ms(130)),
         Some(Duration::from_millis(130))
     );
+    // After repeated timeouts the SACKs are forgotten; reported again, the
+    // old records would measure the whole wait: they measure nothing.
+    let (una, max) = (t.snd_una, t.snd_max);
+    t.rec.on_rto(ms(400), una, max, true, &mut t.cc);
+    assert_eq!(t.rec.sack_rtt(&blocks(2, 5), ms(1400)), None);
 }
 
 /// In fast recovery, once every segment marked lost has been retransmitted,
