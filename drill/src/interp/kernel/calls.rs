@@ -381,19 +381,10 @@ impl Interp {
             expected.push((fd, want));
             actual.push(revents);
         }
-        let timed_out = match wait {
-            Some(Wait::Poll { deadline }) => deadline.is_some_and(|d| self.now >= d),
-            _ => timeout == 0,
-        };
-        if ready == 0 && !timed_out {
-            let deadline = match wait {
-                Some(Wait::Poll { deadline }) => *deadline,
-                _ => (timeout >= 0).then(|| {
-                    self.now
-                        .saturating_add((timeout as u64).saturating_mul(1000))
-                }),
-            };
-            return Ok(Outcome::Blocked(Wait::Poll { deadline }));
+        if ready == 0 {
+            if let Some(blocked) = self.poll_blocks(wait, timeout) {
+                return Ok(blocked);
+            }
         }
         for ((fd, want), got) in expected.iter().zip(&actual) {
             if let Some(want) = want {
@@ -407,6 +398,26 @@ impl Interp {
             }
         }
         Ok(checked(ready, mismatch))
+    }
+
+    /// A `poll`-like wait with nothing ready and `timeout_ms` (negative:
+    /// forever): blocked until its deadline, or `None` once that has passed
+    /// (or at once for a timeout of 0).
+    pub(super) fn poll_blocks(&self, wait: Option<&Wait>, timeout_ms: i64) -> Option<Outcome> {
+        let deadline = match wait {
+            Some(Wait::Poll { deadline }) => {
+                if deadline.is_some_and(|d| self.now >= d) {
+                    return None;
+                }
+                *deadline
+            }
+            _ if timeout_ms == 0 => return None,
+            _ => (timeout_ms >= 0).then(|| {
+                self.now
+                    .saturating_add((timeout_ms as u64).saturating_mul(1000))
+            }),
+        };
+        Some(Outcome::Blocked(Wait::Poll { deadline }))
     }
 
     pub(super) fn sys_sockname(&mut self, call: &Syscall) -> Result<Outcome, String> {

@@ -57,6 +57,20 @@ struct Reg {
     disarmed: bool,
 }
 
+impl Reg {
+    /// A registration, added or modified: it reports what is ready at the
+    /// next wait, as Linux queues an event for a ready descriptor.
+    fn new(fd: i64, events: i64, data: i64) -> Reg {
+        Reg {
+            fd,
+            events,
+            data,
+            woken: true,
+            disarmed: false,
+        }
+    }
+}
+
 /// One epoll instance.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Epoll {
@@ -127,13 +141,7 @@ impl Interp {
         Ok(match (op, at) {
             (1, Some(_)) => errno("EEXIST"),
             (1, None) => {
-                ep.regs.push(Reg {
-                    fd,
-                    events,
-                    data,
-                    woken: true,
-                    disarmed: false,
-                });
+                ep.regs.push(Reg::new(fd, events, data));
                 ok(0)
             }
             (2 | 3, None) => errno("ENOENT"),
@@ -142,13 +150,7 @@ impl Interp {
                 ok(0)
             }
             (3, Some(i)) => {
-                ep.regs[i] = Reg {
-                    fd,
-                    events,
-                    data,
-                    woken: true,
-                    disarmed: false,
-                };
+                ep.regs[i] = Reg::new(fd, events, data);
                 ok(0)
             }
             _ => errno("EINVAL"),
@@ -189,19 +191,10 @@ impl Interp {
                 report.push(i);
             }
         }
-        let timed_out = match wait {
-            Some(Wait::Poll { deadline }) => deadline.is_some_and(|d| self.now >= d),
-            _ => timeout == 0,
-        };
-        if report.is_empty() && !timed_out {
-            let deadline = match wait {
-                Some(Wait::Poll { deadline }) => *deadline,
-                _ => (timeout >= 0).then(|| {
-                    self.now
-                        .saturating_add((timeout as u64).saturating_mul(1000))
-                }),
-            };
-            return Ok(Outcome::Blocked(Wait::Poll { deadline }));
+        if report.is_empty() {
+            if let Some(blocked) = self.poll_blocks(wait, timeout) {
+                return Ok(blocked);
+            }
         }
         // Commit: a reported wake-up is consumed; one-shots fall silent.
         let mut got = Vec::new();
