@@ -33,28 +33,45 @@ impl std::str::FromStr for Compat {
     }
 }
 
+/// A skipped construct that may span lines.
+#[derive(Clone, Copy)]
+enum Block {
+    /// `` `command` ``, ended by its closing backtick.
+    Shell,
+    /// `%{ python }%`.
+    Python,
+}
+
+impl Block {
+    fn end(self) -> &'static str {
+        match self {
+            Block::Shell => "`",
+            Block::Python => "}%",
+        }
+    }
+
+    fn note(self, start: usize, end: usize) -> String {
+        match self {
+            Block::Shell => format!("lines {start}-{end}: shell command skipped"),
+            Block::Python => format!("line {start}: python block skipped"),
+        }
+    }
+}
+
 /// The script with shell lines and python blocks blanked out (the same number
 /// of lines), and a note per thing skipped.
 pub fn prepare(src: &str) -> (String, Vec<String>) {
     let mut out = String::with_capacity(src.len());
     let mut notes = Vec::new();
-    let mut in_python: Option<usize> = None;
-    let mut in_shell: Option<usize> = None;
+    // A shell command or python block that goes on over lines: what ends it,
+    // and the line it began on.
+    let mut open: Option<(Block, usize)> = None;
     for (i, line) in src.lines().enumerate() {
         let n = i + 1;
-        if let Some(start) = in_shell {
-            // A command that goes on over lines ends at its closing backtick.
-            if line.contains('`') {
-                in_shell = None;
-                notes.push(format!("lines {start}-{n}: shell command skipped"));
-            }
-            out.push('\n');
-            continue;
-        }
-        if let Some(start) = in_python {
-            if line.contains("}%") {
-                in_python = None;
-                notes.push(format!("line {start}: python block skipped"));
+        if let Some((block, start)) = open {
+            if line.contains(block.end()) {
+                open = None;
+                notes.push(block.note(start, n));
             }
             out.push('\n');
             continue;
@@ -62,7 +79,7 @@ pub fn prepare(src: &str) -> (String, Vec<String>) {
         let code = line.split("//").next().unwrap_or("");
         if let Some(at) = code.find("%{") {
             if !code[at..].contains("}%") {
-                in_python = Some(n);
+                open = Some((Block::Python, n));
             } else {
                 notes.push(format!("line {n}: python block skipped"));
             }
@@ -70,7 +87,7 @@ pub fn prepare(src: &str) -> (String, Vec<String>) {
             continue;
         }
         if code.matches('`').count() == 1 {
-            in_shell = Some(n);
+            open = Some((Block::Shell, n));
             out.push('\n');
             continue;
         }

@@ -151,10 +151,7 @@ fn compat_mode_skips_platform_lines_and_matches_option_sets() {
                   +0 getsockopt(3, SOL_SOCKET, SO_RCVBUF, [65536], [4]) = 0\n";
     let strict = run_source("t.pkt", script, &RunOptions::default());
     assert!(!strict.passed, "strict mode refuses shell lines");
-    let opts = RunOptions {
-        compat: Some(drill::Compat::FreeBsd),
-        ..RunOptions::default()
-    };
+    let opts = compat(drill::Compat::FreeBsd);
     let r = run_source("t.pkt", script, &opts);
     assert!(r.passed, "{r}");
     assert!(
@@ -191,10 +188,7 @@ fn compat_mode_lets_unlisted_outbound_packets_go_by() {
             .contains("unexpected outbound packet"),
         "strict mode names it"
     );
-    let opts = RunOptions {
-        compat: Some(drill::Compat::Linux),
-        ..RunOptions::default()
-    };
+    let opts = compat(drill::Compat::Linux);
     let r = run_source("t.pkt", script, &opts);
     assert!(r.passed, "{r}");
     assert!(
@@ -222,14 +216,19 @@ fn compat_mode_matches_a_tso_super_segment_with_a_train() {
                   +.01 < . 1:1(0) ack 3001 win 65535\n";
     let strict = run_source("t.pkt", script, &RunOptions::default());
     assert!(!strict.passed, "strict mode wants the one segment");
-    let opts = RunOptions {
-        compat: Some(drill::Compat::Linux),
-        ..RunOptions::default()
-    };
+    let opts = compat(drill::Compat::Linux);
     let r = run_source("t.pkt", script, &opts);
     assert!(r.passed, "{r}");
     // A train that stops short is still a failure, at the line.
     let short = script.replace("write(4, ..., 3000) = 3000", "write(4, ..., 2000) = 2000");
     let r = run_source("t.pkt", &short, &opts);
     assert_eq!(r.failure.map(|f| f.line), Some(9));
+}
+
+/// Run options for a corpus of `c`'s platform.
+fn compat(c: drill::Compat) -> RunOptions {
+    RunOptions {
+        compat: Some(c),
+        ..RunOptions::default()
+    }
 }

@@ -38,18 +38,28 @@ impl Interp {
         self.ip_id
     }
 
-    /// Builds the IPv4 datagram of a `<` line.
+    /// Builds the IPv4 datagram of a `<` line (with the TOS byte and TTL it
+    /// gives, if any).
     pub(super) fn build_inbound(&mut self, p: &Packet) -> Result<Vec<u8>, String> {
-        let mut datagram = self.build_inbound_datagram(p)?;
-        if p.ip.tos.is_some() || p.ip.ttl.is_some() {
-            wire::set_tos_ttl(&mut datagram, p.ip.tos, p.ip.ttl);
-        }
-        Ok(datagram)
-    }
-
-    fn build_inbound_datagram(&mut self, p: &Packet) -> Result<Vec<u8>, String> {
         let (src, dst) = self.inbound_endpoints(p);
         let id = self.next_ip_id();
+        let (proto, payload) = self.inbound_payload(p, src, dst)?;
+        let tos = p.ip.tos.unwrap_or(0);
+        let ttl = p.ip.ttl.unwrap_or(wire::DEFAULT_TTL);
+        let mut d =
+            wire::ipv4_header_with(*src.ip(), *dst.ip(), proto, id, payload.len(), tos, ttl)
+                .to_vec();
+        d.extend_from_slice(&payload);
+        Ok(d)
+    }
+
+    /// The protocol number and transport bytes of a `<` line from `src` to `dst`.
+    fn inbound_payload(
+        &mut self,
+        p: &Packet,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+    ) -> Result<(u8, Vec<u8>), String> {
         let payload = match &p.proto {
             PacketProto::Tcp(t) => {
                 let key = (dst.port(), *src.ip(), src.port());
@@ -78,11 +88,13 @@ impl Interp {
                     options,
                     payload_len: usize::from(t.len),
                 });
-                return Ok(wire::ipv4(*src.ip(), *dst.ip(), wire::PROTO_TCP, id, &seg));
+                return Ok((wire::PROTO_TCP, seg));
             }
             PacketProto::Udp(u) => {
-                let d = wire::udp_datagram(src, dst, usize::from(u.len));
-                return Ok(wire::ipv4(*src.ip(), *dst.ip(), wire::PROTO_UDP, id, &d));
+                return Ok((
+                    wire::PROTO_UDP,
+                    wire::udp_datagram(src, dst, usize::from(u.len)),
+                ));
             }
             PacketProto::Icmp(i) => i,
         };
@@ -101,8 +113,7 @@ impl Interp {
         } else {
             Vec::new()
         };
-        let m = wire::icmp_message(ty, code, rest, &body);
-        Ok(wire::ipv4(*src.ip(), *dst.ip(), wire::PROTO_ICMP, id, &m))
+        Ok((wire::PROTO_ICMP, wire::icmp_message(ty, code, rest, &body)))
     }
 
     /// The IP header and transport header of a datagram we sent from `ours` to

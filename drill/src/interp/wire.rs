@@ -74,8 +74,11 @@ pub(crate) fn arp_reply(mac: Mac, ip: Ipv4Addr, to_mac: Mac, to_ip: Ipv4Addr) ->
     ethernet(to_mac, mac, ETHERTYPE_ARP, &p)
 }
 
-/// An IPv4 header (TTL 64, no options) for a datagram with `payload_len` bytes
-/// after it (an ICMP error quotes only the start of one).
+/// The TTL of datagrams the remote host sends unless a line gives one.
+pub(crate) const DEFAULT_TTL: u8 = 64;
+
+/// An IPv4 header (TOS 0, TTL 64, no options) for a datagram with
+/// `payload_len` bytes after it (an ICMP error quotes only the start of one).
 pub(crate) fn ipv4_header(
     src: Ipv4Addr,
     dst: Ipv4Addr,
@@ -83,13 +86,26 @@ pub(crate) fn ipv4_header(
     id: u16,
     payload_len: usize,
 ) -> [u8; 20] {
+    ipv4_header_with(src, dst, proto, id, payload_len, 0, DEFAULT_TTL)
+}
+
+/// An IPv4 header with the given TOS byte and TTL.
+pub(crate) fn ipv4_header_with(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    proto: u8,
+    id: u16,
+    payload_len: usize,
+    tos: u8,
+    ttl: u8,
+) -> [u8; 20] {
     let mut h = [0u8; 20];
     Ipv4Repr {
         src,
         dst,
         protocol: proto,
-        ttl: 64,
-        tos: 0,
+        ttl,
+        tos,
         ident: id,
         dont_frag: false,
         more_frags: false,
@@ -101,24 +117,8 @@ pub(crate) fn ipv4_header(
     h
 }
 
-/// Sets the TOS byte and the TTL of an IPv4 datagram built here, and its
-/// header checksum again.
-pub(crate) fn set_tos_ttl(datagram: &mut [u8], tos: Option<u8>, ttl: Option<u8>) {
-    if datagram.len() < 20 {
-        return;
-    }
-    if let Some(tos) = tos {
-        datagram[1] = tos;
-    }
-    if let Some(ttl) = ttl {
-        datagram[8] = ttl;
-    }
-    datagram[10..12].fill(0);
-    let sum = checksum::checksum(&datagram[..20]);
-    datagram[10..12].copy_from_slice(&sum.to_be_bytes());
-}
-
 /// A whole IPv4 datagram.
+#[cfg(test)]
 pub(crate) fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, id: u16, payload: &[u8]) -> Vec<u8> {
     let mut d = ipv4_header(src, dst, proto, id, payload.len()).to_vec();
     d.extend_from_slice(payload);

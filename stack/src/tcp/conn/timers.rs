@@ -89,10 +89,9 @@ impl Tcb {
         }
         // TCP_USER_TIMEOUT (RFC 5482): sent data unacknowledged for that long
         // ends the connection, whatever the retry count.
-        if let Some(limit) = self.opts.user_timeout {
-            if self.state.synchronized() && now.saturating_duration_since(self.una_since) >= limit {
-                return self.fail(self.soft_error.unwrap_or(NetError::TimedOut));
-            }
+        let user_left = self.user_timeout_left(now);
+        if user_left == Some(Duration::ZERO) {
+            return self.fail(self.soft_error.unwrap_or(NetError::TimedOut));
         }
         self.retries += 1;
         let limit = match self.state {
@@ -109,13 +108,12 @@ impl Tcb {
         }
         self.rtt.backoff();
         self.rtt_probe = None; // Karn's rule.
-                               // With TCP_USER_TIMEOUT, the next expiry comes no later than the end of
-                               // the user's wait (Linux's tcp_clamp_rto_to_user_timeout).
-        let mut rto = self.rtt.rto();
-        if let (Some(limit), true) = (self.opts.user_timeout, self.state.synchronized()) {
-            let left = (self.una_since + limit).saturating_duration_since(now);
-            rto = rto.min(left.max(Duration::from_millis(1)));
-        }
+                               // With TCP_USER_TIMEOUT, the next expiry comes no later than the end
+                               // of the user's wait (Linux's tcp_clamp_rto_to_user_timeout).
+        let rto = match user_left {
+            Some(left) => self.rtt.rto().min(left.max(Duration::from_millis(1))),
+            None => self.rtt.rto(),
+        };
         self.timers.set(TimerKind::Retransmit, now + rto);
         if self.state.synchronized() {
             // Everything unSACKed is presumed lost and goes again, oldest first,
@@ -165,6 +163,15 @@ impl Tcb {
         self.timers
             .set(TimerKind::KeepAlive, now + self.keep_interval());
         Notice::default()
+    }
+
+    /// What remains of `TCP_USER_TIMEOUT` for the data unacknowledged since
+    /// `una_since` (`None` without the option or before the handshake ends).
+    fn user_timeout_left(&self, now: Instant) -> Option<Duration> {
+        let limit = self.opts.user_timeout?;
+        self.state
+            .synchronized()
+            .then(|| (self.una_since + limit).saturating_duration_since(now))
     }
 
     /// `TCP_KEEPIDLE`, or the stack's idle time.

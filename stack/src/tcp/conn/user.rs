@@ -267,18 +267,11 @@ impl Tcb {
             self.send_buf
                 .set_limit(opts.send_buffer.clamp(1024, self.cfg.max_buffer));
         }
-        self.opts.keepalive = opts.keepalive;
-        self.opts.keep_idle = opts.keep_idle;
-        self.opts.keep_interval = opts.keep_interval;
-        self.opts.keep_count = opts.keep_count;
-        self.opts.user_timeout = opts.user_timeout;
-        self.opts.notsent_lowat = opts.notsent_lowat;
-        self.opts.cork = opts.cork;
-        self.opts.nodelay = opts.nodelay;
-        self.opts.oob_inline = opts.oob_inline;
-        self.opts.linger = opts.linger;
-        self.opts.ttl = opts.ttl;
-        self.opts.tos = opts.tos;
+        // The receive buffer keeps the size the connection was made with.
+        self.opts = SocketOptions {
+            recv_buffer: self.opts.recv_buffer,
+            ..*opts
+        };
         self.options_changed(now);
     }
 

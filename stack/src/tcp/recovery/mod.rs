@@ -403,13 +403,7 @@ impl Recovery {
     /// `tcp_xmit_retransmit_queue`): the lowest one marked lost and not
     /// retransmitted since, at most one MSS long. Returns its range and cause.
     pub fn next_retransmission(&mut self) -> Option<(SeqNumber, SeqNumber, LossCause)> {
-        if self.board.lost_bytes() == 0 {
-            return None;
-        }
-        let i = self
-            .board
-            .segments()
-            .position(|s| s.lost && !s.retrans && !s.sacked)?;
+        let i = self.board.first_lost_unsent()?;
         let end = self.board.limit(i, self.mss)?;
         let s = self.board.get(i)?;
         Some((s.start, end, s.cause))

@@ -195,7 +195,6 @@ impl Scoreboard {
         s
     }
 
-    /// Index of the record holding `seq`, if any.
     /// The records that hold bytes of `[left, right)`, in order.
     pub fn overlapping(
         &self,
@@ -211,6 +210,18 @@ impl Scoreboard {
             .take_while(move |s| s.start.lt(right))
     }
 
+    /// Index of the first record marked lost whose retransmission has not
+    /// gone yet (RFC 6675 NextSeg rule 1's candidate), if any.
+    pub fn first_lost_unsent(&self) -> Option<usize> {
+        if self.lost == 0 {
+            return None;
+        }
+        self.segs
+            .iter()
+            .position(|s| s.lost && !s.retrans && !s.sacked)
+    }
+
+    /// Index of the record holding `seq`, if any.
     fn index_of(&self, seq: SeqNumber) -> Option<usize> {
         let first = self.start()?;
         let off = seq.saturating_distance(first);

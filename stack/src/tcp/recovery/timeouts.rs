@@ -91,12 +91,8 @@ impl Recovery {
         // the last data in flight, or a lost retransmission sent last (RACK
         // needs a later segment delivered to find it), otherwise costs a whole
         // RTO (at least 200 ms): probe there too.
-        let quiet_recovery = self.state == CaState::Recovery
-            && (self.board.lost_bytes() == 0
-                || !self
-                    .board
-                    .segments()
-                    .any(|s| s.lost && !s.retrans && !s.sacked));
+        let quiet_recovery =
+            self.state == CaState::Recovery && self.board.first_lost_unsent().is_none();
         if !self.sack
             || !(matches!(self.state, CaState::Open | CaState::Disorder) || quiet_recovery)
             || self.tlp.is_some()
