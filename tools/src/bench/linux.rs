@@ -14,6 +14,27 @@ use std::time::{Duration, Instant};
 
 use super::{pattern, Dir, Meter, Transfer, APP_CHUNK};
 
+/// The congestion control every kernel-side socket of this process gets
+/// ([`use_congestion`]); `None` keeps the namespace's default.
+static CONGESTION: parking_lot::Mutex<Option<String>> = parking_lot::Mutex::new(None);
+
+/// Makes every kernel-side socket this process opens or accepts from now on use
+/// the congestion control `name` (TCP_CONGESTION; as root any algorithm the kernel
+/// has, not only those of `net.ipv4.tcp_allowed_congestion_control`). Fails when the
+/// kernel does not have it.
+pub fn use_congestion(name: &str) -> Result<(), String> {
+    let have = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_available_congestion_control")
+        .map_err(|e| format!("cannot read the kernel's congestion controls: {e}"))?;
+    if !have.split_whitespace().any(|a| a == name) {
+        return Err(format!(
+            "the kernel has no congestion control {name:?} (it has: {})",
+            have.trim()
+        ));
+    }
+    *CONGESTION.lock() = Some(name.to_string());
+    Ok(())
+}
+
 /// How often a blocked kernel-side call looks at the cancel flag.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -136,6 +157,14 @@ pub(crate) fn connect(service: SocketAddrV4, cancel: &AtomicBool) -> Result<TcpS
 /// Gives a kernel socket the short timeouts the transfer loops poll with (to
 /// look at the cancel flag and measure stalls).
 pub(crate) fn ticking(s: TcpStream) -> Result<TcpStream, String> {
+    if let Some(name) = CONGESTION.lock().as_deref() {
+        nix::sys::socket::setsockopt(
+            &s,
+            nix::sys::socket::sockopt::TcpCongestion,
+            &std::ffi::OsString::from(name),
+        )
+        .map_err(|e| format!("kernel socket: TCP_CONGESTION {name}: {e}"))?;
+    }
     s.set_read_timeout(Some(TICK))
         .and_then(|()| s.set_write_timeout(Some(TICK)))
         .map_err(|e| format!("kernel socket: setting timeouts: {e}"))?;

@@ -129,7 +129,11 @@ pub fn clear_loss(netns: Option<&str>) {
 
 /// Sets the kernel's `net.ipv4.tcp_sack` in `netns` (or this namespace).
 pub fn set_kernel_sack(netns: Option<&str>, on: bool) -> Result<(), String> {
-    let setting = format!("net.ipv4.tcp_sack={}", u8::from(on));
+    set_sysctl(netns, "net.ipv4.tcp_sack", if on { "1" } else { "0" })
+}
+
+fn set_sysctl(netns: Option<&str>, key: &str, value: &str) -> Result<(), String> {
+    let setting = format!("{key}={value}");
     match netns {
         Some(ns) => ip(&["netns", "exec", ns, "sysctl", "-qw", &setting]).map(drop),
         None => {
@@ -174,19 +178,23 @@ pub struct Veth {
     pub client: String,
     /// The server's address.
     pub server_addr: std::net::Ipv4Addr,
+    /// Congestion control of both ends (TCP_CONGESTION); `None`: the default.
+    congestion: Option<String>,
 }
 
 /// The client's end of the veth pair.
 pub const VETH_CLIENT_IF: &str = "vb";
 
 impl Veth {
-    /// Makes the namespaces and the link (MTU `mtu`, offloads off).
-    pub fn new(mtu: usize) -> Result<Veth, String> {
+    /// Makes the namespaces and the link (MTU `mtu`, offloads off); both ends'
+    /// sockets use the congestion control `congestion` (the kernel's default if `None`).
+    pub fn new(mtu: usize, congestion: Option<&str>) -> Result<Veth, String> {
         let id = std::process::id();
         let v = Veth {
             server: format!("nsbench-{id}-a"),
             client: format!("nsbench-{id}-b"),
             server_addr: std::net::Ipv4Addr::new(10, 77, 0, 1),
+            congestion: congestion.map(str::to_string),
         };
         ip(&["netns", "add", &v.server])?;
         ip(&["netns", "add", &v.client])?;
@@ -234,6 +242,7 @@ impl Veth {
             .args([
                 "--at", &service, "--dir", dir_arg, "--bytes", &bytes_s, "--stall", &stall_s,
             ])
+            .args(self.congestion.iter().flat_map(|c| ["--cc", c.as_str()]))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -244,6 +253,7 @@ impl Veth {
             .args([
                 "--at", &service, "--dir", dir_arg, "--bytes", &bytes_s, "--stall", &stall_s,
             ])
+            .args(self.congestion.iter().flat_map(|c| ["--cc", c.as_str()]))
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("cannot start the kernel-side client: {e}"));

@@ -109,6 +109,12 @@ pub struct BenchOpts {
     /// without it.
     #[arg(long, value_enum, default_value = "on")]
     kernel_sack: OnOff,
+    /// With --loss: the congestion control of every kernel-side socket (TCP_CONGESTION,
+    /// in this namespace and in the veth pair's). CUBIC, Linux's default and ours,
+    /// compares recovery like for like; some kernels are built with another default
+    /// (BBR, which does not slow down for random loss).
+    #[arg(long, default_value = "cubic")]
+    kernel_cc: String,
     /// Measure latency instead (netperf's TCP_RR, TCP_CRR, UDP_RR): our stack,
     /// smoltcp and Linux-to-Linux over a veth pair, each as the client of an
     /// echo server; transactions per second, median and 99th percentile.

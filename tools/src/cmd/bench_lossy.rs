@@ -16,7 +16,8 @@ pub(super) fn run_lossy(o: &BenchOpts) -> Result<(), String> {
         .0;
     let buffer = o.buffers.iter().copied().max().unwrap_or(1 << 20) as usize;
     let timeout = Duration::from_secs(o.timeout.max(1));
-    let veth = Veth::new(o.mtu)?;
+    bench::linux::use_congestion(&o.kernel_cc)?;
+    let veth = Veth::new(o.mtu, Some(&o.kernel_cc))?;
     let sack = o.kernel_sack == OnOff::On;
     for ns in [None, Some(veth.server.as_str()), Some(veth.client.as_str())] {
         lossy::set_kernel_sack(ns, sack)?;
@@ -75,9 +76,10 @@ pub(super) fn run_lossy(o: &BenchOpts) -> Result<(), String> {
     drop(veth);
     let mut out = format!(
         "netstack bench --loss: goodput in Gbit/s at the receiver, nftables loss on the \
-         kernel side, kernel SACK {}\n(ours and Linux {} per transfer, smoltcp {}; \
+         kernel side, kernel SACK {}, kernel congestion control {}\n(ours and Linux {} per transfer, smoltcp {}; \
          retransmissions of ours by cause: fast recovery/RACK/TLP probes/timeout)\n",
         if sack { "on" } else { "off" },
+        o.kernel_cc,
         format_size(o.loss_bytes),
         format_size(o.loss_bytes_smoltcp)
     );

@@ -27,12 +27,19 @@ pub struct BenchPeerOpts {
     /// Seconds without progress before giving up.
     #[arg(long, default_value_t = 10)]
     stall: u64,
+    /// Congestion control of the connection (TCP_CONGESTION); the namespace's
+    /// default when absent.
+    #[arg(long)]
+    cc: Option<String>,
 }
 
 /// `netstack bench-peer`.
 pub fn run_peer(o: BenchPeerOpts) -> Result<(), String> {
     let stall = Duration::from_secs(o.stall.max(1));
     let dir = o.dir.dir();
+    if let Some(cc) = &o.cc {
+        bench::linux::use_congestion(cc)?;
+    }
     if o.role == "serve" {
         bench::lossy::peer_serve(o.at, dir, o.bytes, stall)
     } else {

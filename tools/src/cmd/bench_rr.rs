@@ -75,7 +75,7 @@ fn show(who: &str, test: RrTest, r: &Result<Latency, String>) {
 
 /// Runs the latency benchmark: every test with each client in turn, then the table.
 pub fn run(s: &RrSettings) -> Result<(), String> {
-    let veth = Veth::new(s.tap.mtu);
+    let veth = Veth::new(s.tap.mtu, None);
     if let Err(e) = &veth {
         eprintln!("Linux over veth not measured: {e}");
     }
