@@ -460,11 +460,16 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
     let mut outgoing: Vec<(Vec<u8>, stack_meta::TxMeta)> = Vec::new();
     let mut spent: Vec<Vec<u8>> = Vec::new();
     while !shared.stop.load(Ordering::SeqCst) {
-        let now = shared.clock.now();
         let mut received = 0;
         let deadline;
+        let now;
         {
             let mut st = shared.state.lock();
+            // Read the clock under the lock: an application thread that held it
+            // before us used an earlier instant, so the timestamps (TSval) of the
+            // segments the engine emits never go backwards (the peer's PAWS test
+            // would drop the later-sent, earlier-stamped one).
+            now = shared.clock.now();
             for b in spent.drain(..) {
                 st.engine.recycle(b);
             }

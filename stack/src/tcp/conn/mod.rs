@@ -279,6 +279,9 @@ pub(crate) struct Tcb {
     /// days without one).
     ts_recent_at: Instant,
     ts_offset: u32,
+    /// The last timestamp value sent: the next is never older, even when callers'
+    /// clocks disagree (the peer's PAWS test would drop it).
+    ts_sent: u32,
     sack_enabled: bool,
     /// We offered window scaling in our SYN.
     offered_wscale: bool,
@@ -416,6 +419,7 @@ impl Tcb {
             ts_recent: 0,
             ts_recent_at: now,
             ts_offset: p.ts_offset,
+            ts_sent: (now.total_millis() as u32).wrapping_add(p.ts_offset),
             sack_enabled: false,
             offered_wscale: cfg.window_scaling,
             wscale_agreed: false,
@@ -575,6 +579,16 @@ impl Tcb {
 
     fn ts_now(&self, now: Instant) -> u32 {
         (now.total_millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// The timestamp value for a segment sent at `now`: the clock, but never
+    /// older than the last one sent (RFC 7323 5.3: values must be monotonic).
+    fn ts_to_send(&mut self, now: Instant) -> u32 {
+        let t = self.ts_now(now);
+        if (t.wrapping_sub(self.ts_sent) as i32) > 0 {
+            self.ts_sent = t;
+        }
+        self.ts_sent
     }
 }
 

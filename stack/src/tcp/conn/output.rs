@@ -50,7 +50,7 @@ impl Tcb {
         field.min(65535) as u16
     }
 
-    pub(super) fn options_for(&self, now: Instant, syn: bool) -> TcpOptions {
+    pub(super) fn options_for(&mut self, now: Instant, syn: bool) -> TcpOptions {
         let mut o = TcpOptions::default();
         if syn {
             o.mss = Some(self.adv_mss);
@@ -62,7 +62,7 @@ impl Tcb {
             }
             if self.cfg.timestamps && (self.state == State::SynSent || self.ts_enabled) {
                 o.timestamps = Some(Timestamps {
-                    value: self.ts_now(now),
+                    value: self.ts_to_send(now),
                     echo_reply: if self.state == State::SynSent {
                         0
                     } else {
@@ -74,7 +74,7 @@ impl Tcb {
         }
         if self.ts_enabled {
             o.timestamps = Some(Timestamps {
-                value: self.ts_now(now),
+                value: self.ts_to_send(now),
                 echo_reply: self.ts_recent,
             });
         }

@@ -937,6 +937,37 @@ fn options_negotiated_from_syn_ack() {
 }
 
 #[test]
+fn timestamp_values_never_go_backwards() {
+    let mut h = Harness::new(TcpConfig::default(), opts());
+    h.now += Duration::from_millis(500);
+    h.with(|t, out, now| t.connect(now, out));
+    let (syn, _) = h.recv_one();
+    let first = syn.options.timestamps.unwrap().value;
+    let mut sa = seg("S", 0, Some(1));
+    sa.options.timestamps = Some(Timestamps {
+        value: 7,
+        echo_reply: first,
+    });
+    sa.options.sack_permitted = true;
+    h.send(sa, b"");
+    h.recv();
+    // Another caller whose clock reads earlier (an application thread that took
+    // the time before the driver did) sends data: its stamp is not older.
+    h.now = Instant::from_micros(h.now.total_micros() - 300_000);
+    h.app_send(b"data");
+    let (s, _) = h.recv_one();
+    assert_eq!(s.options.timestamps.map(|t| t.value), Some(first));
+    h.now += Duration::from_millis(310);
+    h.app_send(b"more");
+    let later = h
+        .recv()
+        .into_iter()
+        .filter_map(|(s, _)| s.options.timestamps)
+        .map(|t| t.value);
+    assert!(later.into_iter().all(|v| v == first.wrapping_add(10)));
+}
+
+#[test]
 fn no_window_scale_without_the_peers_option() {
     let mut o = opts();
     o.recv_buffer = 1 << 20;
