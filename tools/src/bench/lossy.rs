@@ -12,7 +12,16 @@
 //!   client's end. Both namespaces are made here (names with this process id) and
 //!   deleted when the run ends, also on failure.
 //!
-//! For our stack, the retransmissions are split by cause from its counters.
+//! A drop on the output hook is a local drop to the sending kernel's TCP: the
+//! segment stays queued and goes again later, not as a retransmission. That is
+//! loss for ACKs, but not for data. So the data the kernel sends (when the stack
+//! under test receives) is dropped where it arrives instead: by the stack's own
+//! device (ours and smoltcp's, each frame with probability P), and on the Linux
+//! server's input hook.
+//!
+//! Every kernel socket uses the congestion control `--kernel-cc` (TCP_CONGESTION).
+//! Our retransmissions are split by cause from our counters, the kernel's (the
+//! sender's, and both ends' over the veth pair) from `/proc/net/netstat`.
 
 use std::io::Write;
 use std::net::{SocketAddrV4, TcpListener};
@@ -184,6 +193,9 @@ pub struct Veth {
 
 /// The client's end of the veth pair.
 pub const VETH_CLIENT_IF: &str = "vb";
+
+/// The server's end of the veth pair.
+pub const VETH_SERVER_IF: &str = "va";
 
 impl Veth {
     /// Makes the namespaces and the link (MTU `mtu`, offloads off); both ends'
@@ -384,15 +396,136 @@ impl Causes {
     }
 }
 
-/// One of our measurements under loss, with the causes of our retransmissions.
-pub fn ours(run: &TapRun) -> Result<(Transfer, Causes), String> {
+/// Linux's retransmissions over the veth pair, from the kernel's counters in both
+/// namespaces (`/proc/net/netstat` and `/proc/net/snmp`, as `nstat` reads them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinuxCauses {
+    /// All retransmitted segments (`RetransSegs`).
+    pub total: u64,
+    /// In fast recovery, RACK's marks included (`TCPFastRetrans`).
+    pub fast: u64,
+    /// Tail loss probes (`TCPLossProbes`).
+    pub tlp: u64,
+    /// Retransmission timeouts, as events (`TCPTimeouts`).
+    pub timeouts: u64,
+}
+
+impl LinuxCauses {
+    fn between(before: &KernelCounters, after: &KernelCounters) -> LinuxCauses {
+        let d = |k: &str| {
+            after
+                .get(k)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(before.get(k).copied().unwrap_or(0))
+        };
+        LinuxCauses {
+            total: d("Tcp:RetransSegs"),
+            fast: d("TcpExt:TCPFastRetrans"),
+            tlp: d("TcpExt:TCPLossProbes"),
+            timeouts: d("TcpExt:TCPTimeouts"),
+        }
+    }
+
+    /// `fast/tlp/timeouts of total`.
+    pub fn render(&self) -> String {
+        format!(
+            "{}/{}/{} of {}",
+            self.fast, self.tlp, self.timeouts, self.total
+        )
+    }
+}
+
+/// The kernel's TCP counters of one namespace, keyed `Section:Name`.
+type KernelCounters = std::collections::HashMap<String, u64>;
+
+/// Reads the counters of namespace `ns`, or of this process's namespace.
+fn kernel_counters(ns: Option<&str>) -> Result<KernelCounters, String> {
+    let text = match ns {
+        Some(ns) => ip(&[
+            "netns",
+            "exec",
+            ns,
+            "cat",
+            "/proc/net/netstat",
+            "/proc/net/snmp",
+        ])?,
+        None => {
+            let read = |f| std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"));
+            read("/proc/net/netstat")? + &read("/proc/net/snmp")?
+        }
+    };
+    Ok(parse_counters(&text))
+}
+
+/// `/proc/net/netstat` and `/proc/net/snmp` hold pairs of lines: `Section: names...`
+/// then `Section: values...`.
+fn parse_counters(text: &str) -> KernelCounters {
+    let mut out = KernelCounters::new();
+    let lines: Vec<&str> = text.lines().collect();
+    for pair in lines.chunks_exact(2) {
+        let (Some((sec, names)), Some((sec2, values))) =
+            (pair[0].split_once(':'), pair[1].split_once(':'))
+        else {
+            continue;
+        };
+        if sec != sec2 {
+            continue;
+        }
+        for (n, v) in names.split_whitespace().zip(values.split_whitespace()) {
+            if let Ok(v) = v.parse::<u64>() {
+                *out.entry(format!("{sec}:{n}")).or_default() += v;
+            }
+        }
+    }
+    out
+}
+
+impl Veth {
+    /// [`Veth::run`], with Linux's retransmissions by cause during the transfer.
+    pub fn run_counted(
+        &self,
+        dir: Dir,
+        bytes: u64,
+        stall: Duration,
+    ) -> Result<(Transfer, LinuxCauses), String> {
+        let both = || -> Result<KernelCounters, String> {
+            let mut c = kernel_counters(Some(&self.server))?;
+            for (k, v) in kernel_counters(Some(&self.client))? {
+                *c.entry(k).or_default() += v;
+            }
+            Ok(c)
+        };
+        let before = both()?;
+        let t = self.run(dir, bytes, stall)?;
+        Ok((t, LinuxCauses::between(&before, &both()?)))
+    }
+}
+
+/// One of our measurements under loss, with the causes of our retransmissions
+/// and of the kernel's in this namespace (the sender when our stack receives).
+pub fn ours(run: &TapRun) -> Result<(Transfer, Causes, LinuxCauses), String> {
+    let before = kernel_counters(None)?;
     let (t, c) = super::ours::run_runtime_counted(run)?;
-    Ok((t, Causes::from_counters(&c)))
+    let kernel = LinuxCauses::between(&before, &kernel_counters(None)?);
+    Ok((t, Causes::from_counters(&c), kernel))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_counters_parse_by_section() {
+        let text = "TcpExt: TCPFastRetrans TCPTimeouts\nTcpExt: 7 2\n\
+                    Ip: Forwarding\nIp: 1\nTcp: RtoMin RetransSegs\nTcp: 200 9\n";
+        let c = parse_counters(text);
+        assert_eq!(c.get("TcpExt:TCPTimeouts"), Some(&2));
+        assert_eq!(c.get("Tcp:RetransSegs"), Some(&9));
+        let zero = KernelCounters::new();
+        let l = LinuxCauses::between(&zero, &c);
+        assert_eq!((l.total, l.fast, l.tlp, l.timeouts), (9, 7, 0, 2));
+    }
 
     #[test]
     fn measurement_lines_round_trip() {

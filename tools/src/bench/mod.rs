@@ -154,6 +154,11 @@ pub struct TapRun {
     /// Open the TAP with the virtio-net header and checksum/TSO offloads (ours only:
     /// smoltcp has no use for them).
     pub offload: bool,
+    /// Probability that the stack's device drops a frame it receives: loss after
+    /// the kernel's transmission succeeded. (nftables on the kernel's output hook
+    /// is a local drop to the kernel's TCP, which keeps the segment and sends it
+    /// again without a retransmission; a receiver under loss needs this.)
+    pub inbound_loss: f64,
 }
 
 impl TapRun {

@@ -12,6 +12,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
+use stack::device::impaired::{ImpairedDevice, ImpairmentConfig};
 use stack::device::tap::TapDevice;
 use stack::device::Device;
 use stack::runtime::{Clock, Runtime, StackGuard};
@@ -87,8 +88,17 @@ pub fn run_runtime_counted(run: &TapRun) -> Result<(Transfer, stack::Counters), 
     let tap = open_tap(&run.tap, run.mtu, run.offload)?;
     let c = config(run.addr.0, run.addr.1, run.mac, run.mtu, run.buffer);
     let engine = Engine::new(c).map_err(|e| e.to_string())?;
-    let mut rt =
-        Runtime::start(engine, tap).map_err(|e| format!("cannot start the driver: {e}"))?;
+    let started = if run.inbound_loss > 0.0 {
+        let inbound = ImpairmentConfig {
+            loss: run.inbound_loss,
+            ..ImpairmentConfig::default()
+        };
+        let dev = ImpairedDevice::with_configs(tap, ImpairmentConfig::default(), inbound, 0x1055);
+        Runtime::start(engine, dev)
+    } else {
+        Runtime::start(engine, tap)
+    };
+    let mut rt = started.map_err(|e| format!("cannot start the driver: {e}"))?;
     let result = serve_blocking(&rt, run);
     rt.stop();
     let counters = rt.lock().engine_ref().counters().clone();

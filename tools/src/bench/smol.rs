@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{
-    wait as phy_wait, ChecksumCapabilities, Device, DeviceCapabilities, Loopback, Medium,
+    wait as phy_wait, ChecksumCapabilities, Device, DeviceCapabilities, Loopback, Medium, RxToken,
     TunTapInterface,
 };
 use smoltcp::socket::tcp;
@@ -132,8 +132,9 @@ pub fn run_tap(run: &TapRun) -> Result<Transfer, String> {
 }
 
 fn tap_inner(run: &TapRun) -> Result<Transfer, String> {
-    let mut device = open_tap(&run.tap)?;
-    let fd = device.as_raw_fd();
+    let tap = open_tap(&run.tap)?;
+    let fd = tap.as_raw_fd();
+    let mut device = DropIn::new(tap, run.inbound_loss);
     let mut config = Config::new(EthernetAddress(run.mac).into());
     config.random_seed = 0x5eed_0000 ^ run.bytes ^ run.buffer as u64;
     let mut iface = Interface::new(config, &mut device, SInstant::now());
@@ -179,6 +180,64 @@ fn tap_inner(run: &TapRun) -> Result<Transfer, String> {
         }
     };
     peer.settle(ours, run.dir, || app.meter.transfer())
+}
+
+/// A device that drops each frame it receives with probability `loss` (none at
+/// 0): loss on the link after the sender's transmission succeeded.
+struct DropIn<D> {
+    inner: D,
+    /// `loss` scaled to `u64::MAX`.
+    threshold: u64,
+    rng: u64,
+}
+
+impl<D> DropIn<D> {
+    fn new(inner: D, loss: f64) -> DropIn<D> {
+        DropIn {
+            inner,
+            threshold: (loss.clamp(0.0, 1.0) * u64::MAX as f64) as u64,
+            rng: 0x1055_5eed_9e37_79b9,
+        }
+    }
+
+    /// xorshift64*: uniform enough for a drop decision.
+    fn next(&mut self) -> u64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+impl<D: Device> Device for DropIn<D> {
+    type RxToken<'a>
+        = D::RxToken<'a>
+    where
+        Self: 'a;
+    type TxToken<'a>
+        = D::TxToken<'a>
+    where
+        Self: 'a;
+
+    fn receive(&mut self, timestamp: SInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        // Decide first: the tokens borrow the inner device.
+        loop {
+            let drop = self.threshold > 0 && self.next() < self.threshold;
+            if !drop {
+                return self.inner.receive(timestamp);
+            }
+            let (rx, _) = self.inner.receive(timestamp)?;
+            rx.consume(|_| ());
+        }
+    }
+
+    fn transmit(&mut self, timestamp: SInstant) -> Option<Self::TxToken<'_>> {
+        self.inner.transmit(timestamp)
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        self.inner.capabilities()
+    }
 }
 
 /// A device that reports another MTU (and, if asked, full checksumming) than the one

@@ -432,6 +432,7 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
                         dir,
                         timeout,
                         offload: o.offload,
+                        inbound_loss: 0.0,
                     };
                     let mut frames = None;
                     let cell = best_of(o.repeat, || {
