@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use sockets::Stack;
+use stack::device::impaired::{ImpairedDevice, ImpairmentConfig};
 use stack::device::pcap::PcapDevice;
 use stack::device::tap::TapDevice;
 use stack::device::Device;
@@ -36,6 +37,10 @@ pub struct TapOptions {
     pub config: fn(&mut StackConfig),
     /// Open the TAP with the virtio-net header and checksum/TSO offloads.
     pub offloads: bool,
+    /// Probability that our device drops a frame it receives: loss of what the
+    /// kernel sent after its transmission succeeded (an nftables drop on the
+    /// kernel's output hook is a local drop that its TCP simply sends again).
+    pub inbound_loss: f64,
 }
 
 impl Default for TapOptions {
@@ -45,6 +50,7 @@ impl Default for TapOptions {
             pcap: None,
             config: |_| {},
             offloads: false,
+            inbound_loss: 0.0,
         }
     }
 }
@@ -88,6 +94,20 @@ impl TapFixture {
         let device: Box<dyn Device> = match &pcap {
             Some(path) => Box::new(PcapDevice::create(tap, path)?),
             None => Box::new(tap),
+        };
+        let device: Box<dyn Device> = if opts.inbound_loss > 0.0 {
+            let inbound = ImpairmentConfig {
+                loss: opts.inbound_loss,
+                ..ImpairmentConfig::default()
+            };
+            Box::new(ImpairedDevice::with_configs(
+                device,
+                ImpairmentConfig::default(),
+                inbound,
+                0x7a9,
+            ))
+        } else {
+            device
         };
         let runtime = Runtime::start(engine, device)?;
         Ok(TapFixture {
