@@ -131,12 +131,14 @@ fn a_blocking_send_waits_for_room_and_so_sndtimeo_gives_a_partial_count() {
     assert_eq!(a.write(c, &data), Ok(data.len()));
     assert!(reader.recv_timeout(HANG).unwrap() == data);
 
-    // Nobody reads now: SO_SNDTIMEO ends the send with what was queued.
+    // Nobody reads now: SO_SNDTIMEO ends the send with what was queued (more
+    // than the receive buffer's autotuning limit and the send buffer hold).
     let tv = TimeVal::from_duration(Duration::from_millis(100));
     a.setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv).unwrap();
-    let n = a.write(c, &data).expect("a partial count");
-    assert!(n > 0 && n < data.len(), "partial send of {n}");
-    assert_eq!(a.write(c, &data), Err(Errno::EWOULDBLOCK), "still full");
+    let more = pattern(16 << 20, 3);
+    let n = a.write(c, &more).expect("a partial count");
+    assert!(n > 0 && n < more.len(), "partial send of {n}");
+    assert_eq!(a.write(c, &more), Err(Errno::EWOULDBLOCK), "still full");
 }
 
 #[test]

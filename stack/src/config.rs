@@ -137,8 +137,19 @@ impl Default for UdpConfig {
 pub struct TcpConfig {
     /// Default send buffer (`SO_SNDBUF`).
     pub send_buffer: usize,
-    /// Default receive buffer (`SO_RCVBUF`); the advertised window is at most this.
+    /// Default receive buffer (`SO_RCVBUF`): what a connection starts with. With
+    /// [`TcpConfig::moderate_rcvbuf`] it grows from there; otherwise the advertised
+    /// window is at most this.
     pub recv_buffer: usize,
+    /// Receive-buffer autotuning, Linux's `tcp_moderate_rcvbuf`: a connection whose
+    /// user did not set `SO_RCVBUF` grows its receive buffer, once per round trip,
+    /// to twice what the application read in the last one (the measured
+    /// bandwidth-delay product, with room for the sender's growth), up to
+    /// [`TcpConfig::max_recv_buffer_auto`]. The window scale is chosen for that
+    /// limit. Memory follows the data either way: the limit is not an allocation.
+    pub moderate_rcvbuf: bool,
+    /// Largest receive buffer autotuning grows to (Linux's `tcp_rmem[2]`, 6 MiB).
+    pub max_recv_buffer_auto: usize,
     /// Largest buffer a socket may ask for.
     pub max_buffer: usize,
     /// Maximum segment lifetime; TIME-WAIT lasts twice this (Linux: 60 s in all).
@@ -226,6 +237,8 @@ impl Default for TcpConfig {
         TcpConfig {
             send_buffer: 256 * 1024,
             recv_buffer: 256 * 1024,
+            moderate_rcvbuf: true,
+            max_recv_buffer_auto: 6 * 1024 * 1024,
             max_buffer: 16 * 1024 * 1024,
             msl: Duration::from_secs(30),
             syn_retries: 6,

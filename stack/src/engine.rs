@@ -433,6 +433,10 @@ impl Engine {
             Socket::Tcp(_) => self.config.tcp.max_buffer,
             _ => self.config.udp.max_recv_buffer,
         };
+        if opts.recv_buffer != self.socket_options(h)?.recv_buffer {
+            // SO_RCVBUF set by the user: no autotuning (Linux's SOCK_RCVBUF_LOCK).
+            opts.recv_buffer_locked = true;
+        }
         opts.recv_buffer = opts.recv_buffer.clamp(256, max);
         opts.send_buffer = opts.send_buffer.clamp(256, max);
         match self.sockets.get_mut(h)? {

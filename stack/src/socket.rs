@@ -48,8 +48,12 @@ pub struct SocketOptions {
     pub oob_inline: bool,
     /// `SO_LINGER`: `None` off, `Some(d)` on with that time.
     pub linger: Option<crate::time::Duration>,
-    /// `SO_RCVBUF` in bytes.
+    /// `SO_RCVBUF` in bytes (for a connection with autotuning, its current size).
     pub recv_buffer: usize,
+    /// The user set `SO_RCVBUF`: the receive buffer keeps that size, without
+    /// autotuning (Linux's `SOCK_RCVBUF_LOCK`). Set by
+    /// [`crate::Engine::set_socket_options`] when the size changes.
+    pub recv_buffer_locked: bool,
     /// `SO_SNDBUF` in bytes.
     pub send_buffer: usize,
     /// `IP_TTL` (0: the stack's default).
@@ -93,6 +97,7 @@ impl Default for SocketOptions {
             oob_inline: false,
             linger: None,
             recv_buffer: 212_992,
+            recv_buffer_locked: false,
             send_buffer: 212_992,
             ttl: 0,
             tos: 0,

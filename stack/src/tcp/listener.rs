@@ -186,8 +186,8 @@ impl Tcp {
     fn synack_shape(t: &Tx<'_>, q: &ListenerView) -> (u16, u8, usize) {
         let cfg = &t.cx.config.tcp;
         let adv_mss = conn::advertised_mss(conn::link_mss(t.cx.config.mtu), q.user_mss);
-        let recv_cap = q.opts.recv_buffer.clamp(1024, cfg.max_buffer);
-        (adv_mss, conn::window_shift(recv_cap), recv_cap.min(65535))
+        let (recv_cap, limit) = conn::receive_sizes(&q.opts, cfg);
+        (adv_mss, conn::window_shift(limit), recv_cap.min(65535))
     }
 
     /// Answers a SYN with a cookie SYN-ACK (the SYN queue is full).

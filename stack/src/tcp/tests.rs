@@ -657,6 +657,54 @@ fn closes_beyond_max_orphans_reset_the_connection() {
     assert_eq!(p.a.socket_count(), 0);
 }
 
+/// Two stacks with the default configuration: a bulk transfer over a 2 ms path
+/// grows the receiver's buffer past its starting size (autotuning), never past
+/// the limit; a socket whose user set SO_RCVBUF keeps it.
+#[test]
+fn receive_buffers_autotune_unless_set() {
+    for set in [false, true] {
+        let mut p = SimPair::new(
+            StackConfig::new(A, 24),
+            StackConfig::new(B, 24),
+            Duration::from_millis(1),
+        );
+        let (c, s) = connected(&mut p);
+        let start = p.b.socket_options(s).unwrap().recv_buffer;
+        if set {
+            let mut o = p.b.socket_options(s).unwrap();
+            o.recv_buffer = start;
+            o.recv_buffer_locked = true;
+            let now = p.now();
+            p.b.set_socket_options(now, s, o).unwrap();
+        }
+        let data = vec![7u8; 8 << 20];
+        let (mut sent, mut got) = (0, 0);
+        let mut buf = vec![0u8; 1 << 20];
+        assert!(p.run_until(Duration::from_secs(30), |p| {
+            let now = p.now();
+            if sent < data.len() {
+                sent +=
+                    p.a.tcp_send(now, c, &data[sent..], SendFlags::default())
+                        .unwrap_or(0);
+            }
+            while let Ok(n) = p.b.tcp_recv(now, s, &mut buf, RecvFlags::default()) {
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            got == data.len()
+        }));
+        let size = p.b.socket_options(s).unwrap().recv_buffer;
+        let limit = crate::config::TcpConfig::default().max_recv_buffer_auto;
+        if set {
+            assert_eq!(size, start, "SO_RCVBUF keeps its size");
+        } else {
+            assert!(size > start && size <= limit, "{start} grew to {size}");
+        }
+    }
+}
+
 /// RTT samples come from the send times of the segments an ACK covers, to the
 /// microsecond (Linux's seq RTT), not from timestamp echoes in millisecond ticks:
 /// on a 600 us path the smoothed RTT is about 600 us, where millisecond echoes

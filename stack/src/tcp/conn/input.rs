@@ -57,6 +57,8 @@ impl Tcb {
         } else {
             self.snd_shift = 0;
             self.rcv_shift = 0;
+            // An unscaled window says at most 65,535 bytes: no use growing past it.
+            self.autotune.limit = self.autotune.limit.min(self.recv_buf.capacity().max(65535));
         }
         self.ts_enabled = self.cfg.timestamps && o.timestamps.is_some();
         if let Some(ts) = o.timestamps {

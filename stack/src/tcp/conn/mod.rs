@@ -15,6 +15,7 @@
 //! socket) comes back as `Notice`s. That keeps it testable one connection at a time.
 
 mod ack;
+mod autotune;
 mod input;
 mod output;
 #[cfg(test)]
@@ -23,6 +24,8 @@ mod timers;
 mod user;
 mod validate;
 
+pub(crate) use autotune::receive_sizes;
+use autotune::Autotune;
 pub(crate) use user::CloseAction;
 
 use std::net::SocketAddrV4;
@@ -256,6 +259,8 @@ pub(crate) struct Tcb {
     /// Shift applied to windows we send (our window scale).
     rcv_shift: u8,
     recv_buf: RingBuffer,
+    /// Receive-buffer autotuning (dynamic right-sizing).
+    autotune: Autotune,
     assembler: Assembler,
     /// Sequence number of a FIN that arrived ahead of missing data.
     ooo_fin: Option<SeqNumber>,
@@ -374,11 +379,11 @@ impl Tcb {
     /// A connection in `state` (SYN-SENT for an active open, SYN-RECEIVED for a
     /// passive one; the caller then feeds the SYN or sends ours).
     pub(crate) fn new(p: TcbParams, cfg: &TcpConfig, now: Instant) -> Tcb {
-        let recv_cap = p.opts.recv_buffer.clamp(1024, cfg.max_buffer);
+        let (recv_cap, rcv_limit) = receive_sizes(&p.opts, cfg);
         let send_cap = p.opts.send_buffer.clamp(1024, cfg.max_buffer);
         let adv_mss = advertised_mss(p.link_mss, p.user_mss);
         let rcv_shift = if cfg.window_scaling {
-            window_shift(recv_cap)
+            window_shift(rcv_limit)
         } else {
             0
         };
@@ -407,6 +412,8 @@ impl Tcb {
             rcv_adv: SeqNumber(0),
             rcv_shift,
             recv_buf: RingBuffer::new(recv_cap),
+            // Linux starts from the initial window's worth (10 segments).
+            autotune: Autotune::new(rcv_limit, 10 * adv_mss as usize, now),
             assembler: Assembler::new(cfg.max_ooo_ranges),
             ooo_fin: None,
             dsack: std::cell::Cell::new(None),
@@ -532,6 +539,7 @@ impl Tcb {
             adv_mss: self.adv_mss as usize,
             snd_wnd: self.snd_wnd,
             rcv_wnd: self.rcv_wnd(),
+            rcv_space: self.autotune.space,
             snd_wscale: self.wscale_agreed.then_some(self.snd_shift),
             rcv_wscale: self.wscale_agreed.then_some(self.rcv_shift),
             timestamps: self.ts_enabled,
@@ -630,6 +638,9 @@ pub struct TcpInfo {
     pub snd_wnd: usize,
     /// Our advertised window in bytes.
     pub rcv_wnd: usize,
+    /// Bytes per round trip the receive buffer is sized for (Linux's
+    /// `tcpi_rcv_space`; see [`crate::TcpConfig::moderate_rcvbuf`]).
+    pub rcv_space: usize,
     /// Shift applied to the peer's windows (its window scale); `None` without.
     pub snd_wscale: Option<u8>,
     /// Shift applied to our windows; `None` without window scaling.

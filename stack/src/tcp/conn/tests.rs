@@ -902,13 +902,14 @@ fn options_negotiated_from_syn_ack() {
     let cfg = TcpConfig::default();
     let mut o = opts();
     o.recv_buffer = 1 << 20;
+    o.recv_buffer_locked = true;
     let mut h = Harness::new(cfg, o);
     h.with(|t, out, now| t.connect(now, out));
     let (syn, _) = h.recv_one();
     assert_eq!(
         syn.options.window_scale,
         Some(5),
-        "1 MiB needs a shift of 5"
+        "SO_RCVBUF of 1 MiB needs a shift of 5"
     );
     assert!(syn.options.sack_permitted);
     assert!(syn.options.timestamps.is_some());
@@ -934,6 +935,102 @@ fn options_negotiated_from_syn_ack() {
     });
     h.send(w, b"");
     assert_eq!(h.tcb.info().snd_wnd, 100 << 7);
+}
+
+#[test]
+fn without_so_rcvbuf_the_window_scale_fits_the_autotuning_limit() {
+    let mut h = Harness::new(TcpConfig::default(), opts());
+    h.with(|t, out, now| t.connect(now, out));
+    let (syn, _) = h.recv_one();
+    assert_eq!(
+        syn.options.window_scale,
+        Some(7),
+        "6 MiB needs a shift of 7"
+    );
+    let cfg = TcpConfig {
+        moderate_rcvbuf: false,
+        ..TcpConfig::default()
+    };
+    let mut h = Harness::new(cfg, opts());
+    h.with(|t, out, now| t.connect(now, out));
+    let (syn, _) = h.recv_one();
+    assert_eq!(
+        syn.options.window_scale,
+        Some(1),
+        "SO_RCVBUF alone: 64 KiB needs 1"
+    );
+}
+
+/// An established connection with window scaling (the peer's shift 7, ours as
+/// the options give), its SRTT measured as 10 ms on the handshake.
+fn established_scaled(o: SocketOptions) -> Harness {
+    let mut h = Harness::new(TcpConfig::default(), o);
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv_one();
+    h.now += Duration::from_millis(10);
+    let mut sa = seg("S", 0, Some(1));
+    sa.options.mss = Some(MSS as u16);
+    sa.options.window_scale = Some(7);
+    h.send(sa, b"");
+    h.recv();
+    h
+}
+
+/// Feeds `rounds` round trips of data, each a window's worth the application
+/// reads at once (the sender fills whatever we offer); returns the buffer sizes.
+fn bulk_rounds(h: &mut Harness, rounds: usize) -> Vec<usize> {
+    let mut seq = 1u32;
+    let mut sizes = Vec::new();
+    for _ in 0..rounds {
+        let offered = h.tcb.info().rcv_wnd;
+        let mut sent = 0;
+        while sent + MSS <= offered {
+            h.send(seg("", seq, Some(1)), &[1u8; MSS]);
+            seq += MSS as u32;
+            sent += MSS;
+        }
+        h.now += Duration::from_millis(10);
+        while !h.app_recv(1 << 20).is_empty() {}
+        h.recv();
+        sizes.push(h.tcb.buffer_options().0);
+    }
+    sizes
+}
+
+#[test]
+fn autotuning_grows_the_receive_buffer_with_what_the_application_reads() {
+    let mut h = established_scaled(opts());
+    let start = h.tcb.buffer_options().0;
+    assert_eq!(start, 64 * 1024);
+    let sizes = bulk_rounds(&mut h, 12);
+    let limit = TcpConfig::default().max_recv_buffer_auto;
+    assert!(
+        sizes.windows(2).all(|w| w[0] <= w[1]),
+        "never shrinks: {sizes:?}"
+    );
+    assert!(sizes[0] > start, "grew after one round trip: {sizes:?}");
+    assert_eq!(*sizes.last().unwrap(), limit, "up to the limit: {sizes:?}");
+    assert!(h.tcb.info().rcv_wnd > start, "and the window with it");
+    assert!(h.tcb.info().rcv_space > 0);
+}
+
+#[test]
+fn so_rcvbuf_turns_autotuning_off() {
+    let mut o = opts();
+    o.recv_buffer_locked = true;
+    let mut h = established_scaled(o);
+    let sizes = bulk_rounds(&mut h, 6);
+    assert!(sizes.iter().all(|&s| s == 64 * 1024), "{sizes:?}");
+    // Set on a live connection, it stops the growth where it is.
+    let mut h = established_scaled(opts());
+    bulk_rounds(&mut h, 2);
+    let mut o = h.tcb.opts;
+    o.recv_buffer_locked = true;
+    let now = h.now;
+    h.tcb.apply_options(now, &o);
+    let at = h.tcb.buffer_options().0;
+    let sizes = bulk_rounds(&mut h, 4);
+    assert!(sizes.iter().all(|&s| s == at), "{at} then {sizes:?}");
 }
 
 #[test]

@@ -267,12 +267,32 @@ impl Tcb {
             self.send_buf
                 .set_limit(opts.send_buffer.clamp(1024, self.cfg.max_buffer));
         }
-        // The receive buffer keeps the size the connection was made with.
+        // The receive buffer keeps the size it has; SO_RCVBUF set now stops it
+        // from growing further.
+        if opts.recv_buffer_locked {
+            self.autotune.limit = self.recv_buf.capacity();
+        }
         self.opts = SocketOptions {
             recv_buffer: self.opts.recv_buffer,
             ..*opts
         };
         self.options_changed(now);
+    }
+
+    /// Receive-buffer autotuning: `n` bytes were read at `now` (see
+    /// [`Autotune::on_read`]); the round trip is the smoothed RTT.
+    fn rcv_space_adjust(&mut self, n: usize, now: Instant) {
+        let Some(rtt) = self.rtt.srtt() else {
+            return;
+        };
+        let capacity = self.recv_buf.capacity();
+        if let Some(size) = self
+            .autotune
+            .on_read(n, now, rtt, capacity, self.adv_mss as usize)
+        {
+            self.recv_buf.set_limit(size);
+            self.opts.recv_buffer = size;
+        }
     }
 
     /// Sends what `TCP_CORK` or `MSG_MORE` hold back.
@@ -350,6 +370,7 @@ impl Tcb {
         if !peek && n > 0 {
             self.recv_buf.dequeue_allocated(n);
             self.urg_rx.consumed(n);
+            self.rcv_space_adjust(n, now);
             if self.recv_buf.is_empty() && self.recv_buf.allocated() > 0 {
                 self.timers.set(TimerKind::Reclaim, now + RECLAIM_IDLE);
             }
