@@ -60,6 +60,15 @@ pub trait Device: Send {
         transmit_finished(self, frame, meta, now)
     }
 
+    /// A second handle on this device for transmitting from another thread (an
+    /// application's, so that a send need not wake the driver), if the device can
+    /// give one. Its frames and the device's own go out in whatever order their
+    /// callers serialise them (the runtime holds one lock for both). Default: none,
+    /// as for devices that must see every frame (capture, impairment).
+    fn transmitter(&self) -> Option<Box<dyn Device>> {
+        None
+    }
+
     /// Receives one frame with what the device knows about it. The default knows
     /// nothing.
     fn receive_meta(
@@ -115,6 +124,9 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
     fn transmit_meta(&mut self, frame: &[u8], meta: TxMeta, now: Instant) -> io::Result<()> {
         (**self).transmit_meta(frame, meta, now)
+    }
+    fn transmitter(&self) -> Option<Box<dyn Device>> {
+        (**self).transmitter()
     }
     fn receive_meta(
         &mut self,

@@ -54,6 +54,9 @@ pub struct TapDevice {
     name: String,
     mtu: usize,
     dropped: u64,
+    /// The handle that opened the device (not a [`Device::transmitter`] copy):
+    /// it alone turns the offloads off when dropped.
+    opener: bool,
 }
 
 impl std::fmt::Debug for TapDevice {
@@ -141,6 +144,7 @@ impl TapDevice {
             wake,
             mtu,
             dropped: 0,
+            opener: true,
         })
     }
 
@@ -305,7 +309,7 @@ fn is_would_block(e: &io::Error) -> bool {
 
 impl Drop for TapDevice {
     fn drop(&mut self) {
-        if self.offload {
+        if self.offload && self.opener {
             // The offload features stay on the (persistent) interface: clear them so
             // the next user that opens it without a virtio-net header does not get
             // frames it cannot read.
@@ -444,6 +448,20 @@ impl Device for TapDevice {
             return self.write_vnet(frame, meta);
         }
         super::transmit_finished(self, frame, meta, now)
+    }
+
+    /// A duplicate of the descriptor, writing frames as this device does.
+    fn transmitter(&self) -> Option<Box<dyn Device>> {
+        let file = self.file.try_clone().ok()?;
+        Some(Box::new(TapDevice {
+            file,
+            offload: self.offload,
+            wake: self.wake.clone(),
+            name: self.name.clone(),
+            mtu: self.mtu,
+            dropped: 0,
+            opener: false,
+        }))
     }
 
     fn receive(&mut self, buf: &mut [u8], _now: Instant) -> io::Result<Option<usize>> {

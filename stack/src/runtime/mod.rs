@@ -117,6 +117,11 @@ pub struct Shared {
     clock: Clock,
     waker: Waker,
     stop: AtomicBool,
+    /// The device's [`Device::transmitter`], if it has one: a thread leaving the
+    /// engine with frames queued sends them itself instead of waking the driver.
+    /// The driver takes this lock for its own writes too, before it lets go of the
+    /// engine's, so frames leave in the order the engine gave them.
+    tx: Mutex<Option<Box<dyn Device>>>,
 }
 
 /// A running stack: engine + device + driver thread. Dropping it stops the driver
@@ -175,6 +180,12 @@ impl Runtime {
         }
         // The engine hands out what this device can finish (checksums, TSO).
         engine.set_offloads(device.offloads());
+        // An observer must see every frame: then only the driver transmits.
+        let tx = if hooks.observer.is_none() {
+            device.transmitter()
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine,
@@ -189,6 +200,7 @@ impl Runtime {
             clock: Clock::new(),
             waker: device.waker(),
             stop: AtomicBool::new(false),
+            tx: Mutex::new(tx),
         });
         let s = shared.clone();
         let name = format!(
@@ -221,6 +233,8 @@ impl Runtime {
         if let Some(t) = self.driver.take() {
             let _ = t.join();
         }
+        // Close the second descriptor too: the device is free for the next user.
+        *self.shared.tx.lock() = None;
         let mut st = self.shared.state.lock();
         st.stopped = true;
         for cv in st.waiters.values() {
@@ -389,6 +403,21 @@ impl StackGuard<'_> {
     /// send or an earlier deadline than the driver knows.
     fn flush(&mut self) {
         notify_events(&mut self.guard, &self.shared.any_change);
+        if self.guard.engine.pending_transmits() > 0 {
+            // Send them from this thread when the device allows: no driver wake-up
+            // (a context switch) on the way out.
+            let mut tx = self.shared.tx.lock();
+            if let Some(dev) = tx.as_mut() {
+                let now = self.shared.clock.now();
+                let engine = &mut self.guard.engine;
+                while let Some((f, meta)) = engine.poll_transmit_meta(now) {
+                    if let Err(e) = dev.transmit_meta(&f, meta, now) {
+                        tracing::warn!("device transmit failed: {e}");
+                    }
+                    engine.recycle(f);
+                }
+            }
+        }
         let st = &*self.guard;
         let earlier = match (st.engine.poll_timeout(), st.driver_deadline) {
             (Some(t), Some(d)) => t < d,
@@ -463,6 +492,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
         let mut received = 0;
         let deadline;
         let now;
+        let tx_turn;
         {
             let mut st = shared.state.lock();
             // Read the clock under the lock: an application thread that held it
@@ -506,6 +536,9 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             }
             deadline = st.engine.poll_timeout();
             st.driver_deadline = deadline;
+            // Taken before the engine's lock is let go: an application thread
+            // sending what the engine queues next writes after these frames.
+            tx_turn = shared.tx.lock();
         }
         for (f, meta) in outgoing.drain(..) {
             if let Some(obs) = observer.as_mut() {
@@ -516,6 +549,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             }
             spent.push(f);
         }
+        drop(tx_turn);
         if let Some(sink) = trace.as_mut().filter(|_| !traced.is_empty()) {
             sink(&traced);
             traced.clear();
