@@ -334,6 +334,12 @@ pub(crate) struct Tcb {
     ack_urgent: bool,
     /// Bytes received in order and not yet acknowledged.
     unacked_bytes: usize,
+    /// SACK compression, as Linux's: RCV.NXT when the duplicate ACKs were
+    /// counted, how many of them went at once, and how many out-of-order
+    /// segments wait for the one at the end of the batch.
+    dupacks_at: SeqNumber,
+    dupacks_sent: u8,
+    compressed: u8,
     /// When we last answered a bare unacceptable segment (Linux's
     /// `last_oow_ack_time`).
     last_invalid_ack: Option<Instant>,
@@ -450,6 +456,9 @@ impl Tcb {
             ack_now: false,
             ack_urgent: false,
             unacked_bytes: 0,
+            dupacks_at: SeqNumber(0),
+            dupacks_sent: 0,
+            compressed: 0,
             last_invalid_ack: None,
             error: None,
             soft_error: None,

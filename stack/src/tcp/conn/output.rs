@@ -174,6 +174,7 @@ impl Tcb {
             self.ack_now = false;
             self.ack_urgent = false;
             self.unacked_bytes = 0;
+            self.compressed = 0;
             self.timers.cancel(TimerKind::DelayedAck);
         }
     }

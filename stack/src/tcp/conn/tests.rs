@@ -1033,6 +1033,44 @@ fn so_rcvbuf_turns_autotuning_off() {
     assert!(sizes.iter().all(|&s| s == at), "{at} then {sizes:?}");
 }
 
+/// Feeds segments as one batch of received frames (ACKs may wait for its end),
+/// then ends the batch as the engine does.
+fn send_batch(h: &mut Harness, segs: &[(TcpRepr, Vec<u8>)]) {
+    for (seg, data) in segs {
+        h.with(|t, out, now| {
+            out.defer_ack = true;
+            t.on_segment(now, seg, data, out)
+        });
+    }
+    h.with(|t, out, now| t.flush_ack(now, out));
+}
+
+#[test]
+fn with_sack_duplicate_acks_after_the_third_wait_for_the_batch_end() {
+    let mut h = established_scaled(opts());
+    // established_scaled's SYN-ACK offers no SACK: agree on it here.
+    h.tcb.sack_enabled = true;
+    // Segment 1 is lost; 2..=13 arrive out of order in one batch.
+    let segs: Vec<(TcpRepr, Vec<u8>)> = (1..13u32)
+        .map(|i| (seg("", 1 + i * MSS as u32, Some(1)), vec![1u8; MSS]))
+        .collect();
+    send_batch(&mut h, &segs);
+    let acks = h.recv();
+    assert_eq!(acks.len(), 4, "three at once, one at the batch's end");
+    assert!(acks.iter().all(|(a, _)| rel_ack(a) == 1));
+    let last = acks.last().unwrap().0.options.sack_blocks[0].unwrap();
+    assert_eq!(
+        last.right - last.left,
+        12 * MSS as i32,
+        "the end one reports all"
+    );
+    // Without SACK every duplicate goes at once (the sender counts them).
+    let mut h = established_scaled(opts());
+    h.tcb.sack_enabled = false;
+    send_batch(&mut h, &segs);
+    assert_eq!(h.recv().len(), 12);
+}
+
 #[test]
 fn timestamp_values_never_go_backwards() {
     let mut h = Harness::new(TcpConfig::default(), opts());
