@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -119,9 +120,18 @@ pub struct Shared {
     stop: AtomicBool,
     /// The device's [`Device::transmitter`], if it has one: a thread leaving the
     /// engine with frames queued sends them itself instead of waking the driver.
-    /// The driver takes this lock for its own writes too, before it lets go of the
-    /// engine's, so frames leave in the order the engine gave them.
-    tx: Mutex<Option<Box<dyn Device>>>,
+    /// Whoever writes takes this lock before letting go of the engine's and
+    /// writes after, so frames leave in the order the engine gave them.
+    tx: Mutex<TxState>,
+}
+
+/// The application threads' way to the device.
+struct TxState {
+    device: Option<Box<dyn Device>>,
+    /// Frames drained from the engine, to write once its lock is let go.
+    frames: Vec<(Vec<u8>, stack_meta::TxMeta)>,
+    /// Their buffers, for the engine to reuse.
+    spent: Vec<Vec<u8>>,
 }
 
 /// A running stack: engine + device + driver thread. Dropping it stops the driver
@@ -200,7 +210,11 @@ impl Runtime {
             clock: Clock::new(),
             waker: device.waker(),
             stop: AtomicBool::new(false),
-            tx: Mutex::new(tx),
+            tx: Mutex::new(TxState {
+                device: tx,
+                frames: Vec::new(),
+                spent: Vec::new(),
+            }),
         });
         let s = shared.clone();
         let name = format!(
@@ -234,7 +248,7 @@ impl Runtime {
             let _ = t.join();
         }
         // Close the second descriptor too: the device is free for the next user.
-        *self.shared.tx.lock() = None;
+        self.shared.tx.lock().device = None;
         let mut st = self.shared.state.lock();
         st.stopped = true;
         for cv in st.waiters.values() {
@@ -260,7 +274,7 @@ impl Shared {
     pub fn lock(&self) -> StackGuard<'_> {
         StackGuard {
             shared: self,
-            guard: self.state.lock(),
+            guard: ManuallyDrop::new(self.state.lock()),
         }
     }
 
@@ -284,7 +298,8 @@ pub enum WaitOutcome {
 /// Exclusive access to the engine, with the means to wait for socket changes.
 pub struct StackGuard<'a> {
     shared: &'a Shared,
-    guard: MutexGuard<'a, State>,
+    /// Dropped by hand in `Drop`, before the frames drained are written.
+    guard: ManuallyDrop<MutexGuard<'a, State>>,
 }
 
 impl StackGuard<'_> {
@@ -342,9 +357,9 @@ impl StackGuard<'_> {
     /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`.
     fn wait_on(&mut self, cv: &Condvar, deadline: Option<std::time::Instant>) -> WaitOutcome {
         let timed_out = match deadline {
-            Some(d) => cv.wait_until(&mut self.guard, d).timed_out(),
+            Some(d) => cv.wait_until(&mut *self.guard, d).timed_out(),
             None => {
-                cv.wait(&mut self.guard);
+                cv.wait(&mut *self.guard);
                 false
             }
         };
@@ -403,22 +418,7 @@ impl StackGuard<'_> {
     /// send or an earlier deadline than the driver knows.
     fn flush(&mut self) {
         notify_events(&mut self.guard, &self.shared.any_change);
-        if self.guard.engine.pending_transmits() > 0 {
-            // Send them from this thread when the device allows: no driver wake-up
-            // (a context switch) on the way out.
-            let mut tx = self.shared.tx.lock();
-            if let Some(dev) = tx.as_mut() {
-                let now = self.shared.clock.now();
-                let engine = &mut self.guard.engine;
-                while let Some((f, meta)) = engine.poll_transmit_meta(now) {
-                    if let Err(e) = dev.transmit_meta(&f, meta, now) {
-                        tracing::warn!("device transmit failed: {e}");
-                    }
-                    engine.recycle(f);
-                }
-            }
-        }
-        let st = &*self.guard;
+        let st = &**self.guard;
         let earlier = match (st.engine.poll_timeout(), st.driver_deadline) {
             (Some(t), Some(d)) => t < d,
             (Some(_), None) => true,
@@ -432,7 +432,46 @@ impl StackGuard<'_> {
 
 impl Drop for StackGuard<'_> {
     fn drop(&mut self) {
+        // Frames queued: send them from this thread when the device allows (no
+        // driver wake-up, a context switch, on the way out), written after the
+        // engine's lock is let go so that the driver goes on meanwhile.
+        let mut turn = None;
+        if self.guard.engine.pending_transmits() > 0 {
+            let mut tx = self.shared.tx.lock();
+            if tx.device.is_some() {
+                let TxState { frames, spent, .. } = &mut *tx;
+                let engine = &mut self.guard.engine;
+                for b in spent.drain(..) {
+                    engine.recycle(b);
+                }
+                let now = self.shared.clock.now();
+                while let Some(f) = engine.poll_transmit_meta(now) {
+                    frames.push(f);
+                }
+                turn = Some((tx, now));
+            }
+        }
         self.flush();
+        // SAFETY: `guard` is never used after this: this is the StackGuard's drop.
+        #[allow(unsafe_code)]
+        unsafe {
+            ManuallyDrop::drop(&mut self.guard)
+        };
+        if let Some((mut tx, now)) = turn {
+            let TxState {
+                device,
+                frames,
+                spent,
+            } = &mut *tx;
+            if let Some(dev) = device {
+                for (f, meta) in frames.drain(..) {
+                    if let Err(e) = dev.transmit_meta(&f, meta, now) {
+                        tracing::warn!("device transmit failed: {e}");
+                    }
+                    spent.push(f);
+                }
+            }
+        }
     }
 }
 
