@@ -19,8 +19,10 @@ Options:
   --loss P      goodput on a lossy link instead: nftables drops P % (comma-separated,
                 e.g. 0,0.5,1,2,5; 0 is the loss-free baseline) on the kernel side, both ways and each way alone; our
                 stack, smoltcp and Linux-to-Linux over a veth pair (offloads off) in
-                the same run, with our retransmissions split by cause (add
-                `-- --kernel-sack off` for connections without SACK)
+                the same run, with our retransmissions split by cause and the
+                kernel's (add `-- --kernel-sack off` for connections without SACK,
+                `-- --kernel-cc bbr` for another kernel congestion control than
+                CUBIC)
   --rr          latency instead: TCP_RR (1 byte and 1 KiB), TCP_CRR and UDP_RR;
                 our stack and smoltcp as clients of an echo server on the kernel
                 side of the TAP, and Linux to Linux over a veth pair, in one run
