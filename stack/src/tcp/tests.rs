@@ -657,6 +657,29 @@ fn closes_beyond_max_orphans_reset_the_connection() {
     assert_eq!(p.a.socket_count(), 0);
 }
 
+/// Sends `bytes` from A's `c` to B's `s`, B reading as it comes; true once all
+/// arrived within `limit` of virtual time.
+fn bulk(p: &mut SimPair, c: SocketHandle, s: SocketHandle, bytes: usize, limit: Duration) -> bool {
+    let data = vec![7u8; bytes];
+    let (mut sent, mut got) = (0, 0);
+    let mut buf = vec![0u8; 1 << 20];
+    p.run_until(limit, |p| {
+        let now = p.now();
+        if sent < data.len() {
+            sent +=
+                p.a.tcp_send(now, c, &data[sent..], SendFlags::default())
+                    .unwrap_or(0);
+        }
+        while let Ok(n) = p.b.tcp_recv(now, s, &mut buf, RecvFlags::default()) {
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        got == data.len()
+    })
+}
+
 /// Two stacks with the default configuration: a bulk transfer over a 2 ms path
 /// grows the receiver's buffer past its starting size (autotuning), never past
 /// the limit; a socket whose user set SO_RCVBUF keeps it.
@@ -677,24 +700,7 @@ fn receive_buffers_autotune_unless_set() {
             let now = p.now();
             p.b.set_socket_options(now, s, o).unwrap();
         }
-        let data = vec![7u8; 8 << 20];
-        let (mut sent, mut got) = (0, 0);
-        let mut buf = vec![0u8; 1 << 20];
-        assert!(p.run_until(Duration::from_secs(30), |p| {
-            let now = p.now();
-            if sent < data.len() {
-                sent +=
-                    p.a.tcp_send(now, c, &data[sent..], SendFlags::default())
-                        .unwrap_or(0);
-            }
-            while let Ok(n) = p.b.tcp_recv(now, s, &mut buf, RecvFlags::default()) {
-                if n == 0 {
-                    break;
-                }
-                got += n;
-            }
-            got == data.len()
-        }));
+        assert!(bulk(&mut p, c, s, 8 << 20, Duration::from_secs(30)));
         let size = p.b.socket_options(s).unwrap().recv_buffer;
         let limit = crate::config::TcpConfig::default().max_recv_buffer_auto;
         if set {
@@ -717,24 +723,7 @@ fn rtt_samples_are_microsecond_precise_on_a_fast_path() {
         Duration::from_micros(300),
     );
     let (c, s) = connected(&mut p);
-    let data = vec![7u8; 200_000];
-    let (mut sent, mut got) = (0, 0);
-    let mut buf = vec![0u8; 65536];
-    assert!(p.run_until(Duration::from_secs(10), |p| {
-        let now = p.now();
-        if sent < data.len() {
-            sent +=
-                p.a.tcp_send(now, c, &data[sent..], SendFlags::default())
-                    .unwrap_or(0);
-        }
-        while let Ok(n) = p.b.tcp_recv(now, s, &mut buf, RecvFlags::default()) {
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
-        got == data.len()
-    }));
+    assert!(bulk(&mut p, c, s, 200_000, Duration::from_secs(10)));
     let info = p.a.tcp_info(c).unwrap().unwrap();
     assert!(info.timestamps, "timestamps in use: {info:?}");
     let srtt = info.srtt.unwrap().as_micros();

@@ -134,7 +134,7 @@ pub fn run_tap(run: &TapRun) -> Result<Transfer, String> {
 fn tap_inner(run: &TapRun) -> Result<Transfer, String> {
     let tap = open_tap(&run.tap)?;
     let fd = tap.as_raw_fd();
-    let mut device = DropIn::new(tap, run.inbound_loss);
+    let mut device = Tuned::new(tap, None, false, run.inbound_loss);
     let mut config = Config::new(EthernetAddress(run.mac).into());
     config.random_seed = 0x5eed_0000 ^ run.bytes ^ run.buffer as u64;
     let mut iface = Interface::new(config, &mut device, SInstant::now());
@@ -182,20 +182,27 @@ fn tap_inner(run: &TapRun) -> Result<Transfer, String> {
     peer.settle(ours, run.dir, || app.meter.transfer())
 }
 
-/// A device that drops each frame it receives with probability `loss` (none at
-/// 0): loss on the link after the sender's transmission succeeded.
-struct DropIn<D> {
+/// A device that reports another MTU (and, if asked, full checksumming) than the one
+/// it wraps (smoltcp's `Loopback` says 65535-byte frames and skips checksums), and
+/// that may drop each frame it receives with a given probability (loss on the link
+/// after the sender's transmission succeeded).
+struct Tuned<D> {
     inner: D,
-    /// `loss` scaled to `u64::MAX`.
-    threshold: u64,
+    /// Frame MTU to report; `None`: the inner device's.
+    frame_mtu: Option<usize>,
+    checksums: bool,
+    /// Drop probability scaled to `u64::MAX` (0: none).
+    drop_below: u64,
     rng: u64,
 }
 
-impl<D> DropIn<D> {
-    fn new(inner: D, loss: f64) -> DropIn<D> {
-        DropIn {
+impl<D> Tuned<D> {
+    fn new(inner: D, frame_mtu: Option<usize>, checksums: bool, loss: f64) -> Tuned<D> {
+        Tuned {
             inner,
-            threshold: (loss.clamp(0.0, 1.0) * u64::MAX as f64) as u64,
+            frame_mtu,
+            checksums,
+            drop_below: (loss.clamp(0.0, 1.0) * u64::MAX as f64) as u64,
             rng: 0x1055_5eed_9e37_79b9,
         }
     }
@@ -209,7 +216,7 @@ impl<D> DropIn<D> {
     }
 }
 
-impl<D: Device> Device for DropIn<D> {
+impl<D: Device> Device for Tuned<D> {
     type RxToken<'a>
         = D::RxToken<'a>
     where
@@ -222,7 +229,7 @@ impl<D: Device> Device for DropIn<D> {
     fn receive(&mut self, timestamp: SInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         // Decide first: the tokens borrow the inner device.
         loop {
-            let drop = self.threshold > 0 && self.next() < self.threshold;
+            let drop = self.drop_below > 0 && self.next() < self.drop_below;
             if !drop {
                 return self.inner.receive(timestamp);
             }
@@ -236,39 +243,10 @@ impl<D: Device> Device for DropIn<D> {
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
-        self.inner.capabilities()
-    }
-}
-
-/// A device that reports another MTU (and, if asked, full checksumming) than the one
-/// it wraps: smoltcp's `Loopback` says 65535-byte frames and skips checksums.
-struct Tuned<D> {
-    inner: D,
-    frame_mtu: usize,
-    checksums: bool,
-}
-
-impl<D: Device> Device for Tuned<D> {
-    type RxToken<'a>
-        = D::RxToken<'a>
-    where
-        Self: 'a;
-    type TxToken<'a>
-        = D::TxToken<'a>
-    where
-        Self: 'a;
-
-    fn receive(&mut self, timestamp: SInstant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        self.inner.receive(timestamp)
-    }
-
-    fn transmit(&mut self, timestamp: SInstant) -> Option<Self::TxToken<'_>> {
-        self.inner.transmit(timestamp)
-    }
-
-    fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = self.inner.capabilities();
-        caps.max_transmission_unit = self.frame_mtu;
+        if let Some(mtu) = self.frame_mtu {
+            caps.max_transmission_unit = mtu;
+        }
         if self.checksums {
             caps.checksum = ChecksumCapabilities::default();
         }
@@ -299,11 +277,12 @@ fn loopback_inner(
     checksums: bool,
     timeout: Duration,
 ) -> Result<Transfer, String> {
-    let mut device = Tuned {
-        inner: Loopback::new(Medium::Ethernet),
-        frame_mtu: mtu + 14,
+    let mut device = Tuned::new(
+        Loopback::new(Medium::Ethernet),
+        Some(mtu + 14),
         checksums,
-    };
+        0.0,
+    );
     let config = Config::new(EthernetAddress([0x02, 0, 0, 0, 0, 1]).into());
     let mut iface = Interface::new(config, &mut device, SInstant::now());
     iface.update_ip_addrs(|addrs| {
