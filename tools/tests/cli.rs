@@ -745,6 +745,32 @@ fn bench_rr_measures_every_test_with_every_client() {
     assert!(!stdout.contains("Failed measurements"), "{stdout}");
 }
 
+/// With the TAP's offloads, the one-thread variant (engine and TAP polled together)
+/// measures both directions: the kernel hands it 64 KiB GSO segments, which it must
+/// read whole.
+#[test]
+fn bench_one_thread_variant_works_with_offloads() {
+    skip_unless_tap!();
+    let stdout = bench_in_namespace(&[
+        "--offload",
+        "--tap-only",
+        "--only",
+        "ours-poll",
+        "--bytes",
+        "16MiB",
+        "--buffers",
+        "1MiB",
+    ]);
+    assert!(!stdout.contains("Failed measurements"), "{stdout}");
+    for dir in ["stack sends", "stack receives"] {
+        let row = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(dir) && l.contains("1 MiB"))
+            .unwrap_or_else(|| panic!("no row for {dir}: {stdout}"));
+        assert!(!row.contains("failed"), "{row}");
+    }
+}
+
 /// `bench --scale` opens its connections to our `serve echo`, every one echoes
 /// and stays open, and the table says so (the figures are for the report).
 #[test]

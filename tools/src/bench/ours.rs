@@ -423,20 +423,23 @@ pub fn run_poll(run: &TapRun) -> Result<Transfer, String> {
     let mut tap = open_tap(&run.tap, run.mtu, run.offload)?;
     let c = config(run.addr.0, run.addr.1, run.mac, run.mtu, run.buffer);
     let mut engine = Engine::new(c).map_err(|e| e.to_string())?;
+    // As the runtime does: the engine hands out what the TAP can finish (TSO,
+    // checksums), and a frame from the TAP may be a 64 KiB GSO segment.
+    engine.set_offloads(tap.offloads());
     let clock = Clock::new();
     let listener = listen(&mut engine, run.dir.port(), run.buffer)?;
     let mut app = App::server(listener, run.dir, run.bytes);
     let peer = Peer::start(run.dir, run.service(), run.bytes, run.timeout.min(STALL))?;
     let deadline = Instant::now() + run.timeout;
-    let mut frame = vec![0u8; run.mtu.max(1500) + 18];
+    let mut frame = vec![0u8; run.mtu.max(65535) + 18];
     let ours = loop {
         let now = clock.now();
         let mut received = 0;
         let mut failure = None;
         while received < RX_BATCH {
-            match tap.receive(&mut frame, now) {
-                Ok(Some(n)) => {
-                    engine.handle_frame(now, &frame[..n]);
+            match tap.receive_meta(&mut frame, now) {
+                Ok(Some((n, meta))) => {
+                    engine.handle_frame_meta(now, &frame[..n], meta);
                     received += 1;
                 }
                 Ok(None) => break,
@@ -456,8 +459,8 @@ pub fn run_poll(run: &TapRun) -> Result<Transfer, String> {
             Ok(p) => p,
             Err(e) => break Err(e),
         };
-        while let Some(f) = engine.poll_transmit(now) {
-            if let Err(e) = tap.transmit(&f, now) {
+        while let Some((f, meta)) = engine.poll_transmit_meta(now) {
+            if let Err(e) = tap.transmit_meta(&f, meta, now) {
                 failure = Some(e.to_string());
             }
             engine.recycle(f);
