@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use sockets::Stack;
-use stack::device::impaired::{ImpairedDevice, ImpairmentConfig};
+use stack::device::impaired::ImpairedDevice;
 use stack::device::pcap::PcapDevice;
 use stack::device::tap::TapDevice;
 use stack::device::Device;
@@ -96,14 +96,9 @@ impl TapFixture {
             None => Box::new(tap),
         };
         let device: Box<dyn Device> = if opts.inbound_loss > 0.0 {
-            let inbound = ImpairmentConfig {
-                loss: opts.inbound_loss,
-                ..ImpairmentConfig::default()
-            };
-            Box::new(ImpairedDevice::with_configs(
+            Box::new(ImpairedDevice::losing_received(
                 device,
-                ImpairmentConfig::default(),
-                inbound,
+                opts.inbound_loss,
                 0x7a9,
             ))
         } else {

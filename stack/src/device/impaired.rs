@@ -330,6 +330,16 @@ impl<D: Device> ImpairedDevice<D> {
         Self::with_configs(inner, config.clone(), config, seed)
     }
 
+    /// Drops each received frame with probability `loss` and leaves transmitted
+    /// ones alone: loss on the link after the peer's transmission succeeded.
+    pub fn losing_received(inner: D, loss: f64, seed: u64) -> Self {
+        let rx = ImpairmentConfig {
+            loss,
+            ..ImpairmentConfig::default()
+        };
+        Self::with_configs(inner, ImpairmentConfig::default(), rx, seed)
+    }
+
     /// Impairs transmitted frames with `tx` (seeded `seed`) and received frames with
     /// `rx` (seeded `seed + 1`).
     pub fn with_configs(inner: D, tx: ImpairmentConfig, rx: ImpairmentConfig, seed: u64) -> Self {

@@ -577,7 +577,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             st.driver_deadline = deadline;
             // Taken before the engine's lock is let go: an application thread
             // sending what the engine queues next writes after these frames.
-            tx_turn = shared.tx.lock();
+            tx_turn = (!outgoing.is_empty()).then(|| shared.tx.lock());
         }
         for (f, meta) in outgoing.drain(..) {
             if let Some(obs) = observer.as_mut() {

@@ -12,7 +12,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use stack::device::impaired::{ImpairedDevice, ImpairmentConfig};
+use stack::device::impaired::ImpairedDevice;
 use stack::device::tap::TapDevice;
 use stack::device::Device;
 use stack::runtime::{Clock, Runtime, StackGuard};
@@ -89,12 +89,10 @@ pub fn run_runtime_counted(run: &TapRun) -> Result<(Transfer, stack::Counters), 
     let c = config(run.addr.0, run.addr.1, run.mac, run.mtu, run.buffer);
     let engine = Engine::new(c).map_err(|e| e.to_string())?;
     let started = if run.inbound_loss > 0.0 {
-        let inbound = ImpairmentConfig {
-            loss: run.inbound_loss,
-            ..ImpairmentConfig::default()
-        };
-        let dev = ImpairedDevice::with_configs(tap, ImpairmentConfig::default(), inbound, 0x1055);
-        Runtime::start(engine, dev)
+        Runtime::start(
+            engine,
+            ImpairedDevice::losing_received(tap, run.inbound_loss, 0x1055),
+        )
     } else {
         Runtime::start(engine, tap)
     };

@@ -373,6 +373,11 @@ fn scoreboard_records(capacity: usize) -> usize {
 
 /// Linux's choice of window scale: the smallest shift that lets a 16-bit window
 /// cover the receive buffer (RFC 7323 2.3: at most 14).
+/// Our timestamp clock (RFC 7323): milliseconds, offset per connection.
+fn ts_clock(now: Instant, offset: u32) -> u32 {
+    (now.total_millis() as u32).wrapping_add(offset)
+}
+
 pub(crate) fn window_shift(buffer: usize) -> u8 {
     let mut shift = 0u8;
     while shift < 14 && (65535usize << shift) < buffer {
@@ -432,7 +437,7 @@ impl Tcb {
             ts_recent: 0,
             ts_recent_at: now,
             ts_offset: p.ts_offset,
-            ts_sent: (now.total_millis() as u32).wrapping_add(p.ts_offset),
+            ts_sent: ts_clock(now, p.ts_offset),
             sack_enabled: false,
             offered_wscale: cfg.window_scaling,
             wscale_agreed: false,
@@ -595,7 +600,7 @@ impl Tcb {
     }
 
     fn ts_now(&self, now: Instant) -> u32 {
-        (now.total_millis() as u32).wrapping_add(self.ts_offset)
+        ts_clock(now, self.ts_offset)
     }
 
     /// The timestamp value for a segment sent at `now`: the clock, but never
