@@ -44,6 +44,13 @@ const KIND_WINDOW_SCALE: u8 = 3;
 const KIND_SACK_PERMITTED: u8 = 4;
 const KIND_SACK: u8 = 5;
 const KIND_TIMESTAMPS: u8 = 8;
+/// TCP Fast Open cookie (RFC 7413 section 4.1.1).
+const KIND_FAST_OPEN: u8 = 34;
+/// Experimental option (RFC 6994); with [`FAST_OPEN_MAGIC`] the Fast Open
+/// cookie as deployed before kind 34 was assigned.
+const KIND_EXPERIMENTAL: u8 = 254;
+/// The RFC 6994 experiment identifier of Fast Open.
+const FAST_OPEN_MAGIC: u16 = 0xF989;
 
 const LEN_MSS: u8 = 4;
 const LEN_WINDOW_SCALE: u8 = 3;
@@ -68,6 +75,68 @@ pub struct SackBlock {
     pub left: SeqNumber,
     /// Right edge: sequence number immediately following the block.
     pub right: SeqNumber,
+}
+
+/// Shortest and longest Fast Open cookie (RFC 7413 section 4.1.1: 4 to 16
+/// bytes, an even number).
+pub const FAST_OPEN_COOKIE_MIN: usize = 4;
+/// See [`FAST_OPEN_COOKIE_MIN`].
+pub const FAST_OPEN_COOKIE_MAX: usize = 16;
+
+/// A TCP Fast Open option (RFC 7413): a cookie, or an empty one (a cookie
+/// request) when `len` is 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FastOpenCookie {
+    /// The cookie bytes; only the first `len` count.
+    pub bytes: [u8; FAST_OPEN_COOKIE_MAX],
+    /// Cookie length: 0 (a request) or 4 to 16, even.
+    pub len: u8,
+    /// Sent as the experimental option (kind 254, magic 0xF989) rather than
+    /// kind 34.
+    pub experimental: bool,
+}
+
+impl FastOpenCookie {
+    /// A cookie request: the option with no cookie.
+    pub fn request(experimental: bool) -> FastOpenCookie {
+        FastOpenCookie {
+            experimental,
+            ..FastOpenCookie::default()
+        }
+    }
+
+    /// A cookie of `value`'s bytes, or `None` if its length is not one a
+    /// cookie may have (odd, or outside 4..=16; RFC 7413 4.1.1).
+    pub fn new(value: &[u8], experimental: bool) -> Option<FastOpenCookie> {
+        let len = value.len();
+        if !(FAST_OPEN_COOKIE_MIN..=FAST_OPEN_COOKIE_MAX).contains(&len) || !len.is_multiple_of(2) {
+            return None;
+        }
+        let mut bytes = [0; FAST_OPEN_COOKIE_MAX];
+        bytes[..len].copy_from_slice(value);
+        Some(FastOpenCookie {
+            bytes,
+            len: len as u8,
+            experimental,
+        })
+    }
+
+    /// The cookie (empty for a request).
+    pub fn value(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len).min(FAST_OPEN_COOKIE_MAX)]
+    }
+
+    /// Bytes on the wire: kind and length (plus the magic when experimental),
+    /// the cookie, and two NOPs when that leaves the header unaligned.
+    fn wire_len(&self) -> usize {
+        let len = self.option_len();
+        (len + 3) & !3
+    }
+
+    fn option_len(&self) -> usize {
+        let base = if self.experimental { 4 } else { 2 };
+        base + self.value().len()
+    }
 }
 
 /// Why an option list could not be parsed.
@@ -131,6 +200,10 @@ pub struct TcpOptions {
     pub sack_blocks: [Option<SackBlock>; MAX_SACK_BLOCKS],
     /// Timestamps (kind 8).
     pub timestamps: Option<Timestamps>,
+    /// Fast Open cookie or cookie request (kind 34, or 254 with magic
+    /// 0xF989). Parsed on every segment; only SYNs use it. A cookie of a
+    /// length RFC 7413 does not allow is ignored, as Linux does.
+    pub fast_open: Option<FastOpenCookie>,
 }
 
 impl TcpOptions {
@@ -207,6 +280,12 @@ impl TcpOptions {
                         echo_reply: read_u32(data, 4),
                     });
                 }
+                KIND_FAST_OPEN => options.fast_open = parse_fast_open(data, false),
+                KIND_EXPERIMENTAL
+                    if data.len() >= 2 && data[..2] == FAST_OPEN_MAGIC.to_be_bytes() =>
+                {
+                    options.fast_open = parse_fast_open(&data[2..], true);
+                }
                 // RFC 9293 section 3.1: "A TCP implementation MUST be able to
                 // receive a TCP Option in any segment" and RFC 1122 4.2.2.5:
                 // "TCP MUST ignore without error any TCP option it does not
@@ -238,6 +317,9 @@ impl TcpOptions {
         if self.window_scale.is_some() {
             // `nop,wscale`
             len += 4;
+        }
+        if let Some(fo) = &self.fast_open {
+            len += fo.wire_len();
         }
         len
     }
@@ -308,8 +390,33 @@ impl TcpOptions {
                 w.put(&block.right.0.to_be_bytes());
             }
         }
+        // Linux writes the cookie last (`tcp_options_write`).
+        if let Some(fo) = &self.fast_open {
+            let len = fo.option_len() as u8;
+            if fo.experimental {
+                w.put(&[KIND_EXPERIMENTAL, len]);
+                w.put(&FAST_OPEN_MAGIC.to_be_bytes());
+            } else {
+                w.put(&[KIND_FAST_OPEN, len]);
+            }
+            w.put(fo.value());
+            if fo.wire_len() > fo.option_len() {
+                w.put(&[KIND_NOP, KIND_NOP]);
+            }
+        }
         debug_assert_eq!(w.at, total);
         Ok(total)
+    }
+}
+
+/// A Fast Open option's data: a cookie request (empty) or a cookie of a
+/// length RFC 7413 allows; anything else is ignored (`None`), as Linux's
+/// `tcp_parse_fastopen_option` does.
+fn parse_fast_open(cookie: &[u8], experimental: bool) -> Option<FastOpenCookie> {
+    if cookie.is_empty() {
+        Some(FastOpenCookie::request(experimental))
+    } else {
+        FastOpenCookie::new(cookie, experimental)
     }
 }
 
@@ -388,6 +495,37 @@ mod tests {
     #[test]
     fn emits_linux_syn_layout() {
         assert_eq!(emit_vec(&linux_syn()), LINUX_SYN_BYTES);
+    }
+
+    #[test]
+    fn fast_open_layouts_are_linuxs() {
+        // SYN without timestamps and a 4-byte cookie:
+        // mss 1460,nop,nop,sackOK,nop,wscale 7,FO abcd1234,nop,nop
+        let mut o = TcpOptions {
+            timestamps: None,
+            fast_open: FastOpenCookie::new(&[0xab, 0xcd, 0x12, 0x34], false),
+            ..linux_syn()
+        };
+        let bytes = emit_vec(&o);
+        assert_eq!(&bytes[12..], [34, 6, 0xab, 0xcd, 0x12, 0x34, 1, 1]);
+        assert_eq!(TcpOptions::parse(&bytes).unwrap(), o);
+        // A cookie request takes FO,nop,nop; the experimental form kind 254
+        // with the magic and no padding for an 8-byte cookie.
+        o.fast_open = Some(FastOpenCookie::request(false));
+        assert_eq!(&emit_vec(&o)[12..], [34, 2, 1, 1]);
+        o.fast_open = FastOpenCookie::new(&[7; 8], true);
+        let bytes = emit_vec(&o);
+        assert_eq!(&bytes[12..16], [254, 12, 0xf9, 0x89]);
+        assert_eq!(bytes.len(), 24);
+        assert_eq!(TcpOptions::parse(&bytes).unwrap(), o);
+        // Lengths RFC 7413 does not allow are ignored, not errors.
+        for bad in [
+            &[34u8, 4, 1, 2][..],
+            &[34, 5, 1, 2, 3],
+            &[34, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ] {
+            assert_eq!(TcpOptions::parse(bad).unwrap().fast_open, None);
+        }
     }
 
     #[test]
@@ -579,8 +717,13 @@ mod tests {
             any::<bool>(),
             proptest::collection::vec(block, 0..=MAX_SACK_BLOCKS),
             proptest::option::of((any::<u32>(), any::<u32>())),
+            proptest::option::of((
+                proptest::sample::select(vec![0usize, 4, 6, 8, 10, 12, 14, 16]),
+                any::<[u8; FAST_OPEN_COOKIE_MAX]>(),
+                any::<bool>(),
+            )),
         )
-            .prop_map(|(mss, ws, sack_ok, blocks, ts)| {
+            .prop_map(|(mss, ws, sack_ok, blocks, ts, fo)| {
                 let mut sack_blocks = [None; MAX_SACK_BLOCKS];
                 for (slot, b) in sack_blocks.iter_mut().zip(blocks) {
                     *slot = Some(b);
@@ -591,6 +734,10 @@ mod tests {
                     sack_permitted: sack_ok,
                     sack_blocks,
                     timestamps: ts.map(|(value, echo_reply)| Timestamps { value, echo_reply }),
+                    fast_open: fo.map(|(len, bytes, exp)| match len {
+                        0 => FastOpenCookie::request(exp),
+                        n => FastOpenCookie::new(&bytes[..n], exp).unwrap_or_default(),
+                    }),
                 }
             })
     }
@@ -626,11 +773,15 @@ mod tests {
             prop_assert_eq!(parsed.window_scale, options.window_scale);
             prop_assert_eq!(parsed.sack_permitted, options.sack_permitted);
             prop_assert_eq!(parsed.timestamps, options.timestamps);
+            prop_assert_eq!(parsed.fast_open, options.fast_open);
             // The emitted SACK blocks are a prefix of the requested ones.
             let sent: Vec<_> = options.sack_blocks.iter().flatten().copied().collect();
             let got: Vec<_> = parsed.sack_blocks.iter().flatten().copied().collect();
             prop_assert!(sent.starts_with(&got));
-            prop_assert!(got.len() == sent.len() || len > MAX_OPTIONS_LEN - LEN_SACK_BLOCK);
+            // Blocks are left out only when one more would not fit (with
+            // the option's own four bytes when none went).
+            let header = if got.is_empty() { 4 } else { 0 };
+            prop_assert!(got.len() == sent.len() || len + header + LEN_SACK_BLOCK > MAX_OPTIONS_LEN);
         }
     }
 }
