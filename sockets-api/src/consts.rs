@@ -78,6 +78,9 @@ pub const MSG_EOR: i32 = 0x80;
 /// [`Stack::set_sigpipe_handler`](crate::Stack::set_sigpipe_handler) is not called
 /// when this call fails with `EPIPE`.
 pub const MSG_NOSIGNAL: i32 = 0x4000;
+/// `sendto` flag on an unconnected stream socket: connect, with the data on
+/// the SYN when a Fast Open cookie from the server is known (RFC 7413; Linux).
+pub const MSG_FASTOPEN: i32 = 0x2000_0000;
 
 /// The largest `listen` backlog (Linux's default `net.core.somaxconn`; the stack's
 /// `tcp.somaxconn` setting).
@@ -151,6 +154,13 @@ pub const TCP_USER_TIMEOUT: i32 = 18;
 /// `IPPROTO_TCP` option: bytes queued but not yet sent above which `send`
 /// waits, and writability is reported only below half of it (0: no limit).
 pub const TCP_NOTSENT_LOWAT: i32 = 25;
+/// `IPPROTO_TCP` option on a listener: take data on SYNs that carry a right
+/// Fast Open cookie (RFC 7413); the value is how many such connections may
+/// wait for their handshake (0: off).
+pub const TCP_FASTOPEN: i32 = 23;
+/// `IPPROTO_TCP` option: Fast Open without cookies (0 or 1): a listener takes
+/// data on any SYN, a client sends data on its SYN without a cookie.
+pub const TCP_FASTOPEN_NO_COOKIE: i32 = 34;
 /// Longest congestion control name (Linux's `TCP_CA_NAME_MAX`).
 pub const TCP_CA_NAME_MAX: usize = 16;
 
@@ -298,6 +308,7 @@ pub const NAMED: &[(&str, i64)] = named![
     MSG_WAITALL,
     MSG_NOSIGNAL,
     MSG_MORE,
+    MSG_FASTOPEN,
     SOMAXCONN,
     SOL_SOCKET,
     SOL_IP,
@@ -329,6 +340,8 @@ pub const NAMED: &[(&str, i64)] = named![
     TCP_KEEPCNT,
     TCP_USER_TIMEOUT,
     TCP_NOTSENT_LOWAT,
+    TCP_FASTOPEN,
+    TCP_FASTOPEN_NO_COOKIE,
     F_GETFD,
     F_SETFD,
     F_GETFL,

@@ -94,6 +94,21 @@ impl<F> Descriptors<F> {
         Ok(FIRST_FD + i as i32)
     }
 
+    /// Gives `file` descriptor `fd`, which must be free and below the limit
+    /// (`EBADF` otherwise), as `dup2` chooses its target.
+    pub fn insert_at(&mut self, fd: i32, file: F) -> Result<i32, Errno> {
+        let i = Self::index(fd).ok_or(Errno::EBADF)?;
+        if FIRST_FD as usize + i >= self.limit || self.slots.get(i).is_some_and(Option::is_some) {
+            return Err(Errno::EBADF);
+        }
+        while self.slots.len() <= i {
+            self.slots.push(None);
+        }
+        self.slots[i] = Some(file);
+        self.open += 1;
+        Ok(fd)
+    }
+
     /// Frees `fd` and returns its file (`EBADF` if it was not open).
     pub fn remove(&mut self, fd: i32) -> Result<F, Errno> {
         let slot = Self::index(fd)

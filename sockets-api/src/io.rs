@@ -20,7 +20,8 @@ use stack::NetError;
 use crate::addr::SockAddrIn;
 use crate::bsd::Stack;
 use crate::consts::{
-    AF_INET, MSG_DONTWAIT, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL,
+    AF_INET, MSG_DONTWAIT, MSG_FASTOPEN, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC,
+    MSG_WAITALL,
 };
 use crate::errno::{track, Errno};
 use crate::fdtable::{OpenFile, SocketKind, RCV_SHUTDOWN, SEND_SHUTDOWN};
@@ -60,7 +61,12 @@ impl Stack {
 
     /// `sendto(fd, buf, len, flags, &to, sizeof to)`: sends one datagram to `to`
     /// (even on a connected socket, as Linux allows). On a stream socket `to` is
-    /// ignored and this is [`Stack::send`], as in Linux. An unbound socket is bound to
+    /// ignored and this is [`Stack::send`], as in Linux, except with
+    /// `MSG_FASTOPEN` on an unconnected socket: that connects to `to` with TCP
+    /// Fast Open (RFC 7413), the data on the SYN when a cookie from that server
+    /// is known. Non-blocking, it returns what the SYN carries, or
+    /// `EINPROGRESS` when the SYN only asks for a cookie (send the data once
+    /// connected); blocking, it waits for the connection and sends the rest. An unbound socket is bound to
     /// an ephemeral port first (`EAGAIN` if none is free). `to` must be `AF_INET`
     /// (`AF_UNSPEC` is taken as `AF_INET`, as Linux does; other families
     /// `EAFNOSUPPORT`); port 0 `EINVAL`. Address 0.0.0.0 (`INADDR_ANY`) on a
@@ -122,7 +128,12 @@ impl Stack {
         }
         let file = self.file(fd)?;
         match file.kind {
-            SocketKind::Tcp => self.stream_send(fd, &file, buf, flags),
+            SocketKind::Tcp => match to {
+                Some(to) if flags & MSG_FASTOPEN != 0 => {
+                    self.stream_fast_open(fd, &file, buf, flags, to)
+                }
+                _ => self.stream_send(fd, &file, buf, flags),
+            },
             SocketKind::Udp => {
                 if flags & MSG_OOB != 0 {
                     return Err(Errno::EOPNOTSUPP);
@@ -229,7 +240,7 @@ impl Stack {
     }
 
     /// `send` on a stream socket (see [`Stack::send`]).
-    fn stream_send(
+    pub(crate) fn stream_send(
         &self,
         fd: i32,
         file: &Arc<OpenFile>,

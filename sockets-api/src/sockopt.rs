@@ -19,8 +19,9 @@ use crate::consts::{
     AF_INET, IPPROTO_IP, IPPROTO_TCP, IP_TOS, IP_TTL, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST,
     SO_DEBUG, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE,
     SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
-    TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
-    TCP_MAXSEG, TCP_NODELAY, TCP_NOTSENT_LOWAT, TCP_USER_TIMEOUT,
+    TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_FASTOPEN, TCP_FASTOPEN_NO_COOKIE, TCP_INFO,
+    TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG, TCP_NODELAY, TCP_NOTSENT_LOWAT,
+    TCP_USER_TIMEOUT,
 };
 use crate::errno::Errno;
 use crate::fdtable::SocketKind;
@@ -166,6 +167,25 @@ pub fn set(
                 TCP_KEEPIDLE | TCP_KEEPINTVL if !(1..=32767).contains(&v) => Err(Errno::EINVAL),
                 TCP_KEEPCNT if !(1..=127).contains(&v) => Err(Errno::EINVAL),
                 TCP_USER_TIMEOUT if v < 0 => Err(Errno::EINVAL),
+                // Linux: a queue length on a closed or listening socket.
+                TCP_FASTOPEN => {
+                    if v < 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                    let state = engine.tcp_state(h)?;
+                    if !matches!(state, stack::tcp::State::Closed | stack::tcp::State::Listen) {
+                        return Err(Errno::EINVAL);
+                    }
+                    update(engine, now, h, kind, |o, _| {
+                        o.fast_open = v as u32;
+                        Ok(())
+                    })
+                }
+                TCP_FASTOPEN_NO_COOKIE if !(0..=1).contains(&v) => Err(Errno::EINVAL),
+                TCP_FASTOPEN_NO_COOKIE => update(engine, now, h, kind, |o, _| {
+                    o.fast_open_no_cookie = v != 0;
+                    Ok(())
+                }),
                 TCP_CORK | TCP_KEEPIDLE | TCP_KEEPINTVL | TCP_KEEPCNT | TCP_USER_TIMEOUT
                 | TCP_NOTSENT_LOWAT => update(engine, now, h, kind, |o, _| {
                     let secs = Duration::from_secs(v as u64);
@@ -285,6 +305,8 @@ pub fn get(
                 .user_timeout
                 .map_or(0, |d| d.as_millis().min(i32::MAX as u128) as i32)),
             TCP_NOTSENT_LOWAT => int(o.notsent_lowat.map_or(0, |l| l as i32)),
+            TCP_FASTOPEN => int(o.fast_open.min(i32::MAX as u32) as i32),
+            TCP_FASTOPEN_NO_COOKIE => int(o.fast_open_no_cookie.into()),
             TCP_CONGESTION => {
                 let mut name = engine.tcp_congestion(h)?.name().as_bytes().to_vec();
                 name.resize(TCP_CA_NAME_MAX, 0);

@@ -223,6 +223,60 @@ impl Stack {
         }
     }
 
+    /// `sendto(MSG_FASTOPEN)` on a stream socket (see [`Stack::sendto`]).
+    pub(crate) fn stream_fast_open(
+        &self,
+        fd: i32,
+        file: &Arc<OpenFile>,
+        buf: &[u8],
+        flags: i32,
+        to: std::net::SocketAddrV4,
+    ) -> Result<usize, Errno> {
+        if file.connect_state() != ConnectState::Unconnected {
+            return self.stream_send(fd, file, buf, flags);
+        }
+        let h = file.handle;
+        let nonblocking = file.nonblocking() || flags & crate::consts::MSG_DONTWAIT != 0;
+        // Bytes the SYN carries (non-blocking), or queued in all (blocking).
+        let queued = {
+            let mut g = self.lock();
+            if g.engine_ref().tcp_state(h)? == State::Listen {
+                return Err(Errno::EISCONN);
+            }
+            let now = g.now();
+            match g
+                .engine()
+                .tcp_connect_fast_open(now, h, to, buf, !nonblocking)
+            {
+                Ok(n) => n,
+                Err(NetError::InProgress) => 0,
+                Err(NetError::AddrInUse | NetError::PortsExhausted) => {
+                    return Err(Errno::EADDRNOTAVAIL)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
+        file.set_connect_state(ConnectState::Connecting);
+        if nonblocking {
+            return if queued > 0 {
+                Ok(queued)
+            } else {
+                Err(Errno::EINPROGRESS)
+            };
+        }
+        // Blocking, as Linux: the handshake first, then what the send buffer
+        // did not take as a send.
+        self.stream_connect(fd, file, &SockAddrIn::from(to))?;
+        if queued == buf.len() {
+            return Ok(queued);
+        }
+        match self.stream_send(fd, file, &buf[queued..], flags) {
+            Ok(n) => Ok(queued + n),
+            Err(_) if queued > 0 => Ok(queued),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `close` with `SO_LINGER` on and a time: waits (holding no descriptor) until
     /// the connection is no longer sending (not FIN-WAIT-1, CLOSING or LAST-ACK:
     /// Linux's `sk_stream_wait_close`), or `time` passed.

@@ -14,6 +14,7 @@ pub const TCP_INFO_LEN: usize = 248;
 const TCPI_OPT_TIMESTAMPS: u8 = 1;
 const TCPI_OPT_SACK: u8 = 2;
 const TCPI_OPT_WSCALE: u8 = 4;
+const TCPI_OPT_SYN_DATA: u8 = 32;
 
 /// Linux's `TCP_*` state numbers (`include/net/tcp_states.h`).
 pub fn linux_state(state: State) -> u8 {
@@ -65,6 +66,9 @@ pub fn linux_bytes(info: Option<&TcpInfo>) -> Vec<u8> {
     if let (Some(s), Some(r)) = (i.snd_wscale, i.rcv_wscale) {
         opts |= TCPI_OPT_WSCALE;
         b[6] = (s & 0x0f) | (r << 4);
+    }
+    if i.syn_data {
+        opts |= TCPI_OPT_SYN_DATA;
     }
     b[5] = opts;
     put_u32(&mut b, 8, micros(i.rto));

@@ -213,6 +213,12 @@ pub struct TcpConfig {
     /// receiver silly-window avoidance, which opens the window in steps of
     /// min(buffer / 2, MSS) as Linux does. Off by default.
     pub bsd_receive_window: bool,
+    /// Linux's quick-ACK mode: the first data of a connection (and data
+    /// after an idle gap longer than the RTO) is acknowledged at once, for as
+    /// many ACKs as half the window has segments (2 to 16), unless the
+    /// exchange is interactive. Off, a lone segment waits for the delayed-ACK
+    /// timer from the start, as BSD stacks do.
+    pub quick_ack: bool,
     /// Offer timestamps (RFC 7323).
     pub timestamps: bool,
     /// Offer SACK (RFC 2018).
@@ -230,6 +236,85 @@ pub struct TcpConfig {
     /// desynchronised peers cannot ACK-storm (Linux's tcp_invalid_ratelimit,
     /// 500 ms).
     pub invalid_ack_interval: Duration,
+    /// TCP Fast Open (RFC 7413): data on the SYN.
+    pub fast_open: FastOpenConfig,
+}
+
+/// TCP Fast Open (RFC 7413), as Linux's `net.ipv4.tcp_fastopen` and
+/// `tcp_fastopen_key`.
+///
+/// A listener takes data on SYNs once the application sets `TCP_FASTOPEN` on
+/// it (the length of its queue of connections accepted before their
+/// handshake completed); a client sends data on its SYN with
+/// `sendto(MSG_FASTOPEN)` once it holds a cookie from that server. Both are
+/// enabled by default; Linux's default (`tcp_fastopen` = 1) leaves the server
+/// side off until the administrator turns it on, here the `TCP_FASTOPEN`
+/// option alone decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FastOpenConfig {
+    /// Clients may send data on the SYN (Linux's bit 0x1).
+    pub client: bool,
+    /// Listeners may take data on the SYN (0x2).
+    pub server: bool,
+    /// Clients send data on the SYN without a cookie, and no cookie option
+    /// (0x4).
+    pub client_without_cookie: bool,
+    /// Listeners take data on any SYN, cookie or not (0x200).
+    pub server_without_cookie: bool,
+    /// Every listener takes Fast Open SYNs with a queue of this length
+    /// without the `TCP_FASTOPEN` option (0x400, the length in bits 16 and
+    /// up).
+    pub server_without_sockopt: Option<u32>,
+    /// The cookie key (SipHash-2-4 of the client's and our address, as Linux's
+    /// cookies). `None`: derived from the stack's secret.
+    pub key: Option<[u8; 16]>,
+    /// Servers whose cookie and MSS a client remembers (Linux keeps them in
+    /// its TCP metrics cache); the least recently used goes first.
+    pub cache_entries: usize,
+}
+
+impl Default for FastOpenConfig {
+    fn default() -> Self {
+        FastOpenConfig {
+            client: true,
+            server: true,
+            client_without_cookie: false,
+            server_without_cookie: false,
+            server_without_sockopt: None,
+            key: None,
+            cache_entries: 1024,
+        }
+    }
+}
+
+impl FastOpenConfig {
+    /// The configuration a Linux host has with `net.ipv4.tcp_fastopen` set to
+    /// `flags` (the key and the cache size keep their defaults).
+    pub fn from_linux_sysctl(flags: u32) -> FastOpenConfig {
+        FastOpenConfig {
+            client: flags & 0x1 != 0,
+            server: flags & 0x2 != 0,
+            client_without_cookie: flags & 0x4 != 0,
+            server_without_cookie: flags & 0x200 != 0,
+            server_without_sockopt: (flags & 0x400 != 0).then_some(flags >> 16),
+            ..FastOpenConfig::default()
+        }
+    }
+
+    /// Parses a key written as Linux's `tcp_fastopen_key` sysctl shows it:
+    /// four 32-bit hexadecimal words joined by dashes.
+    pub fn parse_linux_key(text: &str) -> Option<[u8; 16]> {
+        let words: Vec<&str> = text.trim().split('-').collect();
+        if words.len() != 4 {
+            return None;
+        }
+        let mut key = [0u8; 16];
+        for (chunk, w) in key.chunks_exact_mut(4).zip(words) {
+            // Linux stores each word little-endian (`cpu_to_le32`).
+            chunk.copy_from_slice(&u32::from_str_radix(w, 16).ok()?.to_le_bytes());
+        }
+        Some(key)
+    }
 }
 
 impl Default for TcpConfig {
@@ -262,12 +347,14 @@ impl Default for TcpConfig {
             window_scaling: true,
             round_buffers_to_mss: false,
             bsd_receive_window: false,
+            quick_ack: true,
             timestamps: true,
             sack: true,
             initial_window: 10,
             congestion_control: CongestionAlgorithm::Cubic,
             challenge_acks_per_sec: 1000,
             invalid_ack_interval: Duration::from_millis(500),
+            fast_open: FastOpenConfig::default(),
         }
     }
 }

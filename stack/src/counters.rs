@@ -235,6 +235,18 @@ counter_enum! {
         /// Connections made from the ACK of a valid SYN cookie (Linux's
         /// SyncookiesRecv).
         TcpSynCookiesValidated => "tcp_syn_cookies_validated",
+        /// SYNs we sent with Fast Open data (Linux's TCPFastOpenActive).
+        TcpFastOpenActive => "tcp_fast_open_active",
+        /// SYN-ACKs that did not acknowledge all our SYN's data: the rest went
+        /// again (TCPFastOpenActiveFail).
+        TcpFastOpenActiveFail => "tcp_fast_open_active_fail",
+        /// Connections a listener made on their SYN's data (TCPFastOpenPassive).
+        TcpFastOpenPassive => "tcp_fast_open_passive",
+        /// SYNs with a wrong Fast Open cookie (TCPFastOpenPassiveFail).
+        TcpFastOpenPassiveFail => "tcp_fast_open_passive_fail",
+        /// Fast Open cookies sent on request (TCPFastOpenCookieReqd counts
+        /// the requests).
+        TcpFastOpenCookieSent => "tcp_fast_open_cookie_sent",
         /// Closed connections that entered TIME-WAIT as a compact record.
         TcpTimeWaitEntered => "tcp_time_wait_entered",
         /// Closed connections that skipped TIME-WAIT because `max_time_wait`

@@ -83,9 +83,9 @@ impl std::fmt::Debug for Engine {
 }
 
 /// The transports, borrowed apart from the context a call gives them.
-struct Transports<'a> {
+pub(crate) struct Transports<'a> {
     udp: &'a mut Udp,
-    tcp: &'a mut Tcp,
+    pub(crate) tcp: &'a mut Tcp,
     ping: &'a mut Ping,
 }
 
@@ -164,7 +164,11 @@ impl Engine {
 
     /// Runs a transport call at `now`, then the work every entry point ends
     /// with (datagrams we sent to ourselves).
-    fn call<R>(&mut self, now: Instant, f: impl FnOnce(&mut Tx<'_>, Transports<'_>) -> R) -> R {
+    pub(crate) fn call<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut Tx<'_>, Transports<'_>) -> R,
+    ) -> R {
         let (mut t, l) = self.tx(now, RxFacts::default());
         let r = f(&mut t, l);
         self.after_socket_call(now);

@@ -86,6 +86,16 @@ pub struct SocketOptions {
     /// `TCP_CORK`: hold segments shorter than the MSS until uncorked, at most
     /// for one retransmission timeout (Linux's 200 ms ceiling).
     pub cork: bool,
+    /// `TCP_FASTOPEN` on a listener: how many connections accepted on their
+    /// SYN's data may wait for their handshake to complete (0: Fast Open off
+    /// for this listener).
+    pub fast_open: u32,
+    /// `TCP_FASTOPEN_NO_COOKIE`: a listener takes data on any SYN; a client
+    /// sends data on its SYN without a cookie.
+    pub fast_open_no_cookie: bool,
+    /// `TCP_FASTOPEN_CONNECT`: `connect` returns at once and the SYN leaves
+    /// with the first `send`'s data (when a cookie is known).
+    pub fast_open_connect: bool,
 }
 
 impl Default for SocketOptions {
@@ -110,6 +120,9 @@ impl Default for SocketOptions {
             user_timeout: None,
             notsent_lowat: None,
             cork: false,
+            fast_open: 0,
+            fast_open_no_cookie: false,
+            fast_open_connect: false,
         }
     }
 }

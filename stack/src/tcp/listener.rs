@@ -4,6 +4,7 @@
 use super::*;
 use crate::tcp::options::{TcpOptions, Timestamps};
 use crate::tcp::seq::SeqNumber;
+use fast_open::SynVerdict;
 
 pub(super) fn listener_full(sockets: &SocketSet, h: SocketHandle) -> bool {
     match sockets.get(h) {
@@ -86,13 +87,28 @@ impl Tcp {
             }
             return self.send_cookie(t, lh, local, remote, repr, &q);
         }
+        let verdict = self.fast_open_verdict(t, lh, &q.opts, (local, remote), repr, data.len());
         let iss = iss.unwrap_or_else(|| self.isn.isn(local, remote, now));
         let Some(child) = self.child(t, lh, local, remote, iss, &q) else {
             return;
         };
-        let _ = self.with_tcb(t, child, |t, out| {
-            t.on_syn(now, repr, out);
-            ((), Notice::default())
+        let _ = self.with_tcb(t, child, |t, out| match verdict {
+            SynVerdict::Accept => ((), t.on_fast_open_syn(now, repr, data, out)),
+            SynVerdict::SendCookie(cookie) => {
+                let wrong = cookie.len > 0 && repr.options.fast_open.is_some_and(|c| c.len > 0);
+                out.counters.inc(if wrong {
+                    Stat::TcpFastOpenPassiveFail
+                } else {
+                    Stat::TcpFastOpenCookieSent
+                });
+                t.fast_open_mut().option = Some(cookie);
+                t.on_syn(now, repr, out);
+                ((), Notice::default())
+            }
+            SynVerdict::Plain => {
+                t.on_syn(now, repr, out);
+                ((), Notice::default())
+            }
         });
     }
 

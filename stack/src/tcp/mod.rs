@@ -35,12 +35,15 @@ pub use crate::wire::tcp as segment;
 pub use crate::wire::tcp::{options, seq};
 
 mod demux;
+mod fast_open;
 mod listener;
 
 use listener::listener_full;
 mod socket;
 mod timers;
 
+#[cfg(test)]
+mod fast_open_tests;
 #[cfg(test)]
 mod listener_tests;
 #[cfg(test)]
@@ -251,6 +254,8 @@ pub(crate) struct Tcp {
     time_wait: TimeWaitTable,
     /// The connection trace, when one is asked for.
     trace: Option<TraceLog>,
+    /// Servers' Fast Open cookies and MSSs (client side).
+    fast_open: fast_open::ClientCache,
 }
 
 /// The stack's challenge-ACK limit (RFC 5961 section 7, as Linux's
@@ -320,6 +325,7 @@ impl Tcp {
             challenge_acks: ChallengeAckLimit::new(config.tcp.challenge_acks_per_sec),
             orphans: 0,
             time_wait: TimeWaitTable::default(),
+            fast_open: fast_open::ClientCache::default(),
             trace: None,
         }
     }
@@ -435,17 +441,32 @@ impl Tcp {
             },
             _ => return,
         };
+        if notice.learned {
+            self.learn_fast_open(t, h);
+        }
+        // A child queued for accept stays there when reset, as in Linux:
+        // accept returns it, with its data and its error to read.
+        let kept = |t: &Tx<'_>, p: SocketHandle| match t.sockets.get(p) {
+            Ok(Socket::Tcp(ps)) => match &ps.kind {
+                TcpKind::Listen(l) => l.accept_queue.contains(&h),
+                _ => false,
+            },
+            _ => false,
+        };
         if let Some(p) = parent {
             if notice.established && !closed {
                 if let Ok(Socket::Tcp(ps)) = t.sockets.get_mut(p) {
                     if let TcpKind::Listen(l) = &mut ps.kind {
-                        l.syn_queue.retain(|&c| c != h);
-                        l.accept_queue.push_back(h);
+                        // (A Fast Open child is queued at its SYN: once only.)
+                        if let Some(i) = l.syn_queue.iter().position(|&c| c == h) {
+                            l.syn_queue.remove(i);
+                            l.accept_queue.push_back(h);
+                        }
                     }
                 }
                 t.sockets.mark(p);
             }
-            if closed {
+            if closed && !kept(t, p) {
                 // A child that died before accept: the listener forgets it.
                 if let Ok(Socket::Tcp(ps)) = t.sockets.get_mut(p) {
                     if let TcpKind::Listen(l) = &mut ps.kind {

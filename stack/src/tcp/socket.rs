@@ -77,14 +77,23 @@ impl Tcp {
         if sock(t.sockets, h)?.local.is_none() {
             self.bind(t, h, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0))?;
         }
-        // A listener may not share its port with anything overlapping (even with
-        // SO_REUSEADDR on both sides).
+        // A listener may not share its port with another listener overlapping
+        // it, nor with a connection unless both set SO_REUSEADDR (Linux's
+        // `inet_csk_bind_conflict` when listening: a server restarted with
+        // SO_REUSEADDR listens again while its old connections live on).
         let s = sock(t.sockets, h)?;
         let local = s.local.ok_or(NetError::InvalidInput)?;
+        let reuse = s.opts.reuse_addr;
         let clash = self.ports.bindings(local.port()).iter().any(|b| {
             b.handle != h
                 && overlaps(b.addr, *local.ip())
-                && matches!(t.sockets.get(b.handle), Ok(Socket::Tcp(t)) if matches!(t.kind, TcpKind::Listen(_)) || t.tcb().is_some_and(Tcb::holds_port))
+                && match t.sockets.get(b.handle) {
+                    Ok(Socket::Tcp(t)) => match &t.kind {
+                        TcpKind::Listen(_) => true,
+                        _ => t.tcb().is_some_and(Tcb::holds_port) && !(reuse && b.reuse_addr),
+                    },
+                    _ => false,
+                }
         });
         if clash {
             return Err(NetError::AddrInUse);
@@ -128,6 +137,19 @@ impl Tcp {
         t: &mut Tx<'_>,
         h: SocketHandle,
         remote: SocketAddrV4,
+    ) -> Result<(), NetError> {
+        self.connect_with(t, h, remote, |_| {})?;
+        Err(NetError::InProgress)
+    }
+
+    /// An active open of `h` to `remote`; `prepare` sees the new connection
+    /// before its SYN is sent. `Ok` once the SYN is on its way.
+    pub(super) fn connect_with(
+        &mut self,
+        t: &mut Tx<'_>,
+        h: SocketHandle,
+        remote: SocketAddrV4,
+        prepare: impl FnOnce(&mut Tcb),
     ) -> Result<(), NetError> {
         let now = t.cx.now;
         let s = sock_mut(t.sockets, h)?;
@@ -185,7 +207,8 @@ impl Tcp {
             user_mss: s.user_mss,
             congestion: s.congestion,
         };
-        let tcb = Tcb::new(params, &t.cx.config.tcp, now);
+        let mut tcb = Tcb::new(params, &t.cx.config.tcp, now);
+        prepare(&mut tcb);
         let s = sock_mut(t.sockets, h)?;
         s.local = Some(local);
         s.kind = TcpKind::Conn(Box::new(tcb));
@@ -193,8 +216,7 @@ impl Tcp {
         self.with_tcb(t, h, |t, out| {
             t.connect(now, out);
             ((), Notice::default())
-        })?;
-        Err(NetError::InProgress)
+        })
     }
 
     /// Queues data to send. `Ok(n)` with `n` possibly short; `WouldBlock` when the

@@ -713,8 +713,8 @@ fn receive_buffers_autotune_unless_set() {
 
 /// RTT samples come from the send times of the segments an ACK covers, to the
 /// microsecond (Linux's seq RTT), not from timestamp echoes in millisecond ticks:
-/// on a 600 us path the smoothed RTT is about 600 us, where millisecond echoes
-/// would give 0 or 1 ms samples.
+/// on a 600 us path the smoothed RTT is 600 us and a little more (the bulk
+/// transfer's own queue), where millisecond echoes would give 0 or 1 ms samples.
 #[test]
 fn rtt_samples_are_microsecond_precise_on_a_fast_path() {
     let mut p = SimPair::new(
@@ -727,5 +727,5 @@ fn rtt_samples_are_microsecond_precise_on_a_fast_path() {
     let info = p.a.tcp_info(c).unwrap().unwrap();
     assert!(info.timestamps, "timestamps in use: {info:?}");
     let srtt = info.srtt.unwrap().as_micros();
-    assert!((550..=700).contains(&srtt), "srtt {srtt} us");
+    assert!((550..=900).contains(&srtt), "srtt {srtt} us");
 }

@@ -212,4 +212,34 @@ impl Tcb {
         count_recovery_events(&before, self.recovery.stats(), out);
         self.output(now, out);
     }
+
+    /// In-order data arrived at `now`: Linux's `tcp_event_data_recv`. The
+    /// first data, or data after a gap longer than the RTO, (re)starts
+    /// quick-ACK mode, for as many ACKs as half the window has segments (2
+    /// to 16).
+    pub(super) fn note_data_arrival(&mut self, now: Instant) {
+        let gap = self
+            .last_data_at
+            .map(|at| now.saturating_duration_since(at));
+        if self.cfg.quick_ack && gap.is_none_or(|g| g > self.rtt.rto()) {
+            let n = (self.rcv_wnd() / (2 * self.mss.max(1))).clamp(2, 16);
+            self.quick_acks = self.quick_acks.max(n as u8);
+        }
+        self.last_data_at = Some(now);
+    }
+
+    /// A segment carrying an ACK is sent now with `data_len` bytes: one quick
+    /// ACK fewer, and data sent within the delayed-ACK time of the last data
+    /// received makes the exchange interactive (Linux's
+    /// `tcp_event_ack_sent` and `tcp_event_data_sent`).
+    pub(super) fn note_ack_sent(&mut self, now: Instant, data_len: usize) {
+        self.quick_acks = self.quick_acks.saturating_sub(1);
+        if data_len > 0
+            && self
+                .last_data_at
+                .is_some_and(|at| now.saturating_duration_since(at) < self.cfg.delayed_ack)
+        {
+            self.pingpong = true;
+        }
+    }
 }

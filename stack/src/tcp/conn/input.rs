@@ -180,6 +180,7 @@ impl Tcb {
         self.take_syn_options(seg);
         self.last_recv = now;
         if ack_ok {
+            self.fast_open_synack(seg, out);
             self.snd_una = seg.ack;
             self.state = State::Established;
             self.snd_wnd = (seg.window as usize) << self.snd_shift;
@@ -196,6 +197,7 @@ impl Tcb {
             let mut notice = Notice {
                 wake: true,
                 established: true,
+                learned: self.fo.learned.is_some(),
                 ..Notice::default()
             };
             // "If there are other controls or text in the segment, then continue
@@ -362,6 +364,9 @@ impl Tcb {
                     // came from SYN-SENT state), then the connection was refused".
                     self.fail(NetError::ConnectionRefused)
                 }
+                // A connection made on its SYN's data is already the user's
+                // (Linux: accept returns it, reads give its data, then the error).
+                State::SynReceived if self.fo.passive => self.fail(NetError::ConnectionReset),
                 State::SynReceived => {
                     // From a passive open: back to LISTEN, i.e. this child disappears.
                     self.enter_closed();
@@ -408,7 +413,10 @@ impl Tcb {
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
-                self.init_congestion();
+                if !self.fo.passive {
+                    // (A Fast Open connection has sent with its window already.)
+                    self.init_congestion();
+                }
                 self.retries = 0;
                 notice.established = true;
                 notice.wake = true;
@@ -567,10 +575,15 @@ impl Tcb {
                 .on_data(&mut self.recv_buf, self.rcv_nxt, advanced);
             notice.wake = true;
             self.unacked_bytes += advanced;
+            self.note_data_arrival(now);
             if had_holes || extra > 0 {
                 // Filling a hole: acknowledge at once (RFC 5681 4.2).
                 self.ack_now = true;
                 self.ack_urgent = true;
+            } else if self.quick_acks > 0 && !self.pingpong {
+                // Quick-ACK mode, as Linux's: the sender's window grows from
+                // every ACK at the start, so none waits.
+                self.ack_now = true;
             } else if self.unacked_bytes >= 2 * self.mss.max(536) {
                 // "an ACK SHOULD be generated for at least every second full-sized
                 // segment" (RFC 5681 4.2). Within one batch of received frames the

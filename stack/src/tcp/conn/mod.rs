@@ -16,6 +16,9 @@
 
 mod ack;
 mod autotune;
+mod fast_open;
+mod info;
+pub use info::TcpInfo;
 mod input;
 mod output;
 #[cfg(test)]
@@ -190,12 +193,15 @@ impl Out<'_> {
 pub(crate) struct Notice {
     /// Readiness may have changed: wake the user's waiters.
     pub wake: bool,
-    /// The handshake completed (a listener's child moves to the accept queue).
+    /// The handshake completed, or a listener took a SYN's data: a listener's
+    /// child moves to the accept queue.
     pub established: bool,
     /// The connection is gone (CLOSED): an orphan can be freed.
     pub closed: bool,
     /// New urgent data was announced (the SIGURG notification).
     pub urgent: bool,
+    /// A SYN-ACK taught a Fast Open cookie or MSS for the client's cache.
+    pub learned: bool,
 }
 
 impl Notice {
@@ -204,6 +210,7 @@ impl Notice {
         self.established |= o.established;
         self.closed |= o.closed;
         self.urgent |= o.urgent;
+        self.learned |= o.learned;
     }
 }
 
@@ -267,6 +274,8 @@ pub(crate) struct Tcb {
     /// Text that came on the SYN of a simultaneous open, delivered once
     /// ESTABLISHED is reached (RFC 9293 3.10.7.3).
     syn_data: Option<Vec<u8>>,
+    /// TCP Fast Open (RFC 7413): data on our SYN, or taken from the peer's.
+    fo: crate::tcp::fast_open::FastOpen,
     /// A duplicate segment's range, reported once as the first SACK block of
     /// the next ACK (D-SACK, RFC 2883).
     dsack: std::cell::Cell<Option<(SeqNumber, SeqNumber)>>,
@@ -334,6 +343,16 @@ pub(crate) struct Tcb {
     ack_urgent: bool,
     /// Bytes received in order and not yet acknowledged.
     unacked_bytes: usize,
+    /// Linux's quick-ACK mode: while some remain, data is acknowledged at
+    /// once, not after the delayed-ACK time (the first data of a connection,
+    /// and after an idle gap longer than the RTO).
+    quick_acks: u8,
+    /// We answered data with data within the delayed-ACK time: an
+    /// interactive exchange, whose ACKs ride on the replies (Linux's
+    /// pingpong mode; quick ACKs wait then).
+    pingpong: bool,
+    /// When in-order data last arrived (`None`: never; Linux's `lrcvtime`).
+    last_data_at: Option<Instant>,
     /// SACK compression, as Linux's: RCV.NXT when the duplicate ACKs were
     /// counted, how many of them went at once, and how many out-of-order
     /// segments wait for the one at the end of the batch.
@@ -429,6 +448,7 @@ impl Tcb {
             ooo_fin: None,
             dsack: std::cell::Cell::new(None),
             syn_data: None,
+            fo: Default::default(),
             fin_received: false,
             mss,
             agreed_mss: mss,
@@ -461,6 +481,9 @@ impl Tcb {
             ack_now: false,
             ack_urgent: false,
             unacked_bytes: 0,
+            quick_acks: 0,
+            pingpong: false,
+            last_data_at: None,
             dupacks_at: SeqNumber(0),
             dupacks_sent: 0,
             compressed: 0,
@@ -478,17 +501,14 @@ impl Tcb {
 
     // ------------------------------------------------------------ accessors
 
-    /// Sequence number of `send_buf[0]`: the SYN occupies `iss` while unacknowledged.
+    /// Sequence number of `send_buf[0]`: the SYN occupies `iss` until SND.UNA
+    /// passes it (also while an ACK that completes the handshake is taken).
     fn buf_seq(&self) -> SeqNumber {
-        if self.snd_una == self.iss && !self.syn_acked() {
+        if self.snd_una == self.iss {
             self.iss + 1u32
         } else {
             self.snd_una
         }
-    }
-
-    fn syn_acked(&self) -> bool {
-        self.state.synchronized() || (self.state == State::SynReceived && self.snd_una.gt(self.iss))
     }
 
     /// Sequence number of our FIN, if the user asked for one.
@@ -534,42 +554,6 @@ impl Tcb {
     /// Capacity of the send buffer.
     pub(crate) fn send_capacity(&self) -> usize {
         self.send_buf.capacity()
-    }
-
-    /// Snapshot for `stats` and `TCP_INFO`.
-    pub(crate) fn info(&self) -> TcpInfo {
-        let board = self.recovery.board();
-        TcpInfo {
-            state: self.state,
-            ca_state: self.recovery.state(),
-            rto: self.rtt.rto(),
-            srtt: self.rtt.srtt(),
-            rttvar: self.rtt.rttvar(),
-            min_rtt: self.recovery.rack().min_rtt(),
-            cwnd: self.cc.cwnd(),
-            ssthresh: self.cc.ssthresh(),
-            congestion: self.cc.name(),
-            mss: self.mss,
-            adv_mss: self.adv_mss as usize,
-            snd_wnd: self.snd_wnd,
-            rcv_wnd: self.rcv_wnd(),
-            rcv_space: self.autotune.space,
-            snd_wscale: self.wscale_agreed.then_some(self.snd_shift),
-            rcv_wscale: self.wscale_agreed.then_some(self.rcv_shift),
-            timestamps: self.ts_enabled,
-            sack: self.sack_enabled,
-            unacked: self.snd_max.saturating_distance(self.snd_una),
-            in_flight: self.recovery.in_flight(),
-            sacked: board.sacked_bytes(),
-            lost: board.lost_bytes(),
-            retrans: board.retrans_bytes(),
-            reordering: self.recovery.reordering(),
-            retransmits: self.retries,
-            recovery: *self.recovery.stats(),
-            send_queue: self.send_buf.len(),
-            recv_queue: self.recv_buf.len(),
-            buffer_memory: self.buffer_memory(),
-        }
     }
 
     /// The congestion control algorithm in use.
@@ -621,78 +605,6 @@ fn count_recovery_events(before: &RecoveryStats, after: &RecoveryStats, out: &mu
     out.counters
         .add(Stat::TcpDsacksReceived, after.dsacks - before.dsacks);
     out.counters.add(Stat::TcpUndos, after.undos - before.undos);
-}
-
-/// A snapshot of a connection, like Linux's `tcp_info` (what `ss -ti` shows).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TcpInfo {
-    /// State.
-    pub state: State,
-    /// Congestion state (Linux's `tcpi_ca_state`).
-    pub ca_state: CaState,
-    /// Retransmission timeout.
-    pub rto: Duration,
-    /// Smoothed RTT, once measured.
-    pub srtt: Option<Duration>,
-    /// RTT variation, once measured.
-    pub rttvar: Option<Duration>,
-    /// Smallest RTT seen (RACK's `min_RTT`).
-    pub min_rtt: Option<Duration>,
-    /// Congestion window in bytes.
-    pub cwnd: usize,
-    /// Slow-start threshold in bytes (`usize::MAX` until the first loss).
-    pub ssthresh: usize,
-    /// The congestion control algorithm (`TCP_CONGESTION`).
-    pub congestion: &'static str,
-    /// Send MSS.
-    pub mss: usize,
-    /// MSS we advertised.
-    pub adv_mss: usize,
-    /// Peer's window in bytes.
-    pub snd_wnd: usize,
-    /// Our advertised window in bytes.
-    pub rcv_wnd: usize,
-    /// Bytes per round trip the receive buffer is sized for (Linux's
-    /// `tcpi_rcv_space`; see [`crate::TcpConfig::moderate_rcvbuf`]).
-    pub rcv_space: usize,
-    /// Shift applied to the peer's windows (its window scale); `None` without.
-    pub snd_wscale: Option<u8>,
-    /// Shift applied to our windows; `None` without window scaling.
-    pub rcv_wscale: Option<u8>,
-    /// Timestamps are in use (RFC 7323).
-    pub timestamps: bool,
-    /// SACK is in use (RFC 2018).
-    pub sack: bool,
-    /// Bytes sent and not cumulatively acknowledged (SND.MAX - SND.UNA).
-    pub unacked: usize,
-    /// Bytes in flight (RFC 6675 pipe).
-    pub in_flight: usize,
-    /// Bytes SACKed by the peer.
-    pub sacked: usize,
-    /// Bytes marked lost, not yet repaired.
-    pub lost: usize,
-    /// Bytes of retransmissions in flight.
-    pub retrans: usize,
-    /// The duplicate-ACK threshold (3, raised by observed reordering).
-    pub reordering: usize,
-    /// Consecutive retransmission timeouts (Linux's `tcpi_retransmits`).
-    pub retransmits: u32,
-    /// Retransmissions and recovery events by cause.
-    pub recovery: RecoveryStats,
-    /// Bytes in the send buffer.
-    pub send_queue: usize,
-    /// Bytes in the receive buffer.
-    pub recv_queue: usize,
-    /// Bytes of storage the send and receive buffers hold now (they grow with
-    /// what is queued and give it back when idle and empty).
-    pub buffer_memory: usize,
-}
-
-impl TcpInfo {
-    /// Every segment retransmitted (Linux's `tcpi_total_retrans`).
-    pub fn total_retrans(&self) -> u64 {
-        self.recovery.total()
-    }
 }
 
 /// The RST that answers `seg` when no connection (or an unacceptable one) exists

@@ -70,6 +70,7 @@ impl Tcb {
                     },
                 });
             }
+            o.fast_open = self.syn_fast_open_option();
             return o;
         }
         if self.ts_enabled {
@@ -144,7 +145,7 @@ impl Tcb {
         let mss = self.mss_for_data();
         let meta = TxMeta {
             checksum_partial: out.partial_checksum,
-            gso_size: if data_len > mss {
+            gso_size: if data_len > mss && !flags.syn {
                 mss.min(u16::MAX as usize) as u16
             } else {
                 0
@@ -171,6 +172,7 @@ impl Tcb {
         out.frames.push((send, frame, meta));
         // Any segment we send carries our latest ACK.
         if flags.ack {
+            self.note_ack_sent(now, data_len);
             self.ack_now = false;
             self.ack_urgent = false;
             self.unacked_bytes = 0;
@@ -321,20 +323,30 @@ impl Tcb {
                         ..Flags::default()
                     };
                     let iss = self.iss;
-                    self.emit(now, out, syn, iss, 0);
+                    // A Fast Open client's first SYN carries data.
+                    let data = self.syn_data_len();
+                    self.emit(now, out, syn, iss, data);
+                    // Only the first SYN or SYN-ACK carries a Fast Open option.
+                    self.fast_open_mut().option = None;
                     // The handshake gives the first RTT sample (Linux's
                     // tcp_synack_rtt_meas), unless the SYN went again (Karn).
                     if self.retries == 0 {
                         self.rtt_probe = Some((iss, now));
                     }
-                    self.snd_nxt = self.iss + 1u32;
+                    self.snd_nxt = self.iss + 1u32 + data;
                     self.snd_max = self.snd_max.max(self.snd_nxt);
                     self.timers
                         .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
-                } else if self.ack_now && self.state == State::SynReceived {
-                    self.emit_ack(now, out);
+                    return;
                 }
-                return;
+                // A connection made on its SYN's data sends before the
+                // handshake completes; any other waits.
+                if !self.fast_open_waiting() {
+                    if self.ack_now && self.state == State::SynReceived {
+                        self.emit_ack(now, out);
+                    }
+                    return;
+                }
             }
             State::TimeWait => {
                 if self.ack_now {
@@ -385,7 +397,9 @@ impl Tcb {
                 && !self.urg_tx.forces_send(self.snd_nxt, len)
             {
                 // Nagle (RFC 9293 3.7.4): hold a small segment while data is unacked.
-                let nothing_in_flight = self.snd_nxt == self.snd_una;
+                // (A Fast Open connection's SYN-ACK is not data in flight.)
+                let nothing_in_flight = self.snd_nxt == self.snd_una
+                    || (self.fast_open_waiting() && self.snd_nxt == self.iss + 1u32);
                 if !(self.opts.nodelay || nothing_in_flight) {
                     break;
                 }

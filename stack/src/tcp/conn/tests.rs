@@ -33,11 +33,14 @@ struct Harness {
     now: Instant,
 }
 
+/// Without the options, and without quick-ACK mode (so one segment's ACK
+/// waits for the delayed-ACK timer from the start).
 fn plain_config() -> TcpConfig {
     TcpConfig {
         window_scaling: false,
         timestamps: false,
         sack: false,
+        quick_ack: false,
         ..TcpConfig::default()
     }
 }
@@ -394,6 +397,50 @@ fn established_data_is_delivered_and_acked_on_second_segment() {
     let (ack, _) = h.recv_one();
     assert_eq!(rel_ack(&ack), 1 + 2 * MSS as u32);
     assert_eq!(h.app_recv(4 * MSS).len(), 2 * MSS);
+}
+
+/// Linux's quick-ACK mode: the first segments are acknowledged at once (as
+/// many ACKs as half the window has segments, 2 to 16), then one segment
+/// waits for the delayed-ACK timer; answering data with data (an interactive
+/// exchange) ends the quick ACKs at once, and an idle gap longer than the RTO
+/// starts them again.
+#[test]
+fn quick_acks_at_the_start_then_delayed() {
+    let cfg = TcpConfig {
+        quick_ack: true,
+        ..plain_config()
+    };
+    let mut h = Harness::new(cfg, opts());
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv_one();
+    let mut synack = seg("S", 0, Some(1));
+    synack.options.mss = Some(MSS as u16);
+    h.send(synack, b"");
+    h.recv_one();
+    // A 64 KiB buffer, 1460-byte segments: 16 quick ACKs.
+    let mut seq = 1;
+    for i in 0..16 {
+        h.send(seg("", seq, Some(1)), b"x");
+        seq += 1;
+        let (ack, _) = h.recv_one();
+        assert_eq!(rel_ack(&ack), seq, "quick ACK {i}");
+    }
+    h.send(seg("", seq, Some(1)), b"x");
+    seq += 1;
+    h.recv_nothing(); // delayed now
+    h.advance(Duration::from_millis(40));
+    assert_eq!(rel_ack(&h.recv_one().0), seq);
+    // After an idle gap longer than the RTO: quick again.
+    h.advance(Duration::from_secs(2));
+    h.send(seg("", seq, Some(1)), b"x");
+    seq += 1;
+    assert_eq!(rel_ack(&h.recv_one().0), seq);
+    // A reply within the delayed-ACK time makes the exchange interactive:
+    // the next segment's ACK waits (to ride on the next reply).
+    h.with(|t, out, now| t.send(now, b"reply", false, out));
+    h.recv_one();
+    h.send(seg("", seq, Some(6)), b"x");
+    h.recv_nothing();
 }
 
 #[test]

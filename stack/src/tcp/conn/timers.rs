@@ -10,6 +10,9 @@ impl Tcb {
             match kind {
                 TimerKind::Retransmit => notice.merge(self.on_retransmit_timeout(now, out)),
                 TimerKind::DelayedAck => {
+                    // A delayed ACK went unanswered by data: the exchange is
+                    // not interactive (Linux leaves pingpong mode).
+                    self.pingpong = false;
                     if self.state.synchronized() || self.state == State::SynReceived {
                         self.ack_now = true;
                         self.ack_urgent = true;

@@ -77,7 +77,8 @@ impl Tcb {
         let closed = self.state == State::Closed;
         let sync = self.state.synchronized();
         let space = self.send_space();
-        let can_send = matches!(self.state, State::Established | State::CloseWait);
+        let can_send =
+            matches!(self.state, State::Established | State::CloseWait) || self.fast_open_waiting();
         Readiness {
             readable: self.has_readable()
                 || self.fin_received
@@ -125,6 +126,7 @@ impl Tcb {
             return Err(e);
         }
         match self.state {
+            State::SynReceived if self.fo.passive => {}
             State::SynSent | State::SynReceived => return Err(NetError::WouldBlock),
             State::Established | State::CloseWait => {}
             State::Closed if !self.reset => return Err(NetError::NotConnected),
@@ -151,7 +153,7 @@ impl Tcb {
     /// (`EWOULDBLOCK` during the handshake or with nothing to read; a reset's
     /// error once, then end of stream).
     pub(crate) fn check_recv(&mut self, len: usize) -> Result<Option<usize>, NetError> {
-        if matches!(self.state, State::SynSent | State::SynReceived) {
+        if self.state == State::SynSent || (self.state == State::SynReceived && !self.fo.passive) {
             return Err(NetError::WouldBlock);
         }
         if len == 0 {
@@ -321,7 +323,7 @@ impl Tcb {
     ) -> usize {
         self.more = more;
         let n = self.send_buf.enqueue_slice(data);
-        if n > 0 && self.state.synchronized() {
+        if n > 0 && (self.state.synchronized() || self.fast_open_waiting()) {
             self.output(now, out);
         }
         n
