@@ -7,8 +7,10 @@
 # (--compat freebsd). IPv6 scripts (named *ipv6*) are left out: the stack is IPv4.
 #
 # Usage: scripts/drill-corpus.sh DIR [--compat linux|freebsd] [-D NAME]... [--list]
-#   -D NAME  define NAME for the scripts' #ifdef lines (FreeBSD's corpus has
-#            #ifdef FreeBSD and #ifdef STANDARD variants)
+#   -D NAME[=VALUE]  define NAME for the scripts' #ifdef lines (FreeBSD's
+#            corpus has #ifdef FreeBSD and #ifdef STANDARD variants); with a
+#            value, NAME is replaced by it (linux mode defines what
+#            packetdrill's run_all.py does, e.g. TFO_COOKIE)
 #   --list   also print each failing script with its first error
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,11 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 [[ $compat == linux || $compat == freebsd ]] || { echo "drill-corpus: --compat linux or freebsd" >&2; exit 2; }
+# What packetdrill's run_all.py defines for every IPv4 script of gtests.
+if [[ $compat == linux ]]; then
+    defines+=(-D TFO_COOKIE=3021b9d889017eeb -D CODE=host_unreachable
+              -D CMSG_LEVEL_IP=SOL_IP -D CMSG_TYPE_RECVERR=IP_RECVERR)
+fi
 
 cargo build --release -p netstack-tools --bin netstack >&2
 bin=${CARGO_TARGET_DIR:-$PWD/target}/release/netstack

@@ -333,6 +333,14 @@ pub enum TcpOptionSpec {
         /// TSecr.
         ecr: u32,
     },
+    /// `FO [hex]` (kind 34) or `FOEXP [hex]` (kind 254, magic 0xF989): a
+    /// TCP Fast Open cookie, or a cookie request when empty (RFC 7413).
+    FastOpen {
+        /// The cookie bytes (empty: a request).
+        cookie: Vec<u8>,
+        /// The experimental form.
+        experimental: bool,
+    },
 }
 
 /// `udp (N)`.

@@ -58,17 +58,32 @@ impl Block {
     }
 }
 
+/// A shell command a compatibility run set aside: the line it starts on and
+/// its text (without the backticks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shell {
+    /// 1-based line of the opening backtick.
+    pub line: usize,
+    /// The command, lines joined with newlines.
+    pub text: String,
+}
+
 /// The script with shell lines and python blocks blanked out (the same number
-/// of lines), and a note per thing skipped.
-pub fn prepare(src: &str) -> (String, Vec<String>) {
+/// of lines), a note per thing skipped, and the shell commands.
+pub fn prepare(src: &str) -> (String, Vec<String>, Vec<Shell>) {
     let mut out = String::with_capacity(src.len());
     let mut notes = Vec::new();
+    let mut shells: Vec<Shell> = Vec::new();
     // A shell command or python block that goes on over lines: what ends it,
     // and the line it began on.
     let mut open: Option<(Block, usize)> = None;
     for (i, line) in src.lines().enumerate() {
         let n = i + 1;
         if let Some((block, start)) = open {
+            if let (Block::Shell, Some(last)) = (block, shells.last_mut()) {
+                last.text.push('\n');
+                last.text.push_str(line.split('`').next().unwrap_or(""));
+            }
             if line.contains(block.end()) {
                 open = None;
                 notes.push(block.note(start, n));
@@ -88,18 +103,20 @@ pub fn prepare(src: &str) -> (String, Vec<String>) {
         }
         if code.matches('`').count() == 1 {
             open = Some((Block::Shell, n));
+            shells.push(Shell {
+                line: n,
+                text: code.split('`').nth(1).unwrap_or("").to_string(),
+            });
             out.push('\n');
             continue;
         }
         if code.contains('`') {
-            let cmd = code
-                .split('`')
-                .nth(1)
-                .unwrap_or("")
-                .trim()
-                .chars()
-                .take(60)
-                .collect::<String>();
+            let text = code.split('`').nth(1).unwrap_or("");
+            shells.push(Shell {
+                line: n,
+                text: text.to_string(),
+            });
+            let cmd = text.trim().chars().take(60).collect::<String>();
             notes.push(format!("line {n}: shell command skipped: {cmd}"));
             out.push('\n');
             continue;
@@ -107,7 +124,117 @@ pub fn prepare(src: &str) -> (String, Vec<String>) {
         out.push_str(line);
         out.push('\n');
     }
-    (out, notes)
+    (out, notes, shells)
+}
+
+/// The Linux sysctls (`net.ipv4.NAME`, as `(NAME, value)`) a shell command
+/// sets: `sysctl [-q|-w] net.ipv4.NAME=VALUE ...`, packetdrill's
+/// `set_sysctls.py /proc/sys/net/ipv4/NAME=VALUE ...`, and the `sysctl` lines
+/// of a `*.sh` script the command runs (read, never run, relative to `dir`).
+/// Quotes are removed and `$((a*b))` products computed, as the shell would.
+pub fn sysctls(command: &str, dir: Option<&std::path::Path>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for word in shell_words(&command.replace("\\\n", " ")) {
+        let setting = word
+            .strip_prefix("net.ipv4.")
+            .or_else(|| word.strip_prefix("/proc/sys/net/ipv4/"));
+        if let Some((name, value)) = setting.and_then(|s| s.split_once('=')) {
+            out.push((name.to_string(), value.to_string()));
+        } else if word.ends_with(".sh") {
+            if let Some(text) = dir.and_then(|d| std::fs::read_to_string(d.join(&word)).ok()) {
+                for line in text
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with("sysctl"))
+                {
+                    out.extend(sysctls(line, None));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Splits a command into words as a shell would for plain words and quotes;
+/// `$((...))` products of integers are computed.
+fn shell_words(cmd: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = cmd.chars().peekable();
+    let mut in_word = false;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (_, '$') if chars.peek() == Some(&'(') => {
+                let mut expr = String::new();
+                let mut depth = 0;
+                for c in chars.by_ref() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => expr.push(c),
+                    }
+                }
+                let product = expr
+                    .split('*')
+                    .map(|f| f.trim().parse::<u64>().ok())
+                    .try_fold(1u64, |acc, f| f.map(|f| acc.saturating_mul(f)));
+                cur.push_str(&product.map_or(expr, |p| p.to_string()));
+                in_word = true;
+            }
+            (_, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// packetdrill's `-D NAME=VALUE`: every whole-word `NAME` in `src` becomes
+/// `VALUE` (a name without a value is only defined, for `#ifdef`).
+pub fn substitute(src: &str, defines: &[String]) -> String {
+    let mut out = src.to_string();
+    for (name, value) in defines.iter().filter_map(|d| d.split_once('=')) {
+        if name.is_empty() || !out.contains(name) {
+            continue;
+        }
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let mut replaced = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find(name) {
+            let before = rest[..at].chars().next_back();
+            let after = rest[at + name.len()..].chars().next();
+            replaced.push_str(&rest[..at]);
+            if before.is_some_and(word) || after.is_some_and(word) {
+                replaced.push_str(name);
+            } else {
+                replaced.push_str(value);
+            }
+            rest = &rest[at + name.len()..];
+        }
+        replaced.push_str(rest);
+        out = replaced;
+    }
+    out
 }
 
 /// packetdrill's conditional lines: `#ifdef NAME`, `#ifndef NAME`, `#else`
@@ -131,7 +258,7 @@ pub fn conditionals(src: &str, defines: &[String]) -> Result<String, (usize, Str
                 let Some(name) = words.next() else {
                     return Err((n, format!("{d} needs a name")));
                 };
-                let defined = defines.iter().any(|x| x == name);
+                let defined = defines.iter().any(|x| x.split('=').next() == Some(name));
                 let up = active(&stack);
                 stack.push((n, defined == (d == "#ifdef"), up));
             }
@@ -167,7 +294,10 @@ mod tests {
         let src = "0 `sysctl -w x=1`\n+0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n\
                    +0 %{ assert tcpi_state == 1 }%\n+0 %{\nprint(1)\n}%\n+0 close(3) = 0\n\
                    +0 `tc qdisc add dev tun0\nroot fq`\n";
-        let (out, notes) = prepare(src);
+        let (out, notes, shells) = prepare(src);
+        assert_eq!(shells.len(), 2);
+        assert_eq!(shells[1].line, 8);
+        assert_eq!(shells[1].text, "tc qdisc add dev tun0\nroot fq");
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 9);
         assert_eq!(lines[7..9], ["", ""]);
@@ -179,6 +309,40 @@ mod tests {
         assert!(notes[0].contains("sysctl -w x=1"));
         assert_eq!("freebsd".parse::<Compat>(), Ok(Compat::FreeBsd));
         assert!("bsd".parse::<Compat>().is_err());
+    }
+
+    #[test]
+    fn defines_with_values_are_substituted() {
+        let d = ["TFO_COOKIE=abcd".to_string(), "X".to_string()];
+        assert_eq!(
+            substitute("<FO TFO_COOKIE,nop> TFO_COOKIEX", &d),
+            "<FO abcd,nop> TFO_COOKIEX"
+        );
+        assert_eq!(
+            conditionals("#ifdef TFO_COOKIE\na\n#endif\n", &d).unwrap(),
+            "\na\n\n"
+        );
+    }
+
+    #[test]
+    fn sysctls_are_read_from_commands() {
+        let cmd = "../../common/defaults.sh\n ../common/set_sysctls.py \\\n \
+                   /proc/sys/net/ipv4/tcp_wmem=\"4096 50000 4194304\" \
+                   /proc/sys/net/ipv4/tcp_fastopen=0x202";
+        assert_eq!(
+            sysctls(cmd, None),
+            [
+                ("tcp_wmem".to_string(), "4096 50000 4194304".to_string()),
+                ("tcp_fastopen".to_string(), "0x202".to_string())
+            ]
+        );
+        assert_eq!(
+            sysctls(
+                "sysctl -q net.ipv4.tcp_rmem=\"4096 540000 $((15*1024*1024))\"",
+                None
+            ),
+            [("tcp_rmem".to_string(), "4096 540000 15728640".to_string())]
+        );
     }
 
     #[test]

@@ -307,6 +307,19 @@ impl Display for TcpOptionSpec {
                 Ok(())
             }
             TcpOptionSpec::Timestamp { val, ecr } => write!(f, "TS val {val} ecr {ecr}"),
+            TcpOptionSpec::FastOpen {
+                cookie,
+                experimental,
+            } => {
+                f.write_str(if *experimental { "FOEXP" } else { "FO" })?;
+                if !cookie.is_empty() {
+                    f.write_str(" ")?;
+                    for b in cookie {
+                        write!(f, "{b:02x}")?;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -159,10 +159,22 @@ pub fn run_source(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
             };
         }
     };
-    let src = selected.as_str();
+    let substituted = crate::compat::substitute(&selected, &opts.defines);
+    let src = substituted.as_str();
     if opts.compat.is_some() {
-        let (prepared, notes) = crate::compat::prepare(src);
-        let mut r = run_checked(name, &prepared, opts);
+        let (prepared, mut notes, shells) = crate::compat::prepare(src);
+        // The sysctls the script's shell commands set (a script they run is
+        // read next to the script file).
+        let dir = Path::new(name).parent().filter(|d| d.is_dir());
+        let sysctls: Vec<(usize, String, String)> = shells
+            .iter()
+            .flat_map(|sh| {
+                crate::compat::sysctls(&sh.text, dir)
+                    .into_iter()
+                    .map(move |(k, v)| (sh.line, k, v))
+            })
+            .collect();
+        let mut r = run_checked(name, &prepared, opts, &sysctls, &mut notes);
         let mut log: Vec<String> = notes.into_iter().map(|n| format!("note: {n}")).collect();
         log.append(&mut r.log);
         r.log = log;
@@ -171,7 +183,7 @@ pub fn run_source(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
     }
     ScriptResult {
         xfail: xfail_reason(src),
-        ..run_checked(name, src, opts)
+        ..run_checked(name, src, opts, &[], &mut Vec::new())
     }
 }
 
@@ -185,7 +197,16 @@ fn setup_failure(line: usize, message: String) -> Failure {
     }
 }
 
-fn run_checked(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
+/// Parses and runs `src`. `sysctls` (line, name, value): Linux settings from
+/// the script's shell commands; those before the first event configure the
+/// stack, the others are noted in `notes` as not applied.
+fn run_checked(
+    name: &str,
+    src: &str,
+    opts: &RunOptions,
+    sysctls: &[(usize, String, String)],
+    notes: &mut Vec<String>,
+) -> ScriptResult {
     let script = match crate::parse(src) {
         Ok(s) => s,
         Err(e) => {
@@ -204,9 +225,27 @@ fn run_checked(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
         compat: opts.compat,
         ..Settings::default()
     };
+    if opts.compat == Some(crate::compat::Compat::Linux) {
+        // packetdrill's own defaults: its remote host is 192.0.2.1, reached
+        // over the tun device whatever the address (every address on-link).
+        settings.remote_ip = std::net::Ipv4Addr::new(192, 0, 2, 1);
+        settings.prefix_len = 0;
+    }
     for (k, v) in &script.options {
         if let Err(m) = settings.apply(k, v) {
             return failed(name, setup_failure(option_line(src, k), m), 0, Vec::new());
+        }
+    }
+    let first_event = script.events.first().map_or(usize::MAX, |e| e.line);
+    for (line, k, v) in sysctls {
+        if *line > first_event {
+            notes.push(format!(
+                "line {line}: sysctl {k}={v} not applied (only settings made before the first event are)"
+            ));
+        } else if !settings.sysctl(k, v) {
+            notes.push(format!(
+                "line {line}: sysctl {k}={v} has no counterpart here: ignored"
+            ));
         }
     }
     for (k, v) in &opts.overrides {

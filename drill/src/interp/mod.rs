@@ -112,6 +112,16 @@ struct Captured {
 struct Conn {
     /// Our initial sequence number, from our SYN or SYN-ACK.
     local_isn: Option<u32>,
+    /// The sequence number the script gave our SYN or SYN-ACK (any value
+    /// matches, as in packetdrill; an inbound SYN-ACK's ack is relative to it).
+    script_local_isn: u32,
+    /// The remote ISN, from the script's SYN or SYN-ACK. In compatibility
+    /// mode later `<` sequence numbers and `>` ack numbers and SACK edges are
+    /// relative to it (packetdrill's, and tcpdump's, convention); our own
+    /// scripts write the remote host's numbers as they are.
+    remote_isn: u32,
+    /// `remote_isn` was taken from a SYN of the script.
+    remote_syn: bool,
     /// Our TSval minus the script's `TS val` on the first matched `>` packet
     /// with a timestamp: added to `ecr` values of `<` packets.
     ts_offset: Option<u32>,

@@ -66,22 +66,43 @@ impl Interp {
                 let c = self.conns.entry(key).or_default();
                 if t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK) && c.finished
                 {
-                    // A new connection after the last one ended: our next
-                    // SYN-ACK brings a new ISN.
-                    *c = Conn::default();
+                    // A new connection after the last one ended (or an old
+                    // duplicate SYN): the script numbers its side afresh; our
+                    // ISN changes when our next SYN-ACK brings a new one.
+                    *c = Conn {
+                        local_isn: c.local_isn,
+                        ts_offset: c.ts_offset,
+                        ..Conn::default()
+                    };
                 }
                 c.saw(t.flags.0, false);
+                let syn = t.flags.contains(TcpFlags::SYN);
+                // packetdrill's numbering in compatibility mode: see `Conn`.
+                let relative = self.settings.compat.is_some();
+                // (Only the connection's first SYN from the script: a later
+                // one is a test of the stack, not a new numbering.)
+                if syn && !t.absolute && relative && !c.remote_syn {
+                    c.remote_isn = t.seq_start;
+                    c.remote_syn = true;
+                }
                 let c = *c;
                 let isn = c.local_isn.unwrap_or(0);
                 let Some(opts) = &t.options else {
                     return Err("'<...>' options cannot be injected".to_string());
                 };
                 let options = wire::encode_tcp_options(opts, c.ts_offset.unwrap_or(0), isn)?;
+                // A SYN's numbers are absolute; the rest are relative to the
+                // ISNs (our SYN-ACK's ack to the script's ISN for our SYN).
+                let (seq, ack_offset) = match (t.absolute || !relative, syn) {
+                    (true, _) => (t.seq_start, isn),
+                    (false, true) => (t.seq_start, isn.wrapping_sub(c.script_local_isn)),
+                    (false, false) => (t.seq_start.wrapping_add(c.remote_isn), isn),
+                };
                 let seg = wire::tcp_segment(&wire::TcpBuild {
                     src,
                     dst,
-                    seq: t.seq_start,
-                    ack: t.ack.map_or(0, |a| a.wrapping_add(isn)),
+                    seq,
+                    ack: t.ack.map_or(0, |a| a.wrapping_add(ack_offset)),
                     flags: t.flags.0,
                     win: t.win.unwrap_or(self.settings.default_win),
                     urg: t.urg.unwrap_or(0),
@@ -246,8 +267,12 @@ impl Interp {
                         t.flags.to_string(),
                     );
                 }
+                let syn = seg.flags & TcpFlags::SYN.0 != 0;
                 let rel = if t.absolute {
                     seg.seq
+                } else if syn && self.settings.compat.is_some() {
+                    // packetdrill: the script names our ISN, whatever it is.
+                    t.seq_start
                 } else {
                     seg.seq.wrapping_sub(isn)
                 };
@@ -265,9 +290,17 @@ impl Interp {
                         t.len.to_string(),
                     );
                 }
+                // Acks of the remote's data count from its ISN (a SYN-ACK's
+                // is absolute).
+                let remote_isn = if syn || t.absolute || self.settings.compat.is_none() {
+                    0
+                } else {
+                    c.remote_isn
+                };
                 if let Some(a) = t.ack {
-                    if seg.ack != a {
-                        return mismatch("the ack number", seg.ack.to_string(), a.to_string());
+                    let got = seg.ack.wrapping_sub(remote_isn);
+                    if got != a {
+                        return mismatch("the ack number", got.to_string(), a.to_string());
                     }
                 }
                 if let Some(w) = t.win {
@@ -282,10 +315,20 @@ impl Interp {
                 }
                 let mut ts_offset = None;
                 if let Some(want) = &t.options {
-                    let got = seg
+                    let mut got = seg
                         .options
                         .as_ref()
-                        .map_err(|e| format!("the options cannot be decoded: {e}"))?;
+                        .map_err(|e| format!("the options cannot be decoded: {e}"))?
+                        .clone();
+                    for o in &mut got {
+                        if let TcpOptionSpec::Sack(blocks) = o {
+                            for (l, r) in blocks.iter_mut() {
+                                *l = l.wrapping_sub(remote_isn);
+                                *r = r.wrapping_sub(remote_isn);
+                            }
+                        }
+                    }
+                    let got = &got;
                     let same = if self.settings.compat.is_some() {
                         // Another platform's layout: the same options in any
                         // order, padding aside, any window scale.
@@ -315,6 +358,10 @@ impl Interp {
                 if c.ts_offset.is_none() {
                     c.ts_offset = ts_offset;
                 }
+                if syn && !t.absolute {
+                    c.script_local_isn = t.seq_start;
+                }
+                c.saw(seg.flags, true);
                 Ok(())
             }
             (PacketProto::Udp(u), Transport::Udp(dg)) => {

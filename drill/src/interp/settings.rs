@@ -49,6 +49,9 @@ pub struct Settings {
     /// `--strict_segments`: in compatibility mode, a `>` line matches one
     /// segment only, never a train (see `netstack drill --compat`).
     pub strict_segments: bool,
+    /// Linux sysctls (`net.ipv4.NAME`, value) a compatibility run found in
+    /// the script's shell commands, applied to the stack's configuration.
+    pub sysctls: Vec<(String, String)>,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             any_wait_usecs: 60_000_000,
             compat: None,
             strict_segments: false,
+            sysctls: Vec::new(),
         }
     }
 }
@@ -163,6 +167,17 @@ impl Settings {
         Ok(())
     }
 
+    /// Records the Linux sysctl `net.ipv4.NAME` = `value` if the stack has
+    /// a counterpart for it (see [`apply_sysctl`]); `false` if not.
+    pub fn sysctl(&mut self, name: &str, value: &str) -> bool {
+        let mut probe = stack::StackConfig::new(self.local_ip, self.prefix_len);
+        if !apply_sysctl(&mut probe, name, value) {
+            return false;
+        }
+        self.sysctls.push((name.to_string(), value.to_string()));
+        true
+    }
+
     /// The stack configuration for these settings.
     pub fn stack_config(&self) -> Result<stack::StackConfig, String> {
         let mut c = stack::StackConfig::new(self.local_ip, self.prefix_len);
@@ -174,12 +189,16 @@ impl Settings {
                 c.tcp.send_buffer = 32768; // net.inet.tcp.sendspace
                 c.tcp.round_buffers_to_mss = true; // tcp_mss()
                 c.tcp.bsd_receive_window = true; // tcp_output()
+                c.tcp.quick_ack = false; // tcp_input(): no quick-ACK mode
             }
             Some(crate::compat::Compat::Linux) => {
                 c.tcp.recv_buffer = 131_072; // tcp_rmem[1]
                 c.tcp.send_buffer = 16_384; // tcp_wmem[1]
             }
             None => {}
+        }
+        for (k, v) in &self.sysctls {
+            apply_sysctl(&mut c, k, v);
         }
         c.gateway = self.gateway;
         c.mtu = self.mtu;
@@ -189,6 +208,53 @@ impl Settings {
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
+}
+
+/// Sets the part of `c` that Linux's sysctl `net.ipv4.NAME` = `value`
+/// controls; `false` for a name the stack has no counterpart for, or a value
+/// it cannot read.
+pub fn apply_sysctl(c: &mut stack::StackConfig, name: &str, value: &str) -> bool {
+    let int = |v: &str| -> Option<u64> {
+        let v = v.trim();
+        match v.strip_prefix("0x") {
+            Some(h) => u64::from_str_radix(h, 16).ok(),
+            None => v.parse().ok(),
+        }
+    };
+    let triple = |v: &str| -> Option<[usize; 3]> {
+        let n: Vec<usize> = v
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        n.try_into().ok()
+    };
+    let t = &mut c.tcp;
+    match name {
+        "tcp_timestamps" => int(value).map(|v| t.timestamps = v != 0),
+        "tcp_sack" => int(value).map(|v| t.sack = v != 0),
+        "tcp_window_scaling" => int(value).map(|v| t.window_scaling = v != 0),
+        "tcp_syncookies" => int(value).map(|v| t.syn_cookies = v != 0),
+        "tcp_moderate_rcvbuf" => int(value).map(|v| t.moderate_rcvbuf = v != 0),
+        "tcp_syn_retries" => int(value).map(|v| t.syn_retries = v.min(255) as u32),
+        "tcp_synack_retries" => int(value).map(|v| t.synack_retries = v.min(255) as u32),
+        "tcp_fastopen" => int(value).map(|v| {
+            let key = t.fast_open.key;
+            t.fast_open = stack::config::FastOpenConfig::from_linux_sysctl(v as u32);
+            t.fast_open.key = key;
+        }),
+        "tcp_fastopen_key" => {
+            stack::config::FastOpenConfig::parse_linux_key(value).map(|k| t.fast_open.key = Some(k))
+        }
+        // min, default, max: a connection starts with the default; the
+        // receive side grows up to the max.
+        "tcp_wmem" => triple(value).map(|[_, d, _]| t.send_buffer = d.clamp(1024, t.max_buffer)),
+        "tcp_rmem" => triple(value).map(|[_, d, m]| {
+            t.recv_buffer = d.clamp(1024, t.max_buffer);
+            t.max_recv_buffer_auto = m.clamp(t.recv_buffer, t.max_buffer);
+        }),
+        _ => None,
+    }
+    .is_some()
 }
 
 #[cfg(test)]

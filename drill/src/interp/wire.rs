@@ -168,6 +168,17 @@ pub(crate) fn encode_tcp_options(
                 };
                 b.extend_from_slice(&ecr.to_be_bytes());
             }
+            TcpOptionSpec::FastOpen {
+                cookie,
+                experimental,
+            } => {
+                if *experimental {
+                    b.extend_from_slice(&[254, 4 + cookie.len() as u8, 0xf9, 0x89]);
+                } else {
+                    b.extend_from_slice(&[34, 2 + cookie.len() as u8]);
+                }
+                b.extend_from_slice(cookie);
+            }
         }
     }
     while b.len() % 4 != 0 {
@@ -224,6 +235,14 @@ pub(crate) fn decode_tcp_options(mut b: &[u8]) -> Result<Vec<TcpOptionSpec>, Str
             8 if len == 10 => TcpOptionSpec::Timestamp {
                 val: read_u32(body, 0).ok_or_else(bad)?,
                 ecr: read_u32(body, 4).ok_or_else(bad)?,
+            },
+            34 => TcpOptionSpec::FastOpen {
+                cookie: body.to_vec(),
+                experimental: false,
+            },
+            254 if body.starts_with(&[0xf9, 0x89]) => TcpOptionSpec::FastOpen {
+                cookie: body[2..].to_vec(),
+                experimental: true,
             },
             2..=5 | 8 => return Err(bad()),
             _ => return Err(format!("unknown TCP option kind {kind} (length {len})")),

@@ -317,7 +317,29 @@ impl Parser<'_> {
                 TcpOptionSpec::Timestamp { val, ecr }
             }
             "FO" | "FOEXP" => {
-                return Err(self.err_at(&t, "unsupported by the stack: TCP Fast Open (RFC 7413)"))
+                // The cookie, if any: hexadecimal digits, one token.
+                let mut cookie = Vec::new();
+                let next = self.peek().clone();
+                if let TokenKind::Number(text) | TokenKind::Ident(text) = &next.kind {
+                    if !text.len().is_multiple_of(2) || !text.chars().all(|c| c.is_ascii_hexdigit()) {
+                        return Err(self.err_at(
+                            &next,
+                            format!("Fast Open cookie '{text}': an even number of hexadecimal digits"),
+                        ));
+                    }
+                    cookie = (0..text.len())
+                        .step_by(2)
+                        .filter_map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+                        .collect();
+                    self.advance();
+                }
+                if cookie.len() > 38 {
+                    return Err(self.err_at(&next, "a Fast Open cookie longer than a TCP header has room for"));
+                }
+                TcpOptionSpec::FastOpen {
+                    cookie,
+                    experimental: name == "FOEXP",
+                }
             }
             "md5" => {
                 return Err(self.err_at(&t, "unsupported by the stack: TCP MD5 signatures (RFC 2385)"))
@@ -326,7 +348,7 @@ impl Parser<'_> {
                 return Err(self.err_at(
                     &t,
                     format!(
-                        "unknown TCP option '{other}' (expected mss, wscale, sackOK, sack, TS, nop or eol)"
+                        "unknown TCP option '{other}' (expected mss, wscale, sackOK, sack, TS, FO, FOEXP, nop or eol)"
                     ),
                 ))
             }

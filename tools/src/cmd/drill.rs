@@ -25,8 +25,10 @@ pub struct DrillOpts {
     /// skipped with a note (shown with --verbose). Our own scripts run strict.
     #[arg(long, value_name = "linux|freebsd")]
     pub compat: Option<drill::Compat>,
-    /// Define NAME for the scripts' `#ifdef NAME` lines (repeatable).
-    #[arg(short = 'D', long = "define", value_name = "NAME")]
+    /// Define NAME for the scripts' `#ifdef NAME` lines (repeatable); with
+    /// `NAME=VALUE`, every whole word NAME in the script is replaced by VALUE,
+    /// as packetdrill's -D does.
+    #[arg(short = 'D', long = "define", value_name = "NAME[=VALUE]")]
     pub defines: Vec<String>,
 }
 

@@ -31,7 +31,7 @@ impl Interp {
             h,
             nonblocking,
         };
-        Ok(match self.new_fd(fd) {
+        Ok(match self.new_fd(fd, call) {
             Ok(fd) => ok(fd),
             Err(e) => e,
         })
@@ -96,7 +96,7 @@ impl Interp {
                     h: child,
                     nonblocking: flags & 0o4000 != 0,
                 };
-                let fd = match self.new_fd(fd) {
+                let fd = match self.new_fd(fd, call) {
                     Ok(fd) => fd,
                     Err(e) => return Ok(e),
                 };
@@ -150,6 +150,45 @@ impl Interp {
                 })
             }
         }
+    }
+
+    /// `sendto(MSG_FASTOPEN)` on a TCP socket not yet connected: connect with
+    /// the data on the SYN (`None`: the socket is connected, a plain send).
+    fn fast_open_sendto(
+        &mut self,
+        call: &Syscall,
+        f: &Fd,
+        data: &[u8],
+        dontwait: bool,
+    ) -> Result<Option<Outcome>, String> {
+        if self.engine.tcp_state(f.h) != Ok(stack::tcp::State::Closed)
+            || matches!(self.engine.tcp_peer_addr(f.h), Ok(Some(_)))
+        {
+            return Ok(None);
+        }
+        let default = SocketAddrV4::new(self.settings.remote_ip, self.settings.connect_port);
+        let addr_expr = arg(call, 4)?;
+        let Some(dst) = sockaddr(addr_expr, default)? else {
+            // Linux: an AF_UNSPEC address is refused.
+            return Ok(Some(errno("EOPNOTSUPP")));
+        };
+        let now = self.now_instant();
+        let nonblocking = f.nonblocking || dontwait;
+        let r = self
+            .engine
+            .tcp_connect_fast_open(now, f.h, dst, data, !nonblocking);
+        if matches!(r, Ok(_) | Err(NetError::InProgress)) {
+            self.learn_connect(f, dst, matches!(addr_expr, Expr::Ellipsis));
+        }
+        Ok(Some(match r {
+            Ok(n) if nonblocking => ok(n as i64),
+            // Blocking (Linux): the call waits for the connection, then sends
+            // the rest.
+            Ok(n) => Outcome::Blocked(Wait::Write { done: n }),
+            Err(NetError::InProgress) if nonblocking => errno("EINPROGRESS"),
+            Err(NetError::InProgress) => Outcome::Blocked(Wait::Write { done: 0 }),
+            Err(e) => net(e),
+        }))
     }
 
     /// After `connect`: the default connection becomes this one.
@@ -242,6 +281,12 @@ impl Interp {
         };
         let (oob, dontwait) = (flags & 1 != 0, flags & 0x40 != 0);
         let now = self.now_instant();
+        let fast_open = flags & i64::from(sockets::MSG_FASTOPEN) != 0;
+        if fast_open && call.name == "sendto" && f.kind == Kind::Tcp && wait.is_none() {
+            if let Some(out) = self.fast_open_sendto(call, &f, &data, dontwait)? {
+                return Ok(out);
+            }
+        }
         match f.kind {
             Kind::Udp => {
                 let dst = if call.name == "sendto" {

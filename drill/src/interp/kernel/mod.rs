@@ -292,7 +292,20 @@ impl Interp {
 
     /// Gives a new socket the lowest free descriptor; with the table full, the
     /// socket is closed again and the call fails with `EMFILE`.
-    pub(super) fn new_fd(&mut self, f: Fd) -> Result<i64, Outcome> {
+    pub(super) fn new_fd(&mut self, f: Fd, call: &Syscall) -> Result<i64, Outcome> {
+        // In compatibility mode the script's descriptor numbers are names, as
+        // in packetdrill: the call gets the number the script expects when
+        // it is free.
+        let named = match (&self.settings.compat, &call.result.value) {
+            (Some(_), e) if call.result.errno.is_none() => eval(e)
+                .ok()
+                .and_then(|n| i32::try_from(n).ok())
+                .filter(|n| !self.epolls.contains_key(&i64::from(*n))),
+            _ => None,
+        };
+        if let Some(fd) = named.and_then(|n| self.fds.insert_at(n, f).ok()) {
+            return Ok(i64::from(fd));
+        }
         let epolls = &self.epolls;
         match self
             .fds
