@@ -140,6 +140,12 @@ impl Settings {
             "arp_delay_usecs" => self.arp_delay_usecs = num(name, value)?,
             "any_wait_usecs" => self.any_wait_usecs = num(name, value)?,
             "strict_segments" => self.strict_segments = true,
+            // Linux sysctls with a counterpart in the stack's configuration.
+            "tcp_fastopen" | "tcp_fastopen_key" => {
+                if !self.sysctl(name, value.trim_matches('"')) {
+                    return Err(format!("option --{name}: invalid value '{value}'"));
+                }
+            }
             // The tick of the timestamp clock of the host under test: our
             // TS val is never compared, only its presence and TS ecr.
             "tcp_ts_tick_usecs" => {
@@ -160,7 +166,7 @@ impl Settings {
                     "unknown option --{name} (known: local_ip, remote_ip, gateway_ip, prefix_len, \
                      netmask_ip, mtu, mss, seed, tolerance_usecs, tolerance_percent, bind_port, \
                      connect_port, remote_port, default_win, arp_delay_usecs, any_wait_usecs, \
-                     strict_segments, tcp_ts_tick_usecs, ip_version)"
+                     strict_segments, tcp_ts_tick_usecs, ip_version, tcp_fastopen, tcp_fastopen_key)"
                 ))
             }
         }

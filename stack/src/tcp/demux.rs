@@ -28,7 +28,9 @@ impl Tcp {
             // is full: ignore the ACK (Linux drops it; the SYN-ACK will be repeated).
             if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
                 if let (Some(p), Some(c)) = (s.parent, s.tcb()) {
+                    // (A Fast Open child is in the accept queue already.)
                     if c.state() == State::SynReceived
+                        && !c.fast_open_waiting()
                         && repr.flags.ack
                         && !repr.flags.rst
                         && listener_full(t.sockets, p)

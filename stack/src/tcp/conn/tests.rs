@@ -1410,3 +1410,21 @@ fn bsd_receive_window_offers_all_free_space() {
         );
     }
 }
+
+/// A connection made on its SYN's data (Fast Open) that gets the peer's FIN
+/// with the ACK of our SYN-ACK: established and closing at once, the FIN
+/// acknowledged.
+#[test]
+fn fast_open_child_takes_a_fin_that_completes_the_handshake() {
+    let mut h = Harness::new(plain_config(), opts());
+    let mut syn = seg("S", 0, None);
+    syn.options.mss = Some(1460);
+    h.with(|t, out, now| t.on_fast_open_syn(now, &syn, b"0123456789", out));
+    let (sa, _) = h.recv_one();
+    assert_eq!(rel_ack(&sa), 11);
+    h.now += Duration::from_millis(100);
+    h.send(seg("F", 11, Some(1)), b"");
+    assert_eq!(h.tcb.state, State::CloseWait);
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 12);
+}
