@@ -66,6 +66,23 @@ pub struct Shell {
     pub line: usize,
     /// The command, lines joined with newlines.
     pub text: String,
+    /// The event time written before it (`+0`, `0.1`), if any: a timed
+    /// command happens during the run, an untimed one before it.
+    pub time: Option<String>,
+}
+
+/// The pseudo-call a timed shell command that sets sysctls becomes in
+/// compatibility mode: `__sysctl("tcp_fastopen=0x1", ...) = 0`, which sets
+/// them on the running stack (see [`sysctls`]).
+pub const SYSCTL_CALL: &str = "__sysctl";
+
+/// The line that replaces a timed shell command setting `sysctls`.
+pub fn sysctl_line(time: &str, sysctls: &[(String, String)]) -> String {
+    let args: Vec<String> = sysctls
+        .iter()
+        .map(|(k, v)| format!("\"{k}={}\"", v.replace(['"', '\\'], "")))
+        .collect();
+    format!("{time} {SYSCTL_CALL}({}) = 0", args.join(", "))
 }
 
 /// The script with shell lines and python blocks blanked out (the same number
@@ -106,6 +123,7 @@ pub fn prepare(src: &str) -> (String, Vec<String>, Vec<Shell>) {
             shells.push(Shell {
                 line: n,
                 text: code.split('`').nth(1).unwrap_or("").to_string(),
+                time: shell_time(code),
             });
             out.push('\n');
             continue;
@@ -115,6 +133,7 @@ pub fn prepare(src: &str) -> (String, Vec<String>, Vec<Shell>) {
             shells.push(Shell {
                 line: n,
                 text: text.to_string(),
+                time: shell_time(code),
             });
             let cmd = text.trim().chars().take(60).collect::<String>();
             notes.push(format!("line {n}: shell command skipped: {cmd}"));
@@ -125,6 +144,12 @@ pub fn prepare(src: &str) -> (String, Vec<String>, Vec<Shell>) {
         out.push('\n');
     }
     (out, notes, shells)
+}
+
+/// The event time before a shell command's backtick, if any.
+fn shell_time(code: &str) -> Option<String> {
+    let before = code.split('`').next().unwrap_or("").trim();
+    (!before.is_empty()).then(|| before.to_string())
 }
 
 /// The Linux sysctls (`net.ipv4.NAME`, as `(NAME, value)`) a shell command

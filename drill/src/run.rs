@@ -164,16 +164,23 @@ pub fn run_source(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
     if opts.compat.is_some() {
         let (prepared, mut notes, shells) = crate::compat::prepare(src);
         // The sysctls the script's shell commands set (a script they run is
-        // read next to the script file).
+        // read next to the script file): those of a timed command become a
+        // call at its time, the others configure the stack.
         let dir = Path::new(name).parent().filter(|d| d.is_dir());
-        let sysctls: Vec<(usize, String, String)> = shells
-            .iter()
-            .flat_map(|sh| {
-                crate::compat::sysctls(&sh.text, dir)
-                    .into_iter()
-                    .map(move |(k, v)| (sh.line, k, v))
-            })
-            .collect();
+        let mut lines: Vec<String> = prepared.lines().map(str::to_string).collect();
+        let mut sysctls: Vec<(usize, String, String)> = Vec::new();
+        for sh in &shells {
+            let set = crate::compat::sysctls(&sh.text, dir);
+            match &sh.time {
+                Some(time) if !set.is_empty() => {
+                    if let Some(l) = lines.get_mut(sh.line - 1) {
+                        *l = crate::compat::sysctl_line(time, &set);
+                    }
+                }
+                _ => sysctls.extend(set.into_iter().map(|(k, v)| (sh.line, k, v))),
+            }
+        }
+        let prepared = lines.join("\n") + "\n";
         let mut r = run_checked(name, &prepared, opts, &sysctls, &mut notes);
         let mut log: Vec<String> = notes.into_iter().map(|n| format!("note: {n}")).collect();
         log.append(&mut r.log);

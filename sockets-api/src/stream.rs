@@ -233,6 +233,11 @@ impl Stack {
         to: std::net::SocketAddrV4,
     ) -> Result<usize, Errno> {
         if file.connect_state() != ConnectState::Unconnected {
+            // Connecting still: EALREADY (Linux); connected: a plain send.
+            let state = self.lock().engine_ref().tcp_state(file.handle)?;
+            if matches!(state, State::SynSent | State::SynReceived) {
+                return Err(Errno::EALREADY);
+            }
             return self.stream_send(fd, file, buf, flags);
         }
         let h = file.handle;

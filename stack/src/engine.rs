@@ -18,6 +18,8 @@
 //! every `now` is a parameter and every random choice comes from the seeded
 //! generator, so two runs with the same inputs produce the same frames.
 
+mod tuning;
+
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use rand::rngs::SmallRng;

@@ -164,6 +164,10 @@ struct DefaultConn {
     remote_port: u16,
     /// Whether the socket that set it is TCP (for ICMP quotes).
     tcp: bool,
+    /// A `listen` succeeded since the last SYN the script sent: in
+    /// compatibility mode the next SYN is a new connection from a new remote
+    /// port, as packetdrill picks one for each connection it opens.
+    listened: bool,
 }
 
 /// A system call that blocked and has not returned yet.
@@ -198,6 +202,9 @@ pub(crate) struct Interp {
     last_line: usize,
     verbose: bool,
     log: Vec<String>,
+    /// The `<` SYN being built goes to a new listener (compatibility mode):
+    /// its connection is numbered afresh.
+    fresh_syn: bool,
     firings: u64,
     spin: (Micros, u32),
 }
@@ -236,6 +243,7 @@ impl Interp {
         let def = DefaultConn {
             local_port: None,
             remote_port: settings.remote_port,
+            listened: false,
             tcp: false,
         };
         Ok(Interp {
@@ -257,6 +265,7 @@ impl Interp {
             last_line: 0,
             verbose,
             log: Vec::new(),
+            fresh_syn: false,
             firings: 0,
             spin: (0, 0),
         })

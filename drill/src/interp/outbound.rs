@@ -46,6 +46,22 @@ impl Interp {
                     })
                 }
             };
+            // packetdrill looks only at the connection under test: in
+            // compatibility mode another connection's segment is passed over.
+            if let (Some(_), None, Some(port), wire::Transport::Tcp(seg)) = (
+                self.settings.compat,
+                &p.addrs,
+                self.def.local_port,
+                &d.transport,
+            ) {
+                if seg.src_port != port {
+                    let shown = self.describe(&d, true);
+                    self.note_at(c.time, || {
+                        format!("{shown} (another connection's, passed over)")
+                    });
+                    continue;
+                }
+            }
             let piece = self.tso_piece(&cur, &d);
             let want = piece.as_ref().map_or(&cur, |(head, _)| head);
             if let Err(why) = self.match_outbound(want, &d) {

@@ -41,6 +41,21 @@ impl Interp {
     /// Builds the IPv4 datagram of a `<` line (with the TOS byte and TTL it
     /// gives, if any).
     pub(super) fn build_inbound(&mut self, p: &Packet) -> Result<Vec<u8>, String> {
+        if let (PacketProto::Tcp(t), None) = (&p.proto, &p.addrs) {
+            if t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK) {
+                let (src, dst) = self.inbound_endpoints(p);
+                let used = self.conn(dst.port(), *src.ip(), src.port()).remote_syn;
+                if self.settings.compat.is_some() && self.def.listened {
+                    // packetdrill: a SYN to a new listener is a new connection,
+                    // from a new port.
+                    if used {
+                        self.def.remote_port = self.def.remote_port.checked_add(1).unwrap_or(1024);
+                    }
+                    self.fresh_syn = true;
+                }
+                self.def.listened = false;
+            }
+        }
         let (src, dst) = self.inbound_endpoints(p);
         let id = self.next_ip_id();
         let (proto, payload) = self.inbound_payload(p, src, dst)?;
@@ -63,9 +78,13 @@ impl Interp {
         let payload = match &p.proto {
             PacketProto::Tcp(t) => {
                 let key = (dst.port(), *src.ip(), src.port());
+                let compat = self.settings.compat.is_some();
+                let fresh = std::mem::take(&mut self.fresh_syn);
                 let c = self.conns.entry(key).or_default();
-                if t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK) && c.finished
-                {
+                // A new connection after the last one ended (strict mode), or,
+                // as packetdrill sees it, a SYN to a new listener.
+                let new_conn = if compat { fresh } else { c.finished };
+                if t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK) && new_conn {
                     // A new connection after the last one ended (or an old
                     // duplicate SYN): the script numbers its side afresh; our
                     // ISN changes when our next SYN-ACK brings a new one.

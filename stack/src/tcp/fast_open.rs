@@ -220,14 +220,20 @@ impl Tcp {
             return Err(NetError::NotSupported);
         }
         let s = sock(t.sockets, h)?;
-        if s.tcb().is_some() {
-            // A connected socket: the flag means nothing more (as Linux's).
+        if let Some(c) = s.tcb() {
+            // Connecting already: Linux's EALREADY. Connected: the flag means
+            // nothing more.
+            if matches!(c.state(), State::SynSent | State::SynReceived) {
+                return Err(NetError::Already);
+            }
             return self.send(t, h, data, SendFlags::default());
         }
         let no_cookie = cfg.client_without_cookie || s.opts.fast_open_no_cookie;
         let send_cap = s.opts.send_buffer;
         let known = self.fast_open.get(*remote.ip());
-        let link_mss = conn::link_mss(t.cx.config.mtu);
+        // The largest segment: the link's, or TCP_MAXSEG if smaller.
+        let link_mss =
+            conn::link_mss(t.cx.config.mtu).min(s.user_mss.map_or(usize::MAX, usize::from));
         let plan = match known {
             _ if no_cookie => {
                 let mss = known.map_or(0, |(_, m)| m);

@@ -167,6 +167,8 @@ pub(super) fn sockaddr(e: &Expr, default: SocketAddrV4) -> Result<Option<SocketA
             };
             Ok(Some(SocketAddrV4::new(addr, port)))
         }
+        // packetdrill's shorthand for a struct whose family is AF_UNSPEC.
+        Expr::Ident(name) if name == "AF_UNSPEC" => Ok(None),
         other => Err(format!("'{other}' is not a socket address")),
     }
 }

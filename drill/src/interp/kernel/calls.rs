@@ -71,7 +71,10 @@ impl Interp {
             return Ok(errno("EOPNOTSUPP"));
         }
         Ok(match tcp::listen(&mut self.engine, f.h, backlog) {
-            Ok(()) => ok(0),
+            Ok(()) => {
+                self.def.listened = true;
+                ok(0)
+            }
             Err(e) => net(e),
         })
     }
@@ -161,10 +164,13 @@ impl Interp {
         data: &[u8],
         dontwait: bool,
     ) -> Result<Option<Outcome>, String> {
-        if self.engine.tcp_state(f.h) != Ok(stack::tcp::State::Closed)
-            || matches!(self.engine.tcp_peer_addr(f.h), Ok(Some(_)))
-        {
-            return Ok(None);
+        match self.engine.tcp_state(f.h) {
+            Ok(stack::tcp::State::SynSent | stack::tcp::State::SynReceived) => {
+                return Ok(Some(errno("EALREADY")))
+            }
+            Ok(stack::tcp::State::Closed)
+                if !matches!(self.engine.tcp_peer_addr(f.h), Ok(Some(_))) => {}
+            _ => return Ok(None),
         }
         let default = SocketAddrV4::new(self.settings.remote_ip, self.settings.connect_port);
         let addr_expr = arg(call, 4)?;
@@ -336,6 +342,9 @@ impl Interp {
                     }
                     Err(NetError::WouldBlock) if f.nonblocking || dontwait => Ok(errno("EAGAIN")),
                     Err(NetError::WouldBlock) => Ok(Outcome::Blocked(Wait::Write { done })),
+                    // A connection refused never carried the data queued for
+                    // it (a blocking Fast Open sendto): the error, as Linux.
+                    Err(e @ NetError::ConnectionRefused) => Ok(net(e)),
                     Err(e) if done > 0 => {
                         let _ = e;
                         Ok(ok(done as i64))

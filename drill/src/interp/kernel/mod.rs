@@ -303,8 +303,23 @@ impl Interp {
                 .filter(|n| !self.epolls.contains_key(&i64::from(*n))),
             _ => None,
         };
-        if let Some(fd) = named.and_then(|n| self.fds.insert_at(n, f).ok()) {
-            return Ok(i64::from(fd));
+        if let Some(n) = named.filter(|&n| n >= 3) {
+            // A name the script uses again while its old socket stays open
+            // (packetdrill rebinds it): the old socket moves out of the way.
+            if let Ok(old) = self.fds.remove(n) {
+                let spare =
+                    (512..self.fds.limit() as i32).find(|&k| self.fd_get(i64::from(k)).is_none());
+                match spare.map(|k| self.fds.insert_at(k, old)) {
+                    Some(Ok(_)) => {}
+                    _ => {
+                        // No room: leave things as they were.
+                        let _ = self.fds.insert_at(n, old);
+                    }
+                }
+            }
+            if let Ok(fd) = self.fds.insert_at(n, f) {
+                return Ok(i64::from(fd));
+            }
         }
         let epolls = &self.epolls;
         match self
@@ -357,6 +372,25 @@ impl Interp {
         }
     }
 
+    /// A timed shell command's sysctls (compatibility mode): the stack's TCP
+    /// configuration changes for what is made from now on.
+    fn sys_sysctl(&mut self, call: &Syscall) -> Result<Outcome, String> {
+        let mut c = self.engine.config().clone();
+        for a in &call.args {
+            let crate::ast::Expr::Str(s) = a else {
+                return Err(format!("{}: NAME=VALUE strings", call.name));
+            };
+            let (k, v) = s.split_once('=').unwrap_or((s, ""));
+            if !super::settings::apply_sysctl(&mut c, k, v) {
+                self.note(|| format!("sysctl {k}={v} has no counterpart here: ignored"));
+            }
+        }
+        self.engine
+            .set_tcp_config(c.tcp)
+            .map_err(|e| format!("{}: {e}", call.name))?;
+        Ok(ok(0))
+    }
+
     /// Runs one call. `wait` is set when retrying a blocked call. `Err` is a
     /// script error (unknown call, bad arguments), not an errno.
     pub(super) fn call(&mut self, call: &Syscall, wait: Option<&Wait>) -> Result<Outcome, String> {
@@ -380,6 +414,7 @@ impl Interp {
             "ioctl" => self.sys_ioctl(call),
             "poll" => self.sys_poll(call, wait),
             "getsockname" | "getpeername" => self.sys_sockname(call),
+            crate::compat::SYSCTL_CALL if self.settings.compat.is_some() => self.sys_sysctl(call),
             other => Err(format!(
                 "unsupported system call '{other}' (supported: socket, bind, listen, accept, accept4, \
                  connect, read, recv, recvfrom, write, send, sendto, readv, writev, recvmsg, \

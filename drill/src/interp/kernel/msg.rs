@@ -39,6 +39,7 @@ impl Interp {
     /// `recvmsg`, also the `msg_flags` the script expects, if it gives them.
     fn as_plain(&self, call: &Syscall) -> Result<(Syscall, Option<i64>), String> {
         let fd = arg(call, 0)?.clone();
+        let mut to = None;
         let (name, total, flags, msg_flags) = match call.name.as_str() {
             "writev" | "readv" => {
                 let total = iov_total(arg(call, 1)?, "argument 2")?;
@@ -66,10 +67,14 @@ impl Interp {
                     Some(Expr::Ellipsis) | None => None,
                     Some(e) => Some(eval(e).map_err(|e| format!("msg_flags: {e}"))?),
                 };
-                let name = if call.name == "sendmsg" {
-                    "send"
-                } else {
-                    "recv"
+                // A sendmsg with an address is a sendto to it.
+                to = field(fields, &["msg_name"], 0)
+                    .filter(|_| call.name == "sendmsg")
+                    .cloned();
+                let name = match (call.name.as_str(), &to) {
+                    ("sendmsg", Some(_)) => "sendto",
+                    ("sendmsg", None) => "send",
+                    _ => "recv",
                 };
                 (
                     name,
@@ -79,10 +84,14 @@ impl Interp {
                 )
             }
         };
+        let mut args = vec![fd, Expr::Ellipsis, Expr::Int(total), flags];
+        if let Some(to) = to {
+            args.extend([to, Expr::Ellipsis]);
+        }
         let plain = Syscall {
             end: call.end,
             name: name.to_string(),
-            args: vec![fd, Expr::Ellipsis, Expr::Int(total), flags],
+            args,
             result: call.result.clone(),
         };
         Ok((plain, msg_flags))
@@ -95,7 +104,7 @@ impl Interp {
         wait: Option<&Wait>,
     ) -> Result<Outcome, String> {
         let (plain, msg_flags) = self.as_plain(call)?;
-        let out = if plain.name == "send" {
+        let out = if plain.name.starts_with("send") {
             self.sys_send(&plain, wait)?
         } else {
             self.sys_recv(&plain)?
