@@ -141,6 +141,9 @@ pub const TCP_CONGESTION: i32 = 13;
 /// `IPPROTO_TCP` option: hold segments shorter than the MSS until the option
 /// is cleared (at most about 200 ms, as Linux).
 pub const TCP_CORK: i32 = 3;
+/// `IPPROTO_TCP` option: SYN retransmissions before `connect` gives up
+/// (1..=127; Linux).
+pub const TCP_SYNCNT: i32 = 7;
 /// `IPPROTO_TCP` option: seconds of idle time before keep-alive probes (1..=32767).
 pub const TCP_KEEPIDLE: i32 = 4;
 /// `IPPROTO_TCP` option: seconds between keep-alive probes (1..=32767).
@@ -158,6 +161,10 @@ pub const TCP_NOTSENT_LOWAT: i32 = 25;
 /// Fast Open cookie (RFC 7413); the value is how many such connections may
 /// wait for their handshake (0: off).
 pub const TCP_FASTOPEN: i32 = 23;
+/// `IPPROTO_TCP` option (0 or 1): with a Fast Open cookie for the server,
+/// `connect` returns at once and the SYN leaves with the first `send`'s data
+/// (Linux); without one, `connect` is a plain one that asks for a cookie.
+pub const TCP_FASTOPEN_CONNECT: i32 = 30;
 /// `IPPROTO_TCP` option: Fast Open without cookies (0 or 1): a listener takes
 /// data on any SYN, a client sends data on its SYN without a cookie.
 pub const TCP_FASTOPEN_NO_COOKIE: i32 = 34;
@@ -338,9 +345,11 @@ pub const NAMED: &[(&str, i64)] = named![
     TCP_KEEPIDLE,
     TCP_KEEPINTVL,
     TCP_KEEPCNT,
+    TCP_SYNCNT,
     TCP_USER_TIMEOUT,
     TCP_NOTSENT_LOWAT,
     TCP_FASTOPEN,
+    TCP_FASTOPEN_CONNECT,
     TCP_FASTOPEN_NO_COOKIE,
     F_GETFD,
     F_SETFD,

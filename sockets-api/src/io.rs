@@ -254,8 +254,20 @@ impl Stack {
         };
         let h = file.handle;
         let mut sent = 0;
+        // A blocking send that starts a deferred Fast Open connect (its SYN
+        // carries the data) returns once the connection is made, as Linux's.
+        let deferred =
+            !nonblocking && self.lock().engine_ref().tcp_state(h)? == stack::tcp::State::SynSent;
         let r = self.block_on(fd, file, nonblocking, file.send_timeout(), |g| {
             let now = g.now();
+            if deferred && sent == buf.len() && sent > 0 {
+                let state = g.engine_ref().tcp_state(h)?;
+                let connecting = matches!(
+                    state,
+                    stack::tcp::State::SynSent | stack::tcp::State::SynReceived
+                );
+                return Ok(if connecting { None } else { Some(()) });
+            }
             loop {
                 // Linux: an error after some bytes were queued ends the call with
                 // the count and stays pending for the next call.
@@ -265,8 +277,11 @@ impl Stack {
                 match g.engine().tcp_send(now, h, &buf[sent..], send_flags) {
                     Ok(n) => {
                         sent += n;
-                        if sent == buf.len() {
+                        if sent == buf.len() && !deferred {
                             return Ok(Some(()));
+                        }
+                        if sent == buf.len() {
+                            return Ok(None); // the connection, next
                         }
                         if n == 0 {
                             return Ok(None);

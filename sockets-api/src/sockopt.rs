@@ -19,9 +19,9 @@ use crate::consts::{
     AF_INET, IPPROTO_IP, IPPROTO_TCP, IP_TOS, IP_TTL, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST,
     SO_DEBUG, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER, SO_OOBINLINE,
     SO_PROTOCOL, SO_RCVBUF, SO_RCVTIMEO, SO_REUSEADDR, SO_SNDBUF, SO_SNDTIMEO, SO_TYPE,
-    TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_FASTOPEN, TCP_FASTOPEN_NO_COOKIE, TCP_INFO,
-    TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG, TCP_NODELAY, TCP_NOTSENT_LOWAT,
-    TCP_USER_TIMEOUT,
+    TCP_CA_NAME_MAX, TCP_CONGESTION, TCP_CORK, TCP_FASTOPEN, TCP_FASTOPEN_CONNECT,
+    TCP_FASTOPEN_NO_COOKIE, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG,
+    TCP_NODELAY, TCP_NOTSENT_LOWAT, TCP_SYNCNT, TCP_USER_TIMEOUT,
 };
 use crate::errno::Errno;
 use crate::fdtable::SocketKind;
@@ -181,6 +181,25 @@ pub fn set(
                         Ok(())
                     })
                 }
+                // Linux: on a closed socket only, 0 or 1, with the client side on.
+                TCP_FASTOPEN_CONNECT => {
+                    if !(0..=1).contains(&v) || engine.tcp_state(h)? != stack::tcp::State::Closed {
+                        return Err(Errno::EINVAL);
+                    }
+                    if !engine.config().tcp.fast_open.client {
+                        return Err(Errno::EOPNOTSUPP);
+                    }
+                    update(engine, now, h, kind, |o, _| {
+                        o.fast_open_connect = v != 0;
+                        Ok(())
+                    })
+                }
+                // Linux's MAX_TCP_SYNCNT.
+                TCP_SYNCNT if !(1..=127).contains(&v) => Err(Errno::EINVAL),
+                TCP_SYNCNT => update(engine, now, h, kind, |o, _| {
+                    o.syn_count = Some(v as u8);
+                    Ok(())
+                }),
                 TCP_FASTOPEN_NO_COOKIE if !(0..=1).contains(&v) => Err(Errno::EINVAL),
                 TCP_FASTOPEN_NO_COOKIE => update(engine, now, h, kind, |o, _| {
                     o.fast_open_no_cookie = v != 0;
@@ -307,6 +326,11 @@ pub fn get(
             TCP_NOTSENT_LOWAT => int(o.notsent_lowat.map_or(0, |l| l as i32)),
             TCP_FASTOPEN => int(o.fast_open.min(i32::MAX as u32) as i32),
             TCP_FASTOPEN_NO_COOKIE => int(o.fast_open_no_cookie.into()),
+            TCP_FASTOPEN_CONNECT => int(o.fast_open_connect.into()),
+            TCP_SYNCNT => int(i32::from(
+                o.syn_count
+                    .unwrap_or(engine.config().tcp.syn_retries.min(127) as u8),
+            )),
             TCP_CONGESTION => {
                 let mut name = engine.tcp_congestion(h)?.name().as_bytes().to_vec();
                 name.resize(TCP_CA_NAME_MAX, 0);

@@ -96,6 +96,9 @@ pub struct SocketOptions {
     /// `TCP_FASTOPEN_CONNECT`: `connect` returns at once and the SYN leaves
     /// with the first `send`'s data (when a cookie is known).
     pub fast_open_connect: bool,
+    /// `TCP_SYNCNT`: SYN retransmissions before `connect` gives up (`None`:
+    /// the stack's `syn_retries`).
+    pub syn_count: Option<u8>,
 }
 
 impl Default for SocketOptions {
@@ -123,6 +126,7 @@ impl Default for SocketOptions {
             fast_open: 0,
             fast_open_no_cookie: false,
             fast_open_connect: false,
+            syn_count: None,
         }
     }
 }

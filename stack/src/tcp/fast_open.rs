@@ -60,6 +60,11 @@ pub(crate) struct FastOpen {
     /// Data on the SYN was acknowledged (client) or taken (server): Linux's
     /// `TCPI_OPT_SYN_DATA`.
     pub syn_data_acked: bool,
+    /// `TCP_FASTOPEN_CONNECT` with a cookie: `connect` returned at once and
+    /// the SYN waits for the first send's data, up to `room` bytes of it.
+    pub deferred: bool,
+    /// See `deferred`.
+    pub room: usize,
 }
 
 /// What a listener does with a SYN, Fast Open-wise.
@@ -221,41 +226,25 @@ impl Tcp {
         }
         let s = sock(t.sockets, h)?;
         if let Some(c) = s.tcb() {
-            // Connecting already: Linux's EALREADY. Connected: the flag means
-            // nothing more.
+            // A deferred connect's SYN goes with this data; connecting
+            // already: Linux's EALREADY; connected: the flag means nothing more.
+            if c.fast_open_deferred() {
+                return self.send_deferred(t, h, data);
+            }
             if matches!(c.state(), State::SynSent | State::SynReceived) {
                 return Err(NetError::Already);
             }
             return self.send(t, h, data, SendFlags::default());
         }
-        let no_cookie = cfg.client_without_cookie || s.opts.fast_open_no_cookie;
-        let send_cap = s.opts.send_buffer;
-        let known = self.fast_open.get(*remote.ip());
-        // The largest segment: the link's, or TCP_MAXSEG if smaller.
-        let link_mss =
-            conn::link_mss(t.cx.config.mtu).min(s.user_mss.map_or(usize::MAX, usize::from));
-        let plan = match known {
-            _ if no_cookie => {
-                let mss = known.map_or(0, |(_, m)| m);
-                Some((None, mss))
-            }
-            Some((Some(cookie), mss)) => Some((Some(cookie), mss)),
-            _ => None,
-        };
+        let plan = self.syn_data_plan(t, h, remote)?;
         let (mut on_syn, mut queued) = (0, 0);
         self.connect_with(t, h, remote, |tcb: &mut Tcb| {
             let fo = tcb.fast_open_mut();
             fo.tried = true;
             match plan {
                 None => fo.option = Some(FastOpenCookie::request(false)),
-                Some((cookie, mss)) => {
+                Some((cookie, room)) => {
                     fo.option = cookie;
-                    let mss = if mss == 0 {
-                        link_mss
-                    } else {
-                        link_mss.min(usize::from(mss))
-                    };
-                    let room = mss.saturating_sub(SYN_OPTION_ROOM).min(send_cap);
                     on_syn = tcb.queue_syn_data(&data[..data.len().min(room)]);
                 }
             }
@@ -271,6 +260,90 @@ impl Tcp {
             return Err(NetError::InProgress);
         }
         Ok(queued)
+    }
+
+    /// Whether `h`'s SYN to `remote` may carry data: `None` (ask for a
+    /// cookie first) or the option to send (`None` without cookies) and how
+    /// many bytes of data: the server's cached MSS (else the link's, and at
+    /// most `TCP_MAXSEG`) less 40, at most the send buffer.
+    fn syn_data_plan(
+        &mut self,
+        t: &Tx<'_>,
+        h: SocketHandle,
+        remote: SocketAddrV4,
+    ) -> Result<Option<(Option<FastOpenCookie>, usize)>, NetError> {
+        let cfg = &t.cx.config.tcp.fast_open;
+        let s = sock(t.sockets, h)?;
+        let no_cookie = cfg.client_without_cookie || s.opts.fast_open_no_cookie;
+        let known = self.fast_open.get(*remote.ip());
+        let link_mss =
+            conn::link_mss(t.cx.config.mtu).min(s.user_mss.map_or(usize::MAX, usize::from));
+        let (cookie, mss) = match known {
+            _ if no_cookie => (None, known.map_or(0, |(_, m)| m)),
+            Some((Some(cookie), mss)) => (Some(cookie), mss),
+            _ => return Ok(None),
+        };
+        let mss = if mss == 0 {
+            link_mss
+        } else {
+            link_mss.min(usize::from(mss))
+        };
+        let room = mss.saturating_sub(SYN_OPTION_ROOM).min(s.opts.send_buffer);
+        Ok(Some((cookie, room)))
+    }
+
+    /// `connect` with `TCP_FASTOPEN_CONNECT` (Linux's): with a cookie (or
+    /// none needed) it returns at once and the SYN leaves with the first
+    /// send's data; without, the SYN asks for a cookie, as a plain connect.
+    pub(super) fn connect_deferred(
+        &mut self,
+        t: &mut Tx<'_>,
+        h: SocketHandle,
+        remote: SocketAddrV4,
+    ) -> Result<(), NetError> {
+        if !t.cx.config.tcp.fast_open.client {
+            self.connect_with(t, h, remote, |_| {})?;
+            return Err(NetError::InProgress);
+        }
+        let plan = self.syn_data_plan(t, h, remote)?;
+        self.connect_with(t, h, remote, |tcb: &mut Tcb| {
+            let fo = tcb.fast_open_mut();
+            fo.tried = true;
+            match plan {
+                None => fo.option = Some(FastOpenCookie::request(false)),
+                Some((cookie, room)) => {
+                    fo.option = cookie;
+                    fo.deferred = true;
+                    fo.room = room;
+                }
+            }
+        })?;
+        match plan {
+            Some(_) => Ok(()),
+            None => Err(NetError::InProgress),
+        }
+    }
+
+    /// The first send on a deferred Fast Open connect: its data rides on the
+    /// SYN, which goes now. Returns the bytes it carries.
+    pub(super) fn send_deferred(
+        &mut self,
+        t: &mut Tx<'_>,
+        h: SocketHandle,
+        data: &[u8],
+    ) -> Result<usize, NetError> {
+        let now = t.cx.now;
+        let n = self.with_tcb(t, h, |tcb, out| {
+            let room = tcb.fast_open_mut().room;
+            let n = tcb.queue_syn_data(&data[..data.len().min(room)]);
+            tcb.fast_open_mut().deferred = false;
+            tcb.output(now, out);
+            (n, Notice::default())
+        })?;
+        if n > 0 {
+            t.cx.counters.inc(Stat::TcpFastOpenActive);
+        }
+        Ok(n)
     }
 
     /// After a call on a connection: a SYN-ACK's cookie and MSS go into the

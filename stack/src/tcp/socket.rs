@@ -138,6 +138,11 @@ impl Tcp {
         h: SocketHandle,
         remote: SocketAddrV4,
     ) -> Result<(), NetError> {
+        let fast_open = matches!(sock(t.sockets, h)?.kind, TcpKind::Idle)
+            && sock(t.sockets, h)?.opts.fast_open_connect;
+        if fast_open {
+            return self.connect_deferred(t, h, remote);
+        }
         self.connect_with(t, h, remote, |_| {})?;
         Err(NetError::InProgress)
     }
@@ -237,6 +242,9 @@ impl Tcp {
             Some(t) => t,
             None => return Err(NetError::NotConnected),
         };
+        if tcb.fast_open_deferred() {
+            return self.send_deferred(t, h, data);
+        }
         if !tcb.check_send(data.len())? {
             return Ok(0);
         }

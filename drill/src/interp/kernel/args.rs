@@ -31,7 +31,6 @@ pub(crate) fn eval(e: &Expr) -> Result<i64, String> {
 /// stack does not have, with the feature's name.
 fn unsupported_feature(name: &str) -> Option<&'static str> {
     Some(match name {
-        "TCP_FASTOPEN_CONNECT" => "TCP Fast Open's deferred connect",
         "TCP_FASTOPEN_KEY" => "per-listener TCP Fast Open keys",
         "SO_ZEROCOPY" | "MSG_ZEROCOPY" | "TCP_ZEROCOPY_RECEIVE" => "zero-copy transmission",
         "SO_TIMESTAMPING" | "SO_TIMESTAMP" | "SO_TIMESTAMPNS" => "packet timestamping",

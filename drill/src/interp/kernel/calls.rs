@@ -165,8 +165,22 @@ impl Interp {
         dontwait: bool,
     ) -> Result<Option<Outcome>, String> {
         match self.engine.tcp_state(f.h) {
+            // (A deferred connect's SYN is for this send: the engine says.)
             Ok(stack::tcp::State::SynSent | stack::tcp::State::SynReceived) => {
-                return Ok(Some(errno("EALREADY")))
+                let now = self.now_instant();
+                return Ok(Some(
+                    match self.engine.tcp_connect_fast_open(
+                        now,
+                        f.h,
+                        SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
+                        data,
+                        false,
+                    ) {
+                        Ok(n) if f.nonblocking || dontwait => ok(n as i64),
+                        Ok(n) => Outcome::Blocked(Wait::Write { done: n }),
+                        Err(e) => net(e),
+                    },
+                ));
             }
             Ok(stack::tcp::State::Closed)
                 if !matches!(self.engine.tcp_peer_addr(f.h), Ok(Some(_))) => {}
@@ -324,6 +338,10 @@ impl Interp {
                     _ => 0,
                 };
                 let rest = data.get(done..).unwrap_or(&[]);
+                // A send that starts a deferred Fast Open connect (its SYN
+                // carries the data) blocks until the connection is made.
+                let deferred =
+                    wait.is_none() && self.engine.tcp_state(f.h) == Ok(stack::tcp::State::SynSent);
                 let flags = stack::tcp::SendFlags {
                     oob,
                     more: flags & i64::from(sockets::MSG_MORE) != 0,
@@ -331,7 +349,7 @@ impl Interp {
                 match tcp::send(&mut self.engine, now, f.h, rest, flags) {
                     Ok(n) => {
                         let total = done + n;
-                        if total < data.len() && !(f.nonblocking || dontwait) {
+                        if (total < data.len() || deferred) && !(f.nonblocking || dontwait) {
                             Ok(Outcome::Blocked(Wait::Write { done: total }))
                         } else {
                             Ok(ok(total as i64))

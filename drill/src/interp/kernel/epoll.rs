@@ -112,7 +112,15 @@ impl Interp {
         if self.fds.len() + self.epolls.len() >= self.fds.limit() {
             return Ok(errno("EMFILE"));
         }
-        let fd = self.free_fd();
+        // In compatibility mode the script's number, when free (a name, as
+        // in packetdrill).
+        let named = match (&self.settings.compat, &call.result.value) {
+            (Some(_), e) if call.result.errno.is_none() => eval(e)
+                .ok()
+                .filter(|&n| n >= 3 && self.fd_get(n).is_none() && !self.epolls.contains_key(&n)),
+            _ => None,
+        };
+        let fd = named.unwrap_or_else(|| self.free_fd());
         self.epolls.insert(fd, Epoll::default());
         Ok(ok(fd))
     }

@@ -10,6 +10,11 @@ impl Tcb {
         &mut self.fo
     }
 
+    /// A `TCP_FASTOPEN_CONNECT` connect whose SYN waits for data.
+    pub(crate) fn fast_open_deferred(&self) -> bool {
+        self.fo.deferred
+    }
+
     /// A connection made on its SYN's data whose handshake has not completed
     /// (it counts against its listener's `TCP_FASTOPEN` queue).
     pub(crate) fn fast_open_waiting(&self) -> bool {

@@ -316,7 +316,8 @@ impl Tcb {
         match self.state {
             State::Closed | State::Listen => return,
             State::SynSent | State::SynReceived => {
-                if self.snd_nxt == self.iss {
+                // (A deferred Fast Open connect's SYN waits for data.)
+                if self.snd_nxt == self.iss && !self.fast_open_deferred() {
                     let syn = Flags {
                         syn: true,
                         ack: self.state == State::SynReceived,

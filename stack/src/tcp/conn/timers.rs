@@ -98,7 +98,7 @@ impl Tcb {
         }
         self.retries += 1;
         let limit = match self.state {
-            State::SynSent => self.cfg.syn_retries,
+            State::SynSent => self.opts.syn_count.map_or(self.cfg.syn_retries, u32::from),
             State::SynReceived => self.cfg.synack_retries,
             _ if self.orphan => self.cfg.orphan_retries.min(self.cfg.retries),
             _ => self.cfg.retries,

@@ -77,8 +77,9 @@ impl Tcb {
         let closed = self.state == State::Closed;
         let sync = self.state.synchronized();
         let space = self.send_space();
-        let can_send =
-            matches!(self.state, State::Established | State::CloseWait) || self.fast_open_waiting();
+        let can_send = matches!(self.state, State::Established | State::CloseWait)
+            || self.fast_open_waiting()
+            || self.fast_open_deferred();
         Readiness {
             readable: self.has_readable()
                 || self.fin_received
