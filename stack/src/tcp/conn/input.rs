@@ -193,6 +193,12 @@ impl Tcb {
             self.timers.cancel(TimerKind::Retransmit);
             self.ack_now = true;
             self.ack_urgent = true;
+            if self.unsent_len() > 0 {
+                // Data waits to go (Linux's sk_write_pending): it carries the
+                // ACK, and the exchange counts as begun at the SYN-ACK, so a
+                // reply from the peer soon after is an interactive one.
+                self.last_data_at = Some(now);
+            }
             out.counters.inc(Stat::TcpEstablished);
             let mut notice = Notice {
                 wake: true,

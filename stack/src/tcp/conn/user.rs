@@ -540,9 +540,25 @@ impl Tcb {
     }
 
     pub(crate) fn icmp_error(&mut self, err: NetError, hard: bool) -> Notice {
+        // A half-open connection of a listener (not yet the user's): dropped
+        // silently, as Linux's tcp_req_err does for an unreachable network
+        // or host, a time exceeded or a parameter problem (accept must not
+        // report network errors, says POSIX).
+        if self.state == State::SynReceived && !self.active_open && !self.fo.passive {
+            self.enter_closed();
+            return Notice {
+                closed: true,
+                ..Notice::default()
+            };
+        }
         // Linux (tcp_v4_err): during the handshake an unreachable kills the attempt;
         // on a synchronized connection it is only remembered as a soft error.
         if matches!(self.state, State::SynSent | State::SynReceived) && hard {
+            return self.fail(err);
+        }
+        // A connection made on its SYN's data, before its handshake completes:
+        // any error about its SYN-ACK ends it (Linux's tcp_v4_err in SYN-RECV).
+        if self.fast_open_waiting() {
             return self.fail(err);
         }
         self.soft_error = Some(err);
