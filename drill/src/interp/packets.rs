@@ -121,7 +121,13 @@ impl Interp {
                     src,
                     dst,
                     seq,
-                    ack: t.ack.map_or(0, |a| a.wrapping_add(ack_offset)),
+                    // (packetdrill numbers an ACK written without `ack` as 0
+                    // relative to our ISN.)
+                    ack: match (t.ack, relative) {
+                        (Some(a), _) => a.wrapping_add(ack_offset),
+                        (None, true) if t.flags.contains(TcpFlags::ACK) => ack_offset,
+                        (None, _) => 0,
+                    },
                     flags: t.flags.0,
                     win: t.win.unwrap_or(self.settings.default_win),
                     urg: t.urg.unwrap_or(0),

@@ -122,7 +122,11 @@ impl Settings {
             "mtu" => self.mtu = num(name, value)?,
             "mss" => {
                 let mss: usize = num(name, value)?;
-                self.mtu = mss.saturating_add(40);
+                // google/packetdrill's --mss is the segment size of the
+                // (GRO) super-packets it injects, not the link's MTU.
+                if self.compat != Some(crate::compat::Compat::Linux) {
+                    self.mtu = mss.saturating_add(40);
+                }
             }
             "seed" => self.seed = Some(num(name, value)?),
             "tolerance_usecs" => self.tolerance_usecs = num(name, value)?,
