@@ -72,7 +72,8 @@ pub const MSG_DONTWAIT: i32 = 0x40;
 pub const MSG_MORE: i32 = 0x8000;
 /// `recv` flag: wait for the full amount (streams; a datagram is always whole).
 pub const MSG_WAITALL: i32 = 0x100;
-/// `send` flag: end of record (accepted, no effect on stream and datagram sockets).
+/// `send` flag: end of record. On a stream socket no segment carries bytes
+/// from both sides of the record's end (Linux); no effect on datagrams.
 pub const MSG_EOR: i32 = 0x80;
 /// `send` flag: no `SIGPIPE`: the handler set with
 /// [`Stack::set_sigpipe_handler`](crate::Stack::set_sigpipe_handler) is not called

@@ -20,8 +20,8 @@ use stack::NetError;
 use crate::addr::SockAddrIn;
 use crate::bsd::Stack;
 use crate::consts::{
-    AF_INET, MSG_DONTWAIT, MSG_FASTOPEN, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC,
-    MSG_WAITALL,
+    AF_INET, MSG_DONTWAIT, MSG_EOR, MSG_FASTOPEN, MSG_MORE, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK,
+    MSG_TRUNC, MSG_WAITALL,
 };
 use crate::errno::{track, Errno};
 use crate::fdtable::{OpenFile, SocketKind, RCV_SHUTDOWN, SEND_SHUTDOWN};
@@ -48,7 +48,8 @@ impl Stack {
     /// pending asynchronous error such as `ECONNREFUSED`, `EACCES` for broadcast
     /// without `SO_BROADCAST`.
     ///
-    /// Flags: `MSG_DONTWAIT` (do not block), `MSG_OOB`, `MSG_NOSIGNAL`; others are
+    /// Flags: `MSG_DONTWAIT` (do not block), `MSG_OOB`, `MSG_NOSIGNAL`,
+    /// `MSG_MORE`, `MSG_EOR` (a stream segment never crosses the end); others are
     /// accepted and ignored.
     pub fn send(&self, fd: i32, buf: &[u8], flags: i32) -> Result<usize, Errno> {
         track(self.send_inner(fd, buf, flags, None))
@@ -251,6 +252,7 @@ impl Stack {
         let send_flags = SendFlags {
             oob: flags & MSG_OOB != 0,
             more: flags & MSG_MORE != 0,
+            eor: flags & MSG_EOR != 0,
         };
         let h = file.handle;
         let mut sent = 0;

@@ -217,6 +217,9 @@ pub struct SendFlags {
     /// `MSG_MORE`: more data follows; a short segment waits for it as with
     /// `TCP_CORK` (until a send without the flag, or a timeout).
     pub more: bool,
+    /// `MSG_EOR`: the data ends a record. No segment carries bytes from both
+    /// sides of a record's end (Linux's, for `MSG_EOR` sends).
+    pub eor: bool,
 }
 
 /// Flags of [`crate::Engine::tcp_recv`].

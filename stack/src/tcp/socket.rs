@@ -252,7 +252,7 @@ impl Tcp {
             let n = if flags.oob {
                 t.send_oob(now, data, out)
             } else {
-                t.send(now, data, flags.more, out)
+                t.send(now, data, flags, out)
             };
             (n, Notice::default())
         })?;

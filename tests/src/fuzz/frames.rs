@@ -597,6 +597,8 @@ impl Harness {
                     SendFlags {
                         oob: i.bit(),
                         more: i.bit(),
+                        // (From the length: the corpus keeps its meaning.)
+                        eor: len % 3 == 0,
                     },
                 );
             }

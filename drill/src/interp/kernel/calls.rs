@@ -345,6 +345,7 @@ impl Interp {
                 let flags = stack::tcp::SendFlags {
                     oob,
                     more: flags & i64::from(sockets::MSG_MORE) != 0,
+                    eor: flags & i64::from(sockets::MSG_EOR) != 0,
                 };
                 match tcp::send(&mut self.engine, now, f.h, rest, flags) {
                     Ok(n) => {

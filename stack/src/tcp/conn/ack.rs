@@ -51,6 +51,7 @@ impl Tcb {
                 self.timers.set(TimerKind::Reclaim, now + RECLAIM_IDLE);
             }
             self.snd_una = ack;
+            self.forget_acked_records();
             self.una_since = now;
             if self.snd_nxt.lt(ack) {
                 self.snd_nxt = ack;

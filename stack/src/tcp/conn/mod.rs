@@ -257,6 +257,9 @@ pub(crate) struct Tcb {
     fin_queued: bool,
     /// Its sequence number (fixed when queued: no data may follow it).
     fin_at: SeqNumber,
+    /// Ends of records (`MSG_EOR`) not yet acknowledged, oldest first: no
+    /// segment crosses one.
+    records: std::collections::VecDeque<SeqNumber>,
 
     // Receive sequence space.
     irs: SeqNumber,
@@ -437,6 +440,7 @@ impl Tcb {
             send_buf: RingBuffer::new(send_cap),
             fin_queued: false,
             fin_at: SeqNumber(0),
+            records: std::collections::VecDeque::new(),
             irs: SeqNumber(0),
             rcv_nxt: SeqNumber(0),
             rcv_adv: SeqNumber(0),

@@ -271,10 +271,12 @@ impl Tcb {
         if len == 0 && !fin {
             return;
         }
-        // PSH where the data queued ends, as on the first transmission.
+        // PSH where the data queued or a record ends, as on the first
+        // transmission.
+        let record_end = self.records.contains(&(start + len));
         let flags = Flags {
             fin,
-            psh: len > 0 && len == avail,
+            psh: len > 0 && (len == avail || record_end),
             ..Flags::default()
         };
         self.send_data(now, out, flags, start, len, why);
@@ -298,9 +300,13 @@ impl Tcb {
             if self.recovery.in_flight() >= self.cc.cwnd() {
                 break;
             }
-            let Some((start, end, cause)) = pick(&mut self.recovery) else {
+            let Some((start, mut end, cause)) = pick(&mut self.recovery) else {
                 break;
             };
+            // A retransmission does not cross a record's end either.
+            if let Some(rec) = self.record_end_after(start).filter(|r| r.lt(end)) {
+                end = rec;
+            }
             let wnd_end = self.snd_una + self.snd_wnd;
             if !start.lt(wnd_end) && start != self.snd_una {
                 break;
@@ -379,8 +385,13 @@ impl Tcb {
                 cwnd_room = cwnd_room.max(mss); // never stall with nothing in flight
             }
             let max_seg = if out.tso_max > mss { out.tso_max } else { mss };
-            let mut len = avail.min(max_seg).min(wnd_room).min(cwnd_room);
-            if len > mss && len < avail {
+            // A record's end (MSG_EOR) ends the segment, as the end of the data
+            // does.
+            let upto = self.record_end_after(self.snd_nxt).map_or(avail, |end| {
+                avail.min(end.saturating_distance(self.snd_nxt))
+            });
+            let mut len = upto.min(max_seg).min(wnd_room).min(cwnd_room);
+            if len > mss && len < upto {
                 // A TSO segment ends on a segment boundary unless it carries the
                 // last bytes: the device's pieces are then all full-sized.
                 len -= len % mss;
@@ -397,11 +408,13 @@ impl Tcb {
                 && !retransmission
                 && !self.urg_tx.forces_send(self.snd_nxt, len)
             {
-                // Nagle (RFC 9293 3.7.4): hold a small segment while data is unacked.
-                // (A Fast Open connection's SYN-ACK is not data in flight.)
+                // Nagle (RFC 9293 3.7.4): hold a small segment while data is
+                // unacked; as Linux, only the last one queued (one a record's
+                // end cuts short goes). (A Fast Open connection's SYN-ACK is
+                // not data in flight.)
                 let nothing_in_flight = self.snd_nxt == self.snd_una
                     || (self.fast_open_waiting() && self.snd_nxt == self.iss + 1u32);
-                if !(self.opts.nodelay || nothing_in_flight) {
+                if !(self.opts.nodelay || nothing_in_flight) && len == avail {
                     break;
                 }
                 // TCP_CORK and MSG_MORE hold it even then, until uncorked, a
@@ -417,7 +430,7 @@ impl Tcb {
                 // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited small
                 // segment waits unless it is at least half the largest window seen;
                 // a congestion-window-limited one waits for whole segments.
-                if len < avail
+                if len < upto
                     && (len == cwnd_room || len < self.max_snd_wnd / 2)
                     && !self.sws_override
                 {
@@ -441,7 +454,8 @@ impl Tcb {
             }
             self.sws_override = false;
             let flags = Flags {
-                psh: len > 0 && len == avail,
+                // PSH where the data queued, or a record, ends.
+                psh: len > 0 && len == upto,
                 fin: fin_here,
                 ..Flags::default()
             };
@@ -629,4 +643,32 @@ impl Tcb {
             self.emit_ack(now, out);
         }
     }
+
+    /// Marks the end of a record (`MSG_EOR`) at `end`. At most
+    /// [`MAX_RECORDS`] are remembered; past that the oldest is forgotten (its
+    /// record then may share a segment with the next).
+    pub(super) fn mark_record_end(&mut self, end: SeqNumber) {
+        if self.records.back() == Some(&end) {
+            return;
+        }
+        if self.records.len() >= MAX_RECORDS {
+            self.records.pop_front();
+        }
+        self.records.push_back(end);
+    }
+
+    /// The first record end after `seq`, if any.
+    fn record_end_after(&self, seq: SeqNumber) -> Option<SeqNumber> {
+        self.records.iter().copied().find(|e| e.gt(seq))
+    }
+
+    /// Forgets the record ends SND.UNA has passed.
+    pub(super) fn forget_acked_records(&mut self) {
+        while self.records.front().is_some_and(|e| !e.gt(self.snd_una)) {
+            self.records.pop_front();
+        }
+    }
 }
+
+/// Record ends (`MSG_EOR`) a connection remembers.
+const MAX_RECORDS: usize = 1024;

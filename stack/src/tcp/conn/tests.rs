@@ -143,7 +143,7 @@ impl Harness {
     }
 
     fn app_send(&mut self, data: &[u8]) -> usize {
-        self.with(|t, out, now| t.send(now, data, false, out))
+        self.with(|t, out, now| t.send(now, data, Default::default(), out))
     }
 
     fn app_recv(&mut self, n: usize) -> Vec<u8> {
@@ -437,7 +437,7 @@ fn quick_acks_at_the_start_then_delayed() {
     assert_eq!(rel_ack(&h.recv_one().0), seq);
     // A reply within the delayed-ACK time makes the exchange interactive:
     // the next segment's ACK waits (to ride on the next reply).
-    h.with(|t, out, now| t.send(now, b"reply", false, out));
+    h.with(|t, out, now| t.send(now, b"reply", Default::default(), out));
     h.recv_one();
     h.send(seg("", seq, Some(6)), b"x");
     h.recv_nothing();

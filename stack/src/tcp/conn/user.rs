@@ -319,11 +319,16 @@ impl Tcb {
         &mut self,
         now: Instant,
         data: &[u8],
-        more: bool,
+        flags: crate::tcp::SendFlags,
         out: &mut Out<'_>,
     ) -> usize {
-        self.more = more;
+        self.more = flags.more;
         let n = self.send_buf.enqueue_slice(data);
+        if flags.eor && n == data.len() && n > 0 {
+            // The record ends where this data does.
+            let end = self.buf_seq() + self.send_buf.len();
+            self.mark_record_end(end);
+        }
         if n > 0 && (self.state.synchronized() || self.fast_open_waiting()) {
             self.output(now, out);
         }
