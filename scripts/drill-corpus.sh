@@ -73,8 +73,9 @@ printf '  unsupported by the stack     %5d\n' "$(count unsupported)"
 printf '  stack behaves differently    %5d\n' "$(count difference)"
 printf '  crashed or timed out         %5d\n' "$(count crash)"
 echo "most common first errors:"
+# (sed, not head: head would leave early and, under pipefail, end the script.)
 awk -F'\t' '$1 != "pass" {print $3}' "$work/results" \
-    | sed -E 's/[0-9]+(\.[0-9]+)?/N/g' | sort | uniq -c | sort -rn | head -12
+    | sed -E 's/[0-9]+(\.[0-9]+)?/N/g' | sort | uniq -c | sort -rn | sed -n 1,12p
 if [[ -n $list ]]; then
     awk -F'\t' '$1 != "pass" {printf "%s\t%s\t%s\n", $1, $2, $3}' "$work/results"
 fi

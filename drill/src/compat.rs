@@ -76,6 +76,11 @@ pub struct Shell {
 /// them on the running stack (see [`sysctls`]).
 pub const SYSCTL_CALL: &str = "__sysctl";
 
+/// The pseudo-call a timed python block (or shell command with nothing for
+/// the stack) becomes in compatibility mode: it does nothing at its time, so
+/// later relative times count from it as in the script.
+pub const SKIP_CALL: &str = "__skip";
+
 /// The line that replaces a timed shell command setting `sysctls`.
 pub fn sysctl_line(time: &str, sysctls: &[(String, String)]) -> String {
     let args: Vec<String> = sysctls
@@ -114,6 +119,11 @@ pub fn prepare(src: &str) -> (String, Vec<String>, Vec<Shell>) {
                 open = Some((Block::Python, n));
             } else {
                 notes.push(format!("line {n}: python block skipped"));
+            }
+            // Its time still counts: the next relative time starts there.
+            let time = code[..at].trim();
+            if !time.is_empty() {
+                out.push_str(&format!("{time} {SKIP_CALL}() = 0"));
             }
             out.push('\n');
             continue;
@@ -328,7 +338,8 @@ mod tests {
         assert_eq!(lines[7..9], ["", ""]);
         assert_eq!(lines[0], "");
         assert!(lines[1].contains("socket("));
-        assert_eq!(lines[2..6], ["", "", "", ""]);
+        // A timed python block keeps its time, as a call that does nothing.
+        assert_eq!(lines[2..6], ["+0 __skip() = 0", "+0 __skip() = 0", "", ""]);
         assert!(lines[6].contains("close(3)"));
         assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(notes[0].contains("sysctl -w x=1"));

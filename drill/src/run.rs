@@ -172,12 +172,16 @@ pub fn run_source(name: &str, src: &str, opts: &RunOptions) -> ScriptResult {
         for sh in &shells {
             let set = crate::compat::sysctls(&sh.text, dir);
             match &sh.time {
-                Some(time) if !set.is_empty() => {
+                Some(time) => {
                     if let Some(l) = lines.get_mut(sh.line - 1) {
-                        *l = crate::compat::sysctl_line(time, &set);
+                        *l = if set.is_empty() {
+                            format!("{time} {}() = 0", crate::compat::SKIP_CALL)
+                        } else {
+                            crate::compat::sysctl_line(time, &set)
+                        };
                     }
                 }
-                _ => sysctls.extend(set.into_iter().map(|(k, v)| (sh.line, k, v))),
+                None => sysctls.extend(set.into_iter().map(|(k, v)| (sh.line, k, v))),
             }
         }
         let prepared = lines.join("\n") + "\n";

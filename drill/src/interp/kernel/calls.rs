@@ -177,7 +177,10 @@ impl Interp {
                         false,
                     ) {
                         Ok(n) if f.nonblocking || dontwait => ok(n as i64),
-                        Ok(n) => Outcome::Blocked(Wait::Write { done: n }),
+                        Ok(n) => Outcome::Blocked(Wait::Write {
+                            done: n,
+                            connecting: true,
+                        }),
                         Err(e) => net(e),
                     },
                 ));
@@ -204,9 +207,15 @@ impl Interp {
             Ok(n) if nonblocking => ok(n as i64),
             // Blocking (Linux): the call waits for the connection, then sends
             // the rest.
-            Ok(n) => Outcome::Blocked(Wait::Write { done: n }),
+            Ok(n) => Outcome::Blocked(Wait::Write {
+                done: n,
+                connecting: true,
+            }),
             Err(NetError::InProgress) if nonblocking => errno("EINPROGRESS"),
-            Err(NetError::InProgress) => Outcome::Blocked(Wait::Write { done: 0 }),
+            Err(NetError::InProgress) => Outcome::Blocked(Wait::Write {
+                done: 0,
+                connecting: true,
+            }),
             Err(e) => net(e),
         }))
     }
@@ -333,15 +342,20 @@ impl Interp {
                 }
             }
             Kind::Tcp => {
-                let done = match wait {
-                    Some(Wait::Write { done }) => *done,
-                    _ => 0,
+                use stack::tcp::State as S;
+                let state = self.engine.tcp_state(f.h);
+                let (done, connecting) = match wait {
+                    // (Once established, it is an ordinary write.)
+                    Some(Wait::Write { done, connecting }) => (
+                        *done,
+                        *connecting && matches!(state, Ok(S::SynSent | S::SynReceived | S::Closed)),
+                    ),
+                    _ => (0, state == Ok(S::SynSent)),
                 };
                 let rest = data.get(done..).unwrap_or(&[]);
                 // A send that starts a deferred Fast Open connect (its SYN
                 // carries the data) blocks until the connection is made.
-                let deferred =
-                    wait.is_none() && self.engine.tcp_state(f.h) == Ok(stack::tcp::State::SynSent);
+                let deferred = wait.is_none() && connecting;
                 let flags = stack::tcp::SendFlags {
                     oob,
                     more: flags & i64::from(sockets::MSG_MORE) != 0,
@@ -351,7 +365,10 @@ impl Interp {
                     Ok(n) => {
                         let total = done + n;
                         if (total < data.len() || deferred) && !(f.nonblocking || dontwait) {
-                            Ok(Outcome::Blocked(Wait::Write { done: total }))
+                            Ok(Outcome::Blocked(Wait::Write {
+                                done: total,
+                                connecting,
+                            }))
                         } else {
                             Ok(ok(total as i64))
                         }
@@ -360,10 +377,12 @@ impl Interp {
                         Ok(ok(done as i64))
                     }
                     Err(NetError::WouldBlock) if f.nonblocking || dontwait => Ok(errno("EAGAIN")),
-                    Err(NetError::WouldBlock) => Ok(Outcome::Blocked(Wait::Write { done })),
-                    // A connection refused never carried the data queued for
-                    // it (a blocking Fast Open sendto): the error, as Linux.
-                    Err(e @ NetError::ConnectionRefused) => Ok(net(e)),
+                    Err(NetError::WouldBlock) => {
+                        Ok(Outcome::Blocked(Wait::Write { done, connecting }))
+                    }
+                    // A handshake that failed never carried the data queued
+                    // for it (a blocking Fast Open send): the error, as Linux.
+                    Err(e) if connecting => Ok(net(e)),
                     Err(e) if done > 0 => {
                         let _ = e;
                         Ok(ok(done as i64))

@@ -62,8 +62,10 @@ pub(crate) enum Wait {
     Poll { deadline: Option<Micros> },
     /// A blocking TCP `connect` in progress.
     Connect,
-    /// A blocking `write` that has queued `done` bytes so far.
-    Write { done: usize },
+    /// A blocking `write` that has queued `done` bytes so far; `connecting`
+    /// when it began before the connection was made (a Fast Open send): a
+    /// failed handshake is then its error, not a short count.
+    Write { done: usize, connecting: bool },
 }
 
 impl Wait {
@@ -415,6 +417,7 @@ impl Interp {
             "poll" => self.sys_poll(call, wait),
             "getsockname" | "getpeername" => self.sys_sockname(call),
             crate::compat::SYSCTL_CALL if self.settings.compat.is_some() => self.sys_sysctl(call),
+            crate::compat::SKIP_CALL if self.settings.compat.is_some() => Ok(ok(0)),
             other => Err(format!(
                 "unsupported system call '{other}' (supported: socket, bind, listen, accept, accept4, \
                  connect, read, recv, recvfrom, write, send, sendto, readv, writev, recvmsg, \
