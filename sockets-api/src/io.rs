@@ -276,7 +276,18 @@ impl Stack {
                 if sent > 0 && g.engine_ref().readiness(h)?.error {
                     return Ok(Some(()));
                 }
-                match g.engine().tcp_send(now, h, &buf[sent..], send_flags) {
+                // The deferred connect's SYN takes what fits, the rest is queued
+                // behind it (its ACK of the SYN-ACK then rides on that data).
+                let r = if deferred && sent == 0 {
+                    let any = SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
+                    match g.engine().tcp_connect_fast_open(now, h, any, buf, true) {
+                        Err(NetError::Already) => g.engine().tcp_send(now, h, buf, send_flags),
+                        r => r,
+                    }
+                } else {
+                    g.engine().tcp_send(now, h, &buf[sent..], send_flags)
+                };
+                match r {
                     Ok(n) => {
                         sent += n;
                         if sent == buf.len() && !deferred {

@@ -150,6 +150,9 @@ impl Settings {
                     return Err(format!("option --{name}: invalid value '{value}'"));
                 }
             }
+            // packetdrill's interpolation of `<` TS ecr values: ours are
+            // always translated by the offset the first `>` TS val gives.
+            "tcp_ts_ecr_scaled" => {}
             // The tick of the timestamp clock of the host under test: our
             // TS val is never compared, only its presence and TS ecr.
             "tcp_ts_tick_usecs" => {
@@ -170,7 +173,8 @@ impl Settings {
                     "unknown option --{name} (known: local_ip, remote_ip, gateway_ip, prefix_len, \
                      netmask_ip, mtu, mss, seed, tolerance_usecs, tolerance_percent, bind_port, \
                      connect_port, remote_port, default_win, arp_delay_usecs, any_wait_usecs, \
-                     strict_segments, tcp_ts_tick_usecs, ip_version, tcp_fastopen, tcp_fastopen_key)"
+                     strict_segments, tcp_ts_tick_usecs, tcp_ts_ecr_scaled, ip_version, tcp_fastopen, \
+                     tcp_fastopen_key)"
                 ))
             }
         }

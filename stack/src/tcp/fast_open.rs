@@ -229,7 +229,7 @@ impl Tcp {
             // A deferred connect's SYN goes with this data; connecting
             // already: Linux's EALREADY; connected: the flag means nothing more.
             if c.fast_open_deferred() {
-                return self.send_deferred(t, h, data);
+                return self.send_deferred(t, h, data, queue_rest);
             }
             if matches!(c.state(), State::SynSent | State::SynReceived) {
                 return Err(NetError::Already);
@@ -325,24 +325,31 @@ impl Tcp {
     }
 
     /// The first send on a deferred Fast Open connect: its data rides on the
-    /// SYN, which goes now. Returns the bytes it carries.
+    /// SYN, which goes now. Returns the bytes it carries (`InProgress` for
+    /// none), or with `queue_rest` (a blocking caller) all it queued.
     pub(super) fn send_deferred(
         &mut self,
         t: &mut Tx<'_>,
         h: SocketHandle,
         data: &[u8],
+        queue_rest: bool,
     ) -> Result<usize, NetError> {
         let now = t.cx.now;
         let n = self.with_tcb(t, h, |tcb, out| {
             let room = tcb.fast_open_mut().room;
-            let n = tcb.queue_syn_data(&data[..data.len().min(room)]);
+            let mut n = tcb.queue_syn_data(&data[..data.len().min(room)]);
+            if queue_rest {
+                n += tcb.queue_after_syn(&data[n..]);
+            }
             tcb.fast_open_mut().deferred = false;
             tcb.output(now, out);
             (n, Notice::default())
         })?;
-        if n > 0 {
-            t.cx.counters.inc(Stat::TcpFastOpenActive);
+        if n == 0 {
+            // A SYN without data (Linux's answer to an empty send).
+            return Err(NetError::InProgress);
         }
+        t.cx.counters.inc(Stat::TcpFastOpenActive);
         Ok(n)
     }
 

@@ -243,7 +243,7 @@ impl Tcp {
             None => return Err(NetError::NotConnected),
         };
         if tcb.fast_open_deferred() {
-            return self.send_deferred(t, h, data);
+            return self.send_deferred(t, h, data, false);
         }
         if !tcb.check_send(data.len())? {
             return Ok(0);

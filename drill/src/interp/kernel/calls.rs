@@ -4,6 +4,25 @@
 use super::*;
 
 impl Interp {
+    /// POLLRDHUP (with POLLIN) once the peer's FIN came, as Linux sets
+    /// RCV_SHUTDOWN then (and when the connection dies).
+    fn read_hangup_bits(&self, f: &Fd) -> i64 {
+        use stack::tcp::State as S;
+        if f.kind != Kind::Tcp {
+            return 0;
+        }
+        let peer_done = match self.engine.tcp_state(f.h) {
+            Ok(S::CloseWait | S::LastAck | S::Closing | S::TimeWait) => true,
+            Ok(S::Closed) => matches!(self.engine.tcp_info(f.h), Ok(Some(_))),
+            _ => false,
+        };
+        if peer_done {
+            0x2000 | 0x1 | 0x40
+        } else {
+            0
+        }
+    }
+
     pub(super) fn sys_socket(&mut self, call: &Syscall) -> Result<Outcome, String> {
         let domain = opt_int(call, 0, 2)?;
         if domain != 2 {
@@ -361,7 +380,21 @@ impl Interp {
                     more: flags & i64::from(sockets::MSG_MORE) != 0,
                     eor: flags & i64::from(sockets::MSG_EOR) != 0,
                 };
-                match tcp::send(&mut self.engine, now, f.h, rest, flags) {
+                // A blocking send on a deferred Fast Open connect queues all it
+                // can with the SYN's data (the ACK of the SYN-ACK then rides
+                // on it, as Linux's pending writer's does).
+                let sent = if deferred && !(f.nonblocking || dontwait) {
+                    let any = SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
+                    match self.engine.tcp_connect_fast_open(now, f.h, any, rest, true) {
+                        Err(NetError::Already) => {
+                            tcp::send(&mut self.engine, now, f.h, rest, flags)
+                        }
+                        r => r,
+                    }
+                } else {
+                    tcp::send(&mut self.engine, now, f.h, rest, flags)
+                };
+                match sent {
                     Ok(n) => {
                         let total = done + n;
                         if (total < data.len() || deferred) && !(f.nonblocking || dontwait) {
@@ -463,7 +496,9 @@ impl Interp {
             let revents = match self.fd_get(fd) {
                 None => 0x20,
                 Some(f) => match self.engine.readiness(f.h) {
-                    Ok(r) => readiness_bits(r) & (events | 0x8 | 0x10),
+                    Ok(r) => {
+                        (readiness_bits(r) | self.read_hangup_bits(&f)) & (events | 0x8 | 0x10)
+                    }
                     Err(_) => 0x20,
                 },
             };

@@ -182,6 +182,11 @@ impl Tcb {
         if ack_ok {
             self.fast_open_synack(seg, out);
             self.snd_una = seg.ack;
+            // (A SYN sent again carries no data, yet the SYN-ACK may
+            // acknowledge the data of the first.)
+            if self.snd_nxt.lt(seg.ack) {
+                self.snd_nxt = seg.ack;
+            }
             self.state = State::Established;
             self.snd_wnd = (seg.window as usize) << self.snd_shift;
             self.max_snd_wnd = self.snd_wnd;

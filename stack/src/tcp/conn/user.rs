@@ -112,6 +112,9 @@ impl Tcb {
     /// failed attempt its error (or the socket's `pending`).
     pub(crate) fn connect_error(&self, pending: Option<NetError>) -> NetError {
         match self.state {
+            // (A deferred Fast Open connect is connected, as far as connect
+            // is concerned: Linux's EISCONN.)
+            State::SynSent if self.fo.deferred => NetError::IsConnected,
             State::SynSent | State::SynReceived => NetError::Already,
             State::Closed => self.error.or(pending).unwrap_or(NetError::InvalidInput),
             _ => NetError::IsConnected,
@@ -384,14 +387,23 @@ impl Tcb {
             }
         }
         if !peek {
-            // Window update (RFC 9293 3.8.6.2.2): when the window we could offer
-            // grew by two segments or half the buffer, tell the peer.
-            // What we could advertise: the free space, as far as the window field
-            // (with our scale) can express it.
+            // Window update (RFC 9293 3.8.6.2.2). What we could advertise: the
+            // free space, as far as the window field (with our scale) can
+            // express it. As Linux (tcp_cleanup_rbuf): only when what is left
+            // of the offered window is at most half the largest we could
+            // offer, and the read at least doubles it; BSD's rule (with
+            // `bsd_receive_window`): when it grew by two segments or half the
+            // buffer.
+            let largest = self.recv_buf.capacity().min(65535usize << self.rcv_shift);
             let could = self.recv_buf.window().min(65535usize << self.rcv_shift);
             let offered = self.rcv_wnd();
-            let step = (2 * self.adv_mss as usize).min(self.recv_buf.capacity() / 2);
-            if self.state.synchronized() && could >= offered + step {
+            let update = if self.cfg.bsd_receive_window {
+                let step = (2 * self.adv_mss as usize).min(self.recv_buf.capacity() / 2);
+                could >= offered + step
+            } else {
+                2 * offered <= largest && could >= 2 * offered && could > offered
+            };
+            if self.state.synchronized() && update {
                 self.ack_now = true;
                 self.ack_urgent = true;
                 self.output(now, out);
@@ -518,6 +530,21 @@ impl Tcb {
         } else {
             576
         };
+        if self.state == State::SynSent {
+            // Our SYN carried data (Fast Open) too big for the path: the SYN
+            // goes again at once without it, offering the MSS the path allows
+            // (Linux's tcp_v4_mtu_reduced); the data follows the handshake.
+            let path_mss = mtu.saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN);
+            if self.fo.syn_data > 0 && self.snd_max.gt(self.iss + 1u32) {
+                self.adv_mss = self.adv_mss.min(path_mss.clamp(64, 65535) as u16);
+                self.fo.syn_data = 0;
+                self.snd_nxt = self.iss;
+                self.rtt_probe = None;
+                out.counters.inc(Stat::TcpRetransmits);
+                self.output(now, out);
+            }
+            return;
+        }
         let ts = if self.ts_enabled { 12 } else { 0 };
         let new_mss = mtu
             .saturating_sub(IPV4_HEADER_LEN + TCP_HEADER_LEN + ts)
