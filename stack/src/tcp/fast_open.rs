@@ -401,24 +401,25 @@ mod tests {
     fn cookies_are_linuxs() {
         // packetdrill's gtests give these cookies for Linux with the keys set
         // by their scripts (`tcp_fastopen_key`).
-        let key =
-            crate::config::FastOpenConfig::parse_linux_key("a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4")
-                .unwrap();
-        let c = server_cookie(
-            &key,
-            Ipv4Addr::new(192, 0, 2, 1),
-            Ipv4Addr::new(192, 168, 0, 1),
-        );
-        assert_eq!(c, [0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb]);
-        let key =
-            crate::config::FastOpenConfig::parse_linux_key("a0bf63f7-ed803d81-cd641d30-cebc4a90")
-                .unwrap();
-        let c = server_cookie(
-            &key,
-            Ipv4Addr::new(10, 248, 0, 2),
-            Ipv4Addr::new(192, 168, 0, 2),
-        );
-        assert_eq!(c, [0x00, 0xab, 0xaa, 0xab, 0xe8, 0xe9, 0x54, 0xc2]);
+        let cases = [
+            (
+                "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4",
+                [192, 0, 2, 1],
+                [192, 168, 0, 1],
+                0x3021_b9d8_8901_7eeb_u64,
+            ),
+            (
+                "a0bf63f7-ed803d81-cd641d30-cebc4a90",
+                [10, 248, 0, 2],
+                [192, 168, 0, 2],
+                0x00ab_aaab_e8e9_54c2,
+            ),
+        ];
+        for (key, client, server, cookie) in cases {
+            let key = crate::config::FastOpenConfig::parse_linux_key(key).unwrap();
+            let c = server_cookie(&key, Ipv4Addr::from(client), Ipv4Addr::from(server));
+            assert_eq!(c, cookie.to_be_bytes());
+        }
     }
 
     #[test]

@@ -63,15 +63,7 @@ impl Tcb {
     ) -> Notice {
         self.fo.passive = true;
         self.fo.syn_data_acked = !data.is_empty();
-        self.state = State::SynReceived;
-        self.irs = seg.seq;
-        self.rcv_nxt = seg.seq + 1u32;
-        self.take_syn_options(seg);
-        self.snd_wnd = seg.window as usize;
-        self.max_snd_wnd = self.snd_wnd;
-        self.snd_wl1 = seg.seq;
-        self.snd_wl2 = self.iss;
-        self.last_recv = now;
+        self.take_syn(now, seg);
         self.init_congestion();
         let mut notice = Notice {
             established: true,

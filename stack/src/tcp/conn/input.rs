@@ -105,6 +105,14 @@ impl Tcb {
 
     /// A passive open: the listener hands us the peer's SYN.
     pub(crate) fn on_syn(&mut self, now: Instant, seg: &TcpRepr, out: &mut Out<'_>) {
+        self.take_syn(now, seg);
+        // The listener counted the SYN in `TcpSegmentsIn`.
+        self.output(now, out);
+    }
+
+    /// SYN-RECEIVED from the peer's SYN: its sequence numbers, options and
+    /// window.
+    pub(super) fn take_syn(&mut self, now: Instant, seg: &TcpRepr) {
         self.state = State::SynReceived;
         self.irs = seg.seq;
         self.rcv_nxt = seg.seq + 1u32;
@@ -115,8 +123,6 @@ impl Tcb {
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = self.iss;
         self.last_recv = now;
-        // The listener counted the SYN in `TcpSegmentsIn`.
-        self.output(now, out);
     }
 
     /// A passive open from a SYN cookie: the state the SYN and our SYN-ACK
