@@ -216,6 +216,12 @@ pub(super) fn data_arg(call: &Syscall, buf: usize, len: usize) -> Result<Vec<u8>
     Ok(data)
 }
 
+/// Whether argument `i` is a null pointer (`NULL`): a C program's buffer the
+/// kernel cannot copy to or from (EFAULT).
+pub(super) fn null_arg(call: &Syscall, i: usize) -> bool {
+    matches!(call.args.get(i), Some(Expr::Ident(n)) if n == "NULL")
+}
+
 pub(super) fn len_arg(call: &Syscall, i: usize) -> Result<usize, String> {
     Ok(usize::try_from(int_arg(call, i)?)
         .map_err(|_| "negative length".to_string())?

@@ -276,6 +276,10 @@ impl Interp {
             return Ok(errno("EBADF"));
         };
         let len = len_arg(call, 2)?;
+        // Data to copy into a null buffer: EFAULT, as Linux's copy fails.
+        if null_arg(call, 1) && len > 0 && self.engine.readiness(f.h).is_ok_and(|r| r.readable) {
+            return Ok(errno("EFAULT"));
+        }
         let flags = if call.name == "read" {
             0
         } else {
@@ -322,6 +326,10 @@ impl Interp {
             return Ok(errno("EBADF"));
         };
         let data = data_arg(call, 1, 2)?;
+        // A null buffer cannot be read from: EFAULT, as Linux's copy fails.
+        if null_arg(call, 1) && !data.is_empty() && wait.is_none() {
+            return Ok(errno("EFAULT"));
+        }
         let flags = if call.name == "write" {
             0
         } else {

@@ -418,6 +418,11 @@ impl Interp {
             "getsockname" | "getpeername" => self.sys_sockname(call),
             crate::compat::SYSCTL_CALL if self.settings.compat.is_some() => self.sys_sysctl(call),
             crate::compat::SKIP_CALL if self.settings.compat.is_some() => Ok(ok(0)),
+            // Calls about files and pipes, which a network stack does not have.
+            "open" | "openat" | "sendfile" | "splice" | "pipe" | "pipe2" | "mmap" => Err(format!(
+                "unsupported by the stack: {} (files and pipes)",
+                call.name
+            )),
             other => Err(format!(
                 "unsupported system call '{other}' (supported: socket, bind, listen, accept, accept4, \
                  connect, read, recv, recvfrom, write, send, sendto, readv, writev, recvmsg, \
