@@ -115,7 +115,13 @@ const UNREACHABLE_CODES: &[(&str, u8)] = &[
 ];
 
 /// Time-exceeded codes by script name.
-const TIME_EXCEEDED_CODES: &[(&str, u8)] = &[("ttl_exceeded", 0), ("reassembly_timeout", 1)];
+/// (The longer names are those of FreeBSD's packetdrill scripts.)
+const TIME_EXCEEDED_CODES: &[(&str, u8)] = &[
+    ("ttl_exceeded", 0),
+    ("reassembly_timeout", 1),
+    ("ttl_exceeded_in_transit", 0),
+    ("frag_reass_exceeded", 1),
+];
 
 /// Redirect codes by script name.
 const REDIRECT_CODES: &[(&str, u8)] = &[
