@@ -258,10 +258,13 @@ impl Stack {
         let mut sent = 0;
         // A blocking send that starts a deferred Fast Open connect (its SYN
         // carries the data) returns once the connection is made, as Linux's.
-        let deferred =
-            !nonblocking && self.lock().engine_ref().tcp_state(h)? == stack::tcp::State::SynSent;
+        // (Learnt on the first pass, under the lock the send takes anyway.)
+        let mut deferred = None;
         let r = self.block_on(fd, file, nonblocking, file.send_timeout(), |g| {
             let now = g.now();
+            let deferred = *deferred.get_or_insert_with(|| {
+                !nonblocking && g.engine_ref().tcp_state(h) == Ok(stack::tcp::State::SynSent)
+            });
             if deferred && sent == buf.len() && sent > 0 {
                 let state = g.engine_ref().tcp_state(h)?;
                 let connecting = matches!(
@@ -279,8 +282,7 @@ impl Stack {
                 // The deferred connect's SYN takes what fits, the rest is queued
                 // behind it (its ACK of the SYN-ACK then rides on that data).
                 let r = if deferred && sent == 0 {
-                    let any = SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
-                    match g.engine().tcp_connect_fast_open(now, h, any, buf, true) {
+                    match g.engine().tcp_connect_fast_open(now, h, None, buf, true) {
                         Err(NetError::Already) => g.engine().tcp_send(now, h, buf, send_flags),
                         r => r,
                     }

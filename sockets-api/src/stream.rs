@@ -251,7 +251,7 @@ impl Stack {
             let now = g.now();
             match g
                 .engine()
-                .tcp_connect_fast_open(now, h, to, buf, !nonblocking)
+                .tcp_connect_fast_open(now, h, Some(to), buf, !nonblocking)
             {
                 Ok(n) => n,
                 Err(NetError::InProgress) => 0,

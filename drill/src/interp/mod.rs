@@ -202,9 +202,6 @@ pub(crate) struct Interp {
     last_line: usize,
     verbose: bool,
     log: Vec<String>,
-    /// The `<` SYN being built goes to a new listener (compatibility mode):
-    /// its connection is numbered afresh.
-    fresh_syn: bool,
     firings: u64,
     spin: (Micros, u32),
 }
@@ -265,7 +262,6 @@ impl Interp {
             last_line: 0,
             verbose,
             log: Vec::new(),
-            fresh_syn: false,
             firings: 0,
             spin: (0, 0),
         })

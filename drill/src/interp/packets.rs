@@ -41,6 +41,8 @@ impl Interp {
     /// Builds the IPv4 datagram of a `<` line (with the TOS byte and TTL it
     /// gives, if any).
     pub(super) fn build_inbound(&mut self, p: &Packet) -> Result<Vec<u8>, String> {
+        // A SYN to a new listener (compatibility mode): a new connection.
+        let mut fresh = false;
         if let (PacketProto::Tcp(t), None) = (&p.proto, &p.addrs) {
             if t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK) {
                 let (src, dst) = self.inbound_endpoints(p);
@@ -51,14 +53,14 @@ impl Interp {
                     if used {
                         self.def.remote_port = self.def.remote_port.checked_add(1).unwrap_or(1024);
                     }
-                    self.fresh_syn = true;
+                    fresh = true;
                 }
                 self.def.listened = false;
             }
         }
         let (src, dst) = self.inbound_endpoints(p);
         let id = self.next_ip_id();
-        let (proto, payload) = self.inbound_payload(p, src, dst)?;
+        let (proto, payload) = self.inbound_payload(p, src, dst, fresh)?;
         let tos = p.ip.tos.unwrap_or(0);
         let ttl = p.ip.ttl.unwrap_or(wire::DEFAULT_TTL);
         let mut d =
@@ -68,26 +70,28 @@ impl Interp {
         Ok(d)
     }
 
-    /// The protocol number and transport bytes of a `<` line from `src` to `dst`.
+    /// The protocol number and transport bytes of a `<` line from `src` to
+    /// `dst`; `fresh`: a SYN to a new listener, in compatibility mode.
     fn inbound_payload(
         &mut self,
         p: &Packet,
         src: SocketAddrV4,
         dst: SocketAddrV4,
+        fresh: bool,
     ) -> Result<(u8, Vec<u8>), String> {
         let payload = match &p.proto {
             PacketProto::Tcp(t) => {
                 let key = (dst.port(), *src.ip(), src.port());
-                let compat = self.settings.compat.is_some();
-                let fresh = std::mem::take(&mut self.fresh_syn);
+                // packetdrill's numbering in compatibility mode: see `Conn`.
+                let relative = self.settings.compat.is_some();
                 let c = self.conns.entry(key).or_default();
+                let syn = t.flags.contains(TcpFlags::SYN);
                 // A new connection after the last one ended (strict mode), or,
-                // as packetdrill sees it, a SYN to a new listener.
-                let new_conn = if compat { fresh } else { c.finished };
-                if t.flags.contains(TcpFlags::SYN) && !t.flags.contains(TcpFlags::ACK) && new_conn {
-                    // A new connection after the last one ended (or an old
-                    // duplicate SYN): the script numbers its side afresh; our
-                    // ISN changes when our next SYN-ACK brings a new one.
+                // as packetdrill sees it, a SYN to a new listener: the script
+                // numbers its side afresh; our ISN changes when our next
+                // SYN-ACK brings a new one.
+                let new_conn = if relative { fresh } else { c.finished };
+                if syn && !t.flags.contains(TcpFlags::ACK) && new_conn {
                     *c = Conn {
                         local_isn: c.local_isn,
                         ts_offset: c.ts_offset,
@@ -95,9 +99,6 @@ impl Interp {
                     };
                 }
                 c.saw(t.flags.0, false);
-                let syn = t.flags.contains(TcpFlags::SYN);
-                // packetdrill's numbering in compatibility mode: see `Conn`.
-                let relative = self.settings.compat.is_some();
                 // (Only the connection's first SYN from the script: a later
                 // one is a test of the stack, not a new numbering.)
                 if syn && !t.absolute && relative && !c.remote_syn {
@@ -340,20 +341,26 @@ impl Interp {
                 }
                 let mut ts_offset = None;
                 if let Some(want) = &t.options {
-                    let mut got = seg
+                    let decoded = seg
                         .options
                         .as_ref()
-                        .map_err(|e| format!("the options cannot be decoded: {e}"))?
-                        .clone();
-                    for o in &mut got {
-                        if let TcpOptionSpec::Sack(blocks) = o {
-                            for (l, r) in blocks.iter_mut() {
-                                *l = l.wrapping_sub(remote_isn);
-                                *r = r.wrapping_sub(remote_isn);
+                        .map_err(|e| format!("the options cannot be decoded: {e}"))?;
+                    // SACK edges count from the remote ISN too (a copy only
+                    // when there is something to subtract).
+                    let mut shifted = None;
+                    if remote_isn != 0 {
+                        let mut opts = decoded.clone();
+                        for o in &mut opts {
+                            if let TcpOptionSpec::Sack(blocks) = o {
+                                for (l, r) in blocks.iter_mut() {
+                                    *l = l.wrapping_sub(remote_isn);
+                                    *r = r.wrapping_sub(remote_isn);
+                                }
                             }
                         }
+                        shifted = Some(opts);
                     }
-                    let got = &got;
+                    let got = shifted.as_ref().unwrap_or(decoded);
                     let same = if self.settings.compat.is_some() {
                         // Another platform's layout: the same options in any
                         // order, padding aside, any window scale.

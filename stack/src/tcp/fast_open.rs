@@ -67,13 +67,42 @@ pub(crate) struct FastOpen {
     pub room: usize,
 }
 
+/// How a client's SYN opens: `None` asks for a cookie; else the option to
+/// send (`None` without cookies) and the most data the SYN may carry.
+type SynPlan = Option<(Option<FastOpenCookie>, usize)>;
+
+impl FastOpen {
+    /// An active open tries Fast Open as `plan` says: the SYN's option is
+    /// set, and the room for data on the SYN comes back (`None`: the SYN
+    /// only asks for a cookie).
+    fn begin(&mut self, plan: SynPlan) -> Option<usize> {
+        self.tried = true;
+        match plan {
+            None => {
+                self.option = Some(FastOpenCookie::request(false));
+                None
+            }
+            Some((cookie, room)) => {
+                self.option = cookie;
+                Some(room)
+            }
+        }
+    }
+}
+
 /// What a listener does with a SYN, Fast Open-wise.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SynVerdict {
     /// An ordinary handshake: the data (if any) is not taken.
     Plain,
-    /// An ordinary handshake whose SYN-ACK carries this cookie.
-    SendCookie(FastOpenCookie),
+    /// An ordinary handshake whose SYN-ACK carries `cookie`; `wrong` when
+    /// the SYN had another (else it asked for one).
+    SendCookie {
+        /// The right cookie, in the form the SYN used.
+        cookie: FastOpenCookie,
+        /// The SYN carried a wrong cookie.
+        wrong: bool,
+    },
     /// The data is taken and the connection made at once.
     Accept,
 }
@@ -205,9 +234,10 @@ impl Tcp {
         if option.value() == right {
             return SynVerdict::Accept;
         }
-        let mut cookie = FastOpenCookie::new(&right, option.experimental).unwrap_or_default();
-        cookie.experimental = option.experimental;
-        SynVerdict::SendCookie(cookie)
+        SynVerdict::SendCookie {
+            cookie: FastOpenCookie::new(&right, option.experimental).unwrap_or_default(),
+            wrong: option.len > 0,
+        }
     }
 
     /// Connects `h` to `remote` with `data` on the SYN (`sendto` with
@@ -216,12 +246,11 @@ impl Tcp {
         &mut self,
         t: &mut Tx<'_>,
         h: SocketHandle,
-        remote: SocketAddrV4,
+        remote: Option<SocketAddrV4>,
         data: &[u8],
         queue_rest: bool,
     ) -> Result<usize, NetError> {
-        let cfg = t.cx.config.tcp.fast_open.clone();
-        if !cfg.client {
+        if !t.cx.config.tcp.fast_open.client {
             return Err(NetError::NotSupported);
         }
         let s = sock(t.sockets, h)?;
@@ -236,17 +265,12 @@ impl Tcp {
             }
             return self.send(t, h, data, SendFlags::default());
         }
+        let remote = remote.ok_or(NetError::DestAddrRequired)?;
         let plan = self.syn_data_plan(t, h, remote)?;
         let (mut on_syn, mut queued) = (0, 0);
         self.connect_with(t, h, remote, |tcb: &mut Tcb| {
-            let fo = tcb.fast_open_mut();
-            fo.tried = true;
-            match plan {
-                None => fo.option = Some(FastOpenCookie::request(false)),
-                Some((cookie, room)) => {
-                    fo.option = cookie;
-                    on_syn = tcb.queue_syn_data(&data[..data.len().min(room)]);
-                }
+            if let Some(room) = tcb.fast_open_mut().begin(plan) {
+                on_syn = tcb.queue_syn_data(&data[..data.len().min(room)]);
             }
             queued = on_syn;
             if queue_rest {
@@ -271,7 +295,7 @@ impl Tcp {
         t: &Tx<'_>,
         h: SocketHandle,
         remote: SocketAddrV4,
-    ) -> Result<Option<(Option<FastOpenCookie>, usize)>, NetError> {
+    ) -> Result<SynPlan, NetError> {
         let cfg = &t.cx.config.tcp.fast_open;
         let s = sock(t.sockets, h)?;
         let no_cookie = cfg.client_without_cookie || s.opts.fast_open_no_cookie;
@@ -308,14 +332,9 @@ impl Tcp {
         let plan = self.syn_data_plan(t, h, remote)?;
         self.connect_with(t, h, remote, |tcb: &mut Tcb| {
             let fo = tcb.fast_open_mut();
-            fo.tried = true;
-            match plan {
-                None => fo.option = Some(FastOpenCookie::request(false)),
-                Some((cookie, room)) => {
-                    fo.option = cookie;
-                    fo.deferred = true;
-                    fo.room = room;
-                }
+            if let Some(room) = fo.begin(plan) {
+                fo.deferred = true;
+                fo.room = room;
             }
         })?;
         match plan {
@@ -377,13 +396,16 @@ impl crate::Engine {
     /// `queue_rest` (a blocking caller, which waits for the connection
     /// anyway), what the SYN does not carry is queued too, to go once
     /// connected, as Linux's blocking `sendto` does, and `Ok` counts it. On a
-    /// connected socket it is a plain send; `NotSupported` when the stack's
-    /// client side of Fast Open is off.
+    /// socket that has its connection it needs no `remote`: the first send of
+    /// a deferred connect (`TCP_FASTOPEN_CONNECT`) puts its data on the SYN
+    /// (`queue_rest` as above), while connecting it is `Already`, connected a
+    /// plain send. `DestAddrRequired` without `remote` on an unconnected
+    /// socket; `NotSupported` when the stack's client side of Fast Open is off.
     pub fn tcp_connect_fast_open(
         &mut self,
         now: Instant,
         h: SocketHandle,
-        remote: SocketAddrV4,
+        remote: Option<SocketAddrV4>,
         data: &[u8],
         queue_rest: bool,
     ) -> Result<usize, NetError> {

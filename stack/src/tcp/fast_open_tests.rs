@@ -48,7 +48,7 @@ fn the_second_connection_sends_data_on_its_syn() {
     let c = p.a.tcp_open().unwrap();
     let now = p.now();
     assert_eq!(
-        p.a.tcp_connect_fast_open(now, c, SERVER, b"first", false),
+        p.a.tcp_connect_fast_open(now, c, Some(SERVER), b"first", false),
         Err(NetError::InProgress),
         "no cookie yet: the SYN only asks for one"
     );
@@ -67,7 +67,7 @@ fn the_second_connection_sends_data_on_its_syn() {
     let c2 = p.a.tcp_open().unwrap();
     let now = p.now();
     assert_eq!(
-        p.a.tcp_connect_fast_open(now, c2, SERVER, b"hello", false),
+        p.a.tcp_connect_fast_open(now, c2, Some(SERVER), b"hello", false),
         Ok(5)
     );
     // Half a round trip later the SYN is there: the server's connection is
@@ -99,7 +99,8 @@ fn a_listener_without_the_option_ignores_syn_data() {
     let (mut p, l) = pair(4);
     // Learn a cookie first, then turn the server side off.
     let c = p.a.tcp_open().unwrap();
-    let _ = p.a.tcp_connect_fast_open(p.now(), c, SERVER, b"", false);
+    let _ =
+        p.a.tcp_connect_fast_open(p.now(), c, Some(SERVER), b"", false);
     assert!(p.run_until(Duration::from_secs(1), |p| p.a.tcp_state(c)
         == Ok(State::Established)));
     let mut o = p.b.socket_options(l).unwrap();
@@ -108,7 +109,7 @@ fn a_listener_without_the_option_ignores_syn_data() {
 
     let c2 = p.a.tcp_open().unwrap();
     assert_eq!(
-        p.a.tcp_connect_fast_open(p.now(), c2, SERVER, b"again", false),
+        p.a.tcp_connect_fast_open(p.now(), c2, Some(SERVER), b"again", false),
         Ok(5)
     );
     let mut got = Vec::new();
@@ -129,7 +130,8 @@ fn a_listener_without_the_option_ignores_syn_data() {
 fn a_wrong_cookie_gets_the_right_one() {
     let (mut p, l) = pair(4);
     let c = p.a.tcp_open().unwrap();
-    let _ = p.a.tcp_connect_fast_open(p.now(), c, SERVER, b"", false);
+    let _ =
+        p.a.tcp_connect_fast_open(p.now(), c, Some(SERVER), b"", false);
     assert!(p.run_until(Duration::from_secs(1), |p| p.a.tcp_state(c)
         == Ok(State::Established)));
     // The server's key changes (as after a restart): the cached cookie is wrong.
@@ -147,7 +149,7 @@ fn a_wrong_cookie_gets_the_right_one() {
 
     let c2 = p2.a.tcp_open().unwrap();
     assert_eq!(
-        p2.a.tcp_connect_fast_open(p2.now(), c2, SERVER, b"data", false),
+        p2.a.tcp_connect_fast_open(p2.now(), c2, Some(SERVER), b"data", false),
         Ok(4)
     );
     assert!(p2.run_until(Duration::from_secs(2), |p| p.a.tcp_state(c2)
@@ -157,7 +159,7 @@ fn a_wrong_cookie_gets_the_right_one() {
     // The new cookie is kept: the next SYN's data is taken.
     let c3 = p2.a.tcp_open().unwrap();
     assert_eq!(
-        p2.a.tcp_connect_fast_open(p2.now(), c3, SERVER, b"more", false),
+        p2.a.tcp_connect_fast_open(p2.now(), c3, Some(SERVER), b"more", false),
         Ok(4)
     );
     p2.run_for(Duration::from_millis(6));

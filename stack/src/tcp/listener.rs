@@ -94,8 +94,7 @@ impl Tcp {
         };
         let _ = self.with_tcb(t, child, |t, out| match verdict {
             SynVerdict::Accept => ((), t.on_fast_open_syn(now, repr, data, out)),
-            SynVerdict::SendCookie(cookie) => {
-                let wrong = cookie.len > 0 && repr.options.fast_open.is_some_and(|c| c.len > 0);
+            SynVerdict::SendCookie { cookie, wrong } => {
                 out.counters.inc(if wrong {
                     Stat::TcpFastOpenPassiveFail
                 } else {

@@ -447,15 +447,6 @@ impl Tcp {
         if notice.learned {
             self.learn_fast_open(t, h);
         }
-        // A child queued for accept stays there when reset, as in Linux:
-        // accept returns it, with its data and its error to read.
-        let kept = |t: &Tx<'_>, p: SocketHandle| match t.sockets.get(p) {
-            Ok(Socket::Tcp(ps)) => match &ps.kind {
-                TcpKind::Listen(l) => l.accept_queue.contains(&h),
-                _ => false,
-            },
-            _ => false,
-        };
         if let Some(p) = parent {
             if notice.established && !closed {
                 if let Ok(Socket::Tcp(ps)) = t.sockets.get_mut(p) {
@@ -469,16 +460,23 @@ impl Tcp {
                 }
                 t.sockets.mark(p);
             }
-            if closed && !kept(t, p) {
-                // A child that died before accept: the listener forgets it.
+            if closed {
+                // A child that died before accept: the listener forgets it,
+                // unless it is queued for accept already: then it stays, as in
+                // Linux (accept returns it, with its data and its error).
+                let mut queued = false;
                 if let Ok(Socket::Tcp(ps)) = t.sockets.get_mut(p) {
                     if let TcpKind::Listen(l) = &mut ps.kind {
-                        l.syn_queue.retain(|&c| c != h);
-                        l.accept_queue.retain(|&c| c != h);
+                        queued = l.accept_queue.contains(&h);
+                        if !queued {
+                            l.syn_queue.retain(|&c| c != h);
+                        }
                     }
                 }
-                self.free(t, h);
-                return;
+                if !queued {
+                    self.free(t, h);
+                    return;
+                }
             }
         }
         if closed && orphan {

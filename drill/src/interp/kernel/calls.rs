@@ -188,13 +188,10 @@ impl Interp {
             Ok(stack::tcp::State::SynSent | stack::tcp::State::SynReceived) => {
                 let now = self.now_instant();
                 return Ok(Some(
-                    match self.engine.tcp_connect_fast_open(
-                        now,
-                        f.h,
-                        SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0),
-                        data,
-                        false,
-                    ) {
+                    match self
+                        .engine
+                        .tcp_connect_fast_open(now, f.h, None, data, false)
+                    {
                         Ok(n) if f.nonblocking || dontwait => ok(n as i64),
                         Ok(n) => Outcome::Blocked(Wait::Write {
                             done: n,
@@ -218,7 +215,7 @@ impl Interp {
         let nonblocking = f.nonblocking || dontwait;
         let r = self
             .engine
-            .tcp_connect_fast_open(now, f.h, dst, data, !nonblocking);
+            .tcp_connect_fast_open(now, f.h, Some(dst), data, !nonblocking);
         if matches!(r, Ok(_) | Err(NetError::InProgress)) {
             self.learn_connect(f, dst, matches!(addr_expr, Expr::Ellipsis));
         }
@@ -392,8 +389,10 @@ impl Interp {
                 // can with the SYN's data (the ACK of the SYN-ACK then rides
                 // on it, as Linux's pending writer's does).
                 let sent = if deferred && !(f.nonblocking || dontwait) {
-                    let any = SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0);
-                    match self.engine.tcp_connect_fast_open(now, f.h, any, rest, true) {
+                    match self
+                        .engine
+                        .tcp_connect_fast_open(now, f.h, None, rest, true)
+                    {
                         Err(NetError::Already) => {
                             tcp::send(&mut self.engine, now, f.h, rest, flags)
                         }

@@ -393,13 +393,13 @@ fn scoreboard_records(capacity: usize) -> usize {
     capacity / 64 + 64
 }
 
-/// Linux's choice of window scale: the smallest shift that lets a 16-bit window
-/// cover the receive buffer (RFC 7323 2.3: at most 14).
 /// Our timestamp clock (RFC 7323): milliseconds, offset per connection.
 fn ts_clock(now: Instant, offset: u32) -> u32 {
     (now.total_millis() as u32).wrapping_add(offset)
 }
 
+/// Linux's choice of window scale: the smallest shift that lets a 16-bit window
+/// cover the receive buffer (RFC 7323 2.3: at most 14).
 pub(crate) fn window_shift(buffer: usize) -> u8 {
     let mut shift = 0u8;
     while shift < 14 && (65535usize << shift) < buffer {

@@ -204,6 +204,19 @@ fn syn_sent() -> Harness {
     h
 }
 
+/// An active open with `cfg` through the handshake (the SYN and the ACK
+/// taken off the wire unchecked).
+fn connected_with(cfg: TcpConfig) -> Harness {
+    let mut h = Harness::new(cfg, opts());
+    h.with(|t, out, now| t.connect(now, out));
+    h.recv_one();
+    let mut synack = seg("S", 0, Some(1));
+    synack.options.mss = Some(MSS as u16);
+    h.send(synack, b"");
+    h.recv_one();
+    h
+}
+
 fn established() -> Harness {
     let mut h = syn_sent();
     let mut synack = seg("S", 0, Some(1));
@@ -410,13 +423,7 @@ fn quick_acks_at_the_start_then_delayed() {
         quick_ack: true,
         ..plain_config()
     };
-    let mut h = Harness::new(cfg, opts());
-    h.with(|t, out, now| t.connect(now, out));
-    h.recv_one();
-    let mut synack = seg("S", 0, Some(1));
-    synack.options.mss = Some(MSS as u16);
-    h.send(synack, b"");
-    h.recv_one();
+    let mut h = connected_with(cfg);
     // A 64 KiB buffer, 1460-byte segments: 16 quick ACKs.
     let mut seq = 1;
     for i in 0..16 {
@@ -1393,13 +1400,7 @@ fn bsd_receive_window_offers_all_free_space() {
             bsd_receive_window: bsd,
             ..plain_config()
         };
-        let mut h = Harness::new(cfg, opts());
-        h.with(|t, out, now| t.connect(now, out));
-        h.recv_one();
-        let mut synack = seg("S", 0, Some(1));
-        synack.options.mss = Some(MSS as u16);
-        h.send(synack, b"");
-        h.recv_one();
+        let mut h = connected_with(cfg);
         h.send(seg("", 1, Some(1)), &[1u8; 99]);
         h.advance_to_deadline(); // the delayed ACK
         let (ack, _) = h.recv_one();
