@@ -18,6 +18,15 @@ impl SocketHandle {
     pub fn index(self) -> usize {
         self.index as usize
     }
+
+    /// A handle made up for a unit test.
+    #[cfg(test)]
+    pub(crate) fn for_test(index: u32) -> SocketHandle {
+        SocketHandle {
+            index,
+            generation: 0,
+        }
+    }
 }
 
 /// What a socket can do now, for select/poll and for waking blocked callers.

@@ -135,6 +135,8 @@ pub(crate) fn is_broadcast(c: &StackConfig, dst: Ipv4Addr) -> bool {
 struct IdBuckets {
     key: [u8; 16],
     counters: Vec<u16>,
+    /// The last triple and its hash: a connection's datagrams hash once.
+    last: Option<((Ipv4Addr, Ipv4Addr, u8), u64)>,
 }
 
 /// Buckets of identification counters.
@@ -147,6 +149,7 @@ impl IdBuckets {
         IdBuckets {
             key,
             counters: vec![0; ID_BUCKETS],
+            last: None,
         }
     }
 
@@ -154,11 +157,19 @@ impl IdBuckets {
     /// `protocol`; `count` identifications are used (a TSO segment takes one per
     /// piece the device cuts).
     fn next(&mut self, src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, count: usize) -> u16 {
-        let mut h = SipHasher24::new_with_key(&self.key);
-        h.write(&src.octets());
-        h.write(&dst.octets());
-        h.write_u8(protocol);
-        let hash = h.finish();
+        let triple = (src, dst, protocol);
+        let hash = match self.last {
+            Some((t, hash)) if t == triple => hash,
+            _ => {
+                let mut h = SipHasher24::new_with_key(&self.key);
+                h.write(&src.octets());
+                h.write(&dst.octets());
+                h.write_u8(protocol);
+                let hash = h.finish();
+                self.last = Some((triple, hash));
+                hash
+            }
+        };
         let offset = (hash >> 48) as u16;
         let c = &mut self.counters[(hash % ID_BUCKETS as u64) as usize];
         let id = offset.wrapping_add(c.wrapping_add(1));

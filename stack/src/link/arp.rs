@@ -61,6 +61,10 @@ pub struct ArpCache {
     config: ArpConfig,
     entries: HashMap<Ipv4Addr, Entry>,
     pending_total: usize,
+    /// The last address [`ArpCache::resolve`] found fresh, its MAC address and
+    /// expiry: a connection's frames find their next hop without hashing.
+    /// Forgotten whenever the table changes.
+    last: Option<(Ipv4Addr, EthernetAddress, Instant)>,
 }
 
 impl ArpCache {
@@ -70,6 +74,7 @@ impl ArpCache {
             config,
             entries: HashMap::new(),
             pending_total: 0,
+            last: None,
         }
     }
 
@@ -90,25 +95,44 @@ impl ArpCache {
         }
     }
 
-    /// True when a stale entry for `ip` should be re-confirmed with a request now
-    /// (at most one per retry interval, `max_requests` in all); traffic keeps using
-    /// the old address meanwhile, as Linux does.
-    pub fn refresh_due(&mut self, now: Instant, ip: Ipv4Addr) -> bool {
+    /// For a frame to `ip`: its MAC address (as [`ArpCache::lookup`]), and whether
+    /// the entry is due to be re-confirmed now (as [`ArpCache::refresh_due`]), in
+    /// one look at the table.
+    pub fn resolve(&mut self, now: Instant, ip: Ipv4Addr) -> Option<(EthernetAddress, bool)> {
+        if let Some((last, mac, expires_at)) = self.last {
+            if last == ip && now < expires_at {
+                return Some((mac, false));
+            }
+        }
+        let grace = self.grace();
         let interval = self.config.retry_interval;
         let max = self.config.max_requests.max(1);
         match self.entries.get_mut(&ip) {
             Some(Entry::Resolved {
+                mac,
                 expires_at,
                 probes,
                 next_probe,
-                ..
-            }) if *expires_at <= now && *probes < max && *next_probe <= now => {
-                *probes += 1;
-                *next_probe = now + interval;
-                true
+            }) if *expires_at + grace > now => {
+                if now < *expires_at {
+                    self.last = Some((ip, *mac, *expires_at));
+                }
+                let due = *expires_at <= now && *probes < max && *next_probe <= now;
+                if due {
+                    *probes += 1;
+                    *next_probe = now + interval;
+                }
+                Some((*mac, due))
             }
-            _ => false,
+            _ => None,
         }
+    }
+
+    /// True when a stale entry for `ip` should be re-confirmed with a request now
+    /// (at most one per retry interval, `max_requests` in all); traffic keeps using
+    /// the old address meanwhile, as Linux does.
+    pub fn refresh_due(&mut self, now: Instant, ip: Ipv4Addr) -> bool {
+        self.resolve(now, ip).is_some_and(|(_, due)| due)
     }
 
     /// Number of entries (resolved or not).
@@ -152,6 +176,7 @@ impl ArpCache {
         mac: EthernetAddress,
         create: bool,
     ) -> VecDeque<PendingFrame> {
+        self.last = None;
         let expires_at = now + self.config.cache_ttl;
         match self.entries.get_mut(&ip) {
             Some(entry) => {
@@ -193,6 +218,7 @@ impl ArpCache {
 
     /// Queues `frame` for `ip`, which did not resolve through [`ArpCache::lookup`].
     pub fn enqueue(&mut self, now: Instant, ip: Ipv4Addr, frame: PendingFrame) -> Enqueued {
+        self.last = None;
         let fresh = !matches!(self.entries.get(&ip), Some(Entry::Incomplete { .. }));
         let mut dropped = 0;
         if fresh {
@@ -259,6 +285,7 @@ impl ArpCache {
     /// Advances timers: retries due requests, fails resolutions that used all their
     /// requests, and forgets expired entries.
     pub fn poll(&mut self, now: Instant) -> ArpPoll {
+        self.last = None;
         let mut out = ArpPoll::default();
         let max = self.config.max_requests.max(1);
         let interval = self.config.retry_interval;
@@ -314,6 +341,7 @@ impl ArpCache {
     /// is never evicted here (its frames are waiting): false when every entry is
     /// one, and there is no room.
     fn make_room(&mut self, now: Instant) -> bool {
+        self.last = None;
         if self.entries.len() < self.config.max_entries.max(1) {
             return true;
         }
@@ -441,6 +469,10 @@ mod tests {
         assert!(c.refresh_due(Instant::from_secs(60), ip(1)));
         assert!(!c.refresh_due(Instant::from_millis(60_500), ip(1)));
         assert!(c.refresh_due(Instant::from_secs(61), ip(1)));
+        assert_eq!(
+            c.resolve(Instant::from_millis(61_200), ip(1)),
+            Some((MAC, false))
+        );
         assert!(c.refresh_due(Instant::from_secs(62), ip(1)));
         assert!(!c.refresh_due(Instant::from_secs(63), ip(1)));
         // Unanswered: gone after the grace period.
@@ -453,6 +485,25 @@ mod tests {
         c.learn(Instant::from_secs(60), ip(2), MAC, false);
         assert_eq!(c.lookup(Instant::from_secs(119), ip(2)), Some(MAC));
         assert!(!c.refresh_due(Instant::from_secs(119), ip(2)));
+    }
+
+    #[test]
+    fn a_changed_address_is_seen_at_once_through_the_last_lookup() {
+        let mut c = cache();
+        let other = EthernetAddress([2, 0, 0, 0, 0, 7]);
+        c.learn(Instant::ZERO, ip(1), MAC, true);
+        assert_eq!(c.resolve(Instant::from_secs(1), ip(1)), Some((MAC, false)));
+        assert_eq!(c.resolve(Instant::from_secs(2), ip(1)), Some((MAC, false)));
+        c.learn(Instant::from_secs(3), ip(1), other, false);
+        assert_eq!(
+            c.resolve(Instant::from_secs(4), ip(1)),
+            Some((other, false))
+        );
+        // Past its expiry the entry is looked at again (and re-probed).
+        assert_eq!(
+            c.resolve(Instant::from_secs(63), ip(1)),
+            Some((other, true))
+        );
     }
 
     #[test]

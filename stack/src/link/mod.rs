@@ -198,10 +198,10 @@ impl Link {
             }
             Route::NextHop(ip) => ip,
         };
-        if let Some(dst) = self.arp.lookup(cx.now, next_hop) {
+        if let Some((dst, refresh)) = self.arp.resolve(cx.now, next_hop) {
             write_header(&mut frame, dst, mac, ETHERTYPE_IPV4);
             self.push(cx, frame, meta);
-            if self.arp.refresh_due(cx.now, next_hop) {
+            if refresh {
                 self.send_arp_request(cx, next_hop);
             }
             return;

@@ -23,7 +23,7 @@ impl Tcp {
         }
         let local = SocketAddrV4::new(ip.dst, repr.dst_port);
         let remote = SocketAddrV4::new(ip.src, repr.src_port);
-        if let Some(&h) = self.conns.get(&(local, remote)) {
+        if let Some(h) = self.conns.get(&(local, remote)) {
             // A child in SYN-RECEIVED completing its handshake while the accept queue
             // is full: ignore the ACK (Linux drops it; the SYN-ACK will be repeated).
             if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
@@ -107,7 +107,7 @@ impl Tcp {
     /// An ICMP error about a segment we sent (RFC 1122 4.2.3.9).
     pub(crate) fn icmp_error(&mut self, t: &mut Tx<'_>, err: IcmpError) {
         let now = t.cx.now;
-        let Some(&h) = self.conns.get(&(err.local, err.remote)) else {
+        let Some(h) = self.conns.get(&(err.local, err.remote)) else {
             return;
         };
         // RFC 5927 4.1: only an error about a segment in flight is believed.

@@ -34,10 +34,12 @@ pub mod urgent;
 pub use crate::wire::tcp as segment;
 pub use crate::wire::tcp::{options, seq};
 
+mod conn_table;
 mod demux;
 mod fast_open;
 mod listener;
 
+use conn_table::ConnTable;
 use listener::listener_full;
 mod socket;
 mod timers;
@@ -238,7 +240,7 @@ pub struct RecvFlags {
 pub(crate) struct Tcp {
     ports: PortTable,
     /// Connections by (local, remote): O(1) demultiplexing.
-    conns: HashMap<(SocketAddrV4, SocketAddrV4), SocketHandle>,
+    conns: ConnTable,
     /// Listening sockets by port.
     listeners: HashMap<u16, Vec<SocketHandle>>,
     /// Connection deadlines (lazily cleaned: stale entries are skipped).
@@ -318,7 +320,7 @@ impl Tcp {
     pub(crate) fn new(config: &StackConfig, isn_key: [u8; 16]) -> Tcp {
         Tcp {
             ports: PortTable::new(&config.ports),
-            conns: HashMap::new(),
+            conns: ConnTable::default(),
             listeners: HashMap::new(),
             timers: BinaryHeap::new(),
             isn: IsnGenerator::new(isn_key),
@@ -517,7 +519,7 @@ impl Tcp {
         if let Ok(Socket::Tcp(s)) = t.sockets.get(h) {
             if let Some(t) = s.tcb() {
                 let key = (t.local(), t.remote());
-                if self.conns.get(&key) == Some(&h) {
+                if self.conns.get(&key) == Some(h) {
                     self.conns.remove(&key);
                 }
             }
