@@ -88,6 +88,7 @@ impl Tcb {
             None => self.timers.cancel(TimerKind::RackReorder),
         }
         if ack.gt(prior_una) {
+            self.probe_spent = false;
             if self.snd_una == self.snd_max {
                 self.timers.cancel(TimerKind::Retransmit);
                 self.tlp_armed = false;

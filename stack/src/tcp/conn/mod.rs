@@ -336,6 +336,9 @@ pub(crate) struct Tcb {
     /// The retransmission timer is armed for a tail loss probe (RFC 8985 7), not
     /// for a retransmission timeout.
     tlp_armed: bool,
+    /// A tail loss probe went out and neither new data nor an ACK of new data
+    /// has followed: the RTO, not another probe, is next (RFC 8985 7.3).
+    probe_spent: bool,
     last_recv: Instant,
 
     // Acknowledgments we owe.
@@ -481,6 +484,7 @@ impl Tcb {
             una_since: now,
             active_open: false,
             tlp_armed: false,
+            probe_spent: false,
             last_recv: now,
             ack_now: false,
             ack_urgent: false,

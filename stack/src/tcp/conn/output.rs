@@ -533,6 +533,9 @@ impl Tcb {
     /// during recovery (a lost ACK for the last data in flight then costs a
     /// probe timeout, not an RTO).
     pub(super) fn rearm_probe(&mut self, now: Instant, sent_new: bool) {
+        if sent_new {
+            self.probe_spent = false;
+        }
         if self.tlp_armed {
             // New data moves the probe. A probe armed before recovery began
             // stays armed through it (Linux would turn it back into the RTO):
@@ -544,7 +547,12 @@ impl Tcb {
             }
             return;
         }
-        if !self.snd_max.gt(self.snd_una) {
+        // RFC 8985 7.3: "After attempting to send a loss probe, regardless of
+        // whether a loss probe was sent, the sender MUST re-arm the RTO timer,
+        // not the PTO timer": an ACK that only reports the probe (a D-SACK for
+        // a repeated segment) must not arm another, or a hole the probes never
+        // reach is never repaired.
+        if !self.snd_max.gt(self.snd_una) || self.probe_spent {
             return;
         }
         let Some(pto) = self.probe_timeout() else {
@@ -579,6 +587,7 @@ impl Tcb {
     /// SACK) then reveals a lost tail without waiting for the timeout.
     pub(super) fn send_tail_loss_probe(&mut self, now: Instant, out: &mut Out<'_>) {
         self.tlp_armed = false;
+        self.probe_spent = true;
         let mss = self.mss_for_data();
         let buf_seq = self.buf_seq();
         let sent = self
