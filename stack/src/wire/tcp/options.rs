@@ -214,6 +214,18 @@ impl TcpOptions {
     /// at End of Option List; what follows it is padding.
     pub fn parse(mut bytes: &[u8]) -> Result<TcpOptions, OptionsError> {
         let mut options = TcpOptions::default();
+        // The layout nearly every segment of a connection with timestamps
+        // carries, RFC 7323 Appendix A's NOP, NOP, timestamps: read at once,
+        // as Linux's tcp_parse_aligned_timestamp does.
+        if let [KIND_NOP, KIND_NOP, KIND_TIMESTAMPS, LEN_TIMESTAMPS, ts @ ..] = bytes {
+            if ts.len() == 8 {
+                options.timestamps = Some(Timestamps {
+                    value: read_u32(ts, 0),
+                    echo_reply: read_u32(ts, 4),
+                });
+                return Ok(options);
+            }
+        }
         // RFC 9293 section 3.1: "There are two cases for the format of an
         // option: Case 1: A single octet of option-kind. Case 2: An octet of
         // option-kind (Kind), an octet of option-length, and the actual
