@@ -283,3 +283,50 @@ fn tcp_info_and_congestion_on_streams() {
     let err = client.set_congestion("vegas").unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
 }
+
+/// Busy polling (`StackConfig::busy_poll`) loses no wake-up: two thousand
+/// one-byte exchanges, each side waiting for the other every time, complete
+/// with it off, at its default and with waits that spin through whole
+/// exchanges (a lost wake-up would leave a reader waiting for `HANG`).
+#[test]
+fn request_response_exchanges_lose_no_wake_up_with_or_without_busy_polling() {
+    for busy in [0, 50, 100_000] {
+        let (a, b) = pair_with(|c| c.busy_poll = Duration::from_micros(busy));
+        let listener = TcpListener::bind(&b, "0.0.0.0:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut client = TcpStream::connect(&a, v4(B, port)).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        for s in [&client, &server] {
+            s.set_read_timeout(Some(HANG)).unwrap();
+            s.set_nodelay(true).unwrap();
+        }
+        let echo = thread::spawn(move || {
+            let mut byte = [0u8; 1];
+            for _ in 0..2000 {
+                server.read_exact(&mut byte)?;
+                server.write_all(&[byte[0].wrapping_add(1)])?;
+            }
+            Ok::<_, std::io::Error>(())
+        });
+        let mut byte = [0u8; 1];
+        for i in 0..2000u32 {
+            client.write_all(&[i as u8]).unwrap();
+            client.read_exact(&mut byte).unwrap();
+            assert_eq!(
+                byte[0],
+                (i as u8).wrapping_add(1),
+                "exchange {i}, busy poll {busy} us"
+            );
+        }
+        echo.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn a_busy_poll_longer_than_100_ms_is_refused() {
+    let mut c = sockets::StackConfig::new(A, 24);
+    c.busy_poll = Duration::from_millis(101);
+    assert!(c.validate().is_err());
+    c.busy_poll = Duration::from_millis(100);
+    assert!(c.validate().is_ok());
+}

@@ -392,6 +392,12 @@ pub struct StackConfig {
     /// tens of thousands of connections. `select` only sees descriptors below
     /// `FD_SETSIZE` (1024), as in C; `poll` sees them all.
     pub max_fds: usize,
+    /// Under a runtime, how long a thread waiting on a socket watches for a
+    /// change before it sleeps (Linux's `net.core.busy_read`, there 0 by
+    /// default). Waking a sleeping thread costs tens of microseconds on an idle
+    /// core, more than a request/response exchange over a TAP takes; watching
+    /// spends at most this much processor time per wait. Zero turns it off.
+    pub busy_poll: Duration,
     /// ARP.
     pub arp: ArpConfig,
     /// IPv4.
@@ -421,6 +427,7 @@ impl StackConfig {
             deterministic: false,
             max_sockets: 65536,
             max_fds: 65536,
+            busy_poll: Duration::from_micros(50),
             arp: ArpConfig::default(),
             ip: IpConfig::default(),
             icmp: IcmpConfig::default(),
@@ -457,6 +464,9 @@ impl StackConfig {
         let err = |s: &str| Err(ConfigError(s.to_string()));
         if self.prefix_len > 32 {
             return err("prefix length must be 0..=32");
+        }
+        if self.busy_poll > Duration::from_millis(100) {
+            return err("busy poll must be at most 100 ms");
         }
         if self.addr.is_unspecified() || self.addr.is_broadcast() || self.addr.is_multicast() {
             return err("address must be a unicast address");

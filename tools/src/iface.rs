@@ -62,6 +62,10 @@ pub struct IfaceOpts {
     /// Most descriptors the socket layer hands out (`ulimit -n`).
     #[arg(long, default_value_t = 65536)]
     pub max_fds: usize,
+    /// Microseconds a thread waiting on a socket watches for a change before
+    /// it sleeps (Linux's net.core.busy_read); 0 turns busy polling off.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub busy_poll_us: u64,
     /// Print every frame in and out.
     #[arg(long, short)]
     pub verbose: bool,
@@ -101,6 +105,7 @@ impl IfaceOpts {
         }
         c.ports.privileged = self.privileged;
         c.max_fds = self.max_fds;
+        c.busy_poll = std::time::Duration::from_micros(self.busy_poll_us);
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }

@@ -6,13 +6,15 @@
 //! batch, runs due timers, transmits outside the lock, and wakes the application
 //! threads whose sockets changed. Application threads take the lock through a
 //! [`StackGuard`], make a non-blocking engine call, and either return or wait on their
-//! socket's condition variable with a deadline. When the guard is dropped, frames the
-//! call queued and earlier deadlines it set wake the driver.
+//! socket's condition variable with a deadline (after watching for a change for
+//! [`crate::StackConfig::busy_poll`]). When the guard is dropped, frames the call
+//! queued are written by that thread, or they and earlier deadlines it set wake the
+//! driver.
 
 use std::collections::HashMap;
 use std::io;
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -115,6 +117,12 @@ pub struct State {
 pub struct Shared {
     state: Mutex<State>,
     any_change: Condvar,
+    /// Counts the wake-ups sent (socket events, notifications, stop): what a
+    /// thread busy-polling in [`StackGuard::wait`] watches.
+    changes: AtomicU64,
+    /// How long a waiting thread watches `changes` before it sleeps
+    /// ([`crate::StackConfig::busy_poll`]).
+    busy_poll: std::time::Duration,
     clock: Clock,
     waker: Waker,
     stop: AtomicBool,
@@ -196,6 +204,7 @@ impl Runtime {
         } else {
             None
         };
+        let busy_poll = engine.config().busy_poll;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine,
@@ -207,6 +216,8 @@ impl Runtime {
                 stopped: false,
             }),
             any_change: Condvar::new(),
+            changes: AtomicU64::new(0),
+            busy_poll,
             clock: Clock::new(),
             waker: device.waker(),
             stop: AtomicBool::new(false),
@@ -251,6 +262,7 @@ impl Runtime {
         self.shared.tx.lock().device = None;
         let mut st = self.shared.state.lock();
         st.stopped = true;
+        self.shared.changes.fetch_add(1, Ordering::Release);
         for cv in st.waiters.values() {
             cv.notify_all();
         }
@@ -356,6 +368,36 @@ impl StackGuard<'_> {
 
     /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`.
     fn wait_on(&mut self, cv: &Condvar, deadline: Option<std::time::Instant>) -> WaitOutcome {
+        // Busy polling: a change that comes within `busy_poll` is seen without
+        // the sleep and wake-up of the condition variable. The watching thread
+        // yields the processor at each look, so that a driver or application
+        // thread with work (on a machine with fewer cores than busy threads)
+        // runs first: a pure spin would hold up the very change it waits for.
+        let spin = self.shared.busy_poll;
+        if !spin.is_zero() {
+            let shared = self.shared;
+            let seen = shared.changes.load(Ordering::Acquire);
+            let until = std::time::Instant::now() + spin;
+            let until = deadline.map_or(until, |d| d.min(until));
+            MutexGuard::unlocked(&mut self.guard, || {
+                while shared.changes.load(Ordering::Acquire) == seen
+                    && std::time::Instant::now() < until
+                {
+                    std::thread::yield_now();
+                }
+            });
+            if self.guard.stopped {
+                return WaitOutcome::Stopped;
+            }
+            // Changes are counted under the lock: one made after the last look
+            // is seen here, and none can come between this and the wait.
+            if shared.changes.load(Ordering::Acquire) != seen {
+                return WaitOutcome::Woken;
+            }
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return WaitOutcome::TimedOut;
+            }
+        }
         let timed_out = match deadline {
             Some(d) => cv.wait_until(&mut *self.guard, d).timed_out(),
             None => {
@@ -374,6 +416,7 @@ impl StackGuard<'_> {
 
     /// Wakes the waiters of `h` (e.g. after `close` from another thread).
     pub fn notify(&mut self, h: SocketHandle) {
+        self.shared.changes.fetch_add(1, Ordering::Release);
         if let Some(cv) = self.guard.waiters.get(&h.index()) {
             cv.notify_all();
         }
@@ -387,6 +430,7 @@ impl StackGuard<'_> {
     /// on state the socket layer keeps outside the engine, such as its UNIX
     /// domain).
     pub fn notify_any(&mut self) {
+        self.shared.changes.fetch_add(1, Ordering::Release);
         self.shared.any_change.notify_all();
     }
 
@@ -417,7 +461,11 @@ impl StackGuard<'_> {
     /// Wakes waiters of changed sockets, and the driver if the engine has frames to
     /// send or an earlier deadline than the driver knows.
     fn flush(&mut self) {
-        notify_events(&mut self.guard, &self.shared.any_change);
+        notify_events(
+            &mut self.guard,
+            &self.shared.any_change,
+            &self.shared.changes,
+        );
         let st = &**self.guard;
         let earlier = match (st.engine.poll_timeout(), st.driver_deadline) {
             (Some(t), Some(d)) => t < d,
@@ -490,7 +538,7 @@ pub fn return_large_frees_to_os() {
     }
 }
 
-fn notify_events(st: &mut State, any: &Condvar) {
+fn notify_events(st: &mut State, any: &Condvar, changes: &AtomicU64) {
     let mut any_event = false;
     while let Some(event) = st.engine.poll_event() {
         any_event = true;
@@ -511,6 +559,7 @@ fn notify_events(st: &mut State, any: &Condvar) {
         }
     }
     if any_event {
+        changes.fetch_add(1, Ordering::Release);
         any.notify_all();
     }
 }
@@ -567,7 +616,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             while let Some(f) = st.engine.poll_transmit_meta(now) {
                 outgoing.push(f);
             }
-            notify_events(&mut st, &shared.any_change);
+            notify_events(&mut st, &shared.any_change, &shared.changes);
             if trace.is_some() {
                 while let Some(e) = st.engine.poll_tcp_trace() {
                     traced.push(e);
@@ -610,6 +659,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
     }
     let mut st = shared.state.lock();
     st.stopped = true;
+    shared.changes.fetch_add(1, Ordering::Release);
     for cv in st.waiters.values() {
         cv.notify_all();
     }
