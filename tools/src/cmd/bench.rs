@@ -74,7 +74,9 @@ pub struct BenchOpts {
     /// TAP directions to measure, comma-separated: send (the stack sends), recv.
     #[arg(long, value_delimiter = ',', value_enum, default_value = "send,recv")]
     directions: Vec<DirArg>,
-    /// Measure every cell this many times and keep the best.
+    /// Measure every cell this many times and keep the best; the rounds
+    /// interleave (every cell once, then again), so that a slow spell of the
+    /// machine weighs on all stacks alike.
     #[arg(long, default_value_t = 1)]
     repeat: u32,
     /// Give up on one transfer after this many seconds.
@@ -289,18 +291,23 @@ fn verdict(ours: Option<f64>, theirs: Option<f64>, target: f64) -> &'static str 
     }
 }
 
-/// Runs `f` `repeat` times and keeps the fastest success (or the last error).
-fn best_of(repeat: u32, mut f: impl FnMut() -> Cell) -> Cell {
-    let mut kept: Option<Cell> = None;
-    for _ in 0..repeat.max(1) {
-        let c = f();
-        kept = match (kept, c) {
-            (Some(Ok(a)), Ok(b)) => Some(Ok(if b.gbps() > a.gbps() { b } else { a })),
-            (Some(Ok(a)), Err(_)) => Some(Ok(a)),
-            (_, c) => Some(c),
-        };
+/// Of a cell measured before (`kept`) and again (`c`): the faster success, or
+/// the last error.
+fn keep_best(kept: Option<Cell>, c: Cell) -> Cell {
+    match (kept, c) {
+        (Some(Ok(a)), Ok(b)) => Ok(if b.gbps() > a.gbps() { b } else { a }),
+        (Some(Ok(a)), Err(_)) => Ok(a),
+        (_, c) => c,
     }
-    kept.unwrap_or_else(|| Err("not measured".into()))
+}
+
+/// A progress label with the round, when there are several.
+fn round_label(label: &str, round: u32, repeat: u32) -> String {
+    if repeat > 1 {
+        format!("{label} (round {} of {repeat})", round + 1)
+    } else {
+        label.to_string()
+    }
 }
 
 fn progress(label: &str, c: &Cell) {
@@ -419,52 +426,63 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
             .into_iter()
             .filter(|d| o.directions.iter().any(|a| a.dir() == *d))
             .collect();
+        let mut cells: Vec<(Dir, usize, TapStack)> = Vec::new();
         for &dir in &dirs {
             for &buffer in &buffers {
                 for &st in &stacks {
-                    let run = TapRun {
-                        tap: o.tap.clone(),
-                        addr: o.addr,
-                        mac,
-                        mtu: o.mtu,
-                        buffer,
-                        bytes: o.bytes,
-                        dir,
-                        timeout,
-                        offload: o.offload,
-                        inbound_loss: 0.0,
-                    };
-                    let mut frames = None;
-                    let cell = best_of(o.repeat, || {
-                        let before = tap_frames(&o.tap);
-                        let c = match st {
-                            TapStack::Ours => bench::ours::run_runtime(&run),
-                            TapStack::OursPoll => bench::ours::run_poll(&run),
-                            TapStack::Smoltcp => bench::smol::run_tap(&run),
-                        };
-                        frames = before
-                            .zip(tap_frames(&o.tap))
-                            .map(|(a, b)| (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1)));
-                        c
-                    });
-                    let label = format!(
-                        "{:<15} {:<14} buffers {:>7}",
-                        st.name(),
-                        dir.label(),
-                        format_size(buffer as u64)
-                    );
-                    progress(&label, &cell);
-                    if let Some((from_stack, to_stack)) = frames {
-                        eprintln!(
-                            "      frames: {from_stack} stack->kernel, {to_stack} kernel->stack"
-                        );
-                    }
-                    if let Err(e) = &cell {
-                        failures.push(format!("TAP, {label}: {e}"));
-                    }
-                    results.push((dir, buffer, st, cell));
+                    cells.push((dir, buffer, st));
                 }
             }
+        }
+        let mut kept: Vec<Option<Cell>> = cells.iter().map(|_| None).collect();
+        for round in 0..o.repeat.max(1) {
+            for (i, &(dir, buffer, st)) in cells.iter().enumerate() {
+                let run = TapRun {
+                    tap: o.tap.clone(),
+                    addr: o.addr,
+                    mac,
+                    mtu: o.mtu,
+                    buffer,
+                    bytes: o.bytes,
+                    dir,
+                    timeout,
+                    offload: o.offload,
+                    inbound_loss: 0.0,
+                };
+                let before = tap_frames(&o.tap);
+                let cell = match st {
+                    TapStack::Ours => bench::ours::run_runtime(&run),
+                    TapStack::OursPoll => bench::ours::run_poll(&run),
+                    TapStack::Smoltcp => bench::smol::run_tap(&run),
+                };
+                let frames = before
+                    .zip(tap_frames(&o.tap))
+                    .map(|(a, b)| (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1)));
+                let label = format!(
+                    "{:<15} {:<14} buffers {:>7}",
+                    st.name(),
+                    dir.label(),
+                    format_size(buffer as u64)
+                );
+                progress(&round_label(&label, round, o.repeat), &cell);
+                if let Some((from_stack, to_stack)) = frames {
+                    eprintln!("      frames: {from_stack} stack->kernel, {to_stack} kernel->stack");
+                }
+                kept[i] = Some(keep_best(kept[i].take(), cell));
+            }
+        }
+        for (&(dir, buffer, st), cell) in cells.iter().zip(kept) {
+            let cell = cell.unwrap_or_else(|| Err("not measured".into()));
+            if let Err(e) = &cell {
+                let label = format!(
+                    "{} {} buffers {}",
+                    st.name(),
+                    dir.label(),
+                    format_size(buffer as u64)
+                );
+                failures.push(format!("TAP, {label}: {e}"));
+            }
+            results.push((dir, buffer, st, cell));
         }
         out.push_str(&tap_tables(&o, &stacks, &buffers, &results));
     }
@@ -472,40 +490,56 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
     if do_mem {
         eprintln!("In memory, {} per transfer:", format_size(o.memory_bytes));
         let mut results: Vec<(usize, usize, MemStack, Cell)> = Vec::new();
+        let mut cells: Vec<(usize, usize, MemStack)> = Vec::new();
         for &mtu in &o.memory_mtus {
             for &buffer in &buffers {
                 for &st in &mem_stacks {
-                    let bytes = o.memory_bytes;
-                    let cell = best_of(o.repeat, || match st {
-                        MemStack::OursEngines => bench::memory::ours_engines(
-                            bytes,
-                            buffer,
-                            mtu,
-                            timeout,
-                            o.memory_checksum_offload,
-                        ),
-                        MemStack::OursRuntimes => {
-                            bench::memory::ours_runtimes(bytes, buffer, mtu, timeout)
-                        }
-                        MemStack::SmolLoopback => {
-                            bench::smol::run_loopback(bytes, buffer, mtu, false, timeout)
-                        }
-                        MemStack::SmolLoopbackCsum => {
-                            bench::smol::run_loopback(bytes, buffer, mtu, true, timeout)
-                        }
-                    });
-                    let label = format!(
-                        "{:<29} MTU {mtu:>5} buffers {:>7}",
-                        st.name(),
-                        format_size(buffer as u64)
-                    );
-                    progress(&label, &cell);
-                    if let Err(e) = &cell {
-                        failures.push(format!("memory, {label}: {e}"));
-                    }
-                    results.push((mtu, buffer, st, cell));
+                    cells.push((mtu, buffer, st));
                 }
             }
+        }
+        let mut kept: Vec<Option<Cell>> = cells.iter().map(|_| None).collect();
+        for round in 0..o.repeat.max(1) {
+            for (i, &(mtu, buffer, st)) in cells.iter().enumerate() {
+                let bytes = o.memory_bytes;
+                let cell = match st {
+                    MemStack::OursEngines => bench::memory::ours_engines(
+                        bytes,
+                        buffer,
+                        mtu,
+                        timeout,
+                        o.memory_checksum_offload,
+                    ),
+                    MemStack::OursRuntimes => {
+                        bench::memory::ours_runtimes(bytes, buffer, mtu, timeout)
+                    }
+                    MemStack::SmolLoopback => {
+                        bench::smol::run_loopback(bytes, buffer, mtu, false, timeout)
+                    }
+                    MemStack::SmolLoopbackCsum => {
+                        bench::smol::run_loopback(bytes, buffer, mtu, true, timeout)
+                    }
+                };
+                let label = format!(
+                    "{:<29} MTU {mtu:>5} buffers {:>7}",
+                    st.name(),
+                    format_size(buffer as u64)
+                );
+                progress(&round_label(&label, round, o.repeat), &cell);
+                kept[i] = Some(keep_best(kept[i].take(), cell));
+            }
+        }
+        for (&(mtu, buffer, st), cell) in cells.iter().zip(kept) {
+            let cell = cell.unwrap_or_else(|| Err("not measured".into()));
+            if let Err(e) = &cell {
+                let label = format!(
+                    "{} MTU {mtu} buffers {}",
+                    st.name(),
+                    format_size(buffer as u64)
+                );
+                failures.push(format!("memory, {label}: {e}"));
+            }
+            results.push((mtu, buffer, st, cell));
         }
         out.push_str(&memory_tables(&o, &buffers, &results));
     }
