@@ -392,8 +392,9 @@ pub struct StackConfig {
     /// tens of thousands of connections. `select` only sees descriptors below
     /// `FD_SETSIZE` (1024), as in C; `poll` sees them all.
     pub max_fds: usize,
-    /// Under a runtime, how long a thread waiting on a socket watches for a
-    /// change before it sleeps (Linux's `net.core.busy_read`, there 0 by
+    /// Under a runtime, how long a thread blocked in a call on one socket
+    /// (`recv`, `send`, `accept`, `connect`; not `select` or `poll`) watches for
+    /// a change before it sleeps (Linux's `net.core.busy_read`, there 0 by
     /// default). Waking a sleeping thread costs tens of microseconds on an idle
     /// core, more than a request/response exchange over a TAP takes; watching
     /// spends at most this much processor time per wait. Zero turns it off.

@@ -62,8 +62,9 @@ pub struct IfaceOpts {
     /// Most descriptors the socket layer hands out (`ulimit -n`).
     #[arg(long, default_value_t = 65536)]
     pub max_fds: usize,
-    /// Microseconds a thread waiting on a socket watches for a change before
-    /// it sleeps (Linux's net.core.busy_read); 0 turns busy polling off.
+    /// Microseconds a thread blocked on one socket (not in select or poll)
+    /// watches for a change before it sleeps (Linux's net.core.busy_read); 0
+    /// turns busy polling off.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=100_000))]
     pub busy_poll_us: u64,
     /// Print every frame in and out.

@@ -353,7 +353,8 @@ impl StackGuard<'_> {
             .entry(h.index())
             .or_insert_with(|| Arc::new(Condvar::new()))
             .clone();
-        self.wait_on(&cv, deadline)
+        let spin = self.shared.busy_poll;
+        self.wait_on(&cv, deadline, spin)
     }
 
     /// Waits until any socket may have changed (for select and poll).
@@ -363,17 +364,24 @@ impl StackGuard<'_> {
         }
         self.flush();
         let shared = self.shared;
-        self.wait_on(&shared.any_change, deadline)
+        // No busy polling here (Linux's net.core.busy_poll for select and
+        // poll is 0): a caller that rescans every descriptor after each wake-up
+        // would rescan at every change instead of once per batch of them.
+        self.wait_on(&shared.any_change, deadline, std::time::Duration::ZERO)
     }
 
     /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`.
-    fn wait_on(&mut self, cv: &Condvar, deadline: Option<std::time::Instant>) -> WaitOutcome {
+    fn wait_on(
+        &mut self,
+        cv: &Condvar,
+        deadline: Option<std::time::Instant>,
+        spin: std::time::Duration,
+    ) -> WaitOutcome {
         // Busy polling: a change that comes within `busy_poll` is seen without
         // the sleep and wake-up of the condition variable. The watching thread
         // yields the processor at each look, so that a driver or application
         // thread with work (on a machine with fewer cores than busy threads)
         // runs first: a pure spin would hold up the very change it waits for.
-        let spin = self.shared.busy_poll;
         if !spin.is_zero() {
             let shared = self.shared;
             let seen = shared.changes.load(Ordering::Acquire);
