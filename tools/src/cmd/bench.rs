@@ -291,14 +291,27 @@ fn verdict(ours: Option<f64>, theirs: Option<f64>, target: f64) -> &'static str 
     }
 }
 
-/// Of a cell measured before (`kept`) and again (`c`): the faster success, or
-/// the last error.
-fn keep_best(kept: Option<Cell>, c: Cell) -> Cell {
-    match (kept, c) {
-        (Some(Ok(a)), Ok(b)) => Ok(if b.gbps() > a.gbps() { b } else { a }),
-        (Some(Ok(a)), Err(_)) => Ok(a),
-        (_, c) => c,
+/// Measures every cell `repeat` times in interleaved rounds (every cell once,
+/// then again) and keeps each cell's fastest success, or its last error.
+fn interleaved<K: Copy>(
+    cells: &[K],
+    repeat: u32,
+    mut measure: impl FnMut(K, u32) -> Cell,
+) -> Vec<Cell> {
+    let mut kept: Vec<Option<Cell>> = cells.iter().map(|_| None).collect();
+    for round in 0..repeat.max(1) {
+        for (slot, &k) in kept.iter_mut().zip(cells) {
+            let c = measure(k, round);
+            *slot = Some(match (slot.take(), c) {
+                (Some(Ok(a)), Ok(b)) => Ok(if b.gbps() > a.gbps() { b } else { a }),
+                (Some(Ok(a)), Err(_)) => Ok(a),
+                (_, c) => c,
+            });
+        }
     }
+    kept.into_iter()
+        .map(|c| c.unwrap_or_else(|| Err("not measured".into())))
+        .collect()
 }
 
 /// A progress label with the round, when there are several.
@@ -434,53 +447,48 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
                 }
             }
         }
-        let mut kept: Vec<Option<Cell>> = cells.iter().map(|_| None).collect();
-        for round in 0..o.repeat.max(1) {
-            for (i, &(dir, buffer, st)) in cells.iter().enumerate() {
-                let run = TapRun {
-                    tap: o.tap.clone(),
-                    addr: o.addr,
-                    mac,
-                    mtu: o.mtu,
-                    buffer,
-                    bytes: o.bytes,
-                    dir,
-                    timeout,
-                    offload: o.offload,
-                    inbound_loss: 0.0,
-                };
-                let before = tap_frames(&o.tap);
-                let cell = match st {
-                    TapStack::Ours => bench::ours::run_runtime(&run),
-                    TapStack::OursPoll => bench::ours::run_poll(&run),
-                    TapStack::Smoltcp => bench::smol::run_tap(&run),
-                };
-                let frames = before
-                    .zip(tap_frames(&o.tap))
-                    .map(|(a, b)| (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1)));
-                let label = format!(
-                    "{:<15} {:<14} buffers {:>7}",
-                    st.name(),
-                    dir.label(),
-                    format_size(buffer as u64)
-                );
-                progress(&round_label(&label, round, o.repeat), &cell);
-                if let Some((from_stack, to_stack)) = frames {
-                    eprintln!("      frames: {from_stack} stack->kernel, {to_stack} kernel->stack");
-                }
-                kept[i] = Some(keep_best(kept[i].take(), cell));
+        let label = |dir: Dir, buffer: usize, st: TapStack| {
+            format!(
+                "{:<15} {:<14} buffers {:>7}",
+                st.name(),
+                dir.label(),
+                format_size(buffer as u64)
+            )
+        };
+        let measured = interleaved(&cells, o.repeat, |(dir, buffer, st), round| {
+            let run = TapRun {
+                tap: o.tap.clone(),
+                addr: o.addr,
+                mac,
+                mtu: o.mtu,
+                buffer,
+                bytes: o.bytes,
+                dir,
+                timeout,
+                offload: o.offload,
+                inbound_loss: 0.0,
+            };
+            let before = tap_frames(&o.tap);
+            let cell = match st {
+                TapStack::Ours => bench::ours::run_runtime(&run),
+                TapStack::OursPoll => bench::ours::run_poll(&run),
+                TapStack::Smoltcp => bench::smol::run_tap(&run),
+            };
+            let frames = before
+                .zip(tap_frames(&o.tap))
+                .map(|(a, b)| (b.0.saturating_sub(a.0), b.1.saturating_sub(a.1)));
+            progress(
+                &round_label(&label(dir, buffer, st), round, o.repeat),
+                &cell,
+            );
+            if let Some((from_stack, to_stack)) = frames {
+                eprintln!("      frames: {from_stack} stack->kernel, {to_stack} kernel->stack");
             }
-        }
-        for (&(dir, buffer, st), cell) in cells.iter().zip(kept) {
-            let cell = cell.unwrap_or_else(|| Err("not measured".into()));
+            cell
+        });
+        for (&(dir, buffer, st), cell) in cells.iter().zip(measured) {
             if let Err(e) = &cell {
-                let label = format!(
-                    "{} {} buffers {}",
-                    st.name(),
-                    dir.label(),
-                    format_size(buffer as u64)
-                );
-                failures.push(format!("TAP, {label}: {e}"));
+                failures.push(format!("TAP, {}: {e}", label(dir, buffer, st)));
             }
             results.push((dir, buffer, st, cell));
         }
@@ -498,46 +506,40 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
                 }
             }
         }
-        let mut kept: Vec<Option<Cell>> = cells.iter().map(|_| None).collect();
-        for round in 0..o.repeat.max(1) {
-            for (i, &(mtu, buffer, st)) in cells.iter().enumerate() {
-                let bytes = o.memory_bytes;
-                let cell = match st {
-                    MemStack::OursEngines => bench::memory::ours_engines(
-                        bytes,
-                        buffer,
-                        mtu,
-                        timeout,
-                        o.memory_checksum_offload,
-                    ),
-                    MemStack::OursRuntimes => {
-                        bench::memory::ours_runtimes(bytes, buffer, mtu, timeout)
-                    }
-                    MemStack::SmolLoopback => {
-                        bench::smol::run_loopback(bytes, buffer, mtu, false, timeout)
-                    }
-                    MemStack::SmolLoopbackCsum => {
-                        bench::smol::run_loopback(bytes, buffer, mtu, true, timeout)
-                    }
-                };
-                let label = format!(
-                    "{:<29} MTU {mtu:>5} buffers {:>7}",
-                    st.name(),
-                    format_size(buffer as u64)
-                );
-                progress(&round_label(&label, round, o.repeat), &cell);
-                kept[i] = Some(keep_best(kept[i].take(), cell));
-            }
-        }
-        for (&(mtu, buffer, st), cell) in cells.iter().zip(kept) {
-            let cell = cell.unwrap_or_else(|| Err("not measured".into()));
+        let label = |mtu: usize, buffer: usize, st: MemStack| {
+            format!(
+                "{:<29} MTU {mtu:>5} buffers {:>7}",
+                st.name(),
+                format_size(buffer as u64)
+            )
+        };
+        let measured = interleaved(&cells, o.repeat, |(mtu, buffer, st), round| {
+            let bytes = o.memory_bytes;
+            let cell = match st {
+                MemStack::OursEngines => bench::memory::ours_engines(
+                    bytes,
+                    buffer,
+                    mtu,
+                    timeout,
+                    o.memory_checksum_offload,
+                ),
+                MemStack::OursRuntimes => bench::memory::ours_runtimes(bytes, buffer, mtu, timeout),
+                MemStack::SmolLoopback => {
+                    bench::smol::run_loopback(bytes, buffer, mtu, false, timeout)
+                }
+                MemStack::SmolLoopbackCsum => {
+                    bench::smol::run_loopback(bytes, buffer, mtu, true, timeout)
+                }
+            };
+            progress(
+                &round_label(&label(mtu, buffer, st), round, o.repeat),
+                &cell,
+            );
+            cell
+        });
+        for (&(mtu, buffer, st), cell) in cells.iter().zip(measured) {
             if let Err(e) = &cell {
-                let label = format!(
-                    "{} MTU {mtu} buffers {}",
-                    st.name(),
-                    format_size(buffer as u64)
-                );
-                failures.push(format!("memory, {label}: {e}"));
+                failures.push(format!("memory, {}: {e}", label(mtu, buffer, st)));
             }
             results.push((mtu, buffer, st, cell));
         }
@@ -754,4 +756,40 @@ fn finish(out: &str, failures: &[String]) -> Result<(), String> {
         println!("  {f}");
     }
     Err(format!("{} measurement(s) failed", failures.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::Transfer;
+
+    fn took(ms: u64) -> Cell {
+        Ok(Transfer {
+            bytes: 1_000_000,
+            elapsed: std::time::Duration::from_millis(ms),
+        })
+    }
+
+    /// Rounds go through every cell before any is measured again, and each cell
+    /// keeps its fastest success; an error counts only where nothing succeeded.
+    #[test]
+    fn repeats_interleave_and_keep_the_best() {
+        let mut order = Vec::new();
+        let times = [[30, 10], [20, 40], [50, 60]];
+        let kept = interleaved(&[0usize, 1, 2], 2, |k, round| {
+            order.push((round, k));
+            match k {
+                2 if round == 0 => Err("refused".into()),
+                _ => took(times[k][round as usize]),
+            }
+        });
+        assert_eq!(order, [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]);
+        let ms: Vec<u128> = kept
+            .iter()
+            .map(|c| c.as_ref().unwrap().elapsed.as_millis())
+            .collect();
+        assert_eq!(ms, [10, 20, 60]);
+        let failed = interleaved(&[0usize], 3, |_, _| Err("refused".into()));
+        assert!(failed[0].is_err());
+    }
 }
