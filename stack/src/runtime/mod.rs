@@ -31,6 +31,10 @@ use crate::time::{Duration, Instant};
 /// Frames received per batch before timers and transmits are serviced.
 const RX_BATCH: usize = 64;
 
+/// How long threads sleep at once, instead of busy-polling, after a watch found
+/// the processors busy with other work.
+const CONTENDED_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Direction of a frame shown to a [`FrameObserver`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -100,7 +104,7 @@ impl Default for Clock {
 /// What the lock protects.
 pub struct State {
     engine: Engine,
-    waiters: HashMap<usize, Arc<Condvar>>,
+    waiters: HashMap<usize, Arc<Waiter>>,
     /// Where to report [`Event::Urgent`] per socket (the in-process SIGURG; see
     /// [`StackGuard::set_urgent_notifier`]).
     urgent_notifiers: HashMap<SocketHandle, Sender<SocketHandle>>,
@@ -113,16 +117,35 @@ pub struct State {
     stopped: bool,
 }
 
+/// Where the threads waiting on one socket wait.
+#[derive(Default)]
+struct Waiter {
+    cv: Condvar,
+    /// Counts the wake-ups sent for the socket: what a thread busy-polling
+    /// in [`StackGuard::wait`] watches.
+    changes: AtomicU64,
+}
+
+impl Waiter {
+    fn wake(&self) {
+        self.changes.fetch_add(1, Ordering::Release);
+        self.cv.notify_all();
+    }
+}
+
 /// Shared between the driver and application threads.
 pub struct Shared {
     state: Mutex<State>,
     any_change: Condvar,
-    /// Counts the wake-ups sent (socket events, notifications, stop): what a
-    /// thread busy-polling in [`StackGuard::wait`] watches.
-    changes: AtomicU64,
-    /// How long a waiting thread watches `changes` before it sleeps
-    /// ([`crate::StackConfig::busy_poll`]).
+    /// How long a thread waiting on one socket watches for a change before
+    /// it sleeps ([`crate::StackConfig::busy_poll`]).
     busy_poll: std::time::Duration,
+    /// Until when (microseconds of `clock`) no thread watches: the processors
+    /// were found busy with other work.
+    contended_until: AtomicU64,
+    /// Turns of the driver's loop so far: a watch that lost the processor
+    /// while the driver ran lost it to our own work, not to contention.
+    driver_turns: AtomicU64,
     clock: Clock,
     waker: Waker,
     stop: AtomicBool,
@@ -216,8 +239,9 @@ impl Runtime {
                 stopped: false,
             }),
             any_change: Condvar::new(),
-            changes: AtomicU64::new(0),
             busy_poll,
+            contended_until: AtomicU64::new(0),
+            driver_turns: AtomicU64::new(0),
             clock: Clock::new(),
             waker: device.waker(),
             stop: AtomicBool::new(false),
@@ -262,9 +286,8 @@ impl Runtime {
         self.shared.tx.lock().device = None;
         let mut st = self.shared.state.lock();
         st.stopped = true;
-        self.shared.changes.fetch_add(1, Ordering::Release);
-        for cv in st.waiters.values() {
-            cv.notify_all();
+        for w in st.waiters.values() {
+            w.wake();
         }
         self.shared.any_change.notify_all();
     }
@@ -347,14 +370,9 @@ impl StackGuard<'_> {
             return WaitOutcome::Stopped;
         }
         self.flush();
-        let cv = self
-            .guard
-            .waiters
-            .entry(h.index())
-            .or_insert_with(|| Arc::new(Condvar::new()))
-            .clone();
+        let w = self.guard.waiters.entry(h.index()).or_default().clone();
         let spin = self.shared.busy_poll;
-        self.wait_on(&cv, deadline, spin)
+        self.wait_on(&w.cv, deadline, Some((&w.changes, spin)))
     }
 
     /// Waits until any socket may have changed (for select and poll).
@@ -367,39 +385,61 @@ impl StackGuard<'_> {
         // No busy polling here (Linux's net.core.busy_poll for select and
         // poll is 0): a caller that rescans every descriptor after each wake-up
         // would rescan at every change instead of once per batch of them.
-        self.wait_on(&shared.any_change, deadline, std::time::Duration::ZERO)
+        self.wait_on(&shared.any_change, deadline, None)
     }
 
-    /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`.
+    /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`;
+    /// with `watch`, first watches that count of wake-ups for that long.
     fn wait_on(
         &mut self,
         cv: &Condvar,
         deadline: Option<std::time::Instant>,
-        spin: std::time::Duration,
+        watch: Option<(&AtomicU64, std::time::Duration)>,
     ) -> WaitOutcome {
         // Busy polling: a change that comes within `busy_poll` is seen without
         // the sleep and wake-up of the condition variable. The watching thread
         // yields the processor at each look, so that a driver or application
         // thread with work (on a machine with fewer cores than busy threads)
         // runs first: a pure spin would hold up the very change it waits for.
-        if !spin.is_zero() {
-            let shared = self.shared;
-            let seen = shared.changes.load(Ordering::Acquire);
-            let until = std::time::Instant::now() + spin;
-            let until = deadline.map_or(until, |d| d.min(until));
+        let shared = self.shared;
+        let watch = watch.filter(|(_, spin)| {
+            !spin.is_zero()
+                && shared.clock.now().total_micros()
+                    >= shared.contended_until.load(Ordering::Relaxed)
+        });
+        if let Some((changes, spin)) = watch {
+            let seen = changes.load(Ordering::Acquire);
+            let start = std::time::Instant::now();
+            let until = deadline.map_or(start + spin, |d| d.min(start + spin));
             MutexGuard::unlocked(&mut self.guard, || {
-                while shared.changes.load(Ordering::Acquire) == seen
-                    && std::time::Instant::now() < until
-                {
+                let mut now = start;
+                while changes.load(Ordering::Acquire) == seen && now < until {
+                    let turns = shared.driver_turns.load(Ordering::Relaxed);
                     std::thread::yield_now();
+                    let after = std::time::Instant::now();
+                    if after - now >= spin
+                        && changes.load(Ordering::Acquire) == seen
+                        && shared.driver_turns.load(Ordering::Relaxed) == turns
+                    {
+                        // The processor went to other work for the whole
+                        // watch, neither the driver's nor the change awaited:
+                        // with more work than processors, watching costs a
+                        // time slice per wait. Sleep instead, for a while.
+                        let quiet = shared.clock.now() + CONTENDED_BACKOFF;
+                        shared
+                            .contended_until
+                            .store(quiet.total_micros(), Ordering::Relaxed);
+                        break;
+                    }
+                    now = after;
                 }
             });
             if self.guard.stopped {
                 return WaitOutcome::Stopped;
             }
-            // Changes are counted under the lock: one made after the last look
+            // Wake-ups are counted under the lock: one sent after the last look
             // is seen here, and none can come between this and the wait.
-            if shared.changes.load(Ordering::Acquire) != seen {
+            if changes.load(Ordering::Acquire) != seen {
                 return WaitOutcome::Woken;
             }
             if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
@@ -424,9 +464,8 @@ impl StackGuard<'_> {
 
     /// Wakes the waiters of `h` (e.g. after `close` from another thread).
     pub fn notify(&mut self, h: SocketHandle) {
-        self.shared.changes.fetch_add(1, Ordering::Release);
-        if let Some(cv) = self.guard.waiters.get(&h.index()) {
-            cv.notify_all();
+        if let Some(w) = self.guard.waiters.get(&h.index()) {
+            w.wake();
         }
         if let Some(hook) = &self.guard.event_hook {
             hook(h, false);
@@ -438,7 +477,6 @@ impl StackGuard<'_> {
     /// on state the socket layer keeps outside the engine, such as its UNIX
     /// domain).
     pub fn notify_any(&mut self) {
-        self.shared.changes.fetch_add(1, Ordering::Release);
         self.shared.any_change.notify_all();
     }
 
@@ -469,11 +507,7 @@ impl StackGuard<'_> {
     /// Wakes waiters of changed sockets, and the driver if the engine has frames to
     /// send or an earlier deadline than the driver knows.
     fn flush(&mut self) {
-        notify_events(
-            &mut self.guard,
-            &self.shared.any_change,
-            &self.shared.changes,
-        );
+        notify_events(&mut self.guard, &self.shared.any_change);
         let st = &**self.guard;
         let earlier = match (st.engine.poll_timeout(), st.driver_deadline) {
             (Some(t), Some(d)) => t < d,
@@ -546,7 +580,7 @@ pub fn return_large_frees_to_os() {
     }
 }
 
-fn notify_events(st: &mut State, any: &Condvar, changes: &AtomicU64) {
+fn notify_events(st: &mut State, any: &Condvar) {
     let mut any_event = false;
     while let Some(event) = st.engine.poll_event() {
         any_event = true;
@@ -559,15 +593,14 @@ fn notify_events(st: &mut State, any: &Condvar, changes: &AtomicU64) {
                 (h, true)
             }
         };
-        if let Some(cv) = st.waiters.get(&h.index()) {
-            cv.notify_all();
+        if let Some(w) = st.waiters.get(&h.index()) {
+            w.wake();
         }
         if let Some(hook) = &st.event_hook {
             hook(h, urgent);
         }
     }
     if any_event {
-        changes.fetch_add(1, Ordering::Release);
         any.notify_all();
     }
 }
@@ -585,6 +618,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
     let mut outgoing: Vec<(Vec<u8>, stack_meta::TxMeta)> = Vec::new();
     let mut spent: Vec<Vec<u8>> = Vec::new();
     while !shared.stop.load(Ordering::SeqCst) {
+        shared.driver_turns.fetch_add(1, Ordering::Relaxed);
         let mut received = 0;
         let deadline;
         let now;
@@ -624,7 +658,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             while let Some(f) = st.engine.poll_transmit_meta(now) {
                 outgoing.push(f);
             }
-            notify_events(&mut st, &shared.any_change, &shared.changes);
+            notify_events(&mut st, &shared.any_change);
             if trace.is_some() {
                 while let Some(e) = st.engine.poll_tcp_trace() {
                     traced.push(e);
@@ -667,9 +701,8 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
     }
     let mut st = shared.state.lock();
     st.stopped = true;
-    shared.changes.fetch_add(1, Ordering::Release);
-    for cv in st.waiters.values() {
-        cv.notify_all();
+    for w in st.waiters.values() {
+        w.wake();
     }
     shared.any_change.notify_all();
     if let Some(sink) = trace.as_mut() {
