@@ -397,7 +397,9 @@ pub struct StackConfig {
     /// a change before it sleeps (Linux's `net.core.busy_read`, there 0 by
     /// default). Waking a sleeping thread costs tens of microseconds on an idle
     /// core, more than a request/response exchange over a TAP takes; watching
-    /// spends at most this much processor time per wait. Zero turns it off.
+    /// spends at most this much processor time per wait, yielding the processor
+    /// at each look, and stops for 100 ms when a look finds the processors busy
+    /// with other work. Zero turns it off.
     pub busy_poll: Duration,
     /// ARP.
     pub arp: ArpConfig,
