@@ -137,9 +137,6 @@ impl Waiter {
 pub struct Shared {
     state: Mutex<State>,
     any_change: Condvar,
-    /// How long a thread waiting on one socket watches for a change before
-    /// it sleeps ([`crate::StackConfig::busy_poll`]).
-    busy_poll: std::time::Duration,
     /// Until when (microseconds of `clock`) no thread watches: the processors
     /// were found busy with other work.
     contended_until: AtomicU64,
@@ -227,7 +224,6 @@ impl Runtime {
         } else {
             None
         };
-        let busy_poll = engine.config().busy_poll;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine,
@@ -239,7 +235,6 @@ impl Runtime {
                 stopped: false,
             }),
             any_change: Condvar::new(),
-            busy_poll,
             contended_until: AtomicU64::new(0),
             driver_turns: AtomicU64::new(0),
             clock: Clock::new(),
@@ -371,8 +366,10 @@ impl StackGuard<'_> {
         }
         self.flush();
         let w = self.guard.waiters.entry(h.index()).or_default().clone();
-        let spin = self.shared.busy_poll;
-        self.wait_on(&w.cv, deadline, Some((&w.changes, spin)))
+        if let Some(outcome) = self.watch(&w.changes, deadline) {
+            return outcome;
+        }
+        self.wait_on(&w.cv, deadline)
     }
 
     /// Waits until any socket may have changed (for select and poll).
@@ -385,67 +382,71 @@ impl StackGuard<'_> {
         // No busy polling here (Linux's net.core.busy_poll for select and
         // poll is 0): a caller that rescans every descriptor after each wake-up
         // would rescan at every change instead of once per batch of them.
-        self.wait_on(&shared.any_change, deadline, None)
+        self.wait_on(&shared.any_change, deadline)
     }
 
-    /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`;
-    /// with `watch`, first watches that count of wake-ups for that long.
-    fn wait_on(
+    /// Busy polling ([`crate::StackConfig::busy_poll`]): watches `changes` (a
+    /// socket's count of wake-ups) with the lock let go, so that a wake-up that
+    /// comes soon is seen without the sleep and wake-up of a condition
+    /// variable. `None` when nothing came and the caller must sleep.
+    ///
+    /// The watching thread yields the processor at each look, so that a driver
+    /// or application thread with work (on a machine with fewer cores than busy
+    /// threads) runs first: a pure spin would hold up the very change it waits
+    /// for. A yield that loses the processor for the whole watch, with neither
+    /// the change nor a turn of the driver meanwhile, means other work wants the
+    /// processors: watching would then cost a time slice per wait, so no thread
+    /// watches for [`CONTENDED_BACKOFF`].
+    fn watch(
         &mut self,
-        cv: &Condvar,
+        changes: &AtomicU64,
         deadline: Option<std::time::Instant>,
-        watch: Option<(&AtomicU64, std::time::Duration)>,
-    ) -> WaitOutcome {
-        // Busy polling: a change that comes within `busy_poll` is seen without
-        // the sleep and wake-up of the condition variable. The watching thread
-        // yields the processor at each look, so that a driver or application
-        // thread with work (on a machine with fewer cores than busy threads)
-        // runs first: a pure spin would hold up the very change it waits for.
+    ) -> Option<WaitOutcome> {
+        let spin = self.guard.engine.config().busy_poll;
         let shared = self.shared;
-        let watch = watch.filter(|(_, spin)| {
-            !spin.is_zero()
-                && shared.clock.now().total_micros()
-                    >= shared.contended_until.load(Ordering::Relaxed)
-        });
-        if let Some((changes, spin)) = watch {
-            let seen = changes.load(Ordering::Acquire);
-            let start = std::time::Instant::now();
-            let until = deadline.map_or(start + spin, |d| d.min(start + spin));
-            MutexGuard::unlocked(&mut self.guard, || {
-                let mut now = start;
-                while changes.load(Ordering::Acquire) == seen && now < until {
-                    let turns = shared.driver_turns.load(Ordering::Relaxed);
-                    std::thread::yield_now();
-                    let after = std::time::Instant::now();
-                    if after - now >= spin
-                        && changes.load(Ordering::Acquire) == seen
-                        && shared.driver_turns.load(Ordering::Relaxed) == turns
-                    {
-                        // The processor went to other work for the whole
-                        // watch, neither the driver's nor the change awaited:
-                        // with more work than processors, watching costs a
-                        // time slice per wait. Sleep instead, for a while.
-                        let quiet = shared.clock.now() + CONTENDED_BACKOFF;
-                        shared
-                            .contended_until
-                            .store(quiet.total_micros(), Ordering::Relaxed);
-                        break;
-                    }
-                    now = after;
-                }
-            });
-            if self.guard.stopped {
-                return WaitOutcome::Stopped;
-            }
-            // Wake-ups are counted under the lock: one sent after the last look
-            // is seen here, and none can come between this and the wait.
-            if changes.load(Ordering::Acquire) != seen {
-                return WaitOutcome::Woken;
-            }
-            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                return WaitOutcome::TimedOut;
-            }
+        if spin.is_zero()
+            || shared.clock.now().total_micros() < shared.contended_until.load(Ordering::Relaxed)
+        {
+            return None;
         }
+        let seen = changes.load(Ordering::Acquire);
+        let start = std::time::Instant::now();
+        let until = deadline.map_or(start + spin, |d| d.min(start + spin));
+        MutexGuard::unlocked(&mut self.guard, || {
+            let mut now = start;
+            while changes.load(Ordering::Acquire) == seen && now < until {
+                let turns = shared.driver_turns.load(Ordering::Relaxed);
+                std::thread::yield_now();
+                let after = std::time::Instant::now();
+                if after - now >= spin
+                    && changes.load(Ordering::Acquire) == seen
+                    && shared.driver_turns.load(Ordering::Relaxed) == turns
+                {
+                    let quiet = shared.clock.now() + CONTENDED_BACKOFF;
+                    shared
+                        .contended_until
+                        .store(quiet.total_micros(), Ordering::Relaxed);
+                    break;
+                }
+                now = after;
+            }
+        });
+        if self.guard.stopped {
+            return Some(WaitOutcome::Stopped);
+        }
+        // Wake-ups are counted under the lock: one sent after the last look is
+        // seen here, and none can come between this and the caller's wait.
+        if changes.load(Ordering::Acquire) != seen {
+            return Some(WaitOutcome::Woken);
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Some(WaitOutcome::TimedOut);
+        }
+        None
+    }
+
+    /// Waits on `cv` (the lock released meanwhile) until woken or `deadline`.
+    fn wait_on(&mut self, cv: &Condvar, deadline: Option<std::time::Instant>) -> WaitOutcome {
         let timed_out = match deadline {
             Some(d) => cv.wait_until(&mut *self.guard, d).timed_out(),
             None => {

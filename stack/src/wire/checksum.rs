@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 /// The checksum of every segment is on the hot path of bulk transfer. The sum is
 /// byte-order independent (RFC 1071 section 2(B)), so the bulk is added as
 /// native-endian 16-bit words into 32 lanes of 32 bits (64 bytes a step, no carry
-/// chain: a lane takes 65,537 words before it could overflow), which the compiler
+/// chain: the lanes are emptied every 65,535 steps), which the compiler
 /// turns into vector adds; the result is folded and swapped to network order once.
 /// On x86-64 processors with AVX2 the same loop runs in 256-bit registers.
 #[inline]
