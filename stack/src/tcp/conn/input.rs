@@ -2,6 +2,10 @@
 
 use super::*;
 
+/// The most in-order data one deferred ACK covers within a batch of received
+/// frames (Linux's GRO packets are at most 64 KiB, and it acknowledges each).
+const ACK_BATCH_MAX: usize = 65_536;
+
 impl Tcb {
     /// Processes a segment for a connection past LISTEN (RFC 9293 3.10.7.3 and 3.10.7.4).
     pub(crate) fn on_segment(
@@ -597,18 +601,19 @@ impl Tcb {
                 // Filling a hole: acknowledge at once (RFC 5681 4.2).
                 self.ack_now = true;
                 self.ack_urgent = true;
-            } else if self.quick_acks > 0 && !self.pingpong {
+            } else if (self.quick_acks > 0 && !self.pingpong)
+                || self.unacked_bytes >= 2 * self.mss.max(536)
+            {
                 // Quick-ACK mode, as Linux's: the sender's window grows from
-                // every ACK at the start, so none waits.
+                // every ACK at the start, so none waits. Otherwise "an ACK SHOULD
+                // be generated for at least every second full-sized segment"
+                // (RFC 5681 4.2). Within one batch of received frames the ACK
+                // waits for the batch's end, as Linux acknowledges a GRO batch:
+                // one ACK for at most 64 KiB. (An earlier ACK would not move the
+                // window's right edge: the window offered is all the free space,
+                // which only the application's reads enlarge.)
                 self.ack_now = true;
-            } else if self.unacked_bytes >= 2 * self.mss.max(536) {
-                // "an ACK SHOULD be generated for at least every second full-sized
-                // segment" (RFC 5681 4.2). Within one batch of received frames the
-                // ACK may be deferred to the batch's end, but never past eight
-                // segments: a single ACK for a whole window would make its loss
-                // cost a retransmission timeout.
-                self.ack_now = true;
-                if self.unacked_bytes >= 8 * self.mss.max(536) {
+                if self.unacked_bytes >= ACK_BATCH_MAX {
                     self.ack_urgent = true;
                 }
             } else {

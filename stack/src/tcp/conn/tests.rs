@@ -1099,6 +1099,72 @@ fn send_batch(h: &mut Harness, segs: &[(TcpRepr, Vec<u8>)]) {
     h.with(|t, out, now| t.flush_ack(now, out));
 }
 
+/// `n` in-order full segments from relative sequence 1.
+fn in_order(n: u32) -> Vec<(TcpRepr, Vec<u8>)> {
+    (0..n)
+        .map(|i| (seg("", 1 + i * MSS as u32, Some(1)), vec![1u8; MSS]))
+        .collect()
+}
+
+/// Takes a new connection out of quick-ACK mode with 40 segments, one at a
+/// time, read by the application; returns how many were sent.
+fn past_quick_acks(h: &mut Harness) -> u32 {
+    for (i, (sg, d)) in in_order(40).iter().enumerate() {
+        h.send(sg.clone(), d);
+        if i % 2 == 1 {
+            while !h.app_recv(1 << 20).is_empty() {}
+            h.recv();
+        }
+    }
+    40
+}
+
+#[test]
+fn in_order_data_in_one_batch_is_acknowledged_per_64_kib() {
+    let mut o = opts();
+    o.recv_buffer = 1 << 20;
+    o.recv_buffer_locked = true;
+    // From the start (quick-ACK mode) and once past it.
+    for quick in [true, false] {
+        let mut h = established_scaled(o);
+        let base = if quick { 0 } else { past_quick_acks(&mut h) };
+        let offered = h.tcb.info().rcv_wnd;
+        assert!(offered >= 400 * MSS, "a window of {offered}");
+        let segs: Vec<_> = in_order(base + 100).split_off(base as usize);
+        send_batch(&mut h, &segs);
+        let acks: Vec<u32> = h.recv().iter().map(|(a, _)| rel_ack(a)).collect();
+        // 45 segments are the first to pass 64 KiB.
+        let at = |n: u32| 1 + (base + n) * MSS as u32;
+        assert_eq!(
+            acks,
+            vec![at(45), at(90), at(100)],
+            "quick-ACK mode: {quick}"
+        );
+    }
+}
+
+#[test]
+fn a_batch_that_fills_a_small_window_is_acknowledged_once() {
+    let mut o = opts();
+    o.recv_buffer = 32 * 1024;
+    o.recv_buffer_locked = true;
+    let mut h = established_scaled(o);
+    let base = past_quick_acks(&mut h);
+    let offered = h.tcb.info().rcv_wnd;
+    let n = (offered / MSS) as u32;
+    assert!(n >= 8, "a window of {offered}");
+    // An ACK before the batch's end would not move the window's right edge
+    // (nothing was read): one ACK, at the end.
+    let end = 1 + (base + n) * MSS as u32;
+    send_batch(&mut h, &in_order(base + n).split_off(base as usize));
+    let acks: Vec<u32> = h.recv().iter().map(|(a, _)| rel_ack(a)).collect();
+    assert_eq!(acks, vec![end], "a window of {offered}");
+    // Reading it all opens the window: the update goes at once.
+    while !h.app_recv(1 << 20).is_empty() {}
+    let updates: Vec<u32> = h.recv().iter().map(|(a, _)| rel_ack(a)).collect();
+    assert_eq!(updates, vec![end]);
+}
+
 #[test]
 fn with_sack_duplicate_acks_after_the_third_wait_for_the_batch_end() {
     let mut h = established_scaled(opts());
