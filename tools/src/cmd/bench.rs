@@ -276,7 +276,7 @@ impl MemStack {
 fn target(dir: Dir) -> f64 {
     match dir {
         Dir::Send => 1.5,
-        Dir::Recv => 1.0,
+        Dir::Recv => 1.2,
     }
 }
 
