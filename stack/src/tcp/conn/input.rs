@@ -554,14 +554,6 @@ impl Tcb {
         } else {
             (seq, data)
         };
-        if self.rd_shut {
-            // Read side shut: acknowledge and discard (the user will never read it).
-            self.rcv_nxt = seq + data.len();
-            self.rcv_adv = self.rcv_adv.max(self.rcv_nxt);
-            self.ack_now = true;
-            self.ack_urgent = true;
-            return notice;
-        }
         let offset = seq.saturating_distance(self.rcv_nxt);
         let room = self.recv_buf.window();
         if offset >= room {
@@ -594,6 +586,15 @@ impl Tcb {
             self.rcv_nxt += advanced;
             self.urg_rx
                 .on_data(&mut self.recv_buf, self.rcv_nxt, advanced);
+            if self.rd_shut {
+                // Read side shut: what arrives in order is acknowledged and
+                // discarded, as 4.4BSD's tcp_reass frees it (the user will never
+                // read it). Out-of-order data waits for its hole like any other,
+                // so the ACK never claims a byte that did not come.
+                let queued = self.recv_buf.len();
+                self.recv_buf.dequeue_allocated(queued);
+                self.urg_rx.consumed(queued);
+            }
             notice.wake = true;
             self.unacked_bytes += advanced;
             self.note_data_arrival(now);

@@ -1166,6 +1166,26 @@ fn a_batch_that_fills_a_small_window_is_acknowledged_once() {
 }
 
 #[test]
+fn with_the_read_side_shut_data_is_discarded_in_order_only() {
+    let mut h = established_scaled(opts());
+    h.tcb.sack_enabled = true;
+    h.tcb.shutdown_check(true).unwrap();
+    // Segment 2 before segment 1: held for its hole, not acknowledged past it.
+    h.send(seg("", 1 + MSS as u32, Some(1)), &[2u8; MSS]);
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 1, "the ACK stays at the hole");
+    let block = ack.options.sack_blocks[0].expect("a SACK block for segment 2");
+    assert_eq!(block.right - block.left, MSS as i32);
+    // The hole filled: both acknowledged, and discarded unread.
+    h.send(seg("", 1, Some(1)), &[1u8; MSS]);
+    let (ack, _) = h.recv_one();
+    assert_eq!(rel_ack(&ack), 1 + 2 * MSS as u32);
+    assert!(ack.options.sack_blocks[0].is_none(), "{:?}", ack.options);
+    assert_eq!(h.tcb.readable_len(), 0);
+    assert!(h.app_recv(1 << 20).is_empty());
+}
+
+#[test]
 fn with_sack_duplicate_acks_after_the_third_wait_for_the_batch_end() {
     let mut h = established_scaled(opts());
     // established_scaled's SYN-ACK offers no SACK: agree on it here.
