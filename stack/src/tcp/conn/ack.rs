@@ -30,7 +30,13 @@ impl Tcb {
         let mut blocks = [SackBlock::default(); 4];
         let mut n = 0;
         if self.sack_enabled {
+            // Linux's tcp_is_sackblock_valid: a block reaching past what was
+            // sent, or reversed, is discarded whole (a receiver cannot hold
+            // bytes never sent; trimming it would believe the rest).
             for b in seg.options.sack_blocks.iter().flatten() {
+                if b.right.gt(self.snd_max) || !b.left.lt(b.right) {
+                    continue;
+                }
                 blocks[n] = *b;
                 n += 1;
             }

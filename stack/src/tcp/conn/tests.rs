@@ -1186,6 +1186,29 @@ fn with_the_read_side_shut_data_is_discarded_in_order_only() {
 }
 
 #[test]
+fn sack_blocks_beyond_what_was_sent_or_reversed_are_ignored() {
+    use crate::tcp::options::SackBlock;
+    let mut h = established_scaled(opts());
+    h.tcb.sack_enabled = true;
+    h.app_send(&[7u8; 4 * MSS]);
+    let sent = h.recv();
+    assert_eq!(sent.len(), 4);
+    let at = |n: usize| SeqNumber(ISS.wrapping_add(1 + (n * MSS) as u32));
+    let ack_with = |h: &mut Harness, left: SeqNumber, right: SeqNumber| {
+        let mut a = seg("", 1, Some(1));
+        a.options.sack_blocks[0] = Some(SackBlock { left, right });
+        h.send(a, b"");
+        h.tcb.info().sacked
+    };
+    // Ending past SND.MAX (a receiver claiming data never sent), and reversed
+    // (Linux's tcp_is_sackblock_valid): nothing is marked.
+    assert_eq!(ack_with(&mut h, at(2), at(10)), 0);
+    assert_eq!(ack_with(&mut h, at(3), at(2)), 0);
+    // A block within the flight is taken.
+    assert_eq!(ack_with(&mut h, at(2), at(3)), MSS);
+}
+
+#[test]
 fn with_sack_duplicate_acks_after_the_third_wait_for_the_batch_end() {
     let mut h = established_scaled(opts());
     // established_scaled's SYN-ACK offers no SACK: agree on it here.
