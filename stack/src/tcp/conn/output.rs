@@ -295,6 +295,7 @@ impl Tcb {
         pick: fn(&mut Recovery) -> Option<(SeqNumber, SeqNumber, LossCause)>,
     ) -> bool {
         let mut sent = false;
+        let mut last = None;
         // Bounded: each turn sends one segment of the (bounded) scoreboard.
         for _ in 0..4096 {
             if self.recovery.in_flight() >= self.cc.cwnd() {
@@ -303,6 +304,12 @@ impl Tcb {
             let Some((start, mut end, cause)) = pick(&mut self.recovery) else {
                 break;
             };
+            // The same range twice in one turn: the scoreboard could not
+            // record the last transmission; sending it again would not either.
+            if last == Some((start, end)) {
+                break;
+            }
+            last = Some((start, end));
             // A retransmission does not cross a record's end either.
             if let Some(rec) = self.record_end_after(start).filter(|r| r.lt(end)) {
                 end = rec;

@@ -274,12 +274,16 @@ impl Scoreboard {
         let mut rexmit = 0;
         if let Some(tail) = tail.filter(|t| start.lt(*t)) {
             let stop = end.min(tail);
-            // A refused split leaves a partly covered record unmarked: the bytes
-            // go out, the record keeps its older marks (conservative for pipe).
+            // At the record bound a split may be refused. A record that starts
+            // in the range is then marked as sent again whole, though its tail
+            // did not go: left as it was, it would be picked for the same
+            // retransmission again and again. (Its tail goes once the record is
+            // found lost again, or is cut off it by the cumulative ACK.) One
+            // that starts before the range keeps its older marks.
             let _ = self.split_at(start);
             let _ = self.split_at(stop);
             let mut i = self.index_of(start).unwrap_or(self.segs.len());
-            while i < self.segs.len() && self.segs[i].end.le(stop) {
+            while i < self.segs.len() && self.segs[i].start.lt(stop) {
                 let s = self.segs[i];
                 if !s.start.lt(start) && !s.sacked {
                     self.update(i, |s| {
@@ -581,6 +585,26 @@ mod tests {
             b.on_sack(s(i * 100 + 10), s(i * 100 + 20), |_| {});
         }
         assert!(b.len() <= 16);
+        b.check();
+    }
+
+    #[test]
+    fn at_the_bound_a_partial_retransmission_marks_its_record() {
+        let mut b = Scoreboard::new(16);
+        // 16 records of 1,000 bytes, all lost.
+        for i in 0..16u32 {
+            b.on_transmit(s(i * 1000), s(i * 1000 + 1000), t(u64::from(i)));
+        }
+        assert_eq!(b.len(), 16);
+        for i in 0..16 {
+            b.mark_lost(i, LossCause::Timeout);
+        }
+        assert_eq!(b.first_lost_unsent(), Some(0));
+        // The path now carries 500 bytes: the split at 500 is refused.
+        b.on_transmit(s(0), s(500), t(100));
+        assert_eq!(b.len(), 16);
+        // The record went (in part): the next pick is the next record.
+        assert_eq!(b.first_lost_unsent(), Some(1));
         b.check();
     }
 
