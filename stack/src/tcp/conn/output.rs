@@ -377,6 +377,12 @@ impl Tcb {
         // RFC 6675 NextSeg rule (1): what is marked lost goes first.
         let mut sent_any = self.retransmit(now, out, Recovery::next_retransmission);
         let mut sent_new = false;
+        // The congestion window's room is also counted down here, by what this
+        // loop sends: bytes below SND.MAX that the scoreboard cannot record
+        // (a split refused at its record bound) would otherwise never reduce
+        // the room, and the loop would send the rest a byte at a time.
+        let room_at_start = self.cc.cwnd().saturating_sub(self.recovery.in_flight());
+        let mut sent_here = 0usize;
         loop {
             let buf_seq = self.buf_seq();
             let offset = self.snd_nxt.saturating_distance(buf_seq);
@@ -387,7 +393,11 @@ impl Tcb {
             // The congestion window against RFC 6675's pipe: SACKed and lost
             // bytes have left the network (this is also what lets limited
             // transmit, RFC 3042, send on the first duplicate ACKs).
-            let mut cwnd_room = self.cc.cwnd().saturating_sub(self.recovery.in_flight());
+            let mut cwnd_room = self
+                .cc
+                .cwnd()
+                .saturating_sub(self.recovery.in_flight())
+                .min(room_at_start.saturating_sub(sent_here));
             if in_flight == 0 {
                 cwnd_room = cwnd_room.max(mss); // never stall with nothing in flight
             }
@@ -479,6 +489,7 @@ impl Tcb {
                 Transmit::Retransmit(LossCause::Timeout)
             };
             self.send_data(now, out, flags, seq, len, why);
+            sent_here += len;
             self.snd_nxt += len + fin_here as usize;
             if self.snd_nxt.gt(self.snd_max) {
                 self.snd_max = self.snd_nxt;
