@@ -249,7 +249,8 @@ impl Tcb {
     }
 
     /// Sends the sent-before range `[start, end)` again (a FIN at its end if
-    /// ours is there).
+    /// ours is there), as far as the send buffer holds it. Returns false if
+    /// nothing went.
     pub(super) fn resend_range(
         &mut self,
         now: Instant,
@@ -257,7 +258,7 @@ impl Tcb {
         start: SeqNumber,
         end: SeqNumber,
         why: Transmit,
-    ) {
+    ) -> bool {
         let fin = self.fin_seq().is_some_and(|f| end == f + 1u32);
         let buf_seq = self.buf_seq();
         let avail = self
@@ -269,7 +270,7 @@ impl Tcb {
             .saturating_sub(fin as usize)
             .min(avail);
         if len == 0 && !fin {
-            return;
+            return false;
         }
         // PSH where the data queued or a record ends, as on the first
         // transmission.
@@ -282,6 +283,7 @@ impl Tcb {
         self.send_data(now, out, flags, start, len, why);
         self.timers
             .set_if_disarmed(TimerKind::Retransmit, now + self.rtt.rto());
+        true
     }
 
     /// Retransmits what `pick` chooses from loss recovery while the data in
@@ -295,8 +297,8 @@ impl Tcb {
         pick: fn(&mut Recovery) -> Option<(SeqNumber, SeqNumber, LossCause)>,
     ) -> bool {
         let mut sent = false;
-        let mut last = None;
-        // Bounded: each turn sends one segment of the (bounded) scoreboard.
+        // Bounded: each turn sends one segment of the (bounded) scoreboard, and
+        // the scoreboard records it, so the same bytes are not picked again.
         for _ in 0..4096 {
             if self.recovery.in_flight() >= self.cc.cwnd() {
                 break;
@@ -304,12 +306,6 @@ impl Tcb {
             let Some((start, mut end, cause)) = pick(&mut self.recovery) else {
                 break;
             };
-            // The same range twice in one turn: the scoreboard could not
-            // record the last transmission; sending it again would not either.
-            if last == Some((start, end)) {
-                break;
-            }
-            last = Some((start, end));
             // A retransmission does not cross a record's end either.
             if let Some(rec) = self.record_end_after(start).filter(|r| r.lt(end)) {
                 end = rec;
@@ -318,7 +314,9 @@ impl Tcb {
             if !start.lt(wnd_end) && start != self.snd_una {
                 break;
             }
-            self.resend_range(now, out, start, end, Transmit::Retransmit(cause));
+            if !self.resend_range(now, out, start, end, Transmit::Retransmit(cause)) {
+                break;
+            }
             sent = true;
         }
         sent
@@ -378,9 +376,10 @@ impl Tcb {
         let mut sent_any = self.retransmit(now, out, Recovery::next_retransmission);
         let mut sent_new = false;
         // The congestion window's room is also counted down here, by what this
-        // loop sends: bytes below SND.MAX that the scoreboard cannot record
-        // (a split refused at its record bound) would otherwise never reduce
-        // the room, and the loop would send the rest a byte at a time.
+        // loop sends: bytes below SND.MAX sent again (after zero-window
+        // probing) whose earlier retransmission is still counted in flight do
+        // not raise the pipe, and the loop would otherwise send the rest of
+        // the buffer against an unchanging room, a byte at a time.
         let room_at_start = self.cc.cwnd().saturating_sub(self.recovery.in_flight());
         let mut sent_here = 0usize;
         loop {
@@ -646,7 +645,7 @@ impl Tcb {
             } else {
                 self.snd_una
             };
-            self.resend_range(
+            let _ = self.resend_range(
                 now,
                 out,
                 start,

@@ -8,9 +8,12 @@
 //!
 //! The records cover `[SND.UNA, SND.MAX)` without gaps, in sequence order. A
 //! record is split where a SACK block or a retransmission starts or ends inside
-//! it; the number of records is bounded, and a split that would exceed the bound
-//! is refused (the SACK block is then taken only where it covers whole records).
-//! Byte totals of the marks are kept up to date so that the pipe is O(1).
+//! it; the number of records is bounded. At the bound, a SACK block's split is
+//! refused (the block is then taken only where it covers whole records), while
+//! a transmission is always recorded exactly: two neighbouring records are
+//! merged to make room (see [`Scoreboard::make_room`]), so what the scoreboard
+//! says went is what went. Byte totals of the marks are kept up to date so
+//! that the pipe is O(1).
 
 use std::collections::VecDeque;
 
@@ -244,6 +247,18 @@ impl Scoreboard {
     /// Splits the record holding `seq` so that a record starts at `seq`.
     /// Returns false if that needs a split the record bound refuses.
     fn split_at(&mut self, seq: SeqNumber) -> bool {
+        self.split(seq, None)
+    }
+
+    /// Splits the record holding `seq` so that a record starts at `seq`, at
+    /// the record bound first merging two neighbours (never at a boundary in
+    /// `keep`). Always succeeds.
+    fn split_at_making_room(&mut self, seq: SeqNumber, keep: &[SeqNumber]) {
+        let done = self.split(seq, Some(keep));
+        debug_assert!(done, "a split with room made cannot be refused");
+    }
+
+    fn split(&mut self, seq: SeqNumber, make_room: Option<&[SeqNumber]>) -> bool {
         let Some(i) = self.index_of(seq) else {
             return true; // outside: nothing to split
         };
@@ -252,7 +267,15 @@ impl Scoreboard {
             return true;
         }
         if self.segs.len() >= self.max_records {
-            return false;
+            let Some(keep) = make_room else {
+                return false;
+            };
+            self.make_room(keep, seq);
+            if self.segs.len() >= self.max_records {
+                return false;
+            }
+            // The record holding `seq` may have moved, or grown.
+            return self.split(seq, None);
         }
         let mut left = s;
         left.end = seq;
@@ -263,9 +286,66 @@ impl Scoreboard {
         true
     }
 
+    /// Merges two neighbouring records into one, to make room for a split at
+    /// the record bound. Two with the same marks are merged if there are any
+    /// (only the earlier send time is lost, which at most delays RACK);
+    /// otherwise the highest pair, its marks joined so that nothing is taken
+    /// for more than it is: SACKed or lost only if both were, a retransmission
+    /// in flight if either was. The record boundaries at `keep` and at `seq`'s
+    /// record's start stay.
+    fn make_room(&mut self, keep: &[SeqNumber], seq: SeqNumber) {
+        let n = self.segs.len();
+        if n < 2 {
+            return;
+        }
+        let held = self.index_of(seq).map(|i| self.segs[i].start);
+        let free = |j: usize, segs: &VecDeque<Segment>| {
+            let at = segs[j].end;
+            !keep.contains(&at) && held != Some(at)
+        };
+        let alike = |a: &Segment, b: &Segment| {
+            a.sacked == b.sacked
+                && (a.sacked
+                    || (a.lost == b.lost
+                        && a.retrans == b.retrans
+                        && a.ever_retrans == b.ever_retrans
+                        && (!a.lost || a.cause == b.cause)))
+        };
+        let pick = (0..n - 1)
+            .rev()
+            .find(|&j| free(j, &self.segs) && alike(&self.segs[j], &self.segs[j + 1]))
+            .or_else(|| (0..n - 1).rev().find(|&j| free(j, &self.segs)));
+        let Some(j) = pick else {
+            return;
+        };
+        let (a, b) = (self.segs[j], self.segs[j + 1]);
+        self.forget(&a);
+        self.forget(&b);
+        let sacked = a.sacked && b.sacked;
+        let lost = !sacked && a.lost && b.lost;
+        let merged = Segment {
+            start: a.start,
+            end: b.end,
+            xmit: a.xmit.max(b.xmit),
+            sacked,
+            lost,
+            cause: if a.lost { a.cause } else { b.cause },
+            retrans: !sacked && (a.retrans || b.retrans),
+            ever_retrans: a.ever_retrans || b.ever_retrans,
+        };
+        self.count(&merged);
+        self.segs[j] = merged;
+        self.segs.remove(j + 1);
+        if a.sacked != b.sacked {
+            // A SACK mark given up: the highest one may have gone with it.
+            self.high_sacked = self.segs.iter().rev().find(|s| s.sacked).map(|s| s.end);
+        }
+    }
+
     /// Records a transmission of `[start, end)` at `now`: new data is appended,
-    /// a retransmission marks the records it covers (Linux keeps the loss mark
-    /// and adds the retransmission mark). Returns the retransmitted bytes.
+    /// a retransmission marks the records it covers, split to its exact ends
+    /// (Linux keeps the loss mark and adds the retransmission mark). Returns
+    /// the bytes sent again that were not SACKed.
     pub fn on_transmit(&mut self, start: SeqNumber, end: SeqNumber, now: Instant) -> usize {
         if !start.lt(end) {
             return 0;
@@ -274,18 +354,13 @@ impl Scoreboard {
         let mut rexmit = 0;
         if let Some(tail) = tail.filter(|t| start.lt(*t)) {
             let stop = end.min(tail);
-            // At the record bound a split may be refused. A record that starts
-            // in the range is then marked as sent again whole, though its tail
-            // did not go: left as it was, it would be picked for the same
-            // retransmission again and again. (Its tail goes once the record is
-            // found lost again, or is cut off it by the cumulative ACK.) One
-            // that starts before the range keeps its older marks.
-            let _ = self.split_at(start);
-            let _ = self.split_at(stop);
-            let mut i = self.index_of(start).unwrap_or(self.segs.len());
+            let first = self.start().filter(|f| start.lt(*f)).unwrap_or(start);
+            self.split_at_making_room(first, &[]);
+            self.split_at_making_room(stop, &[first]);
+            let mut i = self.index_of(first).unwrap_or(self.segs.len());
             while i < self.segs.len() && self.segs[i].start.lt(stop) {
                 let s = self.segs[i];
-                if !s.start.lt(start) && !s.sacked {
+                if !s.sacked {
                     self.update(i, |s| {
                         s.xmit = now;
                         s.retrans = true;
@@ -318,7 +393,8 @@ impl Scoreboard {
             // Append, merging with the previous record when it is an untouched
             // piece of the same flight (same send time): fewer records. At the
             // record bound, merge with any untouched previous record (its send
-            // time becomes the newer one, which only makes RACK wait longer).
+            // time becomes the newer one, which only makes RACK wait longer),
+            // or make room.
             let full = self.segs.len() >= self.max_records;
             match self.segs.back_mut() {
                 Some(b)
@@ -332,7 +408,12 @@ impl Scoreboard {
                     b.end = end;
                     b.xmit = now;
                 }
-                _ => self.segs.push_back(seg),
+                _ => {
+                    if full {
+                        self.make_room(&[], new_from);
+                    }
+                    self.segs.push_back(seg);
+                }
             }
         }
         rexmit
@@ -516,6 +597,12 @@ impl Scoreboard {
             assert_eq!(w[0].end, w[1].start, "records are contiguous");
         }
         assert!(self.segs.iter().all(|s| !s.is_empty()));
+        assert!(
+            self.segs.len() <= self.max_records,
+            "the record bound holds"
+        );
+        let high = self.segs.iter().rev().find(|s| s.sacked).map(|s| s.end);
+        assert!(high.is_none() || self.high_sacked.is_some_and(|h| !h.lt(high.unwrap())));
     }
 }
 
@@ -589,7 +676,7 @@ mod tests {
     }
 
     #[test]
-    fn at_the_bound_a_partial_retransmission_marks_its_record() {
+    fn at_the_bound_a_partial_retransmission_is_recorded_exactly() {
         let mut b = Scoreboard::new(16);
         // 16 records of 1,000 bytes, all lost.
         for i in 0..16u32 {
@@ -600,11 +687,44 @@ mod tests {
             b.mark_lost(i, LossCause::Timeout);
         }
         assert_eq!(b.first_lost_unsent(), Some(0));
-        // The path now carries 500 bytes: the split at 500 is refused.
-        b.on_transmit(s(0), s(500), t(100));
+        // The path now carries 500 bytes: two records alike elsewhere are
+        // merged to make room for the split at 500.
+        assert_eq!(b.on_transmit(s(0), s(500), t(100)), 500);
         assert_eq!(b.len(), 16);
-        // The record went (in part): the next pick is the next record.
-        assert_eq!(b.first_lost_unsent(), Some(1));
+        assert_eq!(b.retrans_bytes(), 500);
+        assert_eq!(b.lost_bytes(), 16_000);
+        // The rest of the record is picked next, from where the part ended.
+        let next = b.first_lost_unsent().and_then(|i| b.get(i)).copied();
+        assert_eq!(next.map(|s| (s.start, s.end)), Some((s(500), s(1000))));
+        b.check();
+    }
+
+    #[test]
+    fn at_the_bound_with_no_records_alike_a_retransmission_is_still_recorded() {
+        let mut b = Scoreboard::new(16);
+        for i in 0..16u32 {
+            b.on_transmit(s(i * 1000), s(i * 1000 + 1000), t(u64::from(i)));
+        }
+        // SACKed and lost records alternate: no two neighbours are alike.
+        for i in (1..16u32).step_by(2) {
+            b.on_sack(s(i * 1000), s(i * 1000 + 1000), |_| {});
+        }
+        for i in (0..16).step_by(2) {
+            b.mark_lost(i, LossCause::Rack);
+        }
+        assert_eq!(b.len(), 16);
+        assert_eq!(b.high_sacked(), Some(s(16_000)));
+        // The middle 300 bytes of the first hole go again.
+        assert_eq!(b.on_transmit(s(200), s(500), t(100)), 300);
+        assert!(b.len() <= 16);
+        let sent: Vec<_> = b.overlapping(s(200), s(500)).copied().collect();
+        assert_eq!(sent.len(), 1);
+        assert_eq!((sent[0].start, sent[0].end), (s(200), s(500)));
+        assert!(sent[0].retrans && sent[0].xmit == t(100));
+        // Two splits: the highest records gave up two SACK marks to make room
+        // (they count as in flight, never as delivered).
+        assert_eq!(b.high_sacked(), Some(s(12_000)));
+        assert_eq!(b.sacked_bytes(), 6_000);
         b.check();
     }
 
@@ -689,7 +809,15 @@ mod tests {
                     Op::Resend(a, l) => {
                         let start = una + a;
                         if start.lt(end) {
-                            b.on_transmit(start, (start + l).min(end), now);
+                            let stop = (start + l).min(end);
+                            b.on_transmit(start, stop, now);
+                            // Recorded exactly: records end at both edges, and
+                            // every byte between not SACKed is marked sent now.
+                            prop_assert!(b.segments().any(|s| s.start == start));
+                            prop_assert!(b.segments().any(|s| s.end == stop));
+                            for r in b.overlapping(start, stop) {
+                                prop_assert!(r.sacked || (r.retrans && r.xmit == now));
+                            }
                         }
                     }
                     Op::Sack(l, r) => {
