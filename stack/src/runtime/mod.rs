@@ -31,6 +31,10 @@ use crate::time::{Duration, Instant};
 /// Frames received per batch before timers and transmits are serviced.
 const RX_BATCH: usize = 64;
 
+/// Bytes of frames a batch may hold (the storage is touched only as frames
+/// fill it: a batch of 64 frames of 1,518 bytes uses the first 97 KB).
+const RX_ARENA: usize = 1 << 20;
+
 /// How long threads sleep at once, instead of busy-polling, after a watch found
 /// the processors busy with other work.
 const CONTENDED_BACKOFF: Duration = Duration::from_millis(100);
@@ -615,12 +619,35 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
     let mtu = device.mtu();
     // Room for the largest IPv4 datagram: a device with offloads hands over TCP
     // segments up to 64 KiB.
-    let mut buf = vec![0u8; mtu.max(65535) + 14 + 4];
+    let max_frame = mtu.max(65535) + 14 + 4;
+    let mut arena = vec![0u8; RX_ARENA + max_frame];
+    let mut frames: Vec<(usize, usize, stack_meta::RxMeta)> = Vec::with_capacity(RX_BATCH);
     let mut outgoing: Vec<(Vec<u8>, stack_meta::TxMeta)> = Vec::new();
     let mut spent: Vec<Vec<u8>> = Vec::new();
     while !shared.stop.load(Ordering::SeqCst) {
         shared.driver_turns.fetch_add(1, Ordering::Relaxed);
-        let mut received = 0;
+        // The batch is read before the engine's lock is taken: the system
+        // calls do not hold up application threads that use the engine
+        // meanwhile (a reader copying out what the last batch brought).
+        let read_at = shared.clock.now();
+        let mut used = 0;
+        let mut failed = None;
+        frames.clear();
+        while frames.len() < RX_BATCH && arena.len() - used >= max_frame {
+            match device.receive_meta(&mut arena[used..used + max_frame], read_at) {
+                Ok(Some((n, meta))) => {
+                    frames.push((used, n, meta));
+                    used += n;
+                }
+                Ok(None) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let batch_full = frames.len() == RX_BATCH || arena.len() - used < max_frame;
         let deadline;
         let now;
         let tx_turn;
@@ -634,24 +661,17 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             for b in spent.drain(..) {
                 st.engine.recycle(b);
             }
-            while received < RX_BATCH {
-                match device.receive_meta(&mut buf, now) {
-                    Ok(Some((n, meta))) => {
-                        received += 1;
-                        if let Some(obs) = observer.as_mut() {
-                            obs(Direction::In, &buf[..n], now);
-                        }
-                        st.engine.handle_frame_meta(now, &buf[..n], meta);
-                    }
-                    Ok(None) => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        st.driver_error = Some(format!("device receive failed: {e}"));
-                        tracing::error!("device receive failed: {e}");
-                        shared.stop.store(true, Ordering::SeqCst);
-                        break;
-                    }
+            for &(at, n, meta) in &frames {
+                let frame = &arena[at..at + n];
+                if let Some(obs) = observer.as_mut() {
+                    obs(Direction::In, frame, now);
                 }
+                st.engine.handle_frame_meta(now, frame, meta);
+            }
+            if let Some(e) = failed {
+                st.driver_error = Some(format!("device receive failed: {e}"));
+                tracing::error!("device receive failed: {e}");
+                shared.stop.store(true, Ordering::SeqCst);
             }
             if st.engine.poll_timeout().is_some_and(|t| t <= now) {
                 st.engine.handle_timeout(now);
@@ -685,7 +705,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             sink(&traced);
             traced.clear();
         }
-        if received == RX_BATCH {
+        if batch_full {
             continue; // more frames are probably waiting
         }
         let wake_at = [deadline, device.poll_at()].into_iter().flatten().min();
