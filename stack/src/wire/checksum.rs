@@ -6,8 +6,8 @@ use std::net::Ipv4Addr;
 ///
 /// The checksum of every segment is on the hot path of bulk transfer. The sum is
 /// byte-order independent (RFC 1071 section 2(B)), so the bulk is added as
-/// native-endian 16-bit words into 32 lanes of 32 bits (64 bytes a step, no carry
-/// chain: the lanes are emptied every 65,535 steps), which the compiler
+/// native-endian 32-bit words into 16 lanes of 64 bits (64 bytes a step; no carry
+/// chain, as a 32-bit word's sum folds like its two 16-bit halves), which the compiler
 /// turns into vector adds; the result is folded and swapped to network order once.
 /// On x86-64 processors with AVX2 the same loop runs in 256-bit registers.
 #[inline]
@@ -28,24 +28,39 @@ fn accumulate_avx2(sum: u64, data: &[u8]) -> u64 {
     accumulate_lanes(sum, data)
 }
 
-/// Words per lane between two flushes of the lanes: 65,535 16-bit words fit in
-/// 32 bits.
-const STEPS_PER_FLUSH: usize = 65_535;
+/// Steps between two flushes of the lanes: each step adds one 32-bit word to a
+/// 64-bit lane, so 2^32 - 1 steps cannot overflow one.
+const STEPS_PER_FLUSH: usize = u32::MAX as usize;
 
 #[inline(always)]
 fn accumulate_lanes(sum: u64, data: &[u8]) -> u64 {
+    accumulate_lanes_flushing(sum, data, STEPS_PER_FLUSH)
+}
+
+/// [`accumulate_lanes`] with the flush interval as a parameter (tests use a small
+/// one to run many flushes).
+#[inline(always)]
+fn accumulate_lanes_flushing(sum: u64, data: &[u8], steps_per_flush: usize) -> u64 {
     let mut native = 0u64;
     let mut rest = data;
     while rest.len() >= 64 {
-        let take = (rest.len() / 64).min(STEPS_PER_FLUSH) * 64;
+        let take = (rest.len() / 64).min(steps_per_flush) * 64;
         let (block, tail) = rest.split_at(take);
-        let mut lanes = [0u32; 32];
+        // Whole native 32-bit words widened into 64-bit lanes: a 32-bit word
+        // folds to the sum of its two 16-bit halves, and a plain load and a
+        // zero extension per word keep the loop short.
+        let mut lanes = [0u64; 16];
         for c in block.chunks_exact(64) {
             for (k, lane) in lanes.iter_mut().enumerate() {
-                *lane += u16::from_ne_bytes([c[2 * k], c[2 * k + 1]]) as u32;
+                *lane +=
+                    u32::from_ne_bytes([c[4 * k], c[4 * k + 1], c[4 * k + 2], c[4 * k + 3]]) as u64;
             }
         }
-        native += lanes.iter().map(|&l| l as u64).sum::<u64>();
+        // 2^32 is 1 modulo 0xffff, so a lane folds to its two 32-bit halves.
+        for l in lanes {
+            native += (l & 0xffff_ffff) + (l >> 32);
+        }
+        native = (native & 0xffff_ffff) + (native >> 32);
         rest = tail;
     }
     // The tail (a header, say) four bytes at a time: a native 32-bit word folds
@@ -159,15 +174,26 @@ mod tests {
     fn lanes_do_not_overflow_past_a_flush_and_both_code_paths_agree() {
         // Words of 0xffff only, more than one flush of the lanes long: every lane
         // is at its largest when it is flushed.
-        let ones = vec![0xffu8; 64 * STEPS_PER_FLUSH + 130];
+        let ones = vec![0xffu8; 64 * 1000 + 130];
         assert_eq!(fold(accumulate(0, &ones)), 0xffff);
         assert_eq!(fold(accumulate_lanes(0, &ones)), 0xffff);
+        for flush in [1, 2, 3, 7] {
+            assert_eq!(fold(accumulate_lanes_flushing(0, &ones, flush)), 0xffff);
+        }
+        // A lane at its largest (2^32 - 1 words of 0xffff_ffff) folds right.
+        let l = u64::from(u32::MAX) * u64::from(u32::MAX);
+        assert_eq!(fold((l & 0xffff_ffff) + (l >> 32)), fold(l));
         let data: Vec<u8> = (0..5000u32).map(|i| (i * 31 + 7) as u8).collect();
         for len in (0..data.len()).step_by(37) {
             let d = &data[..len];
             assert_eq!(
                 fold(accumulate(5, d)),
                 fold(accumulate_lanes(5, d)),
+                "len {len}"
+            );
+            assert_eq!(
+                fold(accumulate(5, d)),
+                fold(accumulate_lanes_flushing(5, d, 1)),
                 "len {len}"
             );
         }

@@ -261,15 +261,29 @@ impl TcpRepr {
         buf[4..8].copy_from_slice(&self.seq.0.to_be_bytes());
         let ack = if self.flags.ack { self.ack.0 } else { 0 };
         buf[8..12].copy_from_slice(&ack.to_be_bytes());
-        buf[12] = ((hlen / 4) as u8) << 4;
-        buf[13] = self.flags.to_byte();
+        let offset_flags = (((hlen / 4) as u16) << 12) | u16::from(self.flags.to_byte());
+        buf[12..14].copy_from_slice(&offset_flags.to_be_bytes());
         buf[14..16].copy_from_slice(&self.window.to_be_bytes());
         buf[16..18].copy_from_slice(&[0, 0]);
         let urg = if self.flags.urg { self.urgent } else { 0 };
         buf[18..20].copy_from_slice(&urg.to_be_bytes());
-        let _ = self.options.emit(&mut buf[TCP_HEADER_LEN..hlen]);
-        let sum = checksum::pseudo_header(src, dst, PROTO_TCP, hlen + payload.len());
-        let sum = checksum::accumulate(sum, &buf[..hlen]);
+        let options = self
+            .options
+            .emit_summed(&mut buf[TCP_HEADER_LEN..hlen])
+            .map_or(0, |(_, sum)| sum);
+        // The header's part of the checksum from the values just written (reading
+        // the bytes back would wait on the stores that wrote them).
+        let sum = checksum::pseudo_header(src, dst, PROTO_TCP, hlen + payload.len())
+            + u64::from(self.src_port)
+            + u64::from(self.dst_port)
+            + u64::from(self.seq.0 >> 16)
+            + u64::from(self.seq.0 & 0xffff)
+            + u64::from(ack >> 16)
+            + u64::from(ack & 0xffff)
+            + u64::from(offset_flags)
+            + u64::from(self.window)
+            + u64::from(urg)
+            + options;
         let sum = checksum::accumulate_at(sum, payload, hlen);
         let c = !checksum::fold(sum);
         buf[16..18].copy_from_slice(&c.to_be_bytes());

@@ -361,9 +361,23 @@ impl TcpOptions {
     /// Writes the options into the start of `buf` in Linux's layout and
     /// returns the number of bytes written ([`TcpOptions::buffer_len`]).
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, OptionsError> {
+        self.emit_summed(buf).map(|(len, _)| len)
+    }
+
+    /// Like [`TcpOptions::emit`], and also returns the running one's-complement
+    /// sum (not folded) of the written bytes as big-endian 16-bit words, the
+    /// options' part of the segment's checksum (the options start at an even
+    /// offset). The sum comes from the values, not from reading the bytes back:
+    /// a load that spans several just-written narrower stores cannot be served
+    /// from the processor's store buffer and waits for them.
+    pub fn emit_summed(&self, buf: &mut [u8]) -> Result<(usize, u64), OptionsError> {
         let total = self.buffer_len();
         let out = buf.get_mut(..total).ok_or(OptionsError::BufferTooSmall)?;
-        let mut w = Writer { buf: out, at: 0 };
+        let mut w = Writer {
+            buf: out,
+            at: 0,
+            sum: 0,
+        };
         if let Some(mss) = self.mss {
             w.put(&[KIND_MSS, LEN_MSS]);
             w.put(&mss.to_be_bytes());
@@ -417,7 +431,7 @@ impl TcpOptions {
             }
         }
         debug_assert_eq!(w.at, total);
-        Ok(total)
+        Ok((total, w.sum))
     }
 }
 
@@ -445,6 +459,8 @@ fn read_u32(bytes: &[u8], at: usize) -> u32 {
 struct Writer<'a> {
     buf: &'a mut [u8],
     at: usize,
+    /// The written bytes as big-endian 16-bit words, summed.
+    sum: u64,
 }
 
 impl Writer<'_> {
@@ -452,6 +468,15 @@ impl Writer<'_> {
         let end = self.at + bytes.len();
         if let Some(dst) = self.buf.get_mut(self.at..end) {
             dst.copy_from_slice(bytes);
+        }
+        for (i, &b) in bytes.iter().enumerate() {
+            // A byte at an even offset is the high byte of its word.
+            let shift = if (self.at + i).is_multiple_of(2) {
+                8
+            } else {
+                0
+            };
+            self.sum += u64::from(b) << shift;
         }
         self.at = end;
     }
@@ -780,6 +805,12 @@ mod tests {
             prop_assert_eq!(len % 4, 0);
             let mut buf = [0u8; MAX_OPTIONS_LEN];
             prop_assert_eq!(options.emit(&mut buf), Ok(len));
+            // The sum handed back is the sum of the bytes written.
+            let (_, sum) = options.emit_summed(&mut buf).unwrap();
+            prop_assert_eq!(
+                crate::wire::checksum::fold(sum),
+                crate::wire::checksum::fold(crate::wire::checksum::accumulate(0, &buf[..len]))
+            );
             let parsed = TcpOptions::parse(&buf[..len]).unwrap();
             prop_assert_eq!(parsed.mss, options.mss);
             prop_assert_eq!(parsed.window_scale, options.window_scale);
