@@ -771,6 +771,43 @@ fn bench_one_thread_variant_works_with_offloads() {
     }
 }
 
+/// The floor (no stack: checksums, one copy and ACKs over the plain TAP) moves
+/// every byte both ways with the kernel as its peer, and the table compares the
+/// stacks with it.
+#[test]
+fn bench_floor_moves_every_byte_both_ways() {
+    skip_unless_tap!();
+    let stdout = bench_in_namespace(&[
+        "--tap-only",
+        "--only",
+        "floor,smoltcp",
+        "--bytes",
+        "16MiB",
+        "--buffers",
+        "64KiB,1MiB",
+    ]);
+    assert!(!stdout.contains("Failed measurements"), "{stdout}");
+    for dir in ["stack sends", "stack receives"] {
+        for buffers in ["64 KiB", "1 MiB"] {
+            let row = stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with(dir) && l.contains(buffers))
+                .unwrap_or_else(|| panic!("no row for {dir}, {buffers}: {stdout}"));
+            // smoltcp's figure and the floor's: numbers above zero.
+            let cells: Vec<&str> = row.split_whitespace().collect();
+            for cell in &cells[4..6] {
+                let g: f64 = cell.parse().unwrap_or_else(|_| panic!("{row}"));
+                assert!(g > 0.0, "{row}");
+            }
+        }
+        let best = stdout
+            .lines()
+            .rfind(|l| l.trim_start().starts_with(dir))
+            .unwrap_or_else(|| panic!("no summary for {dir}: {stdout}"));
+        assert!(best.trim_end().ends_with('x'), "smoltcp / floor: {best}");
+    }
+}
+
 /// `bench --scale` opens its connections to our `serve echo`, every one echoes
 /// and stays open, and the table says so (the figures are for the report).
 #[test]

@@ -14,12 +14,16 @@
 //!   thread with nothing in between, next to smoltcp's loopback benchmark (two sockets
 //!   on one `Loopback` interface), and two of our runtimes on a `MemoryLink`.
 //!
+//! The floor ([`floor`]): no stack on the TAP, only the per-frame work every stack
+//! must do (checksums, one copy of the payload, ACKs), the device's own limit.
+//!
 //! Latency (`--rr`, [`rr`]): request/response transactions with our stack,
 //! smoltcp and Linux over a veth pair as clients of an echo server.
 //!
 //! Throughput is always measured where the bytes arrive: from the first byte received
 //! to the N-th. It is a benchmark, not a test: nothing asserts on a time.
 
+pub mod floor;
 pub mod linux;
 pub mod lossy;
 pub mod memory;

@@ -68,7 +68,8 @@ pub struct BenchOpts {
     #[arg(long)]
     no_poll_loop: bool,
     /// Measure only these variants, comma-separated (default: all). TAP: ours,
-    /// ours-poll, smoltcp; in memory: engines, runtimes, loopback, loopback-csum.
+    /// ours-poll, smoltcp, floor (no stack: only the checksums, one copy and the
+    /// ACKs, the least any stack does per frame); in memory: engines, runtimes, loopback, loopback-csum.
     #[arg(long, value_delimiter = ',', value_enum)]
     only: Vec<Variant>,
     /// TAP directions to measure, comma-separated: send (the stack sends), recv.
@@ -193,6 +194,8 @@ enum Variant {
     OursPoll,
     /// TAP: smoltcp.
     Smoltcp,
+    /// TAP: no stack, only the per-frame work every stack must do (the device's floor).
+    Floor,
     /// Memory: two of our engines in one thread.
     Engines,
     /// Memory: two of our runtimes on a MemoryLink.
@@ -212,6 +215,8 @@ enum TapStack {
     OursPoll,
     /// smoltcp 0.14.
     Smoltcp,
+    /// No stack: checksums, one copy and ACKs only ([`bench::floor`]).
+    Floor,
 }
 
 impl TapStack {
@@ -220,6 +225,7 @@ impl TapStack {
             TapStack::Ours => Variant::Ours,
             TapStack::OursPoll => Variant::OursPoll,
             TapStack::Smoltcp => Variant::Smoltcp,
+            TapStack::Floor => Variant::Floor,
         }
     }
 
@@ -228,6 +234,7 @@ impl TapStack {
             TapStack::Ours => "ours",
             TapStack::OursPoll => "ours (1 thread)",
             TapStack::Smoltcp => "smoltcp",
+            TapStack::Floor => "floor (no stack)",
         }
     }
 }
@@ -399,10 +406,15 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let timeout = Duration::from_secs(o.timeout.max(1));
     let wanted = |v: Variant| o.only.is_empty() || o.only.contains(&v);
-    let tap_stacks: Vec<TapStack> = [TapStack::Ours, TapStack::OursPoll, TapStack::Smoltcp]
-        .into_iter()
-        .filter(|s| wanted(s.variant()) && !(o.no_poll_loop && *s == TapStack::OursPoll))
-        .collect();
+    let tap_stacks: Vec<TapStack> = [
+        TapStack::Ours,
+        TapStack::OursPoll,
+        TapStack::Smoltcp,
+        TapStack::Floor,
+    ]
+    .into_iter()
+    .filter(|s| wanted(s.variant()) && !(o.no_poll_loop && *s == TapStack::OursPoll))
+    .collect();
     let mem_stacks: Vec<MemStack> = MemStack::ALL
         .into_iter()
         .filter(|s| wanted(s.variant()))
@@ -473,6 +485,7 @@ pub fn run(o: BenchOpts) -> Result<(), String> {
                 TapStack::Ours => bench::ours::run_runtime(&run),
                 TapStack::OursPoll => bench::ours::run_poll(&run),
                 TapStack::Smoltcp => bench::smol::run_tap(&run),
+                TapStack::Floor => bench::floor::run_tap(&run),
             };
             let frames = before
                 .zip(tap_frames(&o.tap))
@@ -632,6 +645,8 @@ fn tap_tables(
         "target",
         "result",
         "ours (1 thread) / smoltcp",
+        "ours / floor",
+        "smoltcp / floor",
     ]);
     for dir in Dir::ALL {
         let pick = |st| {
@@ -644,6 +659,7 @@ fn tap_tables(
         let ours = pick(TapStack::Ours);
         let poll = pick(TapStack::OursPoll);
         let smol = pick(TapStack::Smoltcp);
+        let floor = pick(TapStack::Floor);
         let show = |x: Option<(usize, f64)>| {
             x.map_or("failed".into(), |(b, g)| {
                 format!("{g:.2} ({})", format_size(b as u64))
@@ -661,6 +677,8 @@ fn tap_tables(
             } else {
                 "-".into()
             },
+            ratio(ours.map(|x| x.1), floor.map(|x| x.1)),
+            ratio(smol.map(|x| x.1), floor.map(|x| x.1)),
         ]);
     }
     s.push_str(&t.render());
