@@ -161,7 +161,7 @@ impl<'a> Out<'a> {
     ) -> (IpSend, Vec<u8>) {
         let hlen = repr.header_len();
         let mut frame = self.frame(hlen);
-        frame.resize(HEADROOM + hlen, 0);
+        push_header_room(&mut frame, hlen);
         repr.emit(&mut frame[HEADROOM..], *local.ip(), *remote.ip(), &[]);
         self.counters.inc(Stat::TcpSegmentsOut);
         (
@@ -182,10 +182,23 @@ impl Out<'_> {
     pub(crate) fn frame(&mut self, capacity: usize) -> Vec<u8> {
         let mut f = self.spare.pop().unwrap_or_default();
         f.clear();
-        f.reserve(HEADROOM + capacity);
-        f.resize(HEADROOM, 0);
+        f.reserve(HEADROOM + capacity.max(MAX_TCP_HEADER_LEN));
+        // Fixed-size zeroing, written inline (a `resize` calls memset).
+        f.extend_from_slice(&[0u8; HEADROOM]);
         f
     }
+}
+
+/// The longest TCP header (data offset 15).
+const MAX_TCP_HEADER_LEN: usize = 60;
+
+/// Appends `hlen` (at most 60) zero bytes for a TCP header: a fixed-size copy
+/// written inline and cut back, where `resize` would call memset for a few
+/// dozen bytes on every segment.
+pub(crate) fn push_header_room(frame: &mut Vec<u8>, hlen: usize) {
+    let at = frame.len();
+    frame.extend_from_slice(&[0u8; MAX_TCP_HEADER_LEN]);
+    frame.truncate(at + hlen);
 }
 
 /// What the owner of a [`Tcb`] must do after a call.

@@ -134,7 +134,7 @@ impl Tcb {
         let mut frame = out.frame(hlen + data_len);
         // The header is written below; the payload is copied straight from the
         // send buffer (no zero-filling of the frame first).
-        frame.resize(HEADROOM + hlen, 0);
+        super::push_header_room(&mut frame, hlen);
         if data_len > 0 {
             let offset = seq.saturating_distance(self.buf_seq());
             let (a, b) = self.send_buf.get_allocated(offset, data_len);
