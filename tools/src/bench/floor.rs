@@ -26,22 +26,23 @@ use std::time::{Duration, Instant};
 use stack::device::tap::TapDevice;
 use stack::device::Device;
 use stack::runtime::Clock;
-use stack::wire::checksum;
+use stack::wire::arp::{ArpRepr, REPLY, REQUEST};
+use stack::wire::ethernet::EthernetRepr;
+use stack::wire::ipv4::Ipv4Repr;
+use stack::wire::tcp::options::TcpOptions;
+use stack::wire::tcp::seq::SeqNumber;
+use stack::wire::tcp::{Flags, TcpRepr};
+use stack::wire::{
+    EthernetAddress, ETHERNET_HEADER_LEN as ETH, ETHERTYPE_ARP, ETHERTYPE_IPV4,
+    IPV4_HEADER_LEN as IP, PROTO_TCP, TCP_HEADER_LEN as TCP,
+};
 
 use super::linux::Peer;
 use super::ours::{open_tap, STALL};
 use super::{pattern, Dir, Meter, TapRun, Transfer, APP_CHUNK};
 
-const ETH: usize = 14;
-const IP: usize = 20;
-const TCP: usize = 20;
-const HDRS: usize = ETH + IP + TCP;
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_ARP: u16 = 0x0806;
-const PROTO_TCP: u8 = 6;
 const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
-const RST: u8 = 0x04;
 const PSH: u8 = 0x08;
 const ACK: u8 = 0x10;
 /// Our window scale (the buffer is advertised through it).
@@ -55,17 +56,9 @@ const RX_BATCH: usize = 64;
 /// Going back to SND.UNA after this long without progress.
 const RTO: Duration = Duration::from_millis(200);
 
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
 /// The one connection's state.
 struct Conn {
-    peer_mac: [u8; 6],
+    peer_mac: EthernetAddress,
     peer_ip: Ipv4Addr,
     peer_port: u16,
     /// Next sequence number expected from the kernel.
@@ -180,94 +173,98 @@ impl<'a> Floor<'a> {
     }
 
     fn input(&mut self, tap: &mut TapDevice, len: usize) -> Result<(), String> {
-        let f = &self.frame[..len];
-        if len < ETH {
+        let Some(eth) = EthernetRepr::parse(&self.frame[..len]) else {
             return Ok(());
-        }
-        match be16(f, 12) {
+        };
+        match eth.ethertype {
             ETHERTYPE_ARP => self.arp(tap, len),
-            ETHERTYPE_IPV4 => self.tcp_input(tap, len),
+            ETHERTYPE_IPV4 => self.tcp_input(tap, eth.src, len),
             _ => Ok(()),
         }
     }
 
+    /// Answers an ARP request for our address.
     fn arp(&mut self, tap: &mut TapDevice, len: usize) -> Result<(), String> {
-        let f = &self.frame[..len];
-        // A request (op 1) for our address.
-        if len < ETH + 28
-            || be16(f, ETH + 6) != 1
-            || f[ETH + 24..ETH + 28] != self.run.addr.0.octets()
-        {
+        let ours = self.run.addr.0;
+        let Ok(a) = ArpRepr::parse(&self.frame[ETH..len]) else {
+            return Ok(());
+        };
+        if a.operation != REQUEST || a.target_ip != ours {
             return Ok(());
         }
-        let mut r = [0u8; ETH + 28];
-        r[0..6].copy_from_slice(&f[6..12]);
-        r[6..12].copy_from_slice(&self.run.mac);
-        r[12..14].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
-        r[ETH..ETH + 6].copy_from_slice(&f[ETH..ETH + 6]); // hardware and protocol types, sizes
-        r[ETH + 6..ETH + 8].copy_from_slice(&2u16.to_be_bytes());
-        r[ETH + 8..ETH + 14].copy_from_slice(&self.run.mac);
-        r[ETH + 14..ETH + 18].copy_from_slice(&self.run.addr.0.octets());
-        r[ETH + 18..ETH + 28].copy_from_slice(&f[ETH + 8..ETH + 18]);
+        let mac = EthernetAddress(self.run.mac);
+        let mut r = vec![0u8; ETH];
+        EthernetRepr {
+            dst: a.sender_hw,
+            src: mac,
+            ethertype: ETHERTYPE_ARP,
+        }
+        .emit(&mut r);
+        ArpRepr {
+            operation: REPLY,
+            sender_hw: mac,
+            sender_ip: ours,
+            target_hw: a.sender_hw,
+            target_ip: a.sender_ip,
+        }
+        .emit(&mut r);
         tap.transmit(&r, self.clock.now())
             .map_err(|e| format!("floor: writing the TAP: {e}"))
     }
 
-    fn tcp_input(&mut self, tap: &mut TapDevice, len: usize) -> Result<(), String> {
-        let f = &self.frame[..len];
-        if len < HDRS || f[ETH] != 0x45 || f[ETH + 9] != PROTO_TCP {
+    fn tcp_input(
+        &mut self,
+        tap: &mut TapDevice,
+        peer_mac: EthernetAddress,
+        len: usize,
+    ) -> Result<(), String> {
+        // Both parsers verify their checksums.
+        let f = &self.frame[ETH..len];
+        let Ok(ip) = Ipv4Repr::parse(f) else {
+            return Ok(());
+        };
+        if ip.protocol != PROTO_TCP || ip.is_fragment() || ip.dst != self.run.addr.0 {
             return Ok(());
         }
-        let total = usize::from(be16(f, ETH + 2));
-        if total < IP + TCP || ETH + total > len || checksum::checksum(&f[ETH..ETH + IP]) != 0 {
+        let Some(Ok((seg, data))) = f
+            .get(ip.header_len..ip.total_len)
+            .map(|s| TcpRepr::parse(ip.src, ip.dst, s))
+        else {
+            return Ok(());
+        };
+        if seg.dst_port != self.run.dir.port() {
             return Ok(());
         }
-        let src = Ipv4Addr::new(f[ETH + 12], f[ETH + 13], f[ETH + 14], f[ETH + 15]);
-        let seg = &f[ETH + IP..ETH + total];
-        if !checksum::transport_ok(src, self.run.addr.0, PROTO_TCP, seg)
-            || be16(seg, 2) != self.run.dir.port()
-        {
-            return Ok(());
-        }
-        let off = usize::from(seg[12] >> 4) * 4;
-        if off < TCP || off > seg.len() {
-            return Ok(());
-        }
-        let flags = seg[13];
-        let seq = be32(seg, 4);
-        let ack = be32(seg, 8);
-        let win = u32::from(be16(seg, 14));
-        if flags & SYN != 0 && flags & ACK == 0 {
-            return self.syn(tap, len, src, total, off);
+        if seg.flags.syn && !seg.flags.ack {
+            return self.syn(tap, peer_mac, ip.src, &seg);
         }
         let Some(c) = self.conn.as_mut() else {
             return Ok(());
         };
-        if flags & RST != 0 {
+        if seg.flags.rst {
             return Err("floor: the kernel reset the connection".into());
         }
-        if be16(seg, 0) != c.peer_port {
+        if seg.src_port != c.peer_port {
             return Ok(());
         }
-        if flags & ACK != 0 {
+        if seg.flags.ack {
             c.established = true;
             let una = c.iss1.wrapping_add(c.snd_una as u32);
-            let newly = i64::from(ack.wrapping_sub(una) as i32);
+            let newly = i64::from(seg.ack.0.wrapping_sub(una) as i32);
             if newly > 0 && newly as u64 <= c.snd_nxt - c.snd_una {
                 c.snd_una += newly as u64;
                 self.dup_acks = 0;
                 self.last_progress = Instant::now();
-            } else if newly == 0 && c.snd_nxt != c.snd_una && seg.len() == off {
+            } else if newly == 0 && c.snd_nxt != c.snd_una && data.is_empty() {
                 self.dup_acks += 1;
                 if self.dup_acks == 3 {
                     c.snd_nxt = c.snd_una; // go back
                 }
             }
-            c.snd_wnd = win << c.peer_wscale;
+            c.snd_wnd = u32::from(seg.window) << c.peer_wscale;
         }
-        let data = &seg[off..];
-        if !data.is_empty() || flags & FIN != 0 {
-            if seq != c.rcv_nxt {
+        if !data.is_empty() || seg.flags.fin {
+            if seg.seq.0 != c.rcv_nxt {
                 self.ack_due = true;
                 return Ok(());
             }
@@ -282,7 +279,7 @@ impl<'a> Floor<'a> {
                 self.unacked_rx += n as u32;
                 self.meter.arrived(n);
             }
-            if flags & FIN != 0 {
+            if seg.flags.fin {
                 c.rcv_nxt = c.rcv_nxt.wrapping_add(1);
                 c.fin_received = true;
                 self.ack_due = true;
@@ -292,7 +289,7 @@ impl<'a> Floor<'a> {
                     c.snd_nxt = 1;
                     self.ack_due = false;
                     self.unacked_rx = 0;
-                    return self.segment(tap, s, a, FIN | ACK, &[], None);
+                    return self.segment(tap, s, a, FIN | ACK, None);
                 }
             }
             if self.unacked_rx >= ACK_EVERY {
@@ -302,61 +299,34 @@ impl<'a> Floor<'a> {
         Ok(())
     }
 
+    /// Takes the kernel's SYN and answers with a SYN-ACK.
     fn syn(
         &mut self,
         tap: &mut TapDevice,
-        len: usize,
-        src: Ipv4Addr,
-        total: usize,
-        off: usize,
+        peer_mac: EthernetAddress,
+        peer_ip: Ipv4Addr,
+        seg: &TcpRepr,
     ) -> Result<(), String> {
-        let f = &self.frame[..len];
-        let seg = &f[ETH + IP..ETH + total];
-        let mut peer_mac = [0u8; 6];
-        peer_mac.copy_from_slice(&f[6..12]);
-        let (mut mss, mut wscale) = (536usize, 0u8);
-        let mut o = TCP;
-        while o < off {
-            match seg[o] {
-                0 => break,
-                1 => o += 1,
-                kind => {
-                    let l = seg.get(o + 1).map_or(0, |&l| usize::from(l));
-                    if l < 2 || o + l > off {
-                        break;
-                    }
-                    match (kind, l) {
-                        (2, 4) => mss = usize::from(be16(seg, o + 2)),
-                        (3, 3) => wscale = seg[o + 2].min(14),
-                        _ => {}
-                    }
-                    o += l;
-                }
-            }
-        }
         let iss = 0x1000_0000u32;
+        let most = self.run.mtu - IP - TCP;
         let conn = Conn {
             peer_mac,
-            peer_ip: src,
-            peer_port: be16(seg, 0),
-            rcv_nxt: be32(seg, 4).wrapping_add(1),
+            peer_ip,
+            peer_port: seg.src_port,
+            rcv_nxt: seg.seq.0.wrapping_add(1),
             iss1: iss.wrapping_add(1),
             snd_una: 0,
             snd_nxt: 0,
             snd_wnd: 0,
-            peer_wscale: wscale,
-            mss: mss.min(self.run.mtu - IP - TCP),
+            peer_wscale: seg.options.window_scale.unwrap_or(0),
+            mss: seg.options.mss.map_or(536, usize::from).min(most),
             established: false,
             fin_received: false,
             fin_sent: false,
         };
         let ack = conn.rcv_nxt;
         self.conn = Some(conn);
-        // MSS and window scale, as the only options.
-        let our_mss = (self.run.mtu - IP - TCP) as u16;
-        let m = our_mss.to_be_bytes();
-        let opts = [2, 4, m[0], m[1], 1, 3, 3, WSCALE];
-        self.segment(tap, iss, ack, SYN | ACK, &opts, None)
+        self.segment(tap, iss, ack, SYN | ACK, None)
     }
 
     /// The receive window we advertise: the buffer, scaled.
@@ -376,7 +346,7 @@ impl<'a> Floor<'a> {
             return Ok(());
         };
         let (s, a) = (c.iss1.wrapping_add(c.snd_nxt as u32), c.rcv_nxt);
-        self.segment(tap, s, a, ACK, &[], None)
+        self.segment(tap, s, a, ACK, None)
     }
 
     /// Sends what the kernel's window allows, then the FIN.
@@ -402,69 +372,81 @@ impl<'a> Floor<'a> {
                 }
                 let data = c.snd_nxt;
                 c.snd_nxt += n;
-                self.segment(tap, seq, ack, ACK | PSH, &[], Some((data, n as usize)))?;
+                self.segment(tap, seq, ack, ACK | PSH, Some((data, n as usize)))?;
             } else if c.snd_nxt == bytes {
                 c.fin_sent = true;
                 c.snd_nxt = bytes + 1;
-                return self.segment(tap, seq, ack, FIN | ACK, &[], None);
+                return self.segment(tap, seq, ack, FIN | ACK, None);
             } else {
                 return Ok(());
             }
         }
     }
 
-    /// Writes one segment: `options` after the header, and `payload` (data offset,
-    /// length) bytes of the application's data.
+    /// Writes one segment, with `payload` (data offset, length) bytes of the
+    /// application's data; a SYN carries our MSS and window scale, the only
+    /// options the floor uses.
     fn segment(
         &mut self,
         tap: &mut TapDevice,
         seq: u32,
         ack: u32,
         flags: u8,
-        options: &[u8],
         payload: Option<(u64, usize)>,
     ) -> Result<(), String> {
-        let (data_at, payload) = payload.unwrap_or((0, 0));
         let Some(c) = self.conn.as_ref() else {
             return Ok(());
         };
-        let window = self.window(flags & SYN != 0);
-        let tcp_len = TCP + options.len() + payload;
-        let total = IP + tcp_len;
+        let (data_at, payload) = payload.unwrap_or((0, 0));
+        let flags = Flags::from_byte(flags);
+        let options = if flags.syn {
+            TcpOptions {
+                mss: Some((self.run.mtu - IP - TCP) as u16),
+                window_scale: Some(WSCALE),
+                ..TcpOptions::default()
+            }
+        } else {
+            TcpOptions::default()
+        };
+        let ours = self.run.addr.0;
+        let tcp = TcpRepr {
+            src_port: self.run.dir.port(),
+            dst_port: c.peer_port,
+            seq: SeqNumber(seq),
+            ack: SeqNumber(ack),
+            flags,
+            window: self.window(flags.syn),
+            urgent: 0,
+            options,
+        };
+        let hlen = tcp.header_len();
+        let total = IP + hlen + payload;
         let f = &mut self.out[..ETH + total];
-        f[0..6].copy_from_slice(&c.peer_mac);
-        f[6..12].copy_from_slice(&self.run.mac);
-        f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-        let ip = &mut f[ETH..ETH + IP];
-        ip[0] = 0x45;
-        ip[1] = 0;
-        ip[2..4].copy_from_slice(&(total as u16).to_be_bytes());
-        ip[4..6].copy_from_slice(&[0, 0]);
-        ip[6..8].copy_from_slice(&0x4000u16.to_be_bytes());
-        ip[8] = 64;
-        ip[9] = PROTO_TCP;
-        ip[10..12].copy_from_slice(&[0, 0]);
-        ip[12..16].copy_from_slice(&self.run.addr.0.octets());
-        ip[16..20].copy_from_slice(&c.peer_ip.octets());
-        let sum = checksum::checksum(ip);
-        ip[10..12].copy_from_slice(&sum.to_be_bytes());
-        let t = &mut f[ETH + IP..];
-        t[0..2].copy_from_slice(&self.run.dir.port().to_be_bytes());
-        t[2..4].copy_from_slice(&c.peer_port.to_be_bytes());
-        t[4..8].copy_from_slice(&seq.to_be_bytes());
-        t[8..12].copy_from_slice(&ack.to_be_bytes());
-        t[12] = (((TCP + options.len()) / 4) as u8) << 4;
-        t[13] = flags;
-        t[14..16].copy_from_slice(&window.to_be_bytes());
-        t[16..20].copy_from_slice(&[0, 0, 0, 0]);
-        t[TCP..TCP + options.len()].copy_from_slice(options);
-        if payload > 0 {
-            // The application's bytes for this sequence number: one copy.
-            let at = (data_at % APP_CHUNK as u64) as usize;
-            t[TCP..TCP + payload].copy_from_slice(&self.source[at..at + payload]);
+        EthernetRepr {
+            dst: c.peer_mac,
+            src: EthernetAddress(self.run.mac),
+            ethertype: ETHERTYPE_IPV4,
         }
-        let sum = checksum::transport(self.run.addr.0, c.peer_ip, PROTO_TCP, &t[..tcp_len]);
-        t[16..18].copy_from_slice(&sum.to_be_bytes());
+        .emit(f);
+        Ipv4Repr {
+            src: ours,
+            dst: c.peer_ip,
+            protocol: PROTO_TCP,
+            ttl: 64,
+            tos: 0,
+            ident: 0,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+            header_len: IP,
+            total_len: total,
+        }
+        .emit(&mut f[ETH..]);
+        let (head, body) = f[ETH + IP..].split_at_mut(hlen);
+        // The application's bytes for this offset: one copy.
+        let at = (data_at % APP_CHUNK as u64) as usize;
+        body.copy_from_slice(&self.source[at..at + payload]);
+        tcp.emit(head, ours, c.peer_ip, body);
         tap.transmit(&self.out[..ETH + total], self.clock.now())
             .map_err(|e| format!("floor: writing the TAP: {e}"))
     }
