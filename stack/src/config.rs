@@ -392,14 +392,16 @@ pub struct StackConfig {
     /// tens of thousands of connections. `select` only sees descriptors below
     /// `FD_SETSIZE` (1024), as in C; `poll` sees them all.
     pub max_fds: usize,
-    /// Under a runtime, how long a thread blocked in a call on one socket
-    /// (`recv`, `send`, `accept`, `connect`; not `select` or `poll`) watches for
-    /// a change before it sleeps (Linux's `net.core.busy_read`, there 0 by
-    /// default). Waking a sleeping thread costs tens of microseconds on an idle
-    /// core, more than a request/response exchange over a TAP takes; watching
-    /// spends at most this much processor time per wait, yielding the processor
-    /// at each look, and stops for 100 ms when a look finds the processors busy
-    /// with other work. Zero turns it off.
+    /// Under a runtime, busy polling: how long a thread blocked in a call on
+    /// one socket (`recv`, `send`, `accept`, `connect`; not `select` or `poll`)
+    /// watches for a change before it sleeps (Linux's `net.core.busy_read`,
+    /// there 0 by default), and how long the driver goes on reading the device
+    /// after a frame before it sleeps (Linux's `net.core.busy_poll`). Waking a
+    /// sleeping thread costs tens of microseconds on an idle core, more than a
+    /// request/response exchange over a TAP takes; each thread spends at most
+    /// this much processor time per wait, yielding the processor at each look,
+    /// and all stop for 100 ms when a look finds the processors busy with
+    /// other work. Zero turns it off.
     pub busy_poll: Duration,
     /// ARP.
     pub arp: ArpConfig,

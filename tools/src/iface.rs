@@ -63,8 +63,9 @@ pub struct IfaceOpts {
     #[arg(long, default_value_t = 65536)]
     pub max_fds: usize,
     /// Microseconds a thread blocked on one socket (not in select or poll)
-    /// watches for a change before it sleeps (Linux's net.core.busy_read); 0
-    /// turns busy polling off.
+    /// watches for a change, and the driver reads the device after a frame,
+    /// before they sleep (Linux's net.core.busy_read and busy_poll); 0 turns
+    /// busy polling off.
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=100_000))]
     pub busy_poll_us: u64,
     /// Print every frame in and out.

@@ -2,9 +2,10 @@
 //! thread with the real clock, and lets application threads wait on sockets.
 //!
 //! Concurrency (DESIGN.md): the engine sits behind one lock. The driver thread waits
-//! on the device and the engine's next deadline, processes every ready frame in a
-//! batch, runs due timers, transmits outside the lock, and wakes the application
-//! threads whose sockets changed. Application threads take the lock through a
+//! on the device and the engine's next deadline (after reading the device for
+//! [`crate::StackConfig::busy_poll`] past the last frame), processes every ready
+//! frame in a batch, runs due timers, transmits outside the lock, and wakes the
+//! application threads whose sockets changed. Application threads take the lock through a
 //! [`StackGuard`], make a non-blocking engine call, and either return or wait on their
 //! socket's condition variable with a deadline (after watching for a change for
 //! [`crate::StackConfig::busy_poll`]). When the guard is dropped, frames the call
@@ -144,11 +145,15 @@ pub struct Shared {
     /// Until when (microseconds of `clock`) no thread watches: the processors
     /// were found busy with other work.
     contended_until: AtomicU64,
-    /// Turns of the driver's loop so far: a watch that lost the processor
-    /// while the driver ran lost it to our own work, not to contention.
+    /// Turns of the driver's loop so far (not its looks at the device while
+    /// busy polling): a watch that lost the processor while the driver ran lost
+    /// it to our own work, not to contention.
     driver_turns: AtomicU64,
     clock: Clock,
     waker: Waker,
+    /// Set with every call of `waker` by an application thread: a driver that
+    /// is busy polling the device (not asleep in [`Device::wait`]) looks here.
+    kicked: AtomicBool,
     stop: AtomicBool,
     /// The device's [`Device::transmitter`], if it has one: a thread leaving the
     /// engine with frames queued sends them itself instead of waking the driver.
@@ -243,6 +248,7 @@ impl Runtime {
             driver_turns: AtomicU64::new(0),
             clock: Clock::new(),
             waker: device.waker(),
+            kicked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             tx: Mutex::new(TxState {
                 device: tx,
@@ -520,6 +526,7 @@ impl StackGuard<'_> {
             (None, _) => false,
         };
         if st.engine.pending_transmits() > 0 || earlier {
+            self.shared.kicked.store(true, Ordering::Release);
             (self.shared.waker)();
         }
     }
@@ -610,6 +617,44 @@ fn notify_events(st: &mut State, any: &Condvar) {
     }
 }
 
+/// What the driver knows, having found no frame on the device, when it decides
+/// whether to look again (busy polling) or to take the engine's lock and then
+/// sleep in [`Device::wait`].
+///
+/// A sleeping driver is woken by the kernel when the next frame comes: on an
+/// idle core that costs tens of microseconds, more than a request/response
+/// exchange over a TAP takes. So after a frame, for
+/// [`crate::StackConfig::busy_poll`], the driver reads the device again,
+/// yielding the processor between looks, as a thread blocked on a socket
+/// watches for its wake-up (Linux's `net.core.busy_poll` does the same for a
+/// NIC's queue). It stops sooner when an application thread asks for it
+/// (frames only the driver may send, an earlier deadline), when a timer is
+/// due, or when the processors are busy with other work.
+#[derive(Clone, Copy, Debug)]
+struct Poll {
+    /// Time since the last frame came, if the driver has not slept since.
+    since_frame: Option<Duration>,
+    /// The configured busy-polling time.
+    spin: Duration,
+    /// Polling is off for a while: a look found the processors busy.
+    contended: bool,
+    /// An application thread asked for the driver.
+    kicked: bool,
+    /// The engine's next deadline has passed.
+    timer_due: bool,
+}
+
+impl Poll {
+    /// Look at the device again, without taking the lock?
+    fn keep_polling(&self) -> bool {
+        !self.spin.is_zero()
+            && !self.contended
+            && !self.kicked
+            && !self.timer_due
+            && self.since_frame.is_some_and(|t| t < self.spin)
+    }
+}
+
 fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
     let Hooks {
         mut observer,
@@ -624,8 +669,13 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
     let mut frames: Vec<(usize, usize, stack_meta::RxMeta)> = Vec::with_capacity(RX_BATCH);
     let mut outgoing: Vec<(Vec<u8>, stack_meta::TxMeta)> = Vec::new();
     let mut spent: Vec<Vec<u8>> = Vec::new();
+    // Busy polling: when the last frame came, how long to look for the next
+    // one before sleeping (the engine's `busy_poll`, read at each turn), and
+    // the engine's next deadline.
+    let mut last_frame: Option<std::time::Instant> = None;
+    let mut spin = Duration::ZERO;
+    let mut deadline: Option<Instant> = None;
     while !shared.stop.load(Ordering::SeqCst) {
-        shared.driver_turns.fetch_add(1, Ordering::Relaxed);
         // The batch is read before the engine's lock is taken: the system
         // calls do not hold up application threads that use the engine
         // meanwhile (a reader copying out what the last batch brought).
@@ -648,7 +698,31 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             }
         }
         let batch_full = frames.len() == RX_BATCH || arena.len() - used < max_frame;
-        let deadline;
+        if !frames.is_empty() {
+            last_frame = Some(std::time::Instant::now());
+        } else if failed.is_none() {
+            let poll = Poll {
+                since_frame: last_frame.map(|t| t.elapsed()),
+                spin,
+                contended: shared.clock.now().total_micros()
+                    < shared.contended_until.load(Ordering::Relaxed),
+                kicked: shared.kicked.load(Ordering::Acquire),
+                timer_due: deadline.is_some_and(|d| d <= shared.clock.now()),
+            };
+            if poll.keep_polling() {
+                // Yielding lets an application thread with work on this
+                // processor go first (its reply is what the next frame
+                // answers). The watchers find out whether the processors are
+                // busy with other work (`contended_until`).
+                std::thread::yield_now();
+                continue;
+            }
+            // The spin is over: the next frame wakes the driver from its wait.
+            last_frame = None;
+        }
+        // A turn: frames to hand over, or timers, or the sleep after a spin.
+        shared.driver_turns.fetch_add(1, Ordering::Relaxed);
+        shared.kicked.store(false, Ordering::Release);
         let now;
         let tx_turn;
         {
@@ -687,6 +761,7 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             }
             deadline = st.engine.poll_timeout();
             st.driver_deadline = deadline;
+            spin = st.engine.config().busy_poll;
             // Taken before the engine's lock is let go: an application thread
             // sending what the engine queues next writes after these frames.
             tx_turn = (!outgoing.is_empty()).then(|| shared.tx.lock());
@@ -707,6 +782,9 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
         }
         if batch_full {
             continue; // more frames are probably waiting
+        }
+        if last_frame.is_some() && !spin.is_zero() {
+            continue; // busy polling: look for the next frame before sleeping
         }
         let wake_at = [deadline, device.poll_at()].into_iter().flatten().min();
         let timeout = wake_at.map(|t| t.saturating_duration_since(shared.clock.now()));

@@ -99,3 +99,165 @@ fn the_driver_hands_the_connection_trace_to_its_sink() {
     assert_eq!(first.point.state, crate::tcp::State::SynSent);
     assert_eq!(first.point.rto, Duration::from_secs(1));
 }
+
+/// The driver's busy polling: after a frame it looks at the device again for
+/// `busy_poll`, and stops at once when an application thread asks for it, a
+/// timer is due, the processors are busy, or polling is off.
+#[test]
+fn the_driver_polls_only_within_the_spin_after_a_frame_and_yields_to_requests() {
+    let spin = Duration::from_micros(50);
+    let base = Poll {
+        since_frame: Some(Duration::from_micros(10)),
+        spin,
+        contended: false,
+        kicked: false,
+        timer_due: false,
+    };
+    assert!(base.keep_polling());
+    let stops = [
+        Poll {
+            since_frame: Some(spin),
+            ..base
+        },
+        Poll {
+            since_frame: None,
+            ..base
+        },
+        Poll {
+            spin: Duration::ZERO,
+            ..base
+        },
+        Poll {
+            contended: true,
+            ..base
+        },
+        Poll {
+            kicked: true,
+            ..base
+        },
+        Poll {
+            timer_due: true,
+            ..base
+        },
+    ];
+    for p in stops {
+        assert!(!p.keep_polling(), "{p:?}");
+    }
+}
+
+/// A request/response exchange between two runtimes, one of which sends only
+/// through its driver (a frame observer is set): every reply arrives, while the
+/// drivers poll between frames and the application's frames are handed to the
+/// polling driver.
+#[test]
+fn request_response_works_while_the_drivers_busy_poll() {
+    let (la, lb) = MemoryLink::pair(1500);
+    let cfg = |addr| {
+        let mut c = StackConfig::new(addr, 24);
+        c.busy_poll = std::time::Duration::from_millis(5);
+        Engine::new(c).unwrap()
+    };
+    let seen = Arc::new(AtomicU64::new(0));
+    let counted = seen.clone();
+    let observer: FrameObserver = Box::new(move |_, _, _| {
+        counted.fetch_add(1, Ordering::Relaxed);
+    });
+    let a = Runtime::start_with_observer(cfg(A), la, Some(observer)).unwrap();
+    let b = Runtime::start(cfg(B), lb).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listener = {
+        let mut g = b.lock();
+        let e = g.engine();
+        let l = e.tcp_open().unwrap();
+        e.tcp_bind(l, SocketAddrV4::new(B, 7007)).unwrap();
+        e.tcp_listen(l, 1).unwrap();
+        l
+    };
+    let client = {
+        let mut g = a.lock();
+        let now = g.now();
+        let e = g.engine();
+        let c = e.tcp_open().unwrap();
+        assert_eq!(
+            e.tcp_connect(now, c, SocketAddrV4::new(B, 7007)),
+            Err(NetError::InProgress)
+        );
+        c
+    };
+    // Serve on B's side in a thread: echo every byte back.
+    let server = std::thread::spawn(move || {
+        let mut g = b.lock();
+        let conn = loop {
+            let now = g.now();
+            match g.engine().tcp_accept(now, listener) {
+                Ok((c, _)) => break c,
+                Err(NetError::WouldBlock) => {
+                    assert_ne!(g.wait(listener, Some(deadline)), WaitOutcome::TimedOut);
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        let mut buf = [0u8; 64];
+        loop {
+            let now = g.now();
+            match g
+                .engine()
+                .tcp_recv(now, conn, &mut buf, crate::tcp::RecvFlags::default())
+            {
+                Ok(0) => break,
+                Ok(n) => {
+                    let now = g.now();
+                    let sent =
+                        g.engine()
+                            .tcp_send(now, conn, &buf[..n], crate::tcp::SendFlags::default());
+                    assert_eq!(sent, Ok(n));
+                }
+                Err(NetError::WouldBlock) => {
+                    assert_ne!(g.wait(conn, Some(deadline)), WaitOutcome::TimedOut);
+                }
+                Err(e) => panic!("recv: {e}"),
+            }
+        }
+        let now = g.now();
+        g.engine().close(now, conn).unwrap();
+        drop(g);
+        b
+    });
+    let mut g = a.lock();
+    for i in 0..200u8 {
+        loop {
+            let now = g.now();
+            match g
+                .engine()
+                .tcp_send(now, client, &[i], crate::tcp::SendFlags::default())
+            {
+                Ok(1) => break,
+                Err(NetError::WouldBlock) | Err(NetError::NotConnected) => {
+                    assert_ne!(g.wait(client, Some(deadline)), WaitOutcome::TimedOut);
+                }
+                other => panic!("send: {other:?}"),
+            }
+        }
+        let mut got = [0u8; 1];
+        loop {
+            let now = g.now();
+            match g
+                .engine()
+                .tcp_recv(now, client, &mut got, crate::tcp::RecvFlags::default())
+            {
+                Ok(1) => break,
+                Err(NetError::WouldBlock) => {
+                    assert_ne!(g.wait(client, Some(deadline)), WaitOutcome::TimedOut);
+                }
+                other => panic!("recv: {other:?}"),
+            }
+        }
+        assert_eq!(got[0], i);
+    }
+    let now = g.now();
+    g.engine().close(now, client).unwrap();
+    drop(g);
+    let _b = server.join().unwrap();
+    // Every request, reply and ACK went through A's driver.
+    assert!(seen.load(Ordering::Relaxed) >= 400);
+}
