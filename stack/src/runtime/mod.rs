@@ -40,6 +40,12 @@ const RX_ARENA: usize = 1 << 20;
 /// the processors busy with other work.
 const CONTENDED_BACKOFF: Duration = Duration::from_millis(100);
 
+/// A yield that took this long gave the processor to another thread for a
+/// scheduler time slice (4 ms at Linux's usual 250 Hz tick): work that wants
+/// the processor for itself, not one of our threads or a peer taking its turn
+/// in an exchange (those take microseconds).
+const SLICE_LOST: Duration = Duration::from_millis(1);
+
 /// Direction of a frame shown to a [`FrameObserver`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -310,6 +316,14 @@ impl Drop for Runtime {
 }
 
 impl Shared {
+    /// Stops busy polling (the driver's and the watchers') for
+    /// [`CONTENDED_BACKOFF`]: the processors are busy with other work.
+    fn back_off(&self) {
+        let quiet = self.clock.now() + CONTENDED_BACKOFF;
+        self.contended_until
+            .store(quiet.total_micros(), Ordering::Relaxed);
+    }
+
     /// Locks the engine.
     pub fn lock(&self) -> StackGuard<'_> {
         StackGuard {
@@ -403,10 +417,12 @@ impl StackGuard<'_> {
     /// The watching thread yields the processor at each look, so that a driver
     /// or application thread with work (on a machine with fewer cores than busy
     /// threads) runs first: a pure spin would hold up the very change it waits
-    /// for. A yield that loses the processor for the whole watch, with neither
-    /// the change nor a turn of the driver meanwhile, means other work wants the
-    /// processors: watching would then cost a time slice per wait, so no thread
-    /// watches for [`CONTENDED_BACKOFF`].
+    /// for. A yield that loses the processor for a time slice ([`SLICE_LOST`]),
+    /// or for the whole watch with neither the change nor a turn of the driver
+    /// meanwhile, means other work wants the processors: watching would then
+    /// cost a time slice per wait (the change seen that late, even when it came
+    /// from the driver on another processor), so no thread busy-polls for
+    /// [`CONTENDED_BACKOFF`].
     fn watch(
         &mut self,
         changes: &AtomicU64,
@@ -428,14 +444,13 @@ impl StackGuard<'_> {
                 let turns = shared.driver_turns.load(Ordering::Relaxed);
                 std::thread::yield_now();
                 let after = std::time::Instant::now();
-                if after - now >= spin
-                    && changes.load(Ordering::Acquire) == seen
-                    && shared.driver_turns.load(Ordering::Relaxed) == turns
+                let lost = after - now;
+                if lost >= SLICE_LOST
+                    || (lost >= spin
+                        && changes.load(Ordering::Acquire) == seen
+                        && shared.driver_turns.load(Ordering::Relaxed) == turns)
                 {
-                    let quiet = shared.clock.now() + CONTENDED_BACKOFF;
-                    shared
-                        .contended_until
-                        .store(quiet.total_micros(), Ordering::Relaxed);
+                    shared.back_off();
                     break;
                 }
                 now = after;
@@ -712,9 +727,14 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
             if poll.keep_polling() {
                 // Yielding lets an application thread with work on this
                 // processor go first (its reply is what the next frame
-                // answers). The watchers find out whether the processors are
-                // busy with other work (`contended_until`).
+                // answers). A yield that lost a time slice found the
+                // processors busy with other work: polling would then cost a
+                // time slice per frame.
+                let before = std::time::Instant::now();
                 std::thread::yield_now();
+                if before.elapsed() >= SLICE_LOST {
+                    shared.back_off();
+                }
                 continue;
             }
             // The spin is over: the next frame wakes the driver from its wait.
