@@ -8,9 +8,9 @@
 //! application threads whose sockets changed. Application threads take the lock through a
 //! [`StackGuard`], make a non-blocking engine call, and either return or wait on their
 //! socket's condition variable with a deadline (after watching for a change for
-//! [`crate::StackConfig::busy_poll`]). When the guard is dropped, frames the call
-//! queued are written by that thread, or they and earlier deadlines it set wake the
-//! driver.
+//! [`crate::StackConfig::busy_poll`]). When the guard is dropped, and before the
+//! thread waits, frames its calls queued are written by that thread, or they and
+//! earlier deadlines it set wake the driver.
 
 use std::collections::HashMap;
 use std::io;
@@ -388,18 +388,50 @@ impl StackGuard<'_> {
         if self.guard.stopped {
             return WaitOutcome::Stopped;
         }
-        self.flush();
         let w = self.guard.waiters.entry(h.index()).or_default().clone();
+        if let Some(outcome) = self.send_before_waiting(&w.changes) {
+            return outcome;
+        }
+        self.flush();
         if let Some(outcome) = self.watch(&w.changes, deadline) {
             return outcome;
         }
         self.wait_on(&w.cv, deadline)
     }
 
+    /// Before a wait: writes what this thread's calls queued (a request, a
+    /// window update) itself, with the engine's lock let go, instead of
+    /// waking the driver to write it. `Some` when the wait is over already:
+    /// `changes` (the socket's count of wake-ups) moved meanwhile, or the
+    /// runtime stopped.
+    fn send_before_waiting(&mut self, changes: &AtomicU64) -> Option<WaitOutcome> {
+        let seen = changes.load(Ordering::Acquire);
+        let (tx, now) = take_tx_turn(self.shared, &mut self.guard)?;
+        MutexGuard::unlocked(&mut self.guard, || write_tx_turn(tx, now));
+        if self.guard.stopped {
+            return Some(WaitOutcome::Stopped);
+        }
+        // Wake-ups are counted under the lock, held again here: one that came
+        // while it was let go is seen now, and none can come before the
+        // caller's wait lets it go again.
+        (changes.load(Ordering::Acquire) != seen).then_some(WaitOutcome::Woken)
+    }
+
     /// Waits until any socket may have changed (for select and poll).
     pub fn wait_any(&mut self, deadline: Option<std::time::Instant>) -> WaitOutcome {
         if self.guard.stopped {
             return WaitOutcome::Stopped;
+        }
+        // What this thread's calls queued goes out first, from this thread; a
+        // change meanwhile could not be told from none, so the caller looks
+        // again (a wake-up, which callers of this wait must expect anyway).
+        if let Some((tx, now)) = take_tx_turn(self.shared, &mut self.guard) {
+            MutexGuard::unlocked(&mut self.guard, || write_tx_turn(tx, now));
+            return if self.guard.stopped {
+                WaitOutcome::Stopped
+            } else {
+                WaitOutcome::Woken
+            };
         }
         self.flush();
         let shared = self.shared;
@@ -552,42 +584,57 @@ impl Drop for StackGuard<'_> {
         // Frames queued: send them from this thread when the device allows (no
         // driver wake-up, a context switch, on the way out), written after the
         // engine's lock is let go so that the driver goes on meanwhile.
-        let mut turn = None;
-        if self.guard.engine.pending_transmits() > 0 {
-            let mut tx = self.shared.tx.lock();
-            if tx.device.is_some() {
-                let TxState { frames, spent, .. } = &mut *tx;
-                let engine = &mut self.guard.engine;
-                for b in spent.drain(..) {
-                    engine.recycle(b);
-                }
-                let now = self.shared.clock.now();
-                while let Some(f) = engine.poll_transmit_meta(now) {
-                    frames.push(f);
-                }
-                turn = Some((tx, now));
-            }
-        }
+        let turn = take_tx_turn(self.shared, &mut self.guard);
         self.flush();
         // SAFETY: `guard` is never used after this: this is the StackGuard's drop.
         #[allow(unsafe_code)]
         unsafe {
             ManuallyDrop::drop(&mut self.guard)
         };
-        if let Some((mut tx, now)) = turn {
-            let TxState {
-                device,
-                frames,
-                spent,
-            } = &mut *tx;
-            if let Some(dev) = device {
-                for (f, meta) in frames.drain(..) {
-                    if let Err(e) = dev.transmit_meta(&f, meta, now) {
-                        tracing::warn!("device transmit failed: {e}");
-                    }
-                    spent.push(f);
-                }
+        if let Some((tx, now)) = turn {
+            write_tx_turn(tx, now);
+        }
+    }
+}
+
+/// The application threads' turn at the device: the transmit lock, held from
+/// before the engine's lock is let go until the frames drained are written.
+type TxTurn<'a> = (MutexGuard<'a, TxState>, Instant);
+
+/// Drains the frames the engine queued, if an application thread may write
+/// them (the device gave a [`Device::transmitter`]), for writing once the
+/// engine's lock is let go: the [`TxTurn`] holds the transmit lock, taken
+/// before the engine's is let go, so that frames leave in the engine's order.
+fn take_tx_turn<'a>(shared: &'a Shared, st: &mut State) -> Option<TxTurn<'a>> {
+    if st.engine.pending_transmits() == 0 {
+        return None;
+    }
+    let mut tx = shared.tx.lock();
+    tx.device.as_ref()?;
+    let TxState { frames, spent, .. } = &mut *tx;
+    for b in spent.drain(..) {
+        st.engine.recycle(b);
+    }
+    let now = shared.clock.now();
+    while let Some(f) = st.engine.poll_transmit_meta(now) {
+        frames.push(f);
+    }
+    Some((tx, now))
+}
+
+/// Writes the frames of a [`TxTurn`] (the engine's lock let go meanwhile).
+fn write_tx_turn(mut tx: MutexGuard<'_, TxState>, now: Instant) {
+    let TxState {
+        device,
+        frames,
+        spent,
+    } = &mut *tx;
+    if let Some(dev) = device {
+        for (f, meta) in frames.drain(..) {
+            if let Err(e) = dev.transmit_meta(&f, meta, now) {
+                tracing::warn!("device transmit failed: {e}");
             }
+            spent.push(f);
         }
     }
 }

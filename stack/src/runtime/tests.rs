@@ -261,3 +261,183 @@ fn request_response_works_while_the_drivers_busy_poll() {
     // Every request, reply and ACK went through A's driver.
     assert!(seen.load(Ordering::Relaxed) >= 400);
 }
+
+/// One end of an in-memory link that, like a TAP, gives a second handle for
+/// application threads to transmit on, and notes which thread wrote each frame.
+struct TaggedLink {
+    tx: crossbeam_channel::Sender<Vec<u8>>,
+    rx: crossbeam_channel::Receiver<Vec<u8>>,
+    wake_tx: crossbeam_channel::Sender<()>,
+    wake_rx: crossbeam_channel::Receiver<()>,
+    writers: Arc<Mutex<Vec<String>>>,
+}
+
+impl TaggedLink {
+    fn pair() -> (TaggedLink, TaggedLink) {
+        let (a_tx, b_rx) = crossbeam_channel::unbounded();
+        let (b_tx, a_rx) = crossbeam_channel::unbounded();
+        let end = |tx, rx| {
+            let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
+            TaggedLink {
+                tx,
+                rx,
+                wake_tx,
+                wake_rx,
+                writers: Arc::default(),
+            }
+        };
+        (end(a_tx, a_rx), end(b_tx, b_rx))
+    }
+}
+
+impl Device for TaggedLink {
+    fn receive(&mut self, buf: &mut [u8], _now: Instant) -> io::Result<Option<usize>> {
+        Ok(self.rx.try_recv().ok().map(|f| {
+            let n = f.len().min(buf.len());
+            buf[..n].copy_from_slice(&f[..n]);
+            n
+        }))
+    }
+    fn transmit(&mut self, frame: &[u8], _now: Instant) -> io::Result<()> {
+        let me = std::thread::current().name().unwrap_or("").to_string();
+        self.writers.lock().push(me);
+        let _ = self.tx.send(frame.to_vec());
+        Ok(())
+    }
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if !self.rx.is_empty() {
+            return Ok(());
+        }
+        let mut sel = crossbeam_channel::Select::new();
+        sel.recv(&self.rx);
+        let wake = sel.recv(&self.wake_rx);
+        let ready = match timeout {
+            Some(t) => sel.ready_timeout(t).ok(),
+            None => Some(sel.ready()),
+        };
+        if ready == Some(wake) {
+            let _ = self.wake_rx.try_recv();
+        }
+        Ok(())
+    }
+    fn waker(&self) -> Waker {
+        let tx = self.wake_tx.clone();
+        Arc::new(move || {
+            let _ = tx.try_send(());
+        })
+    }
+    fn mtu(&self) -> usize {
+        1500
+    }
+    fn transmitter(&self) -> Option<Box<dyn Device>> {
+        Some(Box::new(TaggedLink {
+            tx: self.tx.clone(),
+            rx: self.rx.clone(),
+            wake_tx: self.wake_tx.clone(),
+            wake_rx: self.wake_rx.clone(),
+            writers: self.writers.clone(),
+        }))
+    }
+}
+
+/// A thread that queued frames and then waits (here: data sent, then a wait
+/// for the answer, with the engine's lock held throughout as a blocking
+/// call holds it) writes them itself before it waits, instead of waking
+/// the driver to write them.
+#[test]
+fn a_thread_that_waits_first_writes_what_its_calls_queued() {
+    let (la, lb) = TaggedLink::pair();
+    let writers = la.writers.clone();
+    let a = Runtime::start(Engine::new(StackConfig::new(A, 24)).unwrap(), la).unwrap();
+    let b = Runtime::start(Engine::new(StackConfig::new(B, 24)).unwrap(), lb).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listener = {
+        let mut g = b.lock();
+        let e = g.engine();
+        let l = e.tcp_open().unwrap();
+        e.tcp_bind(l, SocketAddrV4::new(B, 7007)).unwrap();
+        e.tcp_listen(l, 1).unwrap();
+        l
+    };
+    let app = std::thread::Builder::new()
+        .name("the-application".into())
+        .spawn(move || {
+            let mut g = a.lock();
+            let now = g.now();
+            let c = g.engine().tcp_open().unwrap();
+            let _ = g.engine().tcp_connect(now, c, SocketAddrV4::new(B, 7007));
+            loop {
+                let now = g.now();
+                match g
+                    .engine()
+                    .tcp_send(now, c, b"ping", crate::tcp::SendFlags::default())
+                {
+                    Ok(4) => break,
+                    Err(NetError::WouldBlock) | Err(NetError::NotConnected) => {
+                        assert_ne!(g.wait(c, Some(deadline)), WaitOutcome::TimedOut);
+                    }
+                    other => panic!("send: {other:?}"),
+                }
+            }
+            // The segment with "ping" is queued; waiting for the answer writes it.
+            let mut got = [0u8; 4];
+            loop {
+                let now = g.now();
+                match g
+                    .engine()
+                    .tcp_recv(now, c, &mut got, crate::tcp::RecvFlags::default())
+                {
+                    Ok(4) => break,
+                    Err(NetError::WouldBlock) => {
+                        assert_ne!(g.wait(c, Some(deadline)), WaitOutcome::TimedOut);
+                    }
+                    other => panic!("recv: {other:?}"),
+                }
+            }
+            assert_eq!(&got, b"pong");
+            drop(g);
+            a
+        })
+        .unwrap();
+    let mut g = b.lock();
+    let conn = loop {
+        let now = g.now();
+        match g.engine().tcp_accept(now, listener) {
+            Ok((c, _)) => break c,
+            Err(NetError::WouldBlock) => {
+                assert_ne!(g.wait(listener, Some(deadline)), WaitOutcome::TimedOut)
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    };
+    let mut buf = [0u8; 4];
+    loop {
+        let now = g.now();
+        match g
+            .engine()
+            .tcp_recv(now, conn, &mut buf, crate::tcp::RecvFlags::default())
+        {
+            Ok(4) => break,
+            Err(NetError::WouldBlock) => {
+                assert_ne!(g.wait(conn, Some(deadline)), WaitOutcome::TimedOut)
+            }
+            other => panic!("recv: {other:?}"),
+        }
+    }
+    assert_eq!(&buf, b"ping");
+    let now = g.now();
+    assert_eq!(
+        g.engine()
+            .tcp_send(now, conn, b"pong", crate::tcp::SendFlags::default()),
+        Ok(4)
+    );
+    drop(g);
+    let _a = app.join().unwrap();
+    // A's frames: the SYN (written by the application when it waited for the
+    // connection), the handshake's ACK (the driver's, on the SYN-ACK), the data
+    // segment, and the ACK of the answer. The SYN and the data were written by
+    // the application thread.
+    let writers = writers.lock().clone();
+    let by_app = writers.iter().filter(|w| *w == "the-application").count();
+    assert!(by_app >= 2, "frames written by: {writers:?}");
+}
