@@ -4,7 +4,7 @@
 //! the socket calls of a dynamically linked program: `AF_INET` stream and datagram
 //! sockets live on one netstack stack per process, started on the first `socket`
 //! call from the `NETSTACK_*` environment (TAP, address, gateway, MTU, capture,
-//! loss, seed: see [`env`]). Everything else (files, pipes, `AF_UNIX`, the
+//! loss, seed: see [`mod@env`]). Everything else (files, pipes, `AF_UNIX`, the
 //! terminal) goes to the C library untouched; `AF_INET6` sockets are refused
 //! with `EAFNOSUPPORT` so programs fall back to IPv4.
 //!

@@ -13,7 +13,7 @@
 //!
 //! `count` is the time in 64-second periods, modulo 32; a cookie is good for two
 //! periods after the one it was made in (Linux's `MAX_SYNCOOKIE_AGE`). The MSS is
-//! the largest entry of [`MSS_TABLE`] not above the peer's. When the SYN carried
+//! the largest entry of `MSS_TABLE` not above the peer's. When the SYN carried
 //! timestamps, the low six bits of the SYN-ACK's TSval carry the peer's window
 //! scale (four bits, 15 for none) and SACK-permitted (one bit), and come back in
 //! the ACK's TSecr (Linux's `cookie_init_timestamp`); without timestamps the

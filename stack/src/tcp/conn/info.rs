@@ -71,7 +71,7 @@ pub struct TcpInfo {
     /// Our advertised window in bytes.
     pub rcv_wnd: usize,
     /// Bytes per round trip the receive buffer is sized for (Linux's
-    /// `tcpi_rcv_space`; see [`crate::TcpConfig::moderate_rcvbuf`]).
+    /// `tcpi_rcv_space`; see [`crate::config::TcpConfig::moderate_rcvbuf`]).
     pub rcv_space: usize,
     /// Shift applied to the peer's windows (its window scale); `None` without.
     pub snd_wscale: Option<u8>,

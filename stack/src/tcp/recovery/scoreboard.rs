@@ -11,7 +11,7 @@
 //! it; the number of records is bounded. At the bound, a SACK block's split is
 //! refused (the block is then taken only where it covers whole records), while
 //! a transmission is always recorded exactly: two neighbouring records are
-//! merged to make room (see [`Scoreboard::make_room`]), so what the scoreboard
+//! merged to make room (see `Scoreboard::make_room`), so what the scoreboard
 //! says went is what went. Byte totals of the marks are kept up to date so
 //! that the pipe is O(1).
 
