@@ -389,10 +389,11 @@ impl StackGuard<'_> {
             return WaitOutcome::Stopped;
         }
         let w = self.guard.waiters.entry(h.index()).or_default().clone();
-        if let Some(outcome) = self.send_before_waiting(&w.changes) {
+        let over = self.send_before_waiting(&w.changes);
+        self.flush();
+        if let Some(outcome) = over {
             return outcome;
         }
-        self.flush();
         if let Some(outcome) = self.watch(&w.changes, deadline) {
             return outcome;
         }
@@ -427,6 +428,7 @@ impl StackGuard<'_> {
         // again (a wake-up, which callers of this wait must expect anyway).
         if let Some((tx, now)) = take_tx_turn(self.shared, &mut self.guard) {
             MutexGuard::unlocked(&mut self.guard, || write_tx_turn(tx, now));
+            self.flush();
             return if self.guard.stopped {
                 WaitOutcome::Stopped
             } else {
