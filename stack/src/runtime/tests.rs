@@ -145,6 +145,87 @@ fn the_driver_polls_only_within_the_spin_after_a_frame_and_yields_to_requests() 
     }
 }
 
+/// Blocking helpers for the tests below: each waits on the socket (so the
+/// runtime's waits run) and fails the test at `deadline`.
+fn listen_on(rt: &Runtime, port: u16) -> SocketHandle {
+    let mut g = rt.lock();
+    let e = g.engine();
+    let l = e.tcp_open().unwrap();
+    e.tcp_bind(l, SocketAddrV4::new(B, port)).unwrap();
+    e.tcp_listen(l, 1).unwrap();
+    l
+}
+
+fn accept_on(
+    g: &mut StackGuard<'_>,
+    l: SocketHandle,
+    deadline: std::time::Instant,
+) -> SocketHandle {
+    loop {
+        let now = g.now();
+        match g.engine().tcp_accept(now, l) {
+            Ok((c, _)) => return c,
+            Err(NetError::WouldBlock) => {
+                assert_ne!(g.wait(l, Some(deadline)), WaitOutcome::TimedOut)
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+fn connect_to(g: &mut StackGuard<'_>, port: u16) -> SocketHandle {
+    let now = g.now();
+    let c = g.engine().tcp_open().unwrap();
+    assert_eq!(
+        g.engine().tcp_connect(now, c, SocketAddrV4::new(B, port)),
+        Err(NetError::InProgress)
+    );
+    c
+}
+
+fn send_all(g: &mut StackGuard<'_>, c: SocketHandle, data: &[u8], deadline: std::time::Instant) {
+    let mut sent = 0;
+    while sent < data.len() {
+        let now = g.now();
+        match g
+            .engine()
+            .tcp_send(now, c, &data[sent..], crate::tcp::SendFlags::default())
+        {
+            Ok(n) => sent += n,
+            Err(NetError::WouldBlock) | Err(NetError::NotConnected) => {
+                assert_ne!(g.wait(c, Some(deadline)), WaitOutcome::TimedOut)
+            }
+            Err(e) => panic!("send: {e}"),
+        }
+    }
+}
+
+/// Receives exactly `buf.len()` bytes, or fewer if the peer closes first;
+/// returns how many came.
+fn recv_exact(
+    g: &mut StackGuard<'_>,
+    c: SocketHandle,
+    buf: &mut [u8],
+    deadline: std::time::Instant,
+) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        let now = g.now();
+        match g
+            .engine()
+            .tcp_recv(now, c, &mut buf[got..], crate::tcp::RecvFlags::default())
+        {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(NetError::WouldBlock) => {
+                assert_ne!(g.wait(c, Some(deadline)), WaitOutcome::TimedOut)
+            }
+            Err(e) => panic!("recv: {e}"),
+        }
+    }
+    got
+}
+
 /// A request/response exchange between two runtimes, one of which sends only
 /// through its driver (a frame observer is set): every reply arrives, while the
 /// drivers poll between frames and the application's frames are handed to the
@@ -165,58 +246,14 @@ fn request_response_works_while_the_drivers_busy_poll() {
     let a = Runtime::start_with_observer(cfg(A), la, Some(observer)).unwrap();
     let b = Runtime::start(cfg(B), lb).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let listener = {
-        let mut g = b.lock();
-        let e = g.engine();
-        let l = e.tcp_open().unwrap();
-        e.tcp_bind(l, SocketAddrV4::new(B, 7007)).unwrap();
-        e.tcp_listen(l, 1).unwrap();
-        l
-    };
-    let client = {
-        let mut g = a.lock();
-        let now = g.now();
-        let e = g.engine();
-        let c = e.tcp_open().unwrap();
-        assert_eq!(
-            e.tcp_connect(now, c, SocketAddrV4::new(B, 7007)),
-            Err(NetError::InProgress)
-        );
-        c
-    };
-    // Serve on B's side in a thread: echo every byte back.
+    let listener = listen_on(&b, 7007);
+    // B echoes every byte back until A closes.
     let server = std::thread::spawn(move || {
         let mut g = b.lock();
-        let conn = loop {
-            let now = g.now();
-            match g.engine().tcp_accept(now, listener) {
-                Ok((c, _)) => break c,
-                Err(NetError::WouldBlock) => {
-                    assert_ne!(g.wait(listener, Some(deadline)), WaitOutcome::TimedOut);
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        let mut buf = [0u8; 64];
-        loop {
-            let now = g.now();
-            match g
-                .engine()
-                .tcp_recv(now, conn, &mut buf, crate::tcp::RecvFlags::default())
-            {
-                Ok(0) => break,
-                Ok(n) => {
-                    let now = g.now();
-                    let sent =
-                        g.engine()
-                            .tcp_send(now, conn, &buf[..n], crate::tcp::SendFlags::default());
-                    assert_eq!(sent, Ok(n));
-                }
-                Err(NetError::WouldBlock) => {
-                    assert_ne!(g.wait(conn, Some(deadline)), WaitOutcome::TimedOut);
-                }
-                Err(e) => panic!("recv: {e}"),
-            }
+        let conn = accept_on(&mut g, listener, deadline);
+        let mut byte = [0u8; 1];
+        while recv_exact(&mut g, conn, &mut byte, deadline) == 1 {
+            send_all(&mut g, conn, &byte, deadline);
         }
         let now = g.now();
         g.engine().close(now, conn).unwrap();
@@ -224,34 +261,11 @@ fn request_response_works_while_the_drivers_busy_poll() {
         b
     });
     let mut g = a.lock();
+    let client = connect_to(&mut g, 7007);
     for i in 0..200u8 {
-        loop {
-            let now = g.now();
-            match g
-                .engine()
-                .tcp_send(now, client, &[i], crate::tcp::SendFlags::default())
-            {
-                Ok(1) => break,
-                Err(NetError::WouldBlock) | Err(NetError::NotConnected) => {
-                    assert_ne!(g.wait(client, Some(deadline)), WaitOutcome::TimedOut);
-                }
-                other => panic!("send: {other:?}"),
-            }
-        }
+        send_all(&mut g, client, &[i], deadline);
         let mut got = [0u8; 1];
-        loop {
-            let now = g.now();
-            match g
-                .engine()
-                .tcp_recv(now, client, &mut got, crate::tcp::RecvFlags::default())
-            {
-                Ok(1) => break,
-                Err(NetError::WouldBlock) => {
-                    assert_ne!(g.wait(client, Some(deadline)), WaitOutcome::TimedOut);
-                }
-                other => panic!("recv: {other:?}"),
-            }
-        }
+        assert_eq!(recv_exact(&mut g, client, &mut got, deadline), 1);
         assert_eq!(got[0], i);
     }
     let now = g.now();
@@ -267,8 +281,6 @@ fn request_response_works_while_the_drivers_busy_poll() {
 struct TaggedLink {
     tx: crossbeam_channel::Sender<Vec<u8>>,
     rx: crossbeam_channel::Receiver<Vec<u8>>,
-    wake_tx: crossbeam_channel::Sender<()>,
-    wake_rx: crossbeam_channel::Receiver<()>,
     writers: Arc<Mutex<Vec<String>>>,
 }
 
@@ -276,15 +288,10 @@ impl TaggedLink {
     fn pair() -> (TaggedLink, TaggedLink) {
         let (a_tx, b_rx) = crossbeam_channel::unbounded();
         let (b_tx, a_rx) = crossbeam_channel::unbounded();
-        let end = |tx, rx| {
-            let (wake_tx, wake_rx) = crossbeam_channel::bounded(1);
-            TaggedLink {
-                tx,
-                rx,
-                wake_tx,
-                wake_rx,
-                writers: Arc::default(),
-            }
+        let end = |tx, rx| TaggedLink {
+            tx,
+            rx,
+            writers: Arc::default(),
         };
         (end(a_tx, a_rx), end(b_tx, b_rx))
     }
@@ -304,27 +311,17 @@ impl Device for TaggedLink {
         let _ = self.tx.send(frame.to_vec());
         Ok(())
     }
+    /// Returns within a millisecond at most: spurious returns are allowed, so
+    /// the waker need not interrupt anything.
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        if !self.rx.is_empty() {
-            return Ok(());
-        }
-        let mut sel = crossbeam_channel::Select::new();
-        sel.recv(&self.rx);
-        let wake = sel.recv(&self.wake_rx);
-        let ready = match timeout {
-            Some(t) => sel.ready_timeout(t).ok(),
-            None => Some(sel.ready()),
-        };
-        if ready == Some(wake) {
-            let _ = self.wake_rx.try_recv();
+        if self.rx.is_empty() {
+            let most = std::time::Duration::from_millis(1);
+            std::thread::sleep(timeout.map_or(most, |t| t.min(most)));
         }
         Ok(())
     }
     fn waker(&self) -> Waker {
-        let tx = self.wake_tx.clone();
-        Arc::new(move || {
-            let _ = tx.try_send(());
-        })
+        Arc::new(|| {})
     }
     fn mtu(&self) -> usize {
         1500
@@ -333,8 +330,6 @@ impl Device for TaggedLink {
         Some(Box::new(TaggedLink {
             tx: self.tx.clone(),
             rx: self.rx.clone(),
-            wake_tx: self.wake_tx.clone(),
-            wake_rx: self.wake_rx.clone(),
             writers: self.writers.clone(),
         }))
     }
@@ -351,86 +346,27 @@ fn a_thread_that_waits_first_writes_what_its_calls_queued() {
     let a = Runtime::start(Engine::new(StackConfig::new(A, 24)).unwrap(), la).unwrap();
     let b = Runtime::start(Engine::new(StackConfig::new(B, 24)).unwrap(), lb).unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let listener = {
-        let mut g = b.lock();
-        let e = g.engine();
-        let l = e.tcp_open().unwrap();
-        e.tcp_bind(l, SocketAddrV4::new(B, 7007)).unwrap();
-        e.tcp_listen(l, 1).unwrap();
-        l
-    };
+    let listener = listen_on(&b, 7007);
     let app = std::thread::Builder::new()
         .name("the-application".into())
         .spawn(move || {
             let mut g = a.lock();
-            let now = g.now();
-            let c = g.engine().tcp_open().unwrap();
-            let _ = g.engine().tcp_connect(now, c, SocketAddrV4::new(B, 7007));
-            loop {
-                let now = g.now();
-                match g
-                    .engine()
-                    .tcp_send(now, c, b"ping", crate::tcp::SendFlags::default())
-                {
-                    Ok(4) => break,
-                    Err(NetError::WouldBlock) | Err(NetError::NotConnected) => {
-                        assert_ne!(g.wait(c, Some(deadline)), WaitOutcome::TimedOut);
-                    }
-                    other => panic!("send: {other:?}"),
-                }
-            }
+            let c = connect_to(&mut g, 7007);
             // The segment with "ping" is queued; waiting for the answer writes it.
+            send_all(&mut g, c, b"ping", deadline);
             let mut got = [0u8; 4];
-            loop {
-                let now = g.now();
-                match g
-                    .engine()
-                    .tcp_recv(now, c, &mut got, crate::tcp::RecvFlags::default())
-                {
-                    Ok(4) => break,
-                    Err(NetError::WouldBlock) => {
-                        assert_ne!(g.wait(c, Some(deadline)), WaitOutcome::TimedOut);
-                    }
-                    other => panic!("recv: {other:?}"),
-                }
-            }
+            assert_eq!(recv_exact(&mut g, c, &mut got, deadline), 4);
             assert_eq!(&got, b"pong");
             drop(g);
             a
         })
         .unwrap();
     let mut g = b.lock();
-    let conn = loop {
-        let now = g.now();
-        match g.engine().tcp_accept(now, listener) {
-            Ok((c, _)) => break c,
-            Err(NetError::WouldBlock) => {
-                assert_ne!(g.wait(listener, Some(deadline)), WaitOutcome::TimedOut)
-            }
-            Err(e) => panic!("accept: {e}"),
-        }
-    };
+    let conn = accept_on(&mut g, listener, deadline);
     let mut buf = [0u8; 4];
-    loop {
-        let now = g.now();
-        match g
-            .engine()
-            .tcp_recv(now, conn, &mut buf, crate::tcp::RecvFlags::default())
-        {
-            Ok(4) => break,
-            Err(NetError::WouldBlock) => {
-                assert_ne!(g.wait(conn, Some(deadline)), WaitOutcome::TimedOut)
-            }
-            other => panic!("recv: {other:?}"),
-        }
-    }
+    assert_eq!(recv_exact(&mut g, conn, &mut buf, deadline), 4);
     assert_eq!(&buf, b"ping");
-    let now = g.now();
-    assert_eq!(
-        g.engine()
-            .tcp_send(now, conn, b"pong", crate::tcp::SendFlags::default()),
-        Ok(4)
-    );
+    send_all(&mut g, conn, b"pong", deadline);
     drop(g);
     let _a = app.join().unwrap();
     // A's frames: the SYN (written by the application when it waited for the
