@@ -722,6 +722,15 @@ fn bench_in_namespace(args: &[&str]) -> String {
     stdout
 }
 
+/// The row of a bench table for direction `dir` ("stack sends", ...) with
+/// `buffers` ("1 MiB", ...); fails the test when there is none.
+fn bench_row<'a>(stdout: &'a str, dir: &str, buffers: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(dir) && l.contains(buffers))
+        .unwrap_or_else(|| panic!("no row for {dir}, {buffers}: {stdout}"))
+}
+
 /// `bench --rr` measures every test with every client (our stack and smoltcp on
 /// the TAP, Linux over a veth pair) and prints the table; no figure is
 /// asserted, only that each measurement happened.
@@ -763,10 +772,7 @@ fn bench_one_thread_variant_works_with_offloads() {
     ]);
     assert!(!stdout.contains("Failed measurements"), "{stdout}");
     for dir in ["stack sends", "stack receives"] {
-        let row = stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with(dir) && l.contains("1 MiB"))
-            .unwrap_or_else(|| panic!("no row for {dir}: {stdout}"));
+        let row = bench_row(&stdout, dir, "1 MiB");
         assert!(!row.contains("failed"), "{row}");
     }
 }
@@ -789,10 +795,7 @@ fn bench_floor_moves_every_byte_both_ways() {
     assert!(!stdout.contains("Failed measurements"), "{stdout}");
     for dir in ["stack sends", "stack receives"] {
         for buffers in ["64 KiB", "1 MiB"] {
-            let row = stdout
-                .lines()
-                .find(|l| l.trim_start().starts_with(dir) && l.contains(buffers))
-                .unwrap_or_else(|| panic!("no row for {dir}, {buffers}: {stdout}"));
+            let row = bench_row(&stdout, dir, buffers);
             // smoltcp's figure and the floor's: numbers above zero.
             let cells: Vec<&str> = row.split_whitespace().collect();
             for cell in &cells[4..6] {

@@ -389,10 +389,19 @@ impl StackGuard<'_> {
             return WaitOutcome::Stopped;
         }
         let w = self.guard.waiters.entry(h.index()).or_default().clone();
-        let over = self.send_before_waiting(&w.changes);
+        let seen = w.changes.load(Ordering::Acquire);
+        let sent = self.send_queued();
         self.flush();
-        if let Some(outcome) = over {
-            return outcome;
+        if sent {
+            if self.guard.stopped {
+                return WaitOutcome::Stopped;
+            }
+            // Wake-ups are counted under the lock, held again here: one that
+            // came while it was let go is seen now, and none can come before
+            // the wait below lets it go again.
+            if w.changes.load(Ordering::Acquire) != seen {
+                return WaitOutcome::Woken;
+            }
         }
         if let Some(outcome) = self.watch(&w.changes, deadline) {
             return outcome;
@@ -401,21 +410,15 @@ impl StackGuard<'_> {
     }
 
     /// Before a wait: writes what this thread's calls queued (a request, a
-    /// window update) itself, with the engine's lock let go, instead of
-    /// waking the driver to write it. `Some` when the wait is over already:
-    /// `changes` (the socket's count of wake-ups) moved meanwhile, or the
-    /// runtime stopped.
-    fn send_before_waiting(&mut self, changes: &AtomicU64) -> Option<WaitOutcome> {
-        let seen = changes.load(Ordering::Acquire);
-        let (tx, now) = take_tx_turn(self.shared, &mut self.guard)?;
+    /// window update) itself, with the engine's lock let go, instead of waking
+    /// the driver to write it. True when it wrote (the lock was let go
+    /// meanwhile, so sockets may have changed).
+    fn send_queued(&mut self) -> bool {
+        let Some((tx, now)) = take_tx_turn(self.shared, &mut self.guard) else {
+            return false;
+        };
         MutexGuard::unlocked(&mut self.guard, || write_tx_turn(tx, now));
-        if self.guard.stopped {
-            return Some(WaitOutcome::Stopped);
-        }
-        // Wake-ups are counted under the lock, held again here: one that came
-        // while it was let go is seen now, and none can come before the
-        // caller's wait lets it go again.
-        (changes.load(Ordering::Acquire) != seen).then_some(WaitOutcome::Woken)
+        true
     }
 
     /// Waits until any socket may have changed (for select and poll).
@@ -426,8 +429,7 @@ impl StackGuard<'_> {
         // What this thread's calls queued goes out first, from this thread; a
         // change meanwhile could not be told from none, so the caller looks
         // again (a wake-up, which callers of this wait must expect anyway).
-        if let Some((tx, now)) = take_tx_turn(self.shared, &mut self.guard) {
-            MutexGuard::unlocked(&mut self.guard, || write_tx_turn(tx, now));
+        if self.send_queued() {
             self.flush();
             return if self.guard.stopped {
                 WaitOutcome::Stopped
@@ -765,13 +767,13 @@ fn drive<D: Device>(shared: Arc<Shared>, mut device: D, hooks: Hooks) {
         if !frames.is_empty() {
             last_frame = Some(std::time::Instant::now());
         } else if failed.is_none() {
+            let at = shared.clock.now();
             let poll = Poll {
                 since_frame: last_frame.map(|t| t.elapsed()),
                 spin,
-                contended: shared.clock.now().total_micros()
-                    < shared.contended_until.load(Ordering::Relaxed),
+                contended: at.total_micros() < shared.contended_until.load(Ordering::Relaxed),
                 kicked: shared.kicked.load(Ordering::Acquire),
-                timer_due: deadline.is_some_and(|d| d <= shared.clock.now()),
+                timer_due: deadline.is_some_and(|d| d <= at),
             };
             if poll.keep_polling() {
                 // Yielding lets an application thread with work on this

@@ -153,14 +153,8 @@ impl<'a> Floor<'a> {
             if self.run.dir == Dir::Send {
                 self.output(tap)?;
             }
-            if self.done() && peer.is_done() {
-                return Ok(());
-            }
-            if peer.is_done() && !self.done() {
-                return Err("the kernel side ended before the transfer did".into());
-            }
-            if Instant::now() >= deadline {
-                return Err("timed out".into());
+            if let Some(over) = peer.run_over(self.done(), deadline) {
+                return over;
             }
             if n == 0 {
                 let sending =

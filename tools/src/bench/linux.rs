@@ -82,6 +82,20 @@ impl Peer {
         self.done.load(Ordering::SeqCst)
     }
 
+    /// Whether a polling loop whose own side is `finished` (or not) is over:
+    /// `Ok` once both sides are done, an error when the kernel side ended first
+    /// or `deadline` passed, `None` while the transfer goes on.
+    pub fn run_over(&self, finished: bool, deadline: Instant) -> Option<Result<(), String>> {
+        if self.is_done() {
+            return Some(if finished {
+                Ok(())
+            } else {
+                Err("the kernel side ended before the transfer did".into())
+            });
+        }
+        (Instant::now() >= deadline).then(|| Err("timed out".into()))
+    }
+
     /// Asks the kernel side to give up soon.
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::SeqCst);

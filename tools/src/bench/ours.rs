@@ -467,14 +467,8 @@ pub fn run_poll(run: &TapRun) -> Result<Transfer, String> {
             break Err(e);
         }
         while engine.poll_event().is_some() {}
-        if app.finished() && peer.is_done() {
-            break Ok(());
-        }
-        if peer.is_done() && !app.finished() {
-            break Err("the kernel side ended before the transfer did".into());
-        }
-        if Instant::now() >= deadline {
-            break Err("timed out".into());
+        if let Some(over) = peer.run_over(app.finished(), deadline) {
+            break over;
         }
         if received == 0 && !progress {
             let wait = engine

@@ -156,14 +156,8 @@ fn tap_inner(run: &TapRun) -> Result<Transfer, String> {
         if let Err(e) = app.step(sockets.get_mut::<tcp::Socket>(h)) {
             break Err(e);
         }
-        if app.closed && peer.is_done() {
-            break Ok(());
-        }
-        if peer.is_done() && !app.closed {
-            break Err("the kernel side ended before the transfer did".into());
-        }
-        if Instant::now() >= deadline {
-            break Err("timed out".into());
+        if let Some(over) = peer.run_over(app.closed, deadline) {
+            break over;
         }
         let tick = SDuration::from_micros(TICK.as_micros() as u64);
         let wait = match iface.poll_at(now, &sockets) {
